@@ -1,0 +1,64 @@
+"""The backend contract: about five methods, picked from an explicit registry.
+
+check(topology)            raise EnvironmentProblem before anything is created
+deploy(topology, run)      -> Deployment (stage "initial" applied)
+apply(deployment, index)   apply the actions of stage `index`
+destroy(deployment)        idempotent; always called
+cleanup(record)            undo what a dead run's journal names
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Protocol
+
+from netlab.backends.journal import Journal, RunRecord
+from netlab.model.topology import EndpointKind, Topology
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One address of an endpoint; `segment` identifies the L2/L3 segment it sits on."""
+
+    network: str  # network or lan name (as in the JSON's endpoints.addresses)
+    segment: str  # "lan:<lan>", "<node>/<network>" for node-local networks, "<network>" for global ones
+    address: IPv4Address
+
+
+@dataclass(slots=True)
+class Endpoint:
+    name: str
+    kind: EndpointKind
+    node: str | None
+    netns: str | None  # path of the network namespace probes run in; None: no namespace (not running)
+    addresses: list[Address] = field(default_factory=list)
+
+    def primary(self) -> IPv4Address | None:
+        return self.addresses[0].address if self.addresses else None
+
+
+@dataclass(slots=True)
+class Deployment:
+    run: str
+    backend: str
+    topology: Topology
+    journal: Journal
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    stage_index: int = 0
+    #: backend-private state (kept out of the model, STYLE rule 1)
+    state: dict[str, object] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    name: str
+
+    def check(self, topology: Topology) -> None: ...
+
+    def deploy(self, topology: Topology, run: str, journal: Journal) -> Deployment: ...
+
+    def apply(self, dep: Deployment, stage_index: int) -> None: ...
+
+    def destroy(self, dep: Deployment) -> None: ...
+
+    def cleanup(self, record: RunRecord) -> list[str]: ...

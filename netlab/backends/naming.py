@@ -1,0 +1,28 @@
+"""Run ids and the names derived from them: every object netlab creates carries its run id."""
+
+from __future__ import annotations
+
+import secrets
+
+PREFIX = "nl"
+LABEL_RUN = "netlab.run"
+IFNAMSIZ = 15
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(2)
+
+
+def ns_name(run: str, obj: str) -> str:
+    """Namespace of a scenario object: nl<run>-<object> (object names are unique per scenario)."""
+    return f"{PREFIX}{run}-{obj}"
+
+
+def run_prefix(run: str) -> str:
+    return f"{PREFIX}{run}-"
+
+
+def veth_name(run: str, tag: str) -> str:
+    """A host-side interface name in a shared namespace: at most 15 characters."""
+    name = f"veth{secrets.token_hex(4)[:7]}" if not tag else f"{PREFIX}{run}{tag}"
+    return name[:IFNAMSIZ]

@@ -1,0 +1,107 @@
+"""The iptables rules Docker 20.10's bridge driver writes, rendered for one node.
+
+Derived from libnetwork v20.10 (drivers/bridge/setup_ip_tables.go, iptables/iptables.go,
+firewall_linux.go); see ../shared/reference/docker-drivers.md §1.1-1.3. Networks are given in
+creation order; Docker inserts each new network's FORWARD rules at the top, then re-inserts the
+DOCKER-ISOLATION-STAGE-1 and DOCKER-USER jumps above them, so the newest network comes first.
+The text is what `iptables-save` prints for that state (canonical match order) and is loaded
+with `iptables-restore` into the node's namespace, which netlab owns entirely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from netlab.model.topology import Driver, Network, Publish
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    network: Network
+    address: IPv4Address
+    publish: Publish
+
+
+def render(networks: Sequence[Network], published: Sequence[Published], forward_drop: bool = True) -> str:
+    bridges = [n for n in networks if n.driver == Driver.BRIDGE]
+    newest_first = list(reversed(bridges))
+    f_forward: list[str] = ["-A FORWARD -j DOCKER-USER", "-A FORWARD -j DOCKER-ISOLATION-STAGE-1"]
+    f_docker: list[str] = []
+    f_iso1: list[str] = []
+    f_iso2: list[str] = []
+    icc_drops: list[str] = []
+    n_post: list[str] = []
+    n_docker: list[str] = []
+    for net in newest_first:
+        br = net.bridge_name
+        if net.internal:
+            f_forward.append(f"-A FORWARD -i {br} -o {br} -j ACCEPT" if net.icc else "")
+            f_iso1 += [
+                f"-A DOCKER-ISOLATION-STAGE-1 ! -s {net.subnet} -o {br} -j DROP",
+                f"-A DOCKER-ISOLATION-STAGE-1 ! -d {net.subnet} -i {br} -j DROP",
+            ]
+        else:
+            f_forward += [
+                f"-A FORWARD -o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+                f"-A FORWARD -o {br} -j DOCKER",
+                f"-A FORWARD -i {br} ! -o {br} -j ACCEPT",
+            ]
+            if net.icc:
+                f_forward.append(f"-A FORWARD -i {br} -o {br} -j ACCEPT")
+            f_iso1.append(f"-A DOCKER-ISOLATION-STAGE-1 -i {br} ! -o {br} -j DOCKER-ISOLATION-STAGE-2")
+            f_iso2.append(f"-A DOCKER-ISOLATION-STAGE-2 -o {br} -j DROP")
+            if net.masquerade:
+                n_post.append(f"-A POSTROUTING -s {net.subnet} ! -o {br} -j MASQUERADE")
+                n_docker.append(f"-A DOCKER -i {br} -j RETURN")
+        if not net.icc:
+            icc_drops.append(f"-A FORWARD -i {br} -o {br} -j DROP")
+    # --icc=false appends its DROP, so it ends up after every network's block (oldest first)
+    f_forward += list(reversed(icc_drops))
+    for p in published:
+        if p.network.internal or p.network.driver != Driver.BRIDGE:
+            continue  # ProgramExternalConnectivity is skipped for internal networks
+        br, pp = p.network.bridge_name, p.publish
+        f_docker.append(
+            f"-A DOCKER -d {p.address}/32 ! -i {br} -o {br} -p {pp.proto} -m {pp.proto} "
+            f"--dport {pp.container_port} -j ACCEPT"
+        )
+        n_post.append(
+            f"-A POSTROUTING -s {p.address}/32 -d {p.address}/32 -p {pp.proto} -m {pp.proto} "
+            f"--dport {pp.container_port} -j MASQUERADE"
+        )
+        n_docker.append(
+            f"-A DOCKER ! -i {br} -p {pp.proto} -m {pp.proto} --dport {pp.host_port} "
+            f"-j DNAT --to-destination {p.address}:{pp.container_port}"
+        )
+    f_iso1.append("-A DOCKER-ISOLATION-STAGE-1 -j RETURN")
+    f_iso2.append("-A DOCKER-ISOLATION-STAGE-2 -j RETURN")
+    lines = [
+        "*nat",
+        ":PREROUTING ACCEPT [0:0]",
+        ":INPUT ACCEPT [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+        ":POSTROUTING ACCEPT [0:0]",
+        ":DOCKER - [0:0]",
+        "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
+        "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER",
+        *n_post,
+        *n_docker,
+        "COMMIT",
+        "*filter",
+        ":INPUT ACCEPT [0:0]",
+        f":FORWARD {'DROP' if forward_drop else 'ACCEPT'} [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+        ":DOCKER - [0:0]",
+        ":DOCKER-ISOLATION-STAGE-1 - [0:0]",
+        ":DOCKER-ISOLATION-STAGE-2 - [0:0]",
+        ":DOCKER-USER - [0:0]",
+        *[r for r in f_forward if r],
+        *f_docker,
+        *f_iso1,
+        *f_iso2,
+        "-A DOCKER-USER -j RETURN",
+        "COMMIT",
+    ]
+    return "\n".join(lines) + "\n"

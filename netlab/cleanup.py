@@ -1,0 +1,39 @@
+"""Finishing what killed runs left: undo, by run id only, what their journals name."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from netlab.backends import journal, registry
+from netlab.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    run: str
+    removed: tuple[str, ...]
+
+
+def stale_runs() -> list[journal.RunRecord]:
+    return [r for r in journal.runs() if not r.alive]
+
+
+def clean(run: str | None = None) -> list[Cleaned]:
+    """Clean dead runs (all of them, or the one named). A live run is never touched."""
+    records = list(journal.runs())
+    if run is not None:
+        records = [r for r in records if r.run == run]
+        if not records:
+            raise UsageError(f"no journal for run {run!r}; `netlab clean` lists nothing to clean for it")
+    out = []
+    for rec in records:
+        if rec.alive:
+            if run is not None:
+                raise UsageError(f"run {rec.run} is still running (pid {rec.head.get('pid')}); stop it first")
+            continue
+        backend = registry.get(str(rec.head.get("backend", "netns")))
+        removed = backend.cleanup(rec)
+        os.unlink(rec.path)
+        out.append(Cleaned(rec.run, tuple(removed)))
+    return out

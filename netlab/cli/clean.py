@@ -1,0 +1,23 @@
+"""netlab clean: remove what killed runs left behind (by run id, from their journals)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from netlab import cleanup
+
+
+def clean(
+    run: Annotated[str | None, typer.Option("--run", help="clean only this run id")] = None,
+    all_runs: Annotated[bool, typer.Option("--all", help="clean every dead run (the default)")] = False,
+) -> None:
+    """Remove the objects of runs whose process is gone. Live runs are never touched."""
+    done = cleanup.clean(run)
+    if not done:
+        typer.echo("nothing to clean")
+    for c in done:
+        typer.echo(
+            f"run {c.run}: removed {len(c.removed)} objects" + (": " + ", ".join(c.removed) if c.removed else "")
+        )

@@ -1,0 +1,42 @@
+"""netlab run SCENARIO: deploy, measure every stage, compare, report, destroy."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from netlab import loader
+from netlab.errors import UsageError
+from netlab.report import console
+from netlab.report import json as json_report
+from netlab.runner import run_topology
+
+Backend = Annotated[str, typer.Option("--backend", "-b", help="auto | netns | docker")]
+Kernel = Annotated[str, typer.Option("--kernel", help="host | uml (user-mode Linux)")]
+JsonOut = Annotated[str | None, typer.Option("--json", help="write the result (schema 1) to FILE")]
+Timeout = Annotated[float, typer.Option("--timeout", help="per-probe timeout in seconds")]
+Color = Annotated[bool | None, typer.Option("--color/--no-color", help="ANSI colour (default: on a terminal)")]
+
+
+def run(
+    scenario: Annotated[str, typer.Argument(help="bundled scenario name or path to a .py file")],
+    backend: Backend = "netns",
+    kernel: Kernel = "host",
+    json_file: JsonOut = None,
+    timeout: Timeout = 1.0,
+    color: Color = None,
+) -> None:
+    """Deploy SCENARIO, measure the reachability matrix after every stage and compare with its expectations."""
+    if kernel != "host":
+        raise UsageError(f"--kernel {kernel}: only 'host' is available in this version")
+    if timeout <= 0 or timeout > 30:
+        raise UsageError("--timeout must be between 0 and 30 seconds")
+    topology = loader.load(scenario)
+    result = run_topology(topology, backend=backend, timeout=timeout)
+    use_color = sys.stdout.isatty() if color is None else color
+    sys.stdout.write(console.render(result, color=use_color))
+    if json_file:
+        json_report.dump(result, json_file)
+    raise typer.Exit(0 if result.ok else 1)

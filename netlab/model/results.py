@@ -1,0 +1,31 @@
+"""What measuring produces: observations with an outcome that is data, never a bare bool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from ipaddress import IPv4Address
+
+from netlab.model.topology import Probe
+
+
+class Outcome(StrEnum):
+    REACHABLE = "reachable"
+    UNREACHABLE = "unreachable"
+    ERROR = "error"
+
+    @property
+    def symbol(self) -> str:
+        return {"reachable": ".", "unreachable": "X", "error": "!"}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    stage: str
+    src: str
+    dst: str
+    address: IPv4Address | None
+    probe: Probe
+    outcome: Outcome
+    rtt_ms: float | None = None
+    detail: str = ""

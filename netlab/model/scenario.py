@@ -1,0 +1,589 @@
+"""The scenario builder: what scenario scripts call. It only records; `build()` validates and freezes.
+
+s = Scenario("bridge", title="...")
+net = s.network("a", driver="bridge")
+c1 = s.container("c1", net)
+s.expect(c1, "host", "icmp", reachable=True)
+SCENARIO = s
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
+from typing import Any
+
+from netlab.model.addressing import POOL, HostAllocator, SubnetAllocator, docker_network_id, in_pool
+from netlab.model.errors import InvalidScenario as ScenarioError
+from netlab.model.expectations import parse_probe
+from netlab.model.topology import (
+    HOST,
+    INITIAL,
+    PREDEFINED,
+    Action,
+    Attachment,
+    Connect,
+    Container,
+    Disconnect,
+    Driver,
+    Expectation,
+    Lan,
+    Network,
+    Node,
+    Peer,
+    Publish,
+    Route,
+    Shim,
+    Stage,
+    Topology,
+    Uplink,
+)
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,14}$")
+MAX_CONTAINERS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """What the builder hands back: a kind and a name, usable wherever a name is."""
+
+    kind: str
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+Endpointish = Ref | str
+
+
+def _name(x: Endpointish | Any) -> str:
+    if isinstance(x, Ref):
+        return x.name
+    if isinstance(x, str):
+        return x
+    raise ScenarioError(f"expected a name or an object returned by the scenario, got {x!r}")
+
+
+@dataclass(slots=True)
+class _NetDecl:
+    name: str
+    driver: str
+    subnet: str | None
+    gateway: str | None
+    parent: str | None
+    options: dict[str, str]
+    internal: bool
+
+
+@dataclass(slots=True)
+class _CtrDecl:
+    name: str
+    networks: list[str]
+    node: str
+    publish: dict[int, int]
+    ip: str | None
+
+
+@dataclass(slots=True)
+class _ExpDecl:
+    stage: str
+    src: str
+    dst: str
+    probe: str
+    reachable: bool
+    claim: str | None
+    address: str | None
+
+
+@dataclass(slots=True)
+class _StageDecl:
+    name: str
+    doc: str
+    actions: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+
+class StageBuilder:
+    """Actions and expectations of one stage, applied after the previous stage was measured."""
+
+    def __init__(self, scenario: Scenario, decl: _StageDecl) -> None:
+        self._s = scenario
+        self._d = decl
+
+    def route(self, src: Endpointish, dst_subnet: Endpointish, via: Endpointish) -> None:
+        """On `src` add a route to `dst_subnet` (a subnet or a network) via `via` (an endpoint or an address)."""
+        self._d.actions.append(("route", (_name(src), _name(dst_subnet), _name(via))))
+
+    def shim(self, node: Endpointish, lan: Endpointish) -> None:
+        self._d.actions.append(("shim", (_name(node), _name(lan))))
+
+    def connect(self, container: Endpointish, network: Endpointish, ip: str | None = None) -> None:
+        self._d.actions.append(("connect", (_name(container), _name(network), ip or "")))
+
+    def disconnect(self, container: Endpointish, network: Endpointish) -> None:
+        self._d.actions.append(("disconnect", (_name(container), _name(network))))
+
+    def expect(
+        self,
+        src: Endpointish,
+        dst: Endpointish,
+        probe: str = "icmp",
+        reachable: bool = True,
+        claim: str | None = None,
+        address: str | None = None,
+    ) -> None:
+        self._s._add_expectation(self._d.name, src, dst, probe, reachable, claim, address)
+
+
+class Scenario:
+    """Builder for scenario scripts (contract in DESIGN.md)."""
+
+    def __init__(self, name: str, title: str = "", doc: str = "") -> None:
+        self.name = name
+        self.title = title or name
+        self.doc = doc
+        self._nodes: list[str] = [HOST]
+        self._lans: dict[str, str] = {}
+        self._peers: dict[str, tuple[str, str | None]] = {}
+        self._networks: dict[str, _NetDecl] = {}
+        self._containers: dict[str, _CtrDecl] = {}
+        self._expectations: list[_ExpDecl] = []
+        self._stages: list[_StageDecl] = []
+        self._names: dict[str, str] = {HOST: "node"}
+        self._current_stage = INITIAL
+
+    # -- declarations --------------------------------------------------
+    def _claim_name(self, kind: str, name: str) -> None:
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise ScenarioError(
+                f"{kind} {name!r}: names are 1-15 characters, lower-case letters, digits and '_', "
+                "starting with a letter"
+            )
+        if name in self._names or (name in PREDEFINED and kind != "network"):
+            raise ScenarioError(f"{kind} {name!r}: duplicate name (already used by a {self._names[name]})")
+        if kind == "network" and name in PREDEFINED:
+            raise ScenarioError(f"network {name!r}: that name belongs to Docker's predefined network; use it by name")
+        self._names[name] = kind
+
+    def node(self, name: str) -> Ref:
+        self._claim_name("node", name)
+        self._nodes.append(name)
+        return Ref("node", name)
+
+    def lan(self, name: str, subnet: str | None = None) -> Ref:
+        self._claim_name("lan", name)
+        self._lans[name] = subnet or ""
+        return Ref("lan", name)
+
+    def peer(self, name: str, lan: Endpointish, address: str | None = None) -> Ref:
+        self._claim_name("peer", name)
+        self._peers[name] = (_name(lan), address)
+        return Ref("peer", name)
+
+    def network(
+        self,
+        name: str,
+        driver: str = "bridge",
+        subnet: str | None = None,
+        gateway: str | None = None,
+        parent: Endpointish | None = None,
+        options: Mapping[str, Any] | None = None,
+        internal: bool = False,
+    ) -> Ref:
+        self._claim_name("network", name)
+        if driver not in [d.value for d in Driver]:
+            valid = ", ".join(d.value for d in Driver)
+            raise ScenarioError(f"network {name!r}: unknown driver {driver!r}; valid drivers are {valid}")
+        opts = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in (options or {}).items()}
+        self._networks[name] = _NetDecl(
+            name, driver, subnet, gateway, _name(parent) if parent is not None else None, opts, internal
+        )
+        return Ref("network", name)
+
+    def container(
+        self,
+        name: str,
+        *networks: Endpointish,
+        node: Endpointish = HOST,
+        publish: Mapping[int, int] | None = None,
+        ip: str | None = None,
+    ) -> Ref:
+        self._claim_name("container", name)
+        self._containers[name] = _CtrDecl(
+            name, [_name(n) for n in networks] or ["bridge"], _name(node), dict(publish or {}), ip
+        )
+        return Ref("container", name)
+
+    def expect(
+        self,
+        src: Endpointish,
+        dst: Endpointish,
+        probe: str = "icmp",
+        reachable: bool = True,
+        claim: str | None = None,
+        address: str | None = None,
+    ) -> None:
+        self._add_expectation(INITIAL, src, dst, probe, reachable, claim, address)
+
+    def _add_expectation(
+        self,
+        stage: str,
+        src: Endpointish,
+        dst: Endpointish,
+        probe: str,
+        reachable: bool,
+        claim: str | None,
+        address: str | None,
+    ) -> None:
+        if not isinstance(reachable, bool):
+            raise ScenarioError(f"expectation {src}->{dst}: reachable must be True or False")
+        self._expectations.append(_ExpDecl(stage, _name(src), _name(dst), probe, reachable, claim, address))
+
+    @contextmanager
+    def stage(self, name: str, doc: str = "") -> Iterator[StageBuilder]:
+        if name == INITIAL or any(st.name == name for st in self._stages):
+            raise ScenarioError(f"stage {name!r}: duplicate stage name")
+        decl = _StageDecl(name, doc)
+        self._stages.append(decl)
+        yield StageBuilder(self, decl)
+
+    # -- validation and freezing ----------------------------------------
+    def build(self) -> Topology:
+        return _Builder(self).build()
+
+
+class _Builder:
+    """Turns the recorded declarations into a frozen, validated Topology."""
+
+    def __init__(self, s: Scenario) -> None:
+        self.s = s
+
+    def fail(self, msg: str) -> ScenarioError:
+        return ScenarioError(msg)
+
+    def subnet(self, what: str, text: str) -> IPv4Network:
+        try:
+            net = ip_network(text, strict=True)
+        except ValueError as e:
+            raise self.fail(f"{what}: invalid subnet {text!r} ({e})") from e
+        if not isinstance(net, IPv4Network):
+            raise self.fail(f"{what}: only IPv4 subnets are supported, got {text!r}")
+        if not in_pool(net):
+            raise self.fail(f"{what}: subnet {net} is outside netlab's pool {POOL}; use a subnet inside it")
+        return net
+
+    def address(self, what: str, text: str, subnet: IPv4Network | None = None) -> IPv4Address:
+        try:
+            addr = ip_address(text)
+        except ValueError as e:
+            raise self.fail(f"{what}: invalid address {text!r}") from e
+        if not isinstance(addr, IPv4Address):
+            raise self.fail(f"{what}: only IPv4 addresses are supported, got {text!r}")
+        if subnet is not None and (addr not in subnet or addr in (subnet.network_address, subnet.broadcast_address)):
+            raise self.fail(f"{what}: address {addr} is not a host address of its subnet {subnet}")
+        return addr
+
+    def build(self) -> Topology:
+        s = self.s
+        if len(s._containers) > MAX_CONTAINERS:
+            raise self.fail(f"scenario {s.name!r}: {len(s._containers)} containers (at most {MAX_CONTAINERS})")
+        explicit: list[tuple[str, IPv4Network]] = []
+        lans: list[Lan] = []
+        for name, text in s._lans.items():
+            if text:
+                net = self.subnet(f"lan {name!r}", text)
+                explicit.append((f"lan {name!r}", net))
+        decl_subnets: dict[str, IPv4Network] = {}
+        for nd in s._networks.values():
+            if nd.subnet:
+                decl_subnets[nd.name] = self.subnet(f"network {nd.name!r}", nd.subnet)
+        self.check_overlaps(explicit, decl_subnets)
+        alloc = SubnetAllocator([n for _, n in explicit] + list(decl_subnets.values()))
+        for name, text in s._lans.items():
+            lans.append(Lan(name, self.subnet(f"lan {name!r}", text) if text else alloc.allocate()))
+        lan_by = {lan.name: lan for lan in lans}
+
+        # nodes' uplinks and peers take lan addresses from the top of the lan subnet
+        lan_hosts = {lan.name: HostAllocator(lan.subnet) for lan in lans}
+        for pname, (lname, addr) in s._peers.items():
+            if lname not in lan_by:
+                raise self.fail(f"peer {pname!r}: unknown lan {lname!r}")
+            if addr:
+                lan_hosts[lname].reserve(self.address(f"peer {pname!r}", addr, lan_by[lname].subnet))
+        uplinks: list[Uplink] = []
+        for node in s._nodes:
+            for i, lan in enumerate(lans):
+                uplinks.append(Uplink(node, lan.name, lan_hosts[lan.name].next_from_top(), f"eth{i}"))
+        peers: list[Peer] = []
+        for pname, (lname, addr) in s._peers.items():
+            a = (
+                self.address(f"peer {pname!r}", addr, lan_by[lname].subnet)
+                if addr
+                else lan_hosts[lname].next_from_top()
+            )
+            peers.append(Peer(pname, lname, a))
+
+        networks = self.networks(alloc, decl_subnets, lan_by, lan_hosts)
+        net_by = {n.name: n for n in networks}
+        containers = self.containers(net_by)
+        stages = self.stages(net_by, containers, lan_by, peers, uplinks)
+        warnings = tuple(
+            f"container {c.name!r}: published ports are discarded when using host network mode"
+            for c in containers
+            if c.publish and any(net_by[a.network].driver == Driver.HOST for a in c.attachments)
+        )
+        return Topology(
+            name=s.name,
+            title=s.title,
+            doc=s.doc,
+            nodes=tuple(Node(n) for n in s._nodes),
+            lans=tuple(lans),
+            uplinks=tuple(uplinks),
+            peers=tuple(peers),
+            networks=tuple(networks),
+            containers=tuple(containers),
+            stages=stages,
+            warnings=warnings,
+        )
+
+    def check_overlaps(self, lans: list[tuple[str, IPv4Network]], nets: dict[str, IPv4Network]) -> None:
+        items = lans + [(f"network {k!r}", v) for k, v in nets.items()]
+        for i, (wa, a) in enumerate(items):
+            for wb, b in items[i + 1 :]:
+                if not a.overlaps(b):
+                    continue
+                if self.may_share(wa, wb, a, b):
+                    continue
+                raise self.fail(f"{wb}: subnet {b} overlaps {wa} ({a}); give each a subnet of its own")
+
+    def may_share(self, wa: str, wb: str, a: IPv4Network, b: IPv4Network) -> bool:
+        """macvlan/ipvlan networks live on their parent lan's subnet, as they do in real deployments."""
+        for w, other in ((wa, wb), (wb, wa)):
+            if w.startswith("network "):
+                nd = self.s._networks[w.split("'")[1]]
+                if nd.driver in (Driver.MACVLAN, Driver.IPVLAN) and other == f"lan {nd.parent!r}":
+                    return True
+        return False
+
+    def networks(
+        self,
+        alloc: SubnetAllocator,
+        decl_subnets: dict[str, IPv4Network],
+        lan_by: dict[str, Lan],
+        lan_hosts: dict[str, HostAllocator],
+    ) -> list[Network]:
+        s = self.s
+        default = alloc.allocate()
+        out = [
+            Network(
+                "bridge",
+                Driver.BRIDGE,
+                default,
+                next(default.hosts()),
+                predefined=True,
+                bridge_name="docker0",
+            ),
+            Network("host", Driver.HOST, predefined=True),
+            Network("none", Driver.NONE, predefined=True),
+        ]
+        for nd in s._networks.values():
+            what = f"network {nd.name!r}"
+            driver = Driver(nd.driver)
+            if driver in (Driver.HOST, Driver.NONE):
+                raise self.fail(f"{what}: only one {driver} network exists; use the predefined {driver!r}")
+            parent = nd.parent
+            if driver in (Driver.MACVLAN, Driver.IPVLAN):
+                if parent is None:
+                    raise self.fail(f"{what}: {driver} needs parent=<a lan> (the node's uplink on it)")
+                if parent not in lan_by:
+                    raise self.fail(f"{what}: parent {parent!r} is not a lan of this scenario")
+            elif parent is not None:
+                raise self.fail(f"{what}: parent= only applies to macvlan and ipvlan networks")
+            subnet = decl_subnets.get(nd.name)
+            if subnet is None:
+                subnet = alloc.allocate()
+            gateway = self.address(f"{what} gateway", nd.gateway, subnet) if nd.gateway else None
+            if gateway is None:
+                gateway = next(subnet.hosts())
+            self.check_options(what, driver, nd.options)
+            bridge_name = None
+            if driver == Driver.BRIDGE:
+                bridge_name = nd.options.get(
+                    "com.docker.network.bridge.name", "br-" + docker_network_id(s.name, nd.name)[:12]
+                )
+            out.append(
+                Network(
+                    nd.name,
+                    driver,
+                    subnet,
+                    gateway,
+                    parent,
+                    dict(nd.options),
+                    nd.internal,
+                    bridge_name=bridge_name,
+                )
+            )
+        return out
+
+    def check_options(self, what: str, driver: Driver, options: dict[str, str]) -> None:
+        bools = ("com.docker.network.bridge.enable_icc", "com.docker.network.bridge.enable_ip_masquerade")
+        for key in bools:
+            if key in options and options[key] not in ("true", "false"):
+                raise self.fail(f"{what}: option {key} must be true or false, got {options[key]!r}")
+        modes = {"macvlan_mode": ("bridge", "private", "vepa", "passthru"), "ipvlan_mode": ("l2", "l3", "l3s")}
+        for key, valid in modes.items():
+            if key in options and options[key] not in valid:
+                raise self.fail(f"{what}: {key} {options[key]!r} is not one of {', '.join(valid)}")
+
+    def containers(self, net_by: dict[str, Network]) -> list[Container]:
+        s = self.s
+        ipam: dict[str, HostAllocator] = {}
+        for n in net_by.values():
+            if n.subnet is not None:
+                h = HostAllocator(n.subnet, [n.gateway] if n.gateway else [])
+                ipam[n.name] = h
+        # explicit addresses first, so automatic ones never take them
+        for cd in s._containers.values():
+            if cd.ip and cd.networks and cd.networks[0] in ipam:
+                first = net_by[cd.networks[0]]
+                assert first.subnet is not None
+                addr = self.address(f"container {cd.name!r}", cd.ip, first.subnet)
+                if ipam[first.name].is_used(addr):
+                    raise self.fail(f"container {cd.name!r}: address {addr} is already taken on {first.name!r}")
+                ipam[first.name].reserve(addr)
+        self._ipam = ipam
+        out: list[Container] = []
+        for cd in s._containers.values():
+            what = f"container {cd.name!r}"
+            if cd.node not in s._nodes:
+                raise self.fail(f"{what}: unknown node {cd.node!r}")
+            atts: list[Attachment] = []
+            for i, nname in enumerate(cd.networks):
+                if nname not in net_by:
+                    raise self.fail(f"{what}: unknown network {nname!r}")
+                if nname in (a.network for a in atts):
+                    raise self.fail(f"{what}: attached to {nname!r} twice")
+                atts.append(Attachment(nname, self.assign(cd, nname, i == 0, net_by)))
+            drivers = {net_by[a.network].driver for a in atts}
+            if len(atts) > 1 and drivers & {Driver.HOST, Driver.NONE}:
+                raise self.fail(f"{what}: the host and none networks cannot be combined with other networks")
+            if cd.ip and not net_by[cd.networks[0]].has_addresses:
+                raise self.fail(f"{what}: ip= given but network {cd.networks[0]!r} has no addresses")
+            publish = []
+            for hp, cp in cd.publish.items():
+                for port in (hp, cp):
+                    if not isinstance(port, int) or not 1 <= port <= 65535:
+                        raise self.fail(f"{what}: publish port {port!r} is not a port number")
+                publish.append(Publish(hp, cp))
+            out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish)))
+        return out
+
+    def assign(self, cd: _CtrDecl, nname: str, first: bool, net_by: dict[str, Network]) -> IPv4Address | None:
+        if not net_by[nname].has_addresses:
+            return None
+        if first and cd.ip:
+            return ip_address(cd.ip)  # type: ignore[return-value]  # validated above
+        return self._ipam[nname].next()
+
+    def stages(
+        self,
+        net_by: dict[str, Network],
+        containers: list[Container],
+        lan_by: dict[str, Lan],
+        peers: list[Peer],
+        uplinks: list[Uplink],
+    ) -> tuple[Stage, ...]:
+        s = self.s
+        endpoints = {*s._nodes, *s._containers, *s._peers}
+        ctr_nodes = {c.name: c.node for c in containers}
+        exps: dict[str, list[Expectation]] = {INITIAL: []}
+        for st in s._stages:
+            exps[st.name] = []
+        for e in s._expectations:
+            what = f"expectation {e.src} -> {e.dst} ({e.probe})"
+            for end in (e.src, e.dst):
+                if end not in endpoints:
+                    raise self.fail(f"{what}: unknown endpoint {end!r}; known are {', '.join(sorted(endpoints))}")
+            try:
+                probe = parse_probe(e.probe)
+            except ValueError as err:
+                raise self.fail(f"{what}: {err}") from err
+            addr = self.address(what, e.address) if e.address else None
+            exps[e.stage].append(Expectation(e.stage, e.src, e.dst, probe, e.reachable, e.claim, addr))
+        out = [Stage(INITIAL, "", (), tuple(exps[INITIAL]))]
+        for st in s._stages:
+            actions = tuple(
+                self.action(st.name, kind, args, net_by, lan_by, peers, uplinks, ctr_nodes) for kind, args in st.actions
+            )
+            out.append(Stage(st.name, st.doc, actions, tuple(exps[st.name])))
+        return tuple(out)
+
+    def action(
+        self,
+        stage: str,
+        kind: str,
+        args: tuple[str, ...],
+        net_by: dict[str, Network],
+        lan_by: dict[str, Lan],
+        peers: list[Peer],
+        uplinks: list[Uplink],
+        ctr_nodes: dict[str, str],
+    ) -> Action:
+        s = self.s
+        what = f"stage {stage!r}: {kind}({', '.join(args)})"
+        if kind == "route":
+            target, dst, via = args
+            if target not in {*s._nodes, *s._containers, *s._peers}:
+                raise self.fail(f"{what}: unknown endpoint {target!r}")
+            if dst in net_by:
+                sub = net_by[dst].subnet
+                if sub is None:
+                    raise self.fail(f"{what}: network {dst!r} has no subnet")
+            else:
+                try:
+                    sub = IPv4Network(dst, strict=True)
+                except ValueError as err:
+                    raise self.fail(f"{what}: {dst!r} is neither a network nor a subnet") from err
+            via_addr = self.via_address(what, target, via, peers, uplinks)
+            return Route(target, sub, via_addr)
+        if kind == "shim":
+            node, lan = args
+            if node not in s._nodes:
+                raise self.fail(f"{what}: unknown node {node!r}")
+            if lan not in lan_by:
+                raise self.fail(f"{what}: unknown lan {lan!r}")
+            return Shim(node, lan, self.shim_address(lan_by[lan], peers, uplinks))
+        container, network = args[0], args[1]
+        if container not in s._containers:
+            raise self.fail(f"{what}: unknown container {container!r}")
+        if network not in net_by:
+            raise self.fail(f"{what}: unknown network {network!r}")
+        if kind == "connect":
+            ip = args[2]
+            n = net_by[network]
+            addr = None
+            if n.has_addresses:
+                assert n.subnet is not None
+                addr = self.address(what, ip, n.subnet) if ip else self._ipam[network].next()
+            return Connect(container, network, addr)
+        return Disconnect(container, network)
+
+    def via_address(self, what: str, target: str, via: str, peers: list[Peer], uplinks: list[Uplink]) -> IPv4Address:
+        if via in self.s._nodes:
+            target_lans = {p.lan for p in peers if p.name == target}
+            for u in uplinks:
+                if u.node == via and (u.lan in target_lans or not target_lans):
+                    return u.address
+            raise self.fail(f"{what}: node {via!r} shares no lan with {target!r}")
+        for p in peers:
+            if p.name == via:
+                return p.address
+        return self.address(what, via)
+
+    def shim_address(self, lan: Lan, peers: list[Peer], uplinks: list[Uplink]) -> IPv4Address:
+        used = {p.address for p in peers} | {u.address for u in uplinks}
+        h = HostAllocator(lan.subnet, used)
+        return h.next_from_top()

@@ -1,0 +1,293 @@
+"""The frozen topology: what a scenario declares, after validation and address allocation.
+
+Pure data. No I/O, no backend handles (STYLE rule 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network
+
+
+class Driver(StrEnum):
+    BRIDGE = "bridge"
+    HOST = "host"
+    NONE = "none"
+    MACVLAN = "macvlan"
+    IPVLAN = "ipvlan"
+    OVERLAY = "overlay"
+
+
+#: Docker's predefined networks, available by name in every scenario.
+PREDEFINED = ("bridge", "host", "none")
+
+#: The first node always exists and is called "host".
+HOST = "host"
+
+#: Name of the stage holding the scenario's top-level expectations.
+INITIAL = "initial"
+
+
+class ProbeKind(StrEnum):
+    ICMP = "icmp"
+    TCP = "tcp"
+    UDP = "udp"
+    DNS = "dns"
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    kind: ProbeKind
+    port: int | None = None
+    name: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind is ProbeKind.ICMP:
+            return "icmp"
+        if self.kind is ProbeKind.DNS:
+            return f"dns:{self.name}"
+        return f"{self.kind}:{self.port}"
+
+
+ICMP = Probe(ProbeKind.ICMP)
+
+
+class EndpointKind(StrEnum):
+    CONTAINER = "container"
+    HOST = "host"
+    PEER = "peer"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lan:
+    name: str
+    subnet: IPv4Network
+
+
+@dataclass(frozen=True, slots=True)
+class Uplink:
+    """A node's interface on a lan (the "parent" of macvlan/ipvlan networks)."""
+
+    node: str
+    lan: str
+    address: IPv4Address
+    ifname: str
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    name: str
+    lan: str
+    address: IPv4Address
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    name: str
+    driver: Driver
+    subnet: IPv4Network | None = None
+    gateway: IPv4Address | None = None
+    parent: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    internal: bool = False
+    predefined: bool = False
+    #: Linux bridge name as Docker would pick it (docker0, br-<12 hex>), bridge driver only.
+    bridge_name: str | None = None
+
+    def option(self, key: str, default: str) -> str:
+        return str(self.options.get(key, default)).lower()
+
+    @property
+    def icc(self) -> bool:
+        return self.option("com.docker.network.bridge.enable_icc", "true") == "true"
+
+    @property
+    def masquerade(self) -> bool:
+        return self.option("com.docker.network.bridge.enable_ip_masquerade", "true") == "true"
+
+    @property
+    def user_defined(self) -> bool:
+        """Docker gives user-defined networks embedded DNS; predefined ones have none."""
+        return not self.predefined
+
+    @property
+    def has_addresses(self) -> bool:
+        return self.driver not in (Driver.HOST, Driver.NONE)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    network: str
+    address: IPv4Address | None
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    host_port: int
+    container_port: int
+    proto: str = "tcp"
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    name: str
+    node: str
+    attachments: tuple[Attachment, ...]
+    publish: tuple[Publish, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    stage: str
+    src: str
+    dst: str
+    probe: Probe
+    reachable: bool
+    claim: str | None = None
+    address: IPv4Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Add a static route on an endpoint (peer, node or container)."""
+
+    target: str
+    subnet: IPv4Network
+    via: IPv4Address
+
+
+@dataclass(frozen=True, slots=True)
+class Shim:
+    """Give a node a macvlan interface of its own on a lan (reach its macvlan children)."""
+
+    node: str
+    lan: str
+    address: IPv4Address
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    container: str
+    network: str
+    address: IPv4Address | None
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    container: str
+    network: str
+
+
+Action = Route | Shim | Connect | Disconnect
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    name: str
+    doc: str
+    actions: tuple[Action, ...]
+    expectations: tuple[Expectation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    name: str
+    title: str
+    doc: str
+    nodes: tuple[Node, ...]
+    lans: tuple[Lan, ...]
+    uplinks: tuple[Uplink, ...]
+    peers: tuple[Peer, ...]
+    networks: tuple[Network, ...]
+    containers: tuple[Container, ...]
+    stages: tuple[Stage, ...]
+    source: str = ""
+    warnings: tuple[str, ...] = ()
+
+    # -- lookups (pure) -------------------------------------------------
+    def network(self, name: str) -> Network:
+        for n in self.networks:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def container(self, name: str) -> Container:
+        for c in self.containers:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def lan(self, name: str) -> Lan:
+        for lan in self.lans:
+            if lan.name == name:
+                return lan
+        raise KeyError(name)
+
+    def uplinks_of(self, node: str) -> tuple[Uplink, ...]:
+        return tuple(u for u in self.uplinks if u.node == node)
+
+    def uplink(self, node: str, lan: str) -> Uplink | None:
+        for u in self.uplinks:
+            if u.node == node and u.lan == lan:
+                return u
+        return None
+
+    def endpoint_kind(self, name: str) -> EndpointKind:
+        if any(n.name == name for n in self.nodes):
+            return EndpointKind.HOST
+        if any(p.name == name for p in self.peers):
+            return EndpointKind.PEER
+        return EndpointKind.CONTAINER
+
+    def endpoint_names(self) -> tuple[str, ...]:
+        """Every probe endpoint in a stable order: nodes, containers, peers."""
+        return (
+            tuple(n.name for n in self.nodes)
+            + tuple(c.name for c in self.containers)
+            + tuple(p.name for p in self.peers)
+        )
+
+    def networks_on(self, node: str) -> tuple[Network, ...]:
+        """Local networks a node has, in creation order: the default bridge, then every network
+        its containers use in any stage (Docker creates networks before containers join them).
+        A network no container uses is created on the first node."""
+        used_here: set[str] = set()
+        used_anywhere: set[str] = set()
+        for stage_containers in self.containers_by_stage():
+            for c in stage_containers:
+                names = {a.network for a in c.attachments}
+                used_anywhere |= names
+                if c.node == node:
+                    used_here |= names
+        first = node == self.nodes[0].name
+        return tuple(
+            n
+            for n in self.networks
+            if n.name == "bridge" or n.name in used_here or (first and n.name not in used_anywhere)
+        )
+
+    def containers_by_stage(self) -> Iterator[tuple[Container, ...]]:
+        """The container set as it is in each stage (connect/disconnect change attachments)."""
+        for i in range(len(self.stages)):
+            yield self.containers_at(i)
+
+    def containers_at(self, stage_index: int) -> tuple[Container, ...]:
+        current = {c.name: c for c in self.containers}
+        for stage in self.stages[1 : stage_index + 1]:
+            for action in stage.actions:
+                if isinstance(action, Connect):
+                    c = current[action.container]
+                    att = (*c.attachments, Attachment(action.network, action.address))
+                    current[c.name] = Container(c.name, c.node, att, c.publish)
+                elif isinstance(action, Disconnect):
+                    c = current[action.container]
+                    att = tuple(a for a in c.attachments if a.network != action.network)
+                    current[c.name] = Container(c.name, c.node, att, c.publish)
+        return tuple(current.values())

@@ -1,0 +1,139 @@
+"""The reachability matrix: which probes to send (plan) and sending them all at once (measure).
+
+Every ordered pair of endpoints gets an icmp probe, and every probe named in an expectation of the
+stage is added. One worker thread per source namespace; one retry pass for timeouts only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from netlab.backends.base import Deployment, Endpoint
+from netlab.model.results import Observation, Outcome
+from netlab.model.topology import ICMP, Probe, ProbeKind, Stage
+from netlab.probes.responders import Listen, Responders
+from netlab.probes.sweep import Answer, Shot, sweep
+
+DEFAULT_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    src: str
+    dst: str
+    probe: Probe
+    address: IPv4Address | None
+    override: bool = False  # the address came from the expectation
+
+
+def pick_address(src: Endpoint, dst: Endpoint) -> IPv4Address | None:
+    """The destination's address on a segment the source shares, else its primary address."""
+    shared = {a.segment for a in src.addresses}
+    for a in dst.addresses:
+        if a.segment in shared:
+            return a.address
+    return dst.primary()
+
+
+def plan(dep: Deployment, stage: Stage) -> list[Task]:
+    eps = dep.endpoints
+    tasks: dict[tuple[str, str, str, IPv4Address | None, bool], Task] = {}
+    for s in eps.values():
+        for d in eps.values():
+            if s.name != d.name:
+                t = Task(s.name, d.name, ICMP, pick_address(s, d))
+                tasks[(s.name, d.name, "icmp", t.address, False)] = t
+    for e in stage.expectations:
+        override = e.address is not None
+        addr = e.address if override else pick_address(eps[e.src], eps[e.dst])
+        key = (e.src, e.dst, str(e.probe), addr, override)
+        if key not in tasks:
+            tasks[key] = Task(e.src, e.dst, e.probe, addr, override)
+    return list(tasks.values())
+
+
+def listeners(dep: Deployment, tasks: Iterable[Task]) -> set[Listen]:
+    """Where to listen so that a tcp/udp probe of `dst` has something to answer it.
+
+    A node's published port is answered by the container it is published to (through Docker's DNAT).
+    """
+    t = dep.topology
+    out: set[Listen] = set()
+    for task in tasks:
+        if task.probe.kind not in (ProbeKind.TCP, ProbeKind.UDP) or task.probe.port is None:
+            continue
+        dst = dep.endpoints[task.dst]
+        if dst.netns is None:
+            continue
+        proto, port, where = str(task.probe.kind), task.probe.port, dst.netns
+        node = dep.endpoints.get(dst.node) if dst.node else None
+        if node is not None and node.netns == dst.netns:  # the node itself or a host-network container
+            for c in t.containers_at(dep.stage_index):
+                ctr = dep.endpoints.get(c.name)
+                if c.node != dst.node or ctr is None or ctr.netns in (None, dst.netns):
+                    continue
+                for p in c.publish:
+                    if p.host_port == port and p.proto == proto:
+                        assert ctr.netns is not None
+                        where, port = ctr.netns, p.container_port
+        out.add(Listen(where, proto, port))
+    return out
+
+
+def retry_window(answers: Iterable[Answer], timeout: float) -> float:
+    """How long the retry pass waits. The first pass gave every probe its full timeout; the retry
+    only covers a packet lost on the way (the first packets after a deploy, queued behind ARP), so
+    it waits ten times the slowest answer seen, at least 0.25 s and at most the timeout."""
+    slowest = max((a.rtt_ms or 0.0 for a in answers), default=0.0) / 1000
+    return min(timeout, max(0.25, 10 * slowest))
+
+
+def measure(dep: Deployment, stage: Stage, timeout: float = DEFAULT_TIMEOUT) -> list[Observation]:
+    tasks = plan(dep, stage)
+    with Responders(listeners(dep, tasks)):
+        answers = _run(dep, tasks, timeout)
+        retry = [i for i, a in answers.items() if a.timed_out]
+        if retry:
+            again = _run(dep, [tasks[i] for i in retry], retry_window(answers.values(), timeout))
+            for j, i in enumerate(retry):
+                answers[i] = again[j]
+    return [
+        Observation(
+            stage=stage.name,
+            src=task.src,
+            dst=task.dst,
+            address=task.address,
+            probe=task.probe,
+            outcome=answers[i].outcome,
+            rtt_ms=answers[i].rtt_ms,
+            detail=answers[i].detail,
+        )
+        for i, task in enumerate(tasks)
+    ]
+
+
+def _run(dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, Answer]:
+    results: dict[int, Answer] = {}
+    by_src: dict[str, list[Shot]] = defaultdict(list)
+    for i, task in enumerate(tasks):
+        src = dep.endpoints[task.src]
+        if src.netns is None:
+            results[i] = Answer(Outcome.ERROR, None, f"{task.src} has no network namespace (not running)")
+        elif task.address is None:
+            results[i] = Answer(Outcome.UNREACHABLE, None, f"{task.dst} has no IPv4 address")
+        elif task.probe.kind is ProbeKind.DNS:
+            results[i] = Answer(Outcome.ERROR, None, f"{dep.backend} backend cannot run dns probes yet")
+        else:
+            by_src[task.src].append(Shot(i, task.probe.kind, task.address, task.probe.port))
+    if by_src:
+        with ThreadPoolExecutor(max_workers=min(256, len(by_src)), thread_name_prefix="netlab-probe") as pool:
+            futures = [
+                pool.submit(sweep, str(dep.endpoints[src].netns), shots, timeout) for src, shots in by_src.items()
+            ]
+            for fut in futures:
+                results.update(fut.result())
+    return results

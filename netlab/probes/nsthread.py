@@ -1,0 +1,116 @@
+"""Run code inside a network namespace from the calling thread (Python 3.11 has no os.setns).
+
+`setns` switches only the calling thread; everything created while inside (sockets, pyroute2
+IPRoute objects, child processes) belongs to that namespace for its whole life. `entered()`
+always switches back in `finally`, so pool threads never stay in a foreign namespace.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+
+CLONE_NEWNET = 0x40000000
+MS_BIND = 4096
+MNT_DETACH = 2
+NETNS_DIR = "/run/netns"
+_SELF = "/proc/thread-self/ns/net"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(rc: int, what: str) -> None:
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def setns(fd: int) -> None:
+    _check(_libc.setns(fd, CLONE_NEWNET), "setns")
+
+
+@contextmanager
+def entered(path: str) -> Iterator[None]:
+    """Switch the calling thread into the namespace at `path` (a /run/netns file or /proc/PID/ns/net)."""
+    own = os.open(_SELF, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except BaseException:
+        os.close(own)
+        raise
+    try:
+        setns(target)
+        try:
+            yield
+        finally:
+            setns(own)
+    finally:
+        os.close(target)
+        os.close(own)
+
+
+def netns_path(name: str) -> str:
+    return os.path.join(NETNS_DIR, name)
+
+
+def create(name: str) -> str:
+    """Create a named namespace the way `ip netns add` does, without forking. Returns its path."""
+    os.makedirs(NETNS_DIR, mode=0o755, exist_ok=True)
+    path = netns_path(name)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDONLY | os.O_CLOEXEC, 0o444)
+    os.close(fd)
+    own = os.open(_SELF, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+            _check(_libc.mount(_SELF.encode(), path.encode(), None, MS_BIND, None), f"bind mount {path}")
+        finally:
+            setns(own)
+    except BaseException:
+        remove(name)
+        raise
+    finally:
+        os.close(own)
+    return path
+
+
+def remove(name: str) -> bool:
+    """Unmount and unlink a named namespace; True if something was there. Idempotent."""
+    path = netns_path(name)
+    if not os.path.lexists(path):
+        return False
+    if _libc.umount2(path.encode(), MNT_DETACH) != 0:
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOENT):  # EINVAL: not a mount point (half-created)
+            raise OSError(err, f"umount {path}: {os.strerror(err)}")
+    with suppress(FileNotFoundError):
+        os.unlink(path)
+    return True
+
+
+def exists(name: str) -> bool:
+    return os.path.exists(netns_path(name))
+
+
+def write_sysctl(key: str, value: str) -> None:
+    """Write a net sysctl of the calling thread's namespace (call inside `entered`)."""
+    with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+        f.write(value)
+
+
+def read_sysctl(key: str) -> str:
+    with open("/proc/sys/" + key.replace(".", "/")) as f:
+        return f.read().strip()
+
+
+def run(path: str, argv: Sequence[str], stdin: str | None = None, timeout: float = 30.0) -> str:
+    """Run a program inside a namespace (argv list, never a shell); returns stdout, raises on failure."""
+    with entered(path):
+        proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, list(argv), proc.stdout, proc.stderr)
+    return proc.stdout

@@ -1,0 +1,83 @@
+"""TCP listeners and UDP echo responders planted by netlab in destination namespaces.
+
+Nothing runs inside the endpoints: netlab creates the sockets in their namespaces and serves them
+all from one thread of its own with poll, until the measurement is over.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import TracebackType
+
+from netlab.probes import nsthread
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    netns: str
+    proto: str  # "tcp" | "udp"
+    port: int
+    bind: str = "0.0.0.0"
+
+
+class Responders:
+    """Context manager: plant every socket on enter, close them all on exit."""
+
+    def __init__(self, wanted: Iterable[Listen]) -> None:
+        self.wanted = sorted(set(wanted), key=lambda w: (w.netns, w.proto, w.port, w.bind))
+        self.socks: dict[int, tuple[socket.socket, str]] = {}
+        self.errors: dict[Listen, str] = {}
+        self._stop_r, self._stop_w = os.pipe()
+        self._thread = threading.Thread(target=self._serve, name="netlab-responders", daemon=True)
+
+    def __enter__(self) -> Responders:
+        for w in self.wanted:
+            try:
+                with nsthread.entered(w.netns):
+                    if w.proto == "tcp":
+                        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                        s.bind((w.bind, w.port))
+                        s.listen(1024)
+                    else:
+                        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                        s.bind((w.bind, w.port))
+                s.setblocking(False)
+                self.socks[s.fileno()] = (s, w.proto)
+            except OSError as e:
+                self.errors[w] = str(e)
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        poll = select.poll()
+        poll.register(self._stop_r, select.POLLIN)
+        for fd in self.socks:
+            poll.register(fd, select.POLLIN)
+        while True:
+            for fd, _ in poll.poll():
+                if fd == self._stop_r:
+                    return
+                sock, proto = self.socks[fd]
+                try:
+                    if proto == "tcp":
+                        conn, _ = sock.accept()
+                        conn.close()
+                    else:
+                        data, peer = sock.recvfrom(2048)
+                        sock.sendto(data, peer)
+                except OSError:
+                    continue
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        os.write(self._stop_w, b"x")
+        self._thread.join(timeout=5)
+        for sock, _ in self.socks.values():
+            sock.close()
+        os.close(self._stop_r)
+        os.close(self._stop_w)

@@ -1,0 +1,160 @@
+"""Plain-text truth tables: expected / observed / diff per stage and probe.
+
+Cells: `.` reachable, `X` unreachable, `!` error, `-` not checked; in the diff `*` marks a wrong
+cell and `=` a right one. Colour (ANSI) only when asked, so pipes and CI logs stay readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from netlab.model.results import Observation, Outcome
+from netlab.model.topology import Stage
+from netlab.verdict import Check
+
+if TYPE_CHECKING:
+    from netlab.runner import Result
+
+RED, GREEN, YELLOW, DIM, BOLD, RESET = "\033[31m", "\033[32m", "\033[33m", "\033[2m", "\033[1m", "\033[0m"
+WIDTH = 160
+
+Grid = dict[tuple[str, str], str]
+
+
+def _paint(cell: str, color: bool) -> str:
+    if not color:
+        return cell
+    code = {".": GREEN, "X": RED, "!": YELLOW, "*": RED + BOLD, "=": DIM, "-": DIM}.get(cell.strip())
+    return f"{code}{cell}{RESET}" if code else cell
+
+
+def table(title: str, names: Sequence[str], grid: Grid, color: bool = False) -> list[str]:
+    """Rows are sources, columns destinations."""
+    label = max([len(n) for n in names] + [len(title)])
+    widths = [max(len(n), 1) + 1 for n in names]
+    head = title.ljust(label) + " " + "".join(n.rjust(w) for n, w in zip(names, widths, strict=True))
+    lines = [head]
+    for src in names:
+        cells = []
+        for dst, w in zip(names, widths, strict=True):
+            sym = " " if src == dst else grid.get((src, dst), "-")
+            cells.append(_paint(sym.rjust(w), color))
+        lines.append(src.ljust(label) + " " + "".join(cells))
+    return lines
+
+
+def _side_by_side(blocks: list[list[str]], gap: int = 4, plain_width: list[int] | None = None) -> list[str]:
+    widths = plain_width or [max(len(line) for line in b) for b in blocks]
+    if sum(widths) + gap * (len(blocks) - 1) > WIDTH:
+        out: list[str] = []
+        for b in blocks:
+            out += [*b, ""]
+        return out[:-1]
+    rows = max(len(b) for b in blocks)
+    out = []
+    for i in range(rows):
+        parts = []
+        for b, w in zip(blocks, widths, strict=True):
+            line = b[i] if i < len(b) else ""
+            parts.append(line + " " * (w - _visible_len(line)))
+        out.append((" " * gap).join(parts).rstrip())
+    return out
+
+
+def _visible_len(s: str) -> int:
+    import re
+
+    return len(re.sub(r"\033\[[0-9;]*m", "", s))
+
+
+def stage_tables(
+    stage: Stage, names: Sequence[str], observations: Sequence[Observation], checks: Sequence[Check], color: bool
+) -> list[str]:
+    probes = ["icmp", *sorted({str(c.expectation.probe) for c in checks} - {"icmp"})]
+    out: list[str] = []
+    for probe in probes:
+        expected: Grid = {}
+        diff: Grid = {}
+        observed: Grid = {(o.src, o.dst): o.outcome.symbol for o in observations if str(o.probe) == probe}
+        for c in checks:
+            if str(c.expectation.probe) != probe:
+                continue
+            key = (c.expectation.src, c.expectation.dst)
+            expected[key] = c.expected.symbol
+            if c.observation is not None:
+                observed[key] = c.observed.symbol
+            diff[key] = "=" if c.ok else "*"
+        if probe != "icmp" and not expected:
+            continue
+        suffix = "" if probe == "icmp" else f" {probe}"
+        blocks = [
+            table("expected" + suffix, names, expected, color),
+            table("observed" + suffix, names, observed, color),
+            table("diff" + suffix, names, diff, color),
+        ]
+        plain = [
+            max(len(line) for line in table(t + suffix, names, {}, False)) for t in ("expected", "observed", "diff")
+        ]
+        out += _side_by_side(blocks, plain_width=plain)
+        out.append("")
+    return out
+
+
+def render(r: Result, color: bool = False) -> str:
+    t = r.topology
+    names = list(r.endpoints)
+    lines = [f"{_bold('netlab run ' + t.name, color)}: {t.title}", f"backend: {r.backend}  run: {r.run}"]
+    lines += [f"warning: {w}" for w in t.warnings]
+    for stage in t.stages:
+        checks = r.verdict.stage(stage.name)
+        obs = [o for o in r.observations if o.stage == stage.name]
+        head = f"stage {stage.name}" + (f": {stage.doc}" if stage.doc else "")
+        lines += ["", _bold(head, color)]
+        lines += stage_tables(stage, names, obs, checks, color)
+        for c in checks:
+            if c.ok:
+                continue
+            e = c.expectation
+            detail = c.observation.detail if c.observation else "not measured"
+            addr = f" ({c.observation.address})" if c.observation and c.observation.address else ""
+            mark = _red("WRONG", color) if not c.error else _yellow("ERROR", color)
+            lines.append(
+                f"  {mark} {e.src} -> {e.dst}{addr} {e.probe}: expected {c.expected}, observed {c.observed} ({detail})"
+            )
+            if e.claim:
+                lines.append(f"        claim: {e.claim}")
+    claims = [c for c in r.verdict.checks if c.expectation.claim]
+    if claims:
+        lines += ["", _bold("claims", color)]
+        for c in claims:
+            mark = _green("held  ", color) if c.ok else _red("FAILED", color)
+            lines.append(
+                f"  {mark} {c.expectation.claim}  [{c.expectation.src} -> {c.expectation.dst} {c.expectation.probe}]"
+            )
+    tm = r.timings
+    lines += [
+        "",
+        f"{r.verdict.summary()}  (backend {r.backend}; deploy {tm.get('deploy_s', 0):.2f} s, "
+        f"probe {tm.get('probe_s', 0):.2f} s, destroy {tm.get('destroy_s', 0):.2f} s)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _bold(s: str, color: bool) -> str:
+    return f"{BOLD}{s}{RESET}" if color else s
+
+
+def _red(s: str, color: bool) -> str:
+    return f"{RED}{s}{RESET}" if color else s
+
+
+def _green(s: str, color: bool) -> str:
+    return f"{GREEN}{s}{RESET}" if color else s
+
+
+def _yellow(s: str, color: bool) -> str:
+    return f"{YELLOW}{s}{RESET}" if color else s
+
+
+__all__ = ["Outcome", "render", "table"]

@@ -1,0 +1,196 @@
+"""Load → check → deploy → (apply stage → measure)* → compare → destroy, always destroying.
+
+`run_scenario` is the public entry point for scripts that are not the CLI:
+
+    from netlab.runner import run_scenario
+    result = run_scenario("bridge", backend="netns")
+    assert result.verdict.ok, result.verdict.summary()
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from netlab import loader
+from netlab.backends import naming, registry
+from netlab.backends.base import Backend, Deployment, Endpoint
+from netlab.backends.journal import Journal
+from netlab.errors import NetlabError
+from netlab.model.results import Observation
+from netlab.model.topology import Topology
+from netlab.probes import matrix
+from netlab.verdict import Verdict, compare
+
+
+class Interrupted(BaseException):
+    """SIGTERM arrived; raised so that every `finally` runs, like KeyboardInterrupt for SIGINT."""
+
+
+@dataclass(slots=True)
+class Result:
+    topology: Topology
+    backend: str
+    run: str
+    environment: dict[str, Any]
+    endpoints: dict[str, Endpoint]
+    observations: list[Observation]
+    verdict: Verdict
+    evidence: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.ok
+
+    def to_json(self) -> dict[str, Any]:
+        from netlab.report.json import result_to_json
+
+        return result_to_json(self)
+
+
+def firewall_flavour() -> str:
+    exe = shutil.which("iptables")
+    if exe is None:
+        return "nft" if shutil.which("nft") else "none"
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=5, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return "iptables-nft" if "nf_tables" in out else "iptables-legacy"
+
+
+def environment(backend: str) -> dict[str, Any]:
+    return {
+        "kernel": platform.release(),
+        "kernel_runner": "host",
+        "docker": None,
+        "firewall": firewall_flavour(),
+        "backend": backend,
+    }
+
+
+@contextmanager
+def _terminate_raises() -> Iterator[None]:
+    """Turn SIGTERM into an exception (main thread only) so teardown runs."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Teardown must not be cut short by a second Ctrl-C."""
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextmanager
+def deployed(backend: Backend, topology: Topology, run: str, timings: dict[str, float]) -> Iterator[Deployment]:
+    """Setup and teardown as one context manager: errors, Ctrl-C and SIGTERM still tear down."""
+    journal = Journal.open(run, backend.name, topology.name)
+    dep: Deployment | None = None
+    t0 = time.monotonic()
+    try:
+        with _terminate_raises():
+            dep = backend.deploy(topology, run, journal)
+            timings["deploy_s"] = round(time.monotonic() - t0, 3)
+            yield dep
+    finally:
+        t1 = time.monotonic()
+        with _signals_blocked():
+            if dep is None:
+                dep = Deployment(run, backend.name, topology, journal)
+            backend.destroy(dep)
+            journal.close()
+        timings["destroy_s"] = round(time.monotonic() - t1, 3)
+
+
+StageHook = Callable[[Deployment, int, list[Observation]], None]
+
+
+def run_topology(
+    topology: Topology,
+    backend: str = "netns",
+    timeout: float = matrix.DEFAULT_TIMEOUT,
+    on_stage: StageHook | None = None,
+) -> Result:
+    name = registry.resolve(backend)
+    be = registry.get(name)
+    be.check(topology)
+    run = _fresh_run_id()
+    timings: dict[str, float] = {"deploy_s": 0.0, "probe_s": 0.0, "evidence_s": 0.0, "destroy_s": 0.0}
+    observations: list[Observation] = []
+    endpoints: dict[str, Endpoint] = {}
+    with deployed(be, topology, run, timings) as dep:
+        for i, stage in enumerate(topology.stages):
+            if i > 0:
+                t = time.monotonic()
+                be.apply(dep, i)
+                timings["deploy_s"] = round(timings["deploy_s"] + time.monotonic() - t, 3)
+            t = time.monotonic()
+            stage_obs = matrix.measure(dep, stage, timeout=timeout)
+            timings["probe_s"] = round(timings["probe_s"] + time.monotonic() - t, 3)
+            observations.extend(stage_obs)
+            _merge_endpoints(endpoints, dep.endpoints)
+            if on_stage is not None:
+                on_stage(dep, i, stage_obs)
+    return Result(
+        topology=topology,
+        backend=name,
+        run=run,
+        environment=environment(name),
+        endpoints=endpoints,
+        observations=observations,
+        verdict=compare(topology, observations),
+        timings=timings,
+    )
+
+
+def run_scenario(spec: str | Topology, backend: str = "netns", timeout: float = matrix.DEFAULT_TIMEOUT) -> Result:
+    topology = spec if isinstance(spec, Topology) else loader.load(spec)
+    return run_topology(topology, backend=backend, timeout=timeout)
+
+
+def _merge_endpoints(into: dict[str, Endpoint], now: dict[str, Endpoint]) -> None:
+    for name, ep in now.items():
+        if name not in into:
+            into[name] = Endpoint(ep.name, ep.kind, ep.node, ep.netns, list(ep.addresses))
+            continue
+        known = {(a.network, a.address) for a in into[name].addresses}
+        into[name].addresses += [a for a in ep.addresses if (a.network, a.address) not in known]
+
+
+def _fresh_run_id() -> str:
+    from netlab.backends import journal
+
+    live = {r.run for r in journal.runs()}
+    for _ in range(100):
+        run = naming.new_run_id()
+        if run not in live and not os.path.exists(os.path.join(journal.JOURNAL_DIR, f"{run}.journal")):
+            return run
+    raise NetlabError("could not find a free run id")

@@ -1,0 +1,69 @@
+"""Bridge driver: the lecture's "Bridged" card, and Docker 20.10's iptables behind it.
+
+Two containers on a user-defined bridge, one on a second user-defined bridge, one on Docker's
+default bridge, and an external system (a lan peer). web publishes port 80 on the host's 8080.
+"""
+
+from netlab import Scenario
+
+s = Scenario("bridge", title="Bridge networks: same-network reach, isolation, NAT, published ports")
+lan = s.lan("lan0")
+ext = s.peer("ext", lan)
+front = s.network("front", driver="bridge")
+back = s.network("back", driver="bridge")
+web = s.container("web", front, publish={8080: 80})
+app = s.container("app", front)
+db = s.container("db", back)
+legacy = s.container("legacy", "bridge")
+
+s.expect(web, app, "icmp", reachable=True, claim="Containers on the same bridge network reach each other")
+s.expect(app, web, "tcp:80", reachable=True)
+s.expect(
+    web,
+    db,
+    "icmp",
+    reachable=False,
+    claim="Can only reach each other on the same broadcast domain (other bridge networks are isolated)",
+)
+s.expect(db, web, "icmp", reachable=False)
+s.expect(legacy, app, "icmp", reachable=False)
+s.expect("host", web, "icmp", reachable=True, claim="Host system has network access to the container")
+s.expect("host", db, "tcp:5432", reachable=True)
+s.expect("host", legacy, "icmp", reachable=True)
+s.expect(web, ext, "icmp", reachable=True, claim="Containers reach the outside through the host's NAT (masquerade)")
+s.expect(legacy, ext, "udp:53", reachable=True)
+s.expect(
+    ext,
+    web,
+    "icmp",
+    reachable=False,
+    claim="Not hosted on the parent interface network: the outside has no route to the container",
+)
+s.expect(
+    ext,
+    "host",
+    "tcp:8080",
+    reachable=True,
+    claim="A published port is reachable from the outside through the host's address (DNAT)",
+)
+
+with s.stage("route", "The peer routes the container subnet via the host; Docker's FORWARD rules still drop it") as st:
+    st.route(ext, front, via="host")
+    st.expect(
+        ext,
+        web,
+        "icmp",
+        reachable=False,
+        claim="Only published ports pass the DOCKER chain: a route alone does not expose a container",
+    )
+    st.expect(
+        ext,
+        web,
+        "tcp:80",
+        reachable=True,
+        claim="The published container port is accepted by the DOCKER chain when routed directly",
+    )
+    st.expect(ext, app, "tcp:80", reachable=False)
+    st.expect(ext, "host", "tcp:8080", reachable=True)
+
+SCENARIO = s
