@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from netlab import loader
+from netlab import faults, loader
 from netlab.backends import naming, registry
 from netlab.backends.base import Backend, Deployment, Endpoint
 from netlab.backends.journal import Journal
@@ -135,12 +135,15 @@ StageHook = Callable[[Deployment, int, list[Observation]], None]
 
 def run_topology(
     topology: Topology,
-    backend: str = "netns",
+    backend: str | Backend = "netns",
     timeout: float = matrix.DEFAULT_TIMEOUT,
     on_stage: StageHook | None = None,
 ) -> Result:
-    name = registry.resolve(backend)
-    be = registry.get(name)
+    if isinstance(backend, str):
+        name = registry.resolve(backend)
+        be = registry.get(name)
+    else:
+        be, name = backend, backend.name
     be.check(topology)
     run = _fresh_run_id()
     timings: dict[str, float] = {"deploy_s": 0.0, "probe_s": 0.0, "evidence_s": 0.0, "destroy_s": 0.0}
@@ -153,7 +156,8 @@ def run_topology(
                 be.apply(dep, i)
                 timings["deploy_s"] = round(timings["deploy_s"] + time.monotonic() - t, 3)
             t = time.monotonic()
-            stage_obs = matrix.measure(dep, stage, timeout=timeout)
+            faults.point("runner.measure")
+            stage_obs = be.measure(dep, stage, timeout)
             timings["probe_s"] = round(timings["probe_s"] + time.monotonic() - t, 3)
             observations.extend(stage_obs)
             _merge_endpoints(endpoints, dep.endpoints)
@@ -171,7 +175,9 @@ def run_topology(
     )
 
 
-def run_scenario(spec: str | Topology, backend: str = "netns", timeout: float = matrix.DEFAULT_TIMEOUT) -> Result:
+def run_scenario(
+    spec: str | Topology, backend: str | Backend = "netns", timeout: float = matrix.DEFAULT_TIMEOUT
+) -> Result:
     topology = spec if isinstance(spec, Topology) else loader.load(spec)
     return run_topology(topology, backend=backend, timeout=timeout)
 

@@ -14,7 +14,8 @@ from ipaddress import IPv4Address
 from typing import Protocol
 
 from netlab.backends.journal import Journal, RunRecord
-from netlab.model.topology import EndpointKind, Topology
+from netlab.model.results import Observation
+from netlab.model.topology import EndpointKind, Stage, Topology
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,8 @@ class Backend(Protocol):
     def deploy(self, topology: Topology, run: str, journal: Journal) -> Deployment: ...
 
     def apply(self, dep: Deployment, stage_index: int) -> None: ...
+
+    def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]: ...
 
     def destroy(self, dep: Deployment) -> None: ...
 

@@ -9,6 +9,7 @@ from netlab.errors import UsageError
 
 BACKENDS = {
     "netns": "netlab.backends.netns.backend:NetnsBackend",
+    "fake": "netlab.backends.fake:FakeBackend",
 }
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 
+import click
 import typer
 
 from netlab.cli import clean as clean_cmd
 from netlab.cli import list as list_cmd
 from netlab.cli import run as run_cmd
 from netlab.errors import NetlabError
+from netlab.runner import Interrupted
 
 app = typer.Typer(
     name="netlab",
@@ -25,21 +27,17 @@ app.command("clean")(clean_cmd.clean)
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False: click returns the exit code (typer.Exit, 130 for Ctrl-C) instead of exiting
+        rc = app(standalone_mode=False)
     except NetlabError as e:
         print(f"netlab: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted) as e:
+        rc = 143 if isinstance(e, Interrupted) else 130
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2)
+    code = rc if isinstance(rc, int) else 0
+    if code in (130, 143):
         print("netlab: interrupted; everything the run created was removed", file=sys.stderr)
-        sys.exit(130)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except Exception as e:  # click's usage errors
-        import click
-
-        if isinstance(e, click.exceptions.Abort):
-            sys.exit(130)
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(2)
-        raise
+    sys.exit(code)

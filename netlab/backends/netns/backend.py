@@ -17,6 +17,7 @@ import subprocess
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
+from netlab import faults
 from netlab.backends import journal as journals
 from netlab.backends import naming
 from netlab.backends.base import Address, Deployment, Endpoint
@@ -24,6 +25,7 @@ from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.netns import dockerfw
 from netlab.backends.netns.links import Netlink, netlink_in
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing
+from netlab.model.results import Observation
 from netlab.model.topology import (
     Connect,
     Container,
@@ -33,9 +35,10 @@ from netlab.model.topology import (
     Network,
     Route,
     Shim,
+    Stage,
     Topology,
 )
-from netlab.probes import nsthread
+from netlab.probes import matrix, nsthread
 
 SUPPORTED = {Driver.BRIDGE, Driver.HOST, Driver.NONE}
 
@@ -110,6 +113,7 @@ class NetnsBackend:
         name = naming.ns_name(dep.run, obj)
         dep.journal.record("netns", name)
         path = nsthread.create(name)
+        faults.point("netns.created")
         with nsthread.entered(path):
             for key in ("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"):
                 with contextlib.suppress(OSError):  # kernel without IPv6: nothing to silence
@@ -225,6 +229,7 @@ class NetnsBackend:
             for p in c.publish:
                 published.append(dockerfw.Published(t.network(first.network), first.address, p))
         rules = dockerfw.render(t.networks_on(node), published)
+        faults.point("netns.firewall")
         try:
             nsthread.run(st.ns[node], ["iptables-restore"], stdin=rules)
         except subprocess.CalledProcessError as e:
@@ -302,6 +307,9 @@ class NetnsBackend:
     @staticmethod
     def _index(t: Topology, name: str) -> int:
         return [c.name for c in t.containers].index(name)
+
+    def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
+        return matrix.measure(dep, stage, timeout=timeout)
 
     # -- teardown ---------------------------------------------------------
     def destroy(self, dep: Deployment) -> None:

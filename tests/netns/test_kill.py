@@ -1,0 +1,70 @@
+"""A run killed at a fault point: SIGKILL needs `netlab clean`; SIGINT/SIGTERM clean up by themselves."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from hostsnap import HostSnapshot
+
+
+def _start_paused(tmp_path: Path, point: str) -> subprocess.Popen[str]:
+    ready = tmp_path / "ready"
+    env = dict(os.environ, NETLAB_FAULT=point, NETLAB_FAULT_READY=str(ready))
+    proc = subprocess.Popen(["netlab", "run", "bridge"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"run ended before reaching {point}: {proc.communicate()}")
+        assert time.monotonic() < deadline, f"run never reached {point}"
+        time.sleep(0.05)
+    return proc
+
+
+def _netns_of_runs() -> list[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    return [line.split()[0] for line in out.splitlines() if line.startswith("nl")]
+
+
+@pytest.mark.parametrize("point", ["netns.created:5", "netns.firewall", "runner.measure"])
+def test_sigkill_then_clean_leaves_nothing(tmp_path: Path, point: str) -> None:
+    before = HostSnapshot.take()
+    proc = _start_paused(tmp_path, point)
+    assert _netns_of_runs(), "the paused run should have namespaces"
+    proc.kill()
+    proc.wait(timeout=10)
+    assert _netns_of_runs(), "SIGKILL cannot clean up: the namespaces are still there"
+    clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=60)
+    assert clean.returncode == 0, clean.stderr
+    assert "removed" in clean.stdout
+    assert HostSnapshot.take().diff(before) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("point", ["netns.created:3", "runner.measure"])
+def test_sigint_and_sigterm_clean_up_by_themselves(tmp_path: Path, point: str, sig: signal.Signals) -> None:
+    before = HostSnapshot.take()
+    proc = _start_paused(tmp_path, point)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert "interrupted" in err
+    assert HostSnapshot.take().diff(before) == []
+    clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=60)
+    assert "nothing to clean" in clean.stdout
+
+
+def test_clean_never_touches_a_live_run(tmp_path: Path) -> None:
+    proc = _start_paused(tmp_path, "runner.measure")
+    try:
+        names = _netns_of_runs()
+        clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=60)
+        assert clean.returncode == 0
+        assert set(names) <= set(_netns_of_runs())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)

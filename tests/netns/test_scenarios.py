@@ -1,0 +1,100 @@
+"""Every bundled scenario passes on the netns backend and leaves the host as it found it."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from hostsnap import HostSnapshot
+
+from netlab import loader
+from netlab.backends.base import Deployment
+from netlab.model.results import Observation, Outcome
+from netlab.probes import nsthread
+from netlab.runner import run_scenario, run_topology
+
+BUNDLED = [info.name for info in loader.bundled()]
+HOST_KERNEL = ["bridge", "bridge_icc", "bridge_internal", "bridge_nonat", "host", "none"]
+
+
+@pytest.mark.parametrize("name", HOST_KERNEL)
+def test_bundled_scenario_passes_and_leaves_host_unchanged(name: str, host_unchanged: HostSnapshot) -> None:
+    result = run_scenario(name, backend="netns")
+    failed = [c for c in result.verdict.checks if not c.ok]
+    assert result.verdict.ok, "\n".join(
+        f"{c.expectation.src}->{c.expectation.dst} {c.expectation.probe}: {c.observed} "
+        f"({c.observation.detail if c.observation else ''})"
+        for c in failed
+    )
+    assert result.verdict.correct == len(result.verdict.checks) > 0
+
+
+def test_every_bundled_scenario_is_tested() -> None:
+    assert set(BUNDLED) <= set(HOST_KERNEL)
+
+
+def test_bridge_matrix_covers_every_ordered_pair_for_icmp() -> None:
+    result = run_scenario("bridge", backend="netns")
+    names = list(result.endpoints)
+    initial = {(o.src, o.dst) for o in result.observations if o.stage == "initial" and str(o.probe) == "icmp"}
+    assert initial == {(a, b) for a in names for b in names if a != b}
+
+
+def _iptables_in(dep: Deployment, node: str) -> str:
+    path = dep.endpoints[node].netns
+    assert path is not None
+    return nsthread.run(path, ["iptables-save"])
+
+
+def test_bridge_host_namespace_holds_docker_rules() -> None:
+    seen: dict[str, str] = {}
+
+    def grab(dep: Deployment, index: int, obs: list[Observation]) -> None:
+        if index == 0:
+            seen["rules"] = _iptables_in(dep, "host")
+
+    topo = loader.load("bridge")
+    run_topology(topo, backend="netns", on_stage=grab)
+    rules = seen["rules"]
+    front = topo.network("front")
+    assert f"-A POSTROUTING -s {front.subnet} ! -o {front.bridge_name} -j MASQUERADE" in rules
+    assert f"-A DOCKER-ISOLATION-STAGE-2 -o {front.bridge_name} -j DROP" in rules
+    assert ":FORWARD DROP" in rules
+    assert "-j DNAT --to-destination" in rules
+
+
+def test_root_namespace_has_no_rules_or_links_of_a_live_run() -> None:
+    """The netns backend never writes to the root namespace, even while the run is up."""
+    before = HostSnapshot.take()
+    during: dict[str, HostSnapshot] = {}
+
+    def grab(dep: Deployment, index: int, obs: list[Observation]) -> None:
+        during["snap"] = HostSnapshot.take()
+
+    run_topology(loader.load("bridge"), backend="netns", on_stage=grab)
+    snap = during["snap"]
+    assert snap.links == before.links
+    assert snap.iptables == before.iptables
+    assert snap.routes == before.routes
+
+
+def test_blocked_icc_cell_times_out_rather_than_erroring() -> None:
+    result = run_scenario("bridge_icc", backend="netns")
+    cell = next(o for o in result.observations if (o.src, o.dst, str(o.probe)) == ("c1", "c2", "icmp"))
+    assert cell.outcome is Outcome.UNREACHABLE
+    assert "no answer" in cell.detail
+
+
+def test_peer_without_route_is_unreachable_with_reason() -> None:
+    result = run_scenario("bridge", backend="netns")
+    cell = next(o for o in result.observations if (o.stage, o.src, o.dst) == ("initial", "ext", "web"))
+    assert cell.outcome is Outcome.UNREACHABLE
+    assert "route" in cell.detail
+
+
+def test_netlab_run_cli_exits_zero_and_prints_tables() -> None:
+    proc = subprocess.run(["netlab", "run", "bridge"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "expected" in proc.stdout and "observed" in proc.stdout and "diff" in proc.stdout
+    assert "0 wrong" in proc.stdout
+    assert "backend netns" in proc.stdout
