@@ -16,8 +16,13 @@ c2 = s.container("c2", closed)
 o1 = s.container("o1", opened)
 o2 = s.container("o2", opened)
 
-s.expect(c1, c2, "icmp", reachable=False,
-         claim="Allows microsegmentation: enable_icc=false drops traffic between containers of one network")
+s.expect(
+    c1,
+    c2,
+    "icmp",
+    reachable=False,
+    claim="Allows microsegmentation: enable_icc=false drops traffic between containers of one network",
+)
 s.expect(c2, c1, "tcp:80", reachable=False)
 s.expect(o1, o2, "icmp", reachable=True)
 s.expect(c1, "host", "icmp", reachable=True)

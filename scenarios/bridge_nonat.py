@@ -15,18 +15,27 @@ plain = s.network("plain", driver="bridge", options={"com.docker.network.bridge.
 c1 = s.container("c1", plain)
 n1 = s.container("n1", "bridge")
 
-s.expect(c1, ext, "icmp", reachable=False,
-         claim="Without NAT the outside has no route back to the container's subnet")
+s.expect(c1, ext, "icmp", reachable=False, claim="Without NAT the outside has no route back to the container's subnet")
 s.expect(c1, ext, "udp:53", reachable=False)
 s.expect(n1, ext, "icmp", reachable=True, claim="Containers reach the outside through the host's NAT (masquerade)")
 s.expect(c1, "host", "icmp", reachable=True)
 
 with s.stage("route_back", "The peer routes the container subnet via the host") as st:
     st.route(ext, plain, via="host")
-    st.expect(c1, ext, "icmp", reachable=True,
-              claim="With a host route on the outside the container's own address gets its replies")
+    st.expect(
+        c1,
+        ext,
+        "icmp",
+        reachable=True,
+        claim="With a host route on the outside the container's own address gets its replies",
+    )
     st.expect(c1, ext, "udp:53", reachable=True)
-    st.expect(ext, c1, "icmp", reachable=False,
-              claim="A route alone does not open the container: Docker's FORWARD policy drops new inbound flows")
+    st.expect(
+        ext,
+        c1,
+        "icmp",
+        reachable=False,
+        claim="A route alone does not open the container: Docker's FORWARD policy drops new inbound flows",
+    )
 
 SCENARIO = s

@@ -14,11 +14,11 @@ h1 = s.container("h1", "host", publish={9000: 9000})
 net = s.network("side", driver="bridge")
 b1 = s.container("b1", net)
 
-s.expect(h1, ext, "icmp", reachable=True,
-         claim="Can use parent network interfaces in the same way as the parent")
+s.expect(h1, ext, "icmp", reachable=True, claim="Can use parent network interfaces in the same way as the parent")
 s.expect(ext, h1, "icmp", reachable=True)
-s.expect(ext, h1, "tcp:8081", reachable=True,
-         claim="Host and all containers share interface and associated addresses/ports")
+s.expect(
+    ext, h1, "tcp:8081", reachable=True, claim="Host and all containers share interface and associated addresses/ports"
+)
 s.expect(ext, "host", "tcp:8081", reachable=True)
 s.expect(h1, b1, "icmp", reachable=True, claim="Host system has network access to the container")
 s.expect(b1, h1, "icmp", reachable=True)

@@ -50,7 +50,7 @@ class FakeBackend:
             if any(t.network(a.network).driver == Driver.HOST for a in c.attachments):
                 eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, f"fake:{c.node}", eps[c.node].addresses)
                 continue
-            addrs = [Address(a.network, f"{c.node}/{a.network}", a.address) for a in c.attachments if a.address]
+            addrs = [Address(a.network, t.segment(a.network, c.node), a.address) for a in c.attachments if a.address]
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, f"fake:{c.name}", addrs)
         for p in t.peers:
             eps[p.name] = Endpoint(

@@ -20,6 +20,7 @@ from netlab.model.addressing import POOL, HostAllocator, SubnetAllocator, docker
 from netlab.model.errors import InvalidScenario as ScenarioError
 from netlab.model.expectations import parse_probe
 from netlab.model.topology import (
+    GWBRIDGE,
     HOST,
     INITIAL,
     PREDEFINED,
@@ -162,6 +163,8 @@ class Scenario:
                 f"{kind} {name!r}: names are 1-15 characters, lower-case letters, digits and '_', "
                 "starting with a letter"
             )
+        if name == GWBRIDGE:
+            raise ScenarioError(f"{kind} {name!r}: that name belongs to Docker's swarm gateway bridge")
         if name in self._names or (name in PREDEFINED and kind != "network"):
             raise ScenarioError(f"{kind} {name!r}: duplicate name (already used by a {self._names[name]})")
         if kind == "network" and name in PREDEFINED:
@@ -260,6 +263,8 @@ class _Builder:
 
     def __init__(self, s: Scenario) -> None:
         self.s = s
+        self._lan_addresses: list[IPv4Address] = []
+        self._ipam: dict[str, HostAllocator] = {}
 
     def fail(self, msg: str) -> ScenarioError:
         return ScenarioError(msg)
@@ -326,7 +331,8 @@ class _Builder:
             )
             peers.append(Peer(pname, lname, a))
 
-        networks = self.networks(alloc, decl_subnets, lan_by, lan_hosts)
+        self._lan_addresses = [u.address for u in uplinks] + [p.address for p in peers]
+        networks = self.networks(alloc, decl_subnets, lan_by)
         net_by = {n.name: n for n in networks}
         containers = self.containers(net_by)
         stages = self.stages(net_by, containers, lan_by, peers, uplinks)
@@ -373,7 +379,6 @@ class _Builder:
         alloc: SubnetAllocator,
         decl_subnets: dict[str, IPv4Network],
         lan_by: dict[str, Lan],
-        lan_hosts: dict[str, HostAllocator],
     ) -> list[Network]:
         s = self.s
         default = alloc.allocate()
@@ -403,6 +408,8 @@ class _Builder:
             elif parent is not None:
                 raise self.fail(f"{what}: parent= only applies to macvlan and ipvlan networks")
             subnet = decl_subnets.get(nd.name)
+            if subnet is None and parent is not None:
+                subnet = lan_by[parent].subnet  # netlab's convenience: children live on their lan's subnet
             if subnet is None:
                 subnet = alloc.allocate()
             gateway = self.address(f"{what} gateway", nd.gateway, subnet) if nd.gateway else None
@@ -426,6 +433,24 @@ class _Builder:
                     bridge_name=bridge_name,
                 )
             )
+        if any(n.driver == Driver.OVERLAY for n in out):
+            if not lan_by:
+                raise self.fail("overlay networks need an underlay: declare a lan that connects the nodes")
+            gw_subnet = alloc.allocate()
+            out.append(
+                Network(
+                    GWBRIDGE,
+                    Driver.BRIDGE,
+                    gw_subnet,
+                    next(gw_subnet.hosts()),
+                    options={
+                        "com.docker.network.bridge.enable_icc": "false",
+                        "com.docker.network.bridge.enable_ip_masquerade": "true",
+                    },
+                    predefined=True,
+                    bridge_name=GWBRIDGE,
+                )
+            )
         return out
 
     def check_options(self, what: str, driver: Driver, options: dict[str, str]) -> None:
@@ -443,8 +468,9 @@ class _Builder:
         ipam: dict[str, HostAllocator] = {}
         for n in net_by.values():
             if n.subnet is not None:
-                h = HostAllocator(n.subnet, [n.gateway] if n.gateway else [])
-                ipam[n.name] = h
+                taken = [n.gateway] if n.gateway else []
+                taken += [a for a in self._lan_addresses if a in n.subnet]
+                ipam[n.name] = HostAllocator(n.subnet, taken)
         # explicit addresses first, so automatic ones never take them
         for cd in s._containers.values():
             if cd.ip and cd.networks and cd.networks[0] in ipam:
@@ -472,6 +498,10 @@ class _Builder:
                 raise self.fail(f"{what}: the host and none networks cannot be combined with other networks")
             if cd.ip and not net_by[cd.networks[0]].has_addresses:
                 raise self.fail(f"{what}: ip= given but network {cd.networks[0]!r} has no addresses")
+            only_overlay = atts and all(net_by[a.network].driver == Driver.OVERLAY for a in atts)
+            if only_overlay and not net_by[atts[0].network].internal:
+                # overlay sets no gateway: Docker gives the container an endpoint on docker_gwbridge
+                atts.append(Attachment(GWBRIDGE, ipam[GWBRIDGE].next()))
             publish = []
             for hp, cp in cd.publish.items():
                 for port in (hp, cp):
@@ -479,6 +509,15 @@ class _Builder:
                         raise self.fail(f"{what}: publish port {port!r} is not a port number")
                 publish.append(Publish(hp, cp))
             out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish)))
+        for n in net_by.values():
+            if n.driver == Driver.MACVLAN and n.option("macvlan_mode", "bridge") == "passthru":
+                for node in s._nodes:
+                    on = [c.name for c in out if c.node == node and n.name in (a.network for a in c.attachments)]
+                    if len(on) > 1:
+                        raise self.fail(
+                            f"network {n.name!r}: macvlan passthru takes over the parent, so only one container "
+                            f"per node can use it ({', '.join(on)} on {node!r})"
+                        )
         return out
 
     def assign(self, cd: _CtrDecl, nname: str, first: bool, net_by: dict[str, Network]) -> IPv4Address | None:

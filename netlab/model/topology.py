@@ -23,6 +23,9 @@ class Driver(StrEnum):
 #: Docker's predefined networks, available by name in every scenario.
 PREDEFINED = ("bridge", "host", "none")
 
+#: The bridge Docker gives overlay containers for egress (created with the first overlay network).
+GWBRIDGE = "docker_gwbridge"
+
 #: The first node always exists and is called "host".
 HOST = "host"
 
@@ -229,6 +232,16 @@ class Topology:
             if lan.name == name:
                 return lan
         raise KeyError(name)
+
+    def segment(self, network: str, node: str) -> str:
+        """The L2/L3 segment an address on `network` sits on: lans and overlays are shared by every
+        node, bridges are local to their node, macvlan/ipvlan children sit on their parent lan."""
+        net = self.network(network)
+        if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
+            return f"lan:{net.parent}"
+        if net.driver == Driver.OVERLAY:
+            return net.name
+        return f"{node}/{net.name}"
 
     def uplinks_of(self, node: str) -> tuple[Uplink, ...]:
         return tuple(u for u in self.uplinks if u.node == node)

@@ -15,7 +15,9 @@ from hostsnap import HostSnapshot
 def _start_paused(tmp_path: Path, point: str) -> subprocess.Popen[str]:
     ready = tmp_path / "ready"
     env = dict(os.environ, NETLAB_FAULT=point, NETLAB_FAULT_READY=str(ready))
-    proc = subprocess.Popen(["netlab", "run", "bridge"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        ["netlab", "run", "bridge"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     while not ready.exists():
         if proc.poll() is not None:

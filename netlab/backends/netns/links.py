@@ -6,6 +6,7 @@ Each `Netlink` is opened inside one namespace (setns'd thread) and used only fro
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Network
@@ -19,6 +20,26 @@ from netlab.probes import nsthread
 EEXIST = 17
 ENODEV = 19
 ESRCH = 3
+NUD_NOARP = 0x40
+NTF_SELF = 0x02
+NUD_PERMANENT = 0x80
+
+MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
+IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
+
+
+def mac_from_ip(addr: IPv4Address) -> str:
+    """Docker 20.10's GenerateMACFromIP: 02:42 followed by the four address bytes."""
+    return "02:42:" + ":".join(f"{b:02x}" for b in addr.packed)
+
+
+@contextmanager
+def netns_fd(path: str) -> Iterator[int]:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 class Netlink:
@@ -31,14 +52,60 @@ class Netlink:
             raise LookupError(f"no interface {ifname!r}")
         return int(found[0])
 
-    def bridge(self, ifname: str) -> int:
-        self._ipr.link("add", ifname=ifname, kind="bridge", br_stp_state=0, br_forward_delay=0)
+    def bridge(self, ifname: str, mtu: int | None = None) -> int:
+        kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
+        self._ipr.link("add", ifname=ifname, kind="bridge", br_stp_state=0, br_forward_delay=0, **kw)
         return self.index(ifname)
 
-    def veth(self, ifname: str, peer: str, peer_netns_fd: int) -> int:
+    def veth(
+        self, ifname: str, peer: str, peer_netns_fd: int, peer_mac: str | None = None, mtu: int | None = None
+    ) -> int:
         """Create a veth pair whose peer end is born in another namespace (no move, no rename)."""
-        self._ipr.link("add", ifname=ifname, kind="veth", peer={"ifname": peer, "net_ns_fd": peer_netns_fd})
+        spec: dict[str, Any] = {"ifname": peer, "net_ns_fd": peer_netns_fd}
+        if peer_mac:
+            spec["address"] = peer_mac
+        kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
+        if mtu:
+            spec["mtu"] = mtu
+        self._ipr.link("add", ifname=ifname, kind="veth", peer=spec, **kw)
         return self.index(ifname)
+
+    def macvlan(self, parent: int, ifname: str, mode: str, target_fd: int, mac: str | None) -> None:
+        """A macvlan child of `parent` (in this namespace), born in the namespace `target_fd`."""
+        kw: dict[str, Any] = {"address": mac} if mac else {}
+        self._ipr.link(
+            "add",
+            ifname=ifname,
+            kind="macvlan",
+            link=parent,
+            macvlan_mode=MACVLAN_MODES[mode],
+            net_ns_fd=target_fd,
+            **kw,
+        )
+
+    def ipvlan(self, parent: int, ifname: str, mode: str, target_fd: int) -> None:
+        self._ipr.link(
+            "add", ifname=ifname, kind="ipvlan", link=parent, ipvlan_mode=IPVLAN_MODES[mode], net_ns_fd=target_fd
+        )
+
+    def vxlan(self, ifname: str, vni: int, port: int, target_fd: int, mtu: int) -> None:
+        """A vxlan device whose UDP socket stays in this namespace (the node), born in `target_fd`.
+
+        Flags as Docker's overlay driver sets them: learning, proxy (ARP answered from the
+        neighbour table), l2miss/l3miss."""
+        self._ipr.link(
+            "add",
+            ifname=ifname,
+            kind="vxlan",
+            vxlan_id=vni,
+            vxlan_port=port,
+            vxlan_learning=1,
+            vxlan_proxy=1,
+            vxlan_l2miss=1,
+            vxlan_l3miss=1,
+            mtu=mtu,
+            net_ns_fd=target_fd,
+        )
 
     def up(self, index: int, master: int | None = None) -> None:
         if master is None:
@@ -66,6 +133,16 @@ class Netlink:
         except NetlinkError as e:
             if e.code != EEXIST:
                 raise
+
+    def neigh(self, index: int, address: IPv4Address, mac: str) -> None:
+        """A permanent neighbour (ARP) entry, as Docker's overlay driver programs for remote peers."""
+        self._ipr.neigh("replace", ifindex=index, dst=str(address), lladdr=mac, state=NUD_PERMANENT)
+
+    def fdb(self, index: int, mac: str, dst: IPv4Address) -> None:
+        """A static forwarding entry on a vxlan device: frames for `mac` go to the node at `dst`."""
+        self._ipr.fdb(
+            "append", ifindex=index, lladdr=mac, dst=str(dst), state=NUD_PERMANENT | NUD_NOARP, flags=NTF_SELF
+        )
 
     def delete(self, ifname: str) -> None:
         """Delete a link (both ends of a veth). Already gone is fine."""
