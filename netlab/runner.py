@@ -22,10 +22,11 @@ from types import FrameType
 from typing import Any
 
 from netlab import faults, loader
+from netlab.backends import journal as journals
 from netlab.backends import naming, registry
 from netlab.backends.base import Backend, Deployment, Endpoint
 from netlab.backends.journal import Journal
-from netlab.errors import NetlabError
+from netlab.errors import NetlabError, UsageError
 from netlab.model.results import Observation
 from netlab.model.topology import Topology
 from netlab.probes import matrix
@@ -149,6 +150,7 @@ def run_topology(
     timings: dict[str, float] = {"deploy_s": 0.0, "probe_s": 0.0, "evidence_s": 0.0, "destroy_s": 0.0}
     observations: list[Observation] = []
     endpoints: dict[str, Endpoint] = {}
+    facts: dict[str, str] = {}
     with deployed(be, topology, run, timings) as dep:
         for i, stage in enumerate(topology.stages):
             if i > 0:
@@ -161,13 +163,14 @@ def run_topology(
             timings["probe_s"] = round(timings["probe_s"] + time.monotonic() - t, 3)
             observations.extend(stage_obs)
             _merge_endpoints(endpoints, dep.endpoints)
+            facts.update(dep.facts)
             if on_stage is not None:
                 on_stage(dep, i, stage_obs)
     return Result(
         topology=topology,
         backend=name,
         run=run,
-        environment=environment(name),
+        environment={**environment(name), **facts},
         endpoints=endpoints,
         observations=observations,
         verdict=compare(topology, observations),
@@ -176,10 +179,44 @@ def run_topology(
 
 
 def run_scenario(
-    spec: str | Topology, backend: str | Backend = "netns", timeout: float = matrix.DEFAULT_TIMEOUT
+    spec: str | Topology,
+    backend: str | Backend = "netns",
+    timeout: float = matrix.DEFAULT_TIMEOUT,
+    kernel: str = "host",
 ) -> Result:
     topology = spec if isinstance(spec, Topology) else loader.load(spec)
+    if kernel == "uml":
+        if isinstance(spec, Topology):
+            raise UsageError("--kernel uml runs a scenario file or name, not an in-memory topology")
+        return run_in_uml(spec, topology, backend, timeout)
+    if kernel != "host":
+        raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
     return run_topology(topology, backend=backend, timeout=timeout)
+
+
+def run_in_uml(spec: str, topology: Topology, backend: str | Backend, timeout: float) -> Result:
+    """The same scenario on the netns backend inside user-mode Linux, reported as usual."""
+    from netlab.kernel import uml
+    from netlab.report.json import result_from_json
+
+    if backend not in ("netns", "auto"):
+        raise UsageError("--kernel uml runs the netns backend (there is no Docker inside the guest)")
+    run = _fresh_run_id()
+    journal = Journal.open(run, "netns", topology.name)
+    try:
+        with _terminate_raises():
+            data = uml.run(spec, timeout, journal)
+    finally:
+        with _signals_blocked():
+            registry.get("netns").cleanup(journals.read(journal.path))
+            journal.close()
+    if "error" in data:
+        err = NetlabError(f"inside user-mode Linux: {data['error']}")
+        err.exit_code = int(data.get("exit_code", 3))
+        raise err
+    result = result_from_json(data, topology)
+    result.environment["kernel_runner"] = "uml"
+    return result
 
 
 def _merge_endpoints(into: dict[str, Endpoint], now: dict[str, Endpoint]) -> None:

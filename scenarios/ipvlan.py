@@ -14,12 +14,22 @@ from netlab import Scenario
 s = Scenario("ipvlan", title="IPvlan, L3 mode: two subnets on one parent")
 lan = s.lan("lan0")
 ext = s.peer("ext", lan)
-blue = s.network("blue", driver="ipvlan", parent=lan, subnet="198.18.210.0/24", options={"ipvlan_mode": "l3"})
-c1 = s.container("c1", blue)
-c2 = s.container("c2", blue)
-c3 = s.container("c3", blue, ip="198.18.210.200")
+l3 = s.network(
+    "l3", driver="ipvlan", parent=lan, subnet=["198.18.210.0/24", "198.18.211.0/24"], options={"ipvlan_mode": "l3"}
+)
+c1 = s.container("c1", l3)
+c2 = s.container("c2", l3)
+c3 = s.container("c3", l3, ip="198.18.211.10")
 
 s.expect(c1, c2, "icmp", reachable=True)
+s.expect(
+    c1,
+    c3,
+    "icmp",
+    reachable=True,
+    claim="Containers can reach each other even on different subnets as long as they share the parent",
+)
+s.expect(c3, c2, "tcp:80", reachable=True)
 s.expect(
     c1,
     ext,
@@ -31,7 +41,8 @@ s.expect(ext, c2, "icmp", reachable=False)
 s.expect("host", c1, "icmp", reachable=False)
 
 with s.stage("route", "The lan peer routes the container subnet via the host's parent address") as st:
-    st.route(ext, blue, via="host")
+    st.route(ext, "198.18.210.0/24", via="host")
+    st.route(ext, "198.18.211.0/24", via="host")
     st.expect(
         c1,
         ext,

@@ -47,6 +47,8 @@ class Deployment:
     journal: Journal
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     stage_index: int = 0
+    #: facts about the environment the backend found (e.g. "firewall": "iptables-legacy")
+    facts: dict[str, str] = field(default_factory=dict)
     #: backend-private state (kept out of the model, STYLE rule 1)
     state: dict[str, object] = field(default_factory=dict)
 

@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from netlab import loader
 from netlab.errors import UsageError
 from netlab.report import console
 from netlab.report import json as json_report
-from netlab.runner import run_topology
+from netlab.runner import run_scenario
 
 Backend = Annotated[str, typer.Option("--backend", "-b", help="auto | netns | docker")]
 Kernel = Annotated[str, typer.Option("--kernel", help="host | uml (user-mode Linux)")]
@@ -29,12 +28,11 @@ def run(
     color: Color = None,
 ) -> None:
     """Deploy SCENARIO, measure the reachability matrix after every stage and compare with its expectations."""
-    if kernel != "host":
-        raise UsageError(f"--kernel {kernel}: only 'host' is available in this version")
+    if kernel not in ("host", "uml"):
+        raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
     if timeout <= 0 or timeout > 30:
         raise UsageError("--timeout must be between 0 and 30 seconds")
-    topology = loader.load(scenario)
-    result = run_topology(topology, backend=backend, timeout=timeout)
+    result = run_scenario(scenario, backend=backend, timeout=timeout, kernel=kernel)
     use_color = sys.stdout.isatty() if color is None else color
     sys.stdout.write(console.render(result, color=use_color))
     if json_file:

@@ -12,7 +12,7 @@ import functools
 import threading
 from collections.abc import Iterable
 
-from netlab.errors import KernelFeatureMissing
+from netlab.errors import EnvironmentProblem, KernelFeatureMissing
 from netlab.model.topology import Driver, Shim, Topology
 
 KINDS = ("bridge", "veth", "macvlan", "ipvlan", "vxlan")
@@ -57,11 +57,12 @@ def _try_kinds() -> dict[str, str]:
                     result[kind] = ""
                 except Exception as e:  # NetlinkError: EOPNOTSUPP and friends
                     result[kind] = _reason(e)
-            parent = ipr.link_lookup(ifname="nlt-v0")
-            for kind, spec in (
-                ("macvlan", {"ifname": "nlt-mv", "kind": "macvlan", "macvlan_mode": 4}),
-                ("ipvlan", {"ifname": "nlt-iv", "kind": "ipvlan", "ipvlan_mode": 1}),
+            # each on its own parent: one device cannot be master of both macvlan and ipvlan (EBUSY)
+            for kind, parent_name, spec in (
+                ("macvlan", "nlt-v0", {"ifname": "nlt-mv", "kind": "macvlan", "macvlan_mode": 4}),
+                ("ipvlan", "nlt-v1", {"ifname": "nlt-iv", "kind": "ipvlan", "ipvlan_mode": 1}),
             ):
+                parent = ipr.link_lookup(ifname=parent_name)
                 if not parent:
                     result[kind] = "no veth to use as parent"
                     continue
@@ -111,3 +112,59 @@ def require(kinds: Iterable[str]) -> None:
             raise KernelFeatureMissing(
                 f"{kind}: {REMEDY.get(kind, 'not supported by this kernel')} [kernel said: {err}]"
             )
+
+
+# -- the kernel's neighbour (ARP) table --------------------------------------
+# One table serves every namespace; entries younger than 5 s cannot be evicted, so a full matrix
+# of k endpoints on one L2 segment needs about k*(k-1) entries at once.
+GC_THRESH3 = "/proc/sys/net/ipv4/neigh/default/gc_thresh3"
+ARP_STATS = "/proc/net/stat/arp_cache"
+
+
+def neighbour_limit() -> int | None:
+    try:
+        with open(GC_THRESH3) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def neighbour_overflows() -> int:
+    """How often the neighbour table was full since boot (the kernel's table_fulls, all CPUs)."""
+    try:
+        with open(ARP_STATS) as f:
+            head, *rows = f.read().split("\n")
+    except OSError:
+        return 0
+    col = head.split().index("table_fulls")
+    return sum(int(r.split()[col], 16) for r in rows if r.strip())
+
+
+def neighbour_entries_needed(t: Topology) -> tuple[int, str]:
+    """The largest L2 segment's k*(k-1) + 2k (gateway entries both ways), and its name."""
+    sizes: dict[str, int] = {}
+    for c in t.containers:
+        for a in c.attachments:
+            net = t.network(a.network)
+            if net.driver in (Driver.BRIDGE, Driver.MACVLAN, Driver.IPVLAN):
+                seg = t.segment(a.network, c.node)
+                sizes[seg] = sizes.get(seg, 1 if net.driver == Driver.BRIDGE else 0) + 1
+    for lan in t.lans:
+        seg = f"lan:{lan.name}"
+        sizes[seg] = sizes.get(seg, 0) + len(t.nodes) + sum(p.lan == lan.name for p in t.peers)
+    if not sizes:
+        return 0, ""
+    seg = max(sizes.items(), key=lambda kv: kv[1])[0]
+    return sum(n * (n - 1) + 2 * n for n in sizes.values()), seg
+
+
+def require_neighbour_room(t: Topology) -> None:
+    limit = neighbour_limit()
+    need, seg = neighbour_entries_needed(t)
+    if limit is not None and need > limit:
+        raise EnvironmentProblem(
+            f"a full matrix of this scenario needs about {need} neighbour (ARP) entries at once (largest "
+            f"segment: {seg}), but the kernel's table, shared by every namespace, holds {limit} "
+            f"(net.ipv4.neigh.default.gc_thresh3); raise it, e.g. `sysctl -w net.ipv4.neigh.default.gc_thresh3="
+            f"{max(2 * need, 4096)}` (netlab does not change host sysctls itself)"
+        )

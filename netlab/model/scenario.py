@@ -10,7 +10,7 @@ SCENARIO = s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
@@ -74,6 +74,7 @@ class _NetDecl:
     name: str
     driver: str
     subnet: str | None
+    more_subnets: tuple[str, ...]
     gateway: str | None
     parent: str | None
     options: dict[str, str]
@@ -190,19 +191,33 @@ class Scenario:
         self,
         name: str,
         driver: str = "bridge",
-        subnet: str | None = None,
+        subnet: str | Sequence[str] | None = None,
         gateway: str | None = None,
         parent: Endpointish | None = None,
         options: Mapping[str, Any] | None = None,
         internal: bool = False,
     ) -> Ref:
+        """`subnet` may list several subnets for macvlan/ipvlan (`docker network create --subnet A --subnet B`);
+        containers pick one with `ip=`, the first is the default."""
         self._claim_name("network", name)
+        subnets = [subnet] if isinstance(subnet, str) or subnet is None else list(subnet)
+        if len(subnets) > 1 and driver not in (Driver.MACVLAN, Driver.IPVLAN):
+            raise ScenarioError(f"network {name!r}: several subnets are only supported for macvlan and ipvlan")
+        if not subnets:
+            raise ScenarioError(f"network {name!r}: subnet list is empty")
         if driver not in [d.value for d in Driver]:
             valid = ", ".join(d.value for d in Driver)
             raise ScenarioError(f"network {name!r}: unknown driver {driver!r}; valid drivers are {valid}")
         opts = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in (options or {}).items()}
         self._networks[name] = _NetDecl(
-            name, driver, subnet, gateway, _name(parent) if parent is not None else None, opts, internal
+            name,
+            driver,
+            subnets[0],
+            tuple(str(x) for x in subnets[1:]),
+            gateway,
+            _name(parent) if parent is not None else None,
+            opts,
+            internal,
         )
         return Ref("network", name)
 
@@ -305,6 +320,8 @@ class _Builder:
         for nd in s._networks.values():
             if nd.subnet:
                 decl_subnets[nd.name] = self.subnet(f"network {nd.name!r}", nd.subnet)
+            for i, extra in enumerate(nd.more_subnets):
+                decl_subnets[f"{nd.name}#{i + 1}"] = self.subnet(f"network {nd.name!r}", extra)
         self.check_overlaps(explicit, decl_subnets)
         alloc = SubnetAllocator([n for _, n in explicit] + list(decl_subnets.values()))
         for name, text in s._lans.items():
@@ -356,7 +373,7 @@ class _Builder:
         )
 
     def check_overlaps(self, lans: list[tuple[str, IPv4Network]], nets: dict[str, IPv4Network]) -> None:
-        items = lans + [(f"network {k!r}", v) for k, v in nets.items()]
+        items = lans + [(f"network {k.split('#')[0]!r}", v) for k, v in nets.items()]
         for i, (wa, a) in enumerate(items):
             for wb, b in items[i + 1 :]:
                 if not a.overlaps(b):
@@ -369,7 +386,7 @@ class _Builder:
         """macvlan/ipvlan networks live on their parent lan's subnet, as they do in real deployments."""
         for w, other in ((wa, wb), (wb, wa)):
             if w.startswith("network "):
-                nd = self.s._networks[w.split("'")[1]]
+                nd = self.s._networks[w.split("'")[1].split("#")[0]]
                 if nd.driver in (Driver.MACVLAN, Driver.IPVLAN) and other == f"lan {nd.parent!r}":
                     return True
         return False
@@ -416,6 +433,7 @@ class _Builder:
             if gateway is None:
                 gateway = next(subnet.hosts())
             self.check_options(what, driver, nd.options)
+            more = tuple(decl_subnets[f"{nd.name}#{i + 1}"] for i in range(len(nd.more_subnets)))
             bridge_name = None
             if driver == Driver.BRIDGE:
                 bridge_name = nd.options.get(
@@ -431,6 +449,7 @@ class _Builder:
                     dict(nd.options),
                     nd.internal,
                     bridge_name=bridge_name,
+                    more_subnets=more,
                 )
             )
         if any(n.driver == Driver.OVERLAY for n in out):
@@ -476,7 +495,12 @@ class _Builder:
             if cd.ip and cd.networks and cd.networks[0] in ipam:
                 first = net_by[cd.networks[0]]
                 assert first.subnet is not None
-                addr = self.address(f"container {cd.name!r}", cd.ip, first.subnet)
+                addr = self.address(f"container {cd.name!r}", cd.ip)
+                home = first.subnet_for(addr)
+                if home is None:
+                    subnets = ", ".join(str(x) for x in first.subnets)
+                    raise self.fail(f"container {cd.name!r}: address {addr} is not in {first.name!r} ({subnets})")
+                self.address(f"container {cd.name!r}", cd.ip, home)
                 if ipam[first.name].is_used(addr):
                     raise self.fail(f"container {cd.name!r}: address {addr} is already taken on {first.name!r}")
                 ipam[first.name].reserve(addr)

@@ -103,6 +103,15 @@ class Network:
     predefined: bool = False
     #: Linux bridge name as Docker would pick it (docker0, br-<12 hex>), bridge driver only.
     bridge_name: str | None = None
+    #: further subnets (macvlan/ipvlan: `--subnet A --subnet B`); `subnet` is the first
+    more_subnets: tuple[IPv4Network, ...] = ()
+
+    @property
+    def subnets(self) -> tuple[IPv4Network, ...]:
+        return ((self.subnet,) if self.subnet else ()) + self.more_subnets
+
+    def subnet_for(self, address: IPv4Address) -> IPv4Network | None:
+        return next((s for s in self.subnets if address in s), None)
 
     def option(self, key: str, default: str) -> str:
         return str(self.options.get(key, default)).lower()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from netlab.backends.base import Deployment, Endpoint
+from netlab.kernel import features
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import ICMP, Probe, ProbeKind, Stage
 from netlab.probes.responders import Listen, Responders
@@ -94,6 +95,7 @@ def retry_window(answers: Iterable[Answer], timeout: float) -> float:
 
 def measure(dep: Deployment, stage: Stage, timeout: float = DEFAULT_TIMEOUT) -> list[Observation]:
     tasks = plan(dep, stage)
+    overflows = features.neighbour_overflows()
     with Responders(listeners(dep, tasks)):
         answers = _run(dep, tasks, timeout)
         retry = [i for i, a in answers.items() if a.timed_out]
@@ -101,6 +103,15 @@ def measure(dep: Deployment, stage: Stage, timeout: float = DEFAULT_TIMEOUT) -> 
             again = _run(dep, [tasks[i] for i in retry], retry_window(answers.values(), timeout))
             for j, i in enumerate(retry):
                 answers[i] = again[j]
+    if features.neighbour_overflows() > overflows:
+        # the kernel dropped packets for want of neighbour entries: a timeout says nothing then
+        note = (
+            "not measured: the kernel's neighbour table overflowed while probing "
+            "(net.ipv4.neigh.default.gc_thresh3 is shared by every namespace on this machine)"
+        )
+        for i, a in answers.items():
+            if a.timed_out:
+                answers[i] = Answer(Outcome.ERROR, None, note)
     return [
         Observation(
             stage=stage.name,

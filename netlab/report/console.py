@@ -104,7 +104,13 @@ def stage_tables(
 def render(r: Result, color: bool = False) -> str:
     t = r.topology
     names = list(r.endpoints)
-    lines = [f"{_bold('netlab run ' + t.name, color)}: {t.title}", f"backend: {r.backend}  run: {r.run}"]
+    env = r.environment
+    runner = " in user-mode Linux" if env.get("kernel_runner") == "uml" else ""
+    lines = [
+        f"{_bold('netlab run ' + t.name, color)}: {t.title}",
+        f"backend: {r.backend}  kernel: {env.get('kernel', '?')}{runner}  firewall: {env.get('firewall', '?')}  "
+        f"run: {r.run}",
+    ]
     lines += [f"warning: {w}" for w in t.warnings]
     for stage in t.stages:
         checks = r.verdict.stage(stage.name)
@@ -135,7 +141,7 @@ def render(r: Result, color: bool = False) -> str:
     tm = r.timings
     lines += [
         "",
-        f"{r.verdict.summary()}  (backend {r.backend}; deploy {tm.get('deploy_s', 0):.2f} s, "
+        f"{r.verdict.summary()}  (backend {r.backend}{runner}; deploy {tm.get('deploy_s', 0):.2f} s, "
         f"probe {tm.get('probe_s', 0):.2f} s, destroy {tm.get('destroy_s', 0):.2f} s)",
     ]
     return "\n".join(lines) + "\n"

@@ -40,6 +40,7 @@ class State:
     links: dict[tuple[str, str], Link] = field(default_factory=dict)  # (container, network) -> link
     containers: dict[str, Container] = field(default_factory=dict)
     shims: dict[str, list[Shim]] = field(default_factory=dict)
+    firewall: str | None = None  # the iptables flavour that loaded the rules
 
 
 def shares_node_ns(t: Topology, c: Container) -> bool:
@@ -78,9 +79,10 @@ def connect(t: Topology, st: State, c: Container, att: Attachment) -> None:
     else:
         link = _child(t, st, c, net, ifname)
     st.links[(c.name, net.name)] = link
+    home = net.subnet_for(att.address) or net.subnet
     with netlink_in(st.ns[c.name]) as nl:
         idx = nl.index(ifname)
-        nl.addr(idx, att.address, net.subnet.prefixlen)
+        nl.addr(idx, att.address, home.prefixlen)
         nl.up(idx)
 
 
@@ -95,16 +97,22 @@ def _veth(
 
 
 def _child(t: Topology, st: State, c: Container, net: Network, ifname: str) -> Link:
+    """macvlan/ipvlan: created on the node under a temporary name, moved into the container and
+    renamed there, as Docker's drivers do."""
     uplink = t.uplink(c.node, str(net.parent))
     assert uplink is not None
+    tmp = f"veth{secrets.token_hex(4)[:7]}"
     with netns_fd(st.ns[c.name]) as fd, netlink_in(st.ns[c.node]) as nl:
         parent = nl.index(uplink.ifname)
         if net.driver == Driver.MACVLAN:
             addr = next(a.address for a in c.attachments if a.network == net.name)
             assert addr is not None
-            nl.macvlan(parent, ifname, net.option("macvlan_mode", "bridge"), fd, mac_from_ip(addr))
+            idx = nl.macvlan(parent, tmp, net.option("macvlan_mode", "bridge"), mac_from_ip(addr))
         else:
-            nl.ipvlan(parent, ifname, net.option("ipvlan_mode", "l2"), fd)
+            idx = nl.ipvlan(parent, tmp, net.option("ipvlan_mode", "l2"))
+        nl.move(idx, fd)
+    with netlink_in(st.ns[c.name]) as nl:
+        nl.rename(tmp, ifname)
     return Link(None, None, ifname)
 
 
@@ -194,9 +202,8 @@ def shim(t: Topology, st: State, action: Shim) -> None:
     name = f"{action.lan[:10]}-shim"
     lan = t.lan(action.lan)
     node_ns = st.ns[action.node]
-    with netns_fd(node_ns) as fd, netlink_in(node_ns) as nl:
-        nl.macvlan(nl.index(uplink.ifname), name, "bridge", fd, None)
-        idx = nl.index(name)
+    with netlink_in(node_ns) as nl:
+        idx = nl.macvlan(nl.index(uplink.ifname), name, "bridge")
         nl.addr(idx, action.address, 32)
         nl.up(idx)
         for c in st.containers.values():

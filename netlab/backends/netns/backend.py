@@ -16,6 +16,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
 
 from netlab import faults
 from netlab.backends import journal as journals
@@ -25,11 +26,37 @@ from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.netns import attach, dockerfw
 from netlab.backends.netns.attach import State
 from netlab.backends.netns.links import netlink_in, netns_fd
-from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing
-from netlab.kernel import features
+from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout
+from netlab.kernel import features, uml
 from netlab.model.results import Observation
 from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Stage, Topology
 from netlab.probes import matrix, nsthread
+
+READY_TIMEOUT_S = 10.0
+
+#: iptables front ends in order of preference: what Debian's `iptables` is (nft), then legacy
+FIREWALL_TOOLS = {"iptables-nft": "iptables-nft-restore", "iptables-legacy": "iptables-legacy-restore"}
+
+
+def restore_rules(netns: str, rules: str, preferred: str | None, node: str) -> str:
+    """Load the rules with iptables-nft, or iptables-legacy where the kernel's nf_tables lacks
+    what Docker's rules need (user-mode Linux 6.1 has no nat chain type). Returns the one used."""
+    errors = []
+    order = [preferred] if preferred else list(FIREWALL_TOOLS)
+    for flavour in order:
+        tool = FIREWALL_TOOLS[flavour]
+        if shutil.which(tool) is None:
+            errors.append(f"{tool} not installed")
+            continue
+        try:
+            nsthread.run(netns, [tool], stdin=rules)
+            return flavour
+        except subprocess.CalledProcessError as e:
+            errors.append(f"{tool}: {e.stderr.strip().splitlines()[-1] if e.stderr.strip() else e}")
+    raise KernelFeatureMissing(
+        f"node {node!r}: the kernel refused Docker's iptables rules ({'; '.join(errors)}); it may lack "
+        "nf_tables/x_tables matches (addrtype, conntrack, MASQUERADE, nat)"
+    )
 
 
 def _state(dep: Deployment) -> State:
@@ -50,6 +77,7 @@ class NetnsBackend:
         if topology is None:
             return
         features.require(features.link_kinds_needed(topology))
+        features.require_neighbour_room(topology)
 
     # -- deploy -----------------------------------------------------------
     def deploy(self, topology: Topology, run: str, journal: Journal) -> Deployment:
@@ -78,6 +106,7 @@ class NetnsBackend:
             for node in t.nodes:
                 self._firewall(dep, node.name)
             self._endpoints(dep)
+            self._wait_ready(dep)
         except (OSError, subprocess.SubprocessError, LookupError) as e:
             raise DeployError(f"netns backend: deploying {t.name!r} failed: {e}") from e
         except Exception as e:
@@ -156,13 +185,8 @@ class NetnsBackend:
                 published.append(dockerfw.Published(t.network(first.network), first.address, p))
         rules = dockerfw.render(t.networks_on(node), published)
         faults.point("netns.firewall")
-        try:
-            nsthread.run(st.ns[node], ["iptables-restore"], stdin=rules)
-        except subprocess.CalledProcessError as e:
-            raise KernelFeatureMissing(
-                f"node {node!r}: iptables-restore refused Docker's rules ({e.stderr.strip()}); "
-                "the kernel may lack nf_tables/xt matches (addrtype, conntrack, MASQUERADE)"
-            ) from e
+        st.firewall = restore_rules(st.ns[node], rules, st.firewall, node)
+        dep.facts["firewall"] = st.firewall
 
     def _endpoints(self, dep: Deployment) -> None:
         t, st = dep.topology, _state(dep)
@@ -215,6 +239,22 @@ class NetnsBackend:
             self._firewall(dep, node)
         dep.stage_index = stage_index
         self._endpoints(dep)
+        self._wait_ready(dep)
+
+    def _wait_ready(self, dep: Deployment, timeout: float = READY_TIMEOUT_S) -> None:
+        """Wait (bounded) until every link of the run can carry packets (see Netlink.not_ready)."""
+        pending = dict(_state(dep).ns)
+        deadline = time.monotonic() + timeout
+        while True:
+            for obj, path in list(pending.items()):
+                with netlink_in(path) as nl:
+                    if not nl.not_ready():
+                        del pending[obj]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise Timeout(f"links in {', '.join(sorted(pending))} did not become ready within {timeout:g} s")
+            time.sleep(0.02)  # polling kernel state: linkwatch gives no event we could wait on here
 
     def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
         return matrix.measure(dep, stage, timeout=timeout)
@@ -233,6 +273,8 @@ class NetnsBackend:
             owned = entry.kind == "netns" and entry.name.startswith(naming.run_prefix(record.run))
             if owned and nsthread.remove(entry.name):
                 removed.append(f"netns {entry.name}")
+            elif entry.kind in ("uml", "scratch"):
+                removed += uml.cleanup(record.run, entry.kind, entry.name)
         return removed
 
 

@@ -7,6 +7,7 @@ Each `Netlink` is opened inside one namespace (setns'd thread) and used only fro
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Network
@@ -22,6 +23,7 @@ ENODEV = 19
 ESRCH = 3
 NUD_NOARP = 0x40
 NTF_SELF = 0x02
+IFF_UP = 0x1
 NUD_PERMANENT = 0x80
 
 MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
@@ -70,23 +72,27 @@ class Netlink:
         self._ipr.link("add", ifname=ifname, kind="veth", peer=spec, **kw)
         return self.index(ifname)
 
-    def macvlan(self, parent: int, ifname: str, mode: str, target_fd: int, mac: str | None) -> None:
-        """A macvlan child of `parent` (in this namespace), born in the namespace `target_fd`."""
+    def macvlan(self, parent: int, ifname: str, mode: str, mac: str | None = None) -> int:
+        """A macvlan child of `parent`, created here (Docker creates it in the host namespace and
+        moves it into the container: see `move`)."""
         kw: dict[str, Any] = {"address": mac} if mac else {}
-        self._ipr.link(
-            "add",
-            ifname=ifname,
-            kind="macvlan",
-            link=parent,
-            macvlan_mode=MACVLAN_MODES[mode],
-            net_ns_fd=target_fd,
-            **kw,
-        )
+        self._ipr.link("add", ifname=ifname, kind="macvlan", link=parent, macvlan_mode=MACVLAN_MODES[mode], **kw)
+        return self.index(ifname)
 
-    def ipvlan(self, parent: int, ifname: str, mode: str, target_fd: int) -> None:
-        self._ipr.link(
-            "add", ifname=ifname, kind="ipvlan", link=parent, ipvlan_mode=IPVLAN_MODES[mode], net_ns_fd=target_fd
-        )
+    def ipvlan(self, parent: int, ifname: str, mode: str) -> int:
+        self._ipr.link("add", ifname=ifname, kind="ipvlan", link=parent, ipvlan_mode=IPVLAN_MODES[mode])
+        return self.index(ifname)
+
+    def move(self, index: int, target_fd: int) -> None:
+        """Move a link into another namespace (it keeps its name there; rename it with `rename`).
+        Children created straight into a container under their final name would collide on the
+        parent's sysfs `upper_<name>` links on older kernels (6.1 gives EEXIST)."""
+        self._ipr.link("set", index=index, net_ns_fd=target_fd)
+
+    def rename(self, old: str, new: str) -> int:
+        idx = self.index(old)
+        self._ipr.link("set", index=idx, ifname=new)
+        return idx
 
     def vxlan(self, ifname: str, vni: int, port: int, target_fd: int, mtu: int) -> None:
         """A vxlan device whose UDP socket stays in this namespace (the node), born in `target_fd`.
@@ -121,7 +127,7 @@ class Netlink:
                 raise
 
     def route(self, dst: IPv4Network | None, gateway: IPv4Address | None, oif: int | None = None) -> None:
-        kw: dict[str, Any] = {}
+        kw: dict[str, Any] = {"family": socket.AF_INET}  # pyroute2 0.9 defaults to AF_UNSPEC
         if dst is not None and dst.prefixlen > 0:
             kw["dst"] = str(dst)
         if gateway is not None:
@@ -143,6 +149,16 @@ class Netlink:
         self._ipr.fdb(
             "append", ifindex=index, lladdr=mac, dst=str(dst), state=NUD_PERMANENT | NUD_NOARP, flags=NTF_SELF
         )
+
+    def not_ready(self) -> list[str]:
+        """Links that are up but cannot carry packets yet: until the kernel's linkwatch activates
+        a device (up to a second after a burst of link changes) its qdisc is `noop`, which
+        drops everything sent."""
+        waiting = []
+        for link in self._ipr.get_links():
+            if link["flags"] & IFF_UP and link.get_attr("IFLA_QDISC") == "noop":
+                waiting.append(str(link.get_attr("IFLA_IFNAME")))
+        return waiting
 
     def delete(self, ifname: str) -> None:
         """Delete a link (both ends of a veth). Already gone is fine."""

@@ -1,0 +1,184 @@
+"""Run a scenario inside user-mode Linux (Debian's `user-mode-linux`): a Linux 6.1 kernel that
+boots as a process, for link kinds the host kernel lacks (ipvlan here).
+
+The guest's root is the host filesystem through hostfs, mounted READ-ONLY; the guest gets tmpfs
+on /run and /tmp and one writable hostfs mount: the run's own scratch directory, where it writes
+its JSON result. So the guest writes nothing of the host's outside that directory. Modules come
+from the package's own tree (/usr/lib/uml/modules/<version>) through `modprobe -d`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from netlab.backends.journal import Journal
+from netlab.errors import EnvironmentProblem, Timeout
+
+MODULE_ROOT = Path("/usr/lib/uml/modules")
+#: Every module a netns deployment may need; modprobe pulls in dependencies (ipvlan: crc-ccitt, ipv6).
+MODULES = [
+    "veth",
+    "bridge",
+    "br_netfilter",
+    "macvlan",
+    "ipvlan",
+    "vxlan",
+    "nf_tables",
+    "nft_compat",
+    "xt_addrtype",
+    "xt_conntrack",
+    "xt_MASQUERADE",
+    "xt_nat",
+    "ip_tables",
+    "iptable_filter",
+    "iptable_nat",
+]
+BOOT_TIMEOUT_S = 120.0
+MEMORY = "512M"
+
+
+def kernel_binary() -> str | None:
+    return shutil.which("linux")
+
+
+def module_dir() -> Path | None:
+    if not MODULE_ROOT.is_dir():
+        return None
+    versions = sorted(p for p in MODULE_ROOT.iterdir() if (p / "modules.dep").is_file())
+    return versions[-1] if versions else None
+
+
+def available() -> str:
+    """'' when user-mode Linux can run scenarios here, else what is missing and how to get it."""
+    if kernel_binary() is None:
+        return "user-mode Linux is not installed (apt-get install user-mode-linux kmod)"
+    mods = module_dir()
+    if mods is None or not any(mods.rglob("ipvlan.ko")):
+        return f"user-mode Linux modules not found under {MODULE_ROOT} (apt-get install user-mode-linux)"
+    if shutil.which("modprobe") is None:
+        return "modprobe not found (apt-get install kmod)"
+    return ""
+
+
+def _guest_script(spec: str, timeout: float, out: str, python: str, mods: Path) -> str:
+    q = shlex.quote
+    modules = " ".join(MODULES)
+    return f"""#!/bin/sh
+# netlab user-mode Linux guest init: root is the host filesystem, read-only
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin PYTHONDONTWRITEBYTECODE=1 HOME=/tmp
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mkdir -p /tmp/out /tmp/mods/lib/modules
+mount -t hostfs -o {q(out)} none /tmp/out
+ln -s {q(str(mods))} /tmp/mods/lib/modules/$(uname -r)
+for m in {modules}; do modprobe -d /tmp/mods "$m" 2>>/tmp/out/modprobe.log; done
+{q(python)} -m netlab.kernel.uml_guest {q(spec)} {timeout} /tmp/out/result.json >/tmp/out/guest.log 2>&1
+echo "$?" > /tmp/out/exit
+sync
+poweroff -f
+"""
+
+
+def run(spec: str, timeout: float, journal: Journal) -> dict[str, Any]:
+    """Boot user-mode Linux, run the scenario there on the netns backend, return its JSON result."""
+    missing = available()
+    if missing:
+        raise EnvironmentProblem(f"--kernel uml: {missing}")
+    mods = module_dir()
+    binary = kernel_binary()
+    assert mods is not None and binary is not None
+    if os.path.exists(spec):
+        spec = os.path.abspath(spec)
+    scratch = tempfile.mkdtemp(prefix=f"netlab-uml-{journal.run}-")
+    journal.record("scratch", scratch)
+    out = os.path.join(scratch, "out")
+    os.mkdir(out)
+    init = os.path.join(scratch, "init")
+    with open(init, "w") as f:
+        f.write(_guest_script(spec, timeout, out, sys.executable, mods))
+    os.chmod(init, 0o755)
+    argv = [
+        binary,
+        f"mem={MEMORY}",
+        "root=/dev/root",
+        "rootfstype=hostfs",
+        "rootflags=/",
+        "ro",
+        f"init={init}",
+        f"uml_dir={scratch}",
+        f"umid=netlab-{journal.run}",
+        "con=null",
+        "con0=null,fd:1",
+        "quiet",
+    ]
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR": scratch, "HOME": scratch}
+    started = time.monotonic()
+    with open(os.path.join(scratch, "console.log"), "w") as console:
+        proc = subprocess.Popen(
+            argv, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+        )
+        journal.record("uml", str(proc.pid), scratch=scratch)
+        try:
+            proc.wait(timeout=BOOT_TIMEOUT_S)
+        except subprocess.TimeoutExpired as e:
+            raise Timeout(f"--kernel uml: the guest did not finish within {BOOT_TIMEOUT_S:g} s") from e
+        finally:
+            stop(proc.pid)
+    try:
+        result_path = os.path.join(out, "result.json")
+        if not os.path.exists(result_path):
+            log = _tail(os.path.join(out, "guest.log")) or _tail(os.path.join(scratch, "console.log"))
+            raise EnvironmentProblem(f"--kernel uml: the guest produced no result; its last words:\n{log}")
+        with open(result_path) as f:
+            result: dict[str, Any] = json.load(f)
+        result.setdefault("timings", {})["uml_total_s"] = round(time.monotonic() - started, 3)
+        return result
+    finally:
+        if not os.environ.get("NETLAB_UML_KEEP"):
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def stop(pid: int) -> None:
+    """Kill the guest's whole process group (UML runs several host processes), if still there."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def cleanup(run: str, kind: str, name: str) -> list[str]:
+    """Undo a journal entry of a UML run: its guest process group, its scratch directory."""
+    if kind == "uml":
+        pid = int(name)
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv0 = f.read().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            return []
+        if os.path.basename(argv0) != "linux" and argv0 != kernel_binary():
+            return []  # the pid was reused by something that is not our guest
+        stop(pid)
+        return [f"uml guest {pid}"]
+    if kind == "scratch" and os.path.basename(name).startswith(f"netlab-uml-{run}-") and os.path.isdir(name):
+        shutil.rmtree(name, ignore_errors=True)
+        return [f"scratch {name}"]
+    return []
+
+
+def _tail(path: str, lines: int = 15) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
