@@ -8,6 +8,7 @@ import click
 import typer
 
 from netlab.cli import clean as clean_cmd
+from netlab.cli import doctor as doctor_cmd
 from netlab.cli import list as list_cmd
 from netlab.cli import run as run_cmd
 from netlab.errors import NetlabError
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.command("run")(run_cmd.run)
 app.command("list")(list_cmd.list_scenarios)
 app.command("clean")(clean_cmd.clean)
+app.command("doctor")(doctor_cmd.doctor)
 
 
 def main() -> None:

@@ -1,0 +1,120 @@
+"""macvlan, ipvlan and overlay on the netns backend; kernel features; user-mode Linux."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from hostsnap import HostSnapshot
+
+from netlab import loader
+from netlab.backends.base import Deployment
+from netlab.backends.netns.links import mac_from_ip
+from netlab.kernel import features, uml
+from netlab.model.results import Observation
+from netlab.probes import nsthread
+from netlab.runner import run_topology
+
+HAS_IPVLAN = features.link_kinds().get("ipvlan") == ""
+
+
+def _neighbours(dep: Deployment, endpoint: str) -> dict[str, str]:
+    path = dep.endpoints[endpoint].netns
+    assert path is not None
+    out = nsthread.run(path, ["ip", "-j", "neigh", "show"])
+    return {n["dst"]: n.get("lladdr", "") for n in json.loads(out or "[]")}
+
+
+def test_macvlan_children_show_their_own_macs_to_the_lan_peer() -> None:
+    seen: dict[str, dict[str, str]] = {}
+
+    def grab(dep: Deployment, index: int, obs: list[Observation]) -> None:
+        if index == 0:
+            seen["ext"] = _neighbours(dep, "ext")
+
+    topo = loader.load("macvlan")
+    result = run_topology(topo, backend="netns", on_stage=grab)
+    assert result.ok
+    c1 = topo.container("c1").attachments[0].address
+    c2 = topo.container("c2").attachments[0].address
+    assert c1 is not None and c2 is not None
+    assert seen["ext"][str(c1)] == mac_from_ip(c1)
+    assert seen["ext"][str(c2)] == mac_from_ip(c2)
+    assert mac_from_ip(c1) != mac_from_ip(c2)
+
+
+def test_macvlan_host_cannot_reach_child_via_parent_until_shim() -> None:
+    result = run_topology(loader.load("macvlan"), backend="netns")
+    cells = {(o.stage, o.src, o.dst): o.outcome.value for o in result.observations if str(o.probe) == "icmp"}
+    assert cells[("initial", "host", "c1")] == "unreachable"
+    assert cells[("initial", "ext", "c1")] == "reachable"
+    assert cells[("shim", "host", "c1")] == "reachable"
+
+
+def test_overlay_programs_static_vxlan_forwarding_to_the_other_node() -> None:
+    seen: dict[str, str] = {}
+
+    def grab(dep: Deployment, index: int, obs: list[Observation]) -> None:
+        sandbox = dep.state["netns"].ns["host.ov"]  # type: ignore[attr-defined]
+        seen["fdb"] = nsthread.run(sandbox, ["bridge", "fdb", "show", "dev", "vxlan0"])
+        seen["link"] = nsthread.run(sandbox, ["ip", "-d", "link", "show", "vxlan0"])
+
+    topo = loader.load("overlay")
+    result = run_topology(topo, backend="netns", on_stage=grab)
+    assert result.ok, result.verdict.summary()
+    b = topo.container("b").attachments[0].address
+    node2 = topo.uplink("node2", "underlay")
+    assert b is not None and node2 is not None
+    assert f"{mac_from_ip(b)} dst {node2.address} self permanent" in seen["fdb"]
+    assert "vxlan id 4097" in seen["link"] and "dstport 4789" in seen["link"]
+
+
+def test_ipvlan_on_this_kernel_passes_or_stops_with_exit_3_and_the_way_out() -> None:
+    proc = subprocess.run(["netlab", "run", "ipvlan"], capture_output=True, text=True, timeout=120)
+    if HAS_IPVLAN:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    else:
+        assert proc.returncode == 3
+        assert "ipvlan" in proc.stderr and "--kernel uml" in proc.stderr
+        assert proc.stderr.count("\n") == 1, "one clear message, no traceback"
+
+
+def test_missing_feature_creates_nothing() -> None:
+    if HAS_IPVLAN:
+        pytest.skip("this kernel has ipvlan: the missing-feature path cannot be reached here")
+    before = HostSnapshot.take()
+    subprocess.run(["netlab", "run", "ipvlan_l2"], capture_output=True, text=True, timeout=120)
+    assert HostSnapshot.take().diff(before) == []
+    assert not list(Path("/run/netlab").glob("*.journal")) or all(
+        "ipvlan" not in p.read_text() for p in Path("/run/netlab").glob("*.journal")
+    )
+
+
+@pytest.mark.parametrize("name", ["ipvlan", "ipvlan_l2"])
+def test_ipvlan_scenarios_pass_in_user_mode_linux(name: str, tmp_path: Path) -> None:
+    missing = uml.available()
+    assert not missing, f"tests/run.sh installs user-mode Linux: {missing}"
+    before = HostSnapshot.take()
+    out = tmp_path / "r.json"
+    proc = subprocess.run(
+        ["netlab", "run", name, "--kernel", "uml", "--json", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert data["environment"]["kernel_runner"] == "uml"
+    assert data["ok"] is True
+    assert "in user-mode Linux" in proc.stdout
+    assert HostSnapshot.take().diff(before) == []
+    assert not list(Path("/tmp").glob("netlab-uml-*")), "the guest's scratch directory is removed"
+
+
+def test_doctor_tells_the_truth_about_link_kinds() -> None:
+    proc = subprocess.run(["netlab", "doctor"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("link kind ipvlan"))
+    assert ("yes" in line) == HAS_IPVLAN
+    for kind in ("bridge", "veth", "macvlan", "vxlan"):
+        row = next(ln for ln in proc.stdout.splitlines() if ln.startswith(f"link kind {kind}"))
+        assert ("yes" in row) == (features.link_kinds()[kind] == "")
