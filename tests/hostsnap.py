@@ -26,9 +26,7 @@ def _links() -> str:
 
 def _iptables() -> str:
     text = _run(["iptables-save"])
-    return "\n".join(
-        re.sub(r"\[\d+:\d+\]", "", line) for line in text.splitlines() if not line.startswith("#")
-    )
+    return "\n".join(re.sub(r"\[\d+:\d+\]", "", line) for line in text.splitlines() if not line.startswith("#"))
 
 
 def _mounts() -> str:

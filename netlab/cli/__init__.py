@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+
+try:  # typer vendors click as typer._click and no longer depends on click
+    from typer._click.exceptions import ClickException
+except ImportError:  # older typer: click's own classes
+    from click import ClickException  # type: ignore[assignment]
 
 from netlab.cli import clean as clean_cmd
 from netlab.cli import doctor as doctor_cmd
@@ -36,7 +40,7 @@ def main() -> None:
         sys.exit(e.exit_code)
     except (KeyboardInterrupt, Interrupted) as e:
         rc = 143 if isinstance(e, Interrupted) else 130
-    except click.ClickException as e:
+    except ClickException as e:
         e.show()
         sys.exit(2)
     code = rc if isinstance(rc, int) else 0

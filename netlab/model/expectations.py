@@ -23,6 +23,6 @@ def parse_probe(text: str) -> Probe:
         if not _DNS_NAME.match(arg):
             raise ValueError(f"bad probe {text!r}: {arg!r} is not a DNS name")
         return Probe(ProbeKind.DNS, name=arg)
-    if not arg.isdigit() or not 1 <= int(arg) <= 65535:
+    if not (arg.isascii() and arg.isdigit()) or not 1 <= int(arg) <= 65535:
         raise ValueError(f"bad probe {text!r}: port must be a number from 1 to 65535")
     return Probe(ProbeKind(kind), port=int(arg))

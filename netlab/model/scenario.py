@@ -166,10 +166,14 @@ class Scenario:
             )
         if name == GWBRIDGE:
             raise ScenarioError(f"{kind} {name!r}: that name belongs to Docker's swarm gateway bridge")
-        if name in self._names or (name in PREDEFINED and kind != "network"):
+        if name in self._names:
             raise ScenarioError(f"{kind} {name!r}: duplicate name (already used by a {self._names[name]})")
-        if kind == "network" and name in PREDEFINED:
-            raise ScenarioError(f"network {name!r}: that name belongs to Docker's predefined network; use it by name")
+        if name in PREDEFINED:
+            if kind == "network":
+                raise ScenarioError(
+                    f"network {name!r}: that name belongs to Docker's predefined network; use it by name"
+                )
+            raise ScenarioError(f"{kind} {name!r}: that name belongs to Docker's predefined network; pick another")
         self._names[name] = kind
 
     def node(self, name: str) -> Ref:
@@ -280,6 +284,8 @@ class _Builder:
         self.s = s
         self._lan_addresses: list[IPv4Address] = []
         self._ipam: dict[str, HostAllocator] = {}
+        self._shims: list[IPv4Address] = []
+        self._attached: dict[str, set[str]] = {}
 
     def fail(self, msg: str) -> ScenarioError:
         return ScenarioError(msg)
@@ -334,7 +340,10 @@ class _Builder:
             if lname not in lan_by:
                 raise self.fail(f"peer {pname!r}: unknown lan {lname!r}")
             if addr:
-                lan_hosts[lname].reserve(self.address(f"peer {pname!r}", addr, lan_by[lname].subnet))
+                a = self.address(f"peer {pname!r}", addr, lan_by[lname].subnet)
+                if lan_hosts[lname].is_used(a):
+                    raise self.fail(f"peer {pname!r}: address {a} is already taken on lan {lname!r}")
+                lan_hosts[lname].reserve(a)
         uplinks: list[Uplink] = []
         for node in s._nodes:
             for i, lan in enumerate(lans):
@@ -533,6 +542,7 @@ class _Builder:
                         raise self.fail(f"{what}: publish port {port!r} is not a port number")
                 publish.append(Publish(hp, cp))
             out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish)))
+            self._attached[cd.name] = {a.network for a in atts}
         for n in net_by.values():
             if n.driver == Driver.MACVLAN and n.option("macvlan_mode", "bridge") == "passthru":
                 for node in s._nodes:
@@ -624,14 +634,33 @@ class _Builder:
             raise self.fail(f"{what}: unknown container {container!r}")
         if network not in net_by:
             raise self.fail(f"{what}: unknown network {network!r}")
+        attached = self._attached[container]
         if kind == "connect":
+            if network in attached:
+                raise self.fail(f"{what}: container {container!r} is already on network {network!r}")
+            drivers = {net_by[x].driver for x in attached | {network}}
+            if attached and drivers & {Driver.HOST, Driver.NONE}:
+                raise self.fail(
+                    f"{what}: container {container!r}: the host and none networks cannot be combined "
+                    "with other networks"
+                )
             ip = args[2]
             n = net_by[network]
             addr = None
             if n.has_addresses:
                 assert n.subnet is not None
-                addr = self.address(what, ip, n.subnet) if ip else self._ipam[network].next()
+                if ip:
+                    addr = self.address(what, ip, n.subnet)
+                    if self._ipam[network].is_used(addr):
+                        raise self.fail(f"{what}: address {addr} is already taken on {network!r}")
+                    self._ipam[network].reserve(addr)
+                else:
+                    addr = self._ipam[network].next()
+            attached.add(network)
             return Connect(container, network, addr)
+        if network not in attached:
+            raise self.fail(f"{what}: container {container!r} is not on network {network!r}")
+        attached.discard(network)
         return Disconnect(container, network)
 
     def via_address(self, what: str, target: str, via: str, peers: list[Peer], uplinks: list[Uplink]) -> IPv4Address:
@@ -647,6 +676,7 @@ class _Builder:
         return self.address(what, via)
 
     def shim_address(self, lan: Lan, peers: list[Peer], uplinks: list[Uplink]) -> IPv4Address:
-        used = {p.address for p in peers} | {u.address for u in uplinks}
-        h = HostAllocator(lan.subnet, used)
-        return h.next_from_top()
+        used = {p.address for p in peers} | {u.address for u in uplinks} | set(self._shims)
+        addr = HostAllocator(lan.subnet, used).next_from_top()
+        self._shims.append(addr)
+        return addr

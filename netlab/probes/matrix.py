@@ -48,7 +48,8 @@ def plan(dep: Deployment, stage: Stage) -> list[Task]:
             if s.name != d.name:
                 t = Task(s.name, d.name, ICMP, pick_address(s, d))
                 tasks[(s.name, d.name, "icmp", t.address, False)] = t
-    for e in stage.expectations:
+    # expectations without address= first: verdict.find() takes the first matching observation
+    for e in sorted(stage.expectations, key=lambda e: e.address is not None):
         override = e.address is not None
         addr = e.address if override else pick_address(eps[e.src], eps[e.dst])
         key = (e.src, e.dst, str(e.probe), addr, override)
