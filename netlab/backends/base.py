@@ -16,6 +16,7 @@ from typing import Protocol
 from netlab.backends.journal import Journal, RunRecord
 from netlab.model.results import Observation
 from netlab.model.topology import EndpointKind, Stage, Topology
+from netlab.probes.responders import Listen
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,10 @@ class Deployment:
     journal: Journal
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     stage_index: int = 0
+    #: the resolver each endpoint really uses (dns:NAME probes are sent there)
+    resolvers: dict[str, IPv4Address] = field(default_factory=dict)
+    #: DNS servers netlab runs while probing (embedded DNS of the netns backend, the run's upstream)
+    dns_servers: list[Listen] = field(default_factory=list)
     #: facts about the environment the backend found (e.g. "firewall": "iptables-legacy")
     facts: dict[str, str] = field(default_factory=dict)
     #: backend-private state (kept out of the model, STYLE rule 1)

@@ -97,7 +97,7 @@ def retry_window(answers: Iterable[Answer], timeout: float) -> float:
 def measure(dep: Deployment, stage: Stage, timeout: float = DEFAULT_TIMEOUT) -> list[Observation]:
     tasks = plan(dep, stage)
     overflows = features.neighbour_overflows()
-    with Responders(listeners(dep, tasks)):
+    with Responders(listeners(dep, tasks) | set(dep.dns_servers)):
         answers = _run(dep, tasks, timeout)
         retry = [i for i, a in answers.items() if a.timed_out]
         if retry:
@@ -118,7 +118,7 @@ def measure(dep: Deployment, stage: Stage, timeout: float = DEFAULT_TIMEOUT) -> 
             stage=stage.name,
             src=task.src,
             dst=task.dst,
-            address=task.address,
+            address=dep.resolvers.get(task.src) if task.probe.kind is ProbeKind.DNS else task.address,
             probe=task.probe,
             outcome=answers[i].outcome,
             rtt_ms=answers[i].rtt_ms,
@@ -135,11 +135,16 @@ def _run(dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, An
         src = dep.endpoints[task.src]
         if src.netns is None:
             results[i] = Answer(Outcome.ERROR, None, f"{task.src} has no network namespace (not running)")
-        elif task.address is None:
+        elif task.address is None and task.probe.kind is not ProbeKind.DNS:
             results[i] = Answer(Outcome.UNREACHABLE, None, f"{task.dst} has no IPv4 address")
         elif task.probe.kind is ProbeKind.DNS:
-            results[i] = Answer(Outcome.ERROR, None, f"{dep.backend} backend cannot run dns probes yet")
+            resolver = dep.resolvers.get(task.src)
+            if resolver is None:
+                results[i] = Answer(Outcome.UNREACHABLE, None, f"{task.src} has no resolver configured")
+            else:
+                by_src[task.src].append(Shot(i, ProbeKind.DNS, resolver, 53, task.probe.name))
         else:
+            assert task.address is not None
             by_src[task.src].append(Shot(i, task.probe.kind, task.address, task.probe.port))
     if by_src:
         with ThreadPoolExecutor(max_workers=min(256, len(by_src)), thread_name_prefix="netlab-probe") as pool:

@@ -12,17 +12,19 @@ import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from ipaddress import IPv4Address
 from types import TracebackType
 
-from netlab.probes import nsthread
+from netlab.probes import dns, nsthread
 
 
 @dataclass(frozen=True, slots=True)
 class Listen:
     netns: str
-    proto: str  # "tcp" | "udp"
+    proto: str  # "tcp" | "udp" (echo) | "dns" (answers A queries from `zone`, NXDOMAIN otherwise)
     port: int
     bind: str = "0.0.0.0"
+    zone: tuple[tuple[str, str], ...] = ()
 
 
 class Responders:
@@ -31,6 +33,7 @@ class Responders:
     def __init__(self, wanted: Iterable[Listen]) -> None:
         self.wanted = sorted(set(wanted), key=lambda w: (w.netns, w.proto, w.port, w.bind))
         self.socks: dict[int, tuple[socket.socket, str]] = {}
+        self.zones: dict[int, dict[str, IPv4Address]] = {}
         self.errors: dict[Listen, str] = {}
         self._stop_r, self._stop_w = os.pipe()
         self._thread = threading.Thread(target=self._serve, name="netlab-responders", daemon=True)
@@ -49,6 +52,8 @@ class Responders:
                         s.bind((w.bind, w.port))
                 s.setblocking(False)
                 self.socks[s.fileno()] = (s, w.proto)
+                if w.proto == "dns":
+                    self.zones[s.fileno()] = {name: IPv4Address(addr) for name, addr in w.zone}
             except OSError as e:
                 self.errors[w] = str(e)
         self._thread.start()
@@ -68,6 +73,11 @@ class Responders:
                     if proto == "tcp":
                         conn, _ = sock.accept()
                         conn.close()
+                    elif proto == "dns":
+                        data, peer = sock.recvfrom(2048)
+                        reply = dns.answer(data, self.zones[fd])
+                        if reply is not None:
+                            sock.sendto(reply, peer)
                     else:
                         data, peer = sock.recvfrom(2048)
                         sock.sendto(data, peer)

@@ -20,7 +20,7 @@ from ipaddress import IPv4Address
 
 from netlab.model.results import Outcome
 from netlab.model.topology import ProbeKind
-from netlab.probes import nsthread
+from netlab.probes import dns, nsthread
 
 ICMP_ECHO_REPLY = 0
 ICMP_UNREACH = 3
@@ -55,8 +55,9 @@ class Shot:
 
     index: int
     kind: ProbeKind
-    address: IPv4Address
+    address: IPv4Address  # dns: the resolver the source uses
     port: int | None = None
+    name: str | None = None  # dns: the name to resolve
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ class _Sweep:
         self.ident = int.from_bytes(os.urandom(2), "big") or 1
         self.icmp_seq: dict[int, Shot] = {}
         self.token = os.urandom(8)
+        self.qid = int.from_bytes(os.urandom(2), "big")
 
     # -- socket creation (inside the source namespace) -------------------
     def open(self) -> None:
@@ -116,7 +118,7 @@ class _Sweep:
                     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                     s.setblocking(False)
                     self.by_fd[s.fileno()] = (s, shot)
-                elif shot.kind is ProbeKind.UDP:
+                elif shot.kind in (ProbeKind.UDP, ProbeKind.DNS):
                     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                     s.setblocking(False)
                     self.by_fd[s.fileno()] = (s, shot)
@@ -128,7 +130,7 @@ class _Sweep:
         for fd, (sock, shot) in list(self.by_fd.items()):
             if shot is None:
                 continue
-            addr = (str(shot.address), shot.port or 0)
+            addr = (str(shot.address), 53 if shot.kind is ProbeKind.DNS else shot.port or 0)
             self.sent_at[shot.index] = time.monotonic()
             try:
                 if shot.kind is ProbeKind.TCP:
@@ -141,7 +143,7 @@ class _Sweep:
                         self._done(fd, _negative(rc))
                 else:
                     sock.connect(addr)
-                    sock.send(self.token)
+                    sock.send(dns.query(str(shot.name), self.qid) if shot.kind is ProbeKind.DNS else self.token)
                     self.poll.register(fd, select.POLLIN)
             except OSError as e:
                 self._done(fd, _negative(e.errno or 0))
@@ -204,9 +206,24 @@ class _Sweep:
             data = sock.recv(64)
         except OSError as e:
             if e.errno == errno.ECONNREFUSED:
-                self._done(fd, Answer(Outcome.UNREACHABLE, None, "ICMP port unreachable"))
+                what = "no resolver listening" if shot.kind is ProbeKind.DNS else "ICMP port unreachable"
+                self._done(fd, Answer(Outcome.UNREACHABLE, None, what))
             else:
                 self._done(fd, _negative(e.errno or 0))
+            return
+        if shot.kind is ProbeKind.DNS:
+            try:
+                qid, rcode, addrs = dns.parse_response(data)
+            except (ValueError, IndexError, struct.error):
+                return
+            if qid != self.qid:
+                return
+            if rcode == dns.NOERROR and addrs:
+                found = ", ".join(map(str, addrs))
+                self._done(fd, Answer(Outcome.REACHABLE, self._rtt(shot), f"{shot.name} -> {found} via {shot.address}"))
+            else:
+                what = dns.RCODES.get(rcode, f"rcode {rcode}") if rcode else "no address in the answer"
+                self._done(fd, Answer(Outcome.UNREACHABLE, None, f"{shot.name}: {what} from {shot.address}"))
             return
         if data == self.token:
             self._done(fd, Answer(Outcome.REACHABLE, self._rtt(shot), "UDP echo received"))

@@ -71,33 +71,38 @@ def _visible_len(s: str) -> int:
 def stage_tables(
     stage: Stage, names: Sequence[str], observations: Sequence[Observation], checks: Sequence[Check], color: bool
 ) -> list[str]:
-    probes = ["icmp", *sorted({str(c.expectation.probe) for c in checks} - {"icmp"})]
-    out: list[str] = []
-    for probe in probes:
-        expected: Grid = {}
-        diff: Grid = {}
-        observed: Grid = {(o.src, o.dst): o.outcome.symbol for o in observations if str(o.probe) == probe}
-        for c in checks:
-            if str(c.expectation.probe) != probe:
-                continue
-            key = (c.expectation.src, c.expectation.dst)
-            expected[key] = c.expected.symbol
-            if c.observation is not None:
-                observed[key] = c.observed.symbol
-            diff[key] = "=" if c.ok else "*"
-        if probe != "icmp" and not expected:
+    """The icmp matrix as three grids side by side; every other probe as one row per expectation."""
+    expected: Grid = {}
+    diff: Grid = {}
+    observed: Grid = {(o.src, o.dst): o.outcome.symbol for o in observations if str(o.probe) == "icmp"}
+    for c in checks:
+        if str(c.expectation.probe) != "icmp":
             continue
-        suffix = "" if probe == "icmp" else f" {probe}"
-        blocks = [
-            table("expected" + suffix, names, expected, color),
-            table("observed" + suffix, names, observed, color),
-            table("diff" + suffix, names, diff, color),
-        ]
-        plain = [
-            max(len(line) for line in table(t + suffix, names, {}, False)) for t in ("expected", "observed", "diff")
-        ]
-        out += _side_by_side(blocks, plain_width=plain)
-        out.append("")
+        key = (c.expectation.src, c.expectation.dst)
+        expected[key] = c.expected.symbol
+        if c.observation is not None:
+            observed[key] = c.observed.symbol
+        diff[key] = "=" if c.ok else "*"
+    blocks = [
+        table("expected", names, expected, color),
+        table("observed", names, observed, color),
+        table("diff", names, diff, color),
+    ]
+    plain = [max(len(line) for line in table(t, names, {}, False)) for t in ("expected", "observed", "diff")]
+    out = _side_by_side(blocks, plain_width=plain)
+    others = [c for c in checks if str(c.expectation.probe) != "icmp"]
+    if others:
+        width_p = max(len(str(c.expectation.probe)) for c in others)
+        width_e = max(len(f"{c.expectation.src} -> {c.expectation.dst}") for c in others)
+        out += ["", f"{'probe'.ljust(width_p)}  {'pair'.ljust(width_e)}  expected observed diff"]
+        for c in others:
+            pair = f"{c.expectation.src} -> {c.expectation.dst}"
+            out.append(
+                f"{str(c.expectation.probe).ljust(width_p)}  {pair.ljust(width_e)}  "
+                f"{_paint(c.expected.symbol.center(8), color)} {_paint(c.observed.symbol.center(8), color)} "
+                f"{_paint(('=' if c.ok else '*').center(4), color)}"
+            )
+    out.append("")
     return out
 
 

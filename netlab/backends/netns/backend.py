@@ -17,22 +17,25 @@ import os
 import shutil
 import subprocess
 import time
+from ipaddress import IPv4Address
 
 from netlab import faults
 from netlab.backends import journal as journals
 from netlab.backends import naming
 from netlab.backends.base import Address, Deployment, Endpoint
 from netlab.backends.journal import Journal, RunRecord
-from netlab.backends.netns import attach, dockerfw
+from netlab.backends.netns import attach, dockerfw, lan
 from netlab.backends.netns.attach import State
-from netlab.backends.netns.links import netlink_in, netns_fd
+from netlab.backends.netns.links import netlink_in
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout
 from netlab.kernel import features, uml
 from netlab.model.results import Observation
 from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Stage, Topology
 from netlab.probes import matrix, nsthread
+from netlab.probes.responders import Listen
 
 READY_TIMEOUT_S = 10.0
+EMBEDDED_DNS = IPv4Address("127.0.0.11")
 
 #: iptables front ends in order of preference: what Debian's `iptables` is (nft), then legacy
 FIREWALL_TOOLS = {"iptables-nft": "iptables-nft-restore", "iptables-legacy": "iptables-legacy-restore"}
@@ -129,22 +132,8 @@ class NetnsBackend:
         return path
 
     def _lans(self, dep: Deployment) -> None:
-        t, st = dep.topology, _state(dep)
-        for lan in t.lans:
-            with netlink_in(st.ns[lan.name]) as nl:
-                br = nl.bridge(lan.name)
-                nl.up(br)
-                ports = [(u.node, u.ifname, st.ns[u.node]) for u in t.uplinks if u.lan == lan.name]
-                ports += [(p.name, "eth0", st.ns[p.name]) for p in t.peers if p.lan == lan.name]
-                for port, far_name, far_ns in ports:
-                    with netns_fd(far_ns) as fd:
-                        idx = nl.veth(port, far_name, fd)
-                    nl.up(idx, master=br)
-        for p in t.peers:
-            with netlink_in(st.ns[p.name]) as nl:
-                idx = nl.index("eth0")
-                nl.addr(idx, p.address, t.lan(p.lan).subnet.prefixlen)
-                nl.up(idx)
+        st = _state(dep)
+        lan.build(dep.topology, st.ns, lambda u: (u.ifname, st.ns[u.node]))
 
     def _node(self, dep: Deployment, node: str) -> None:
         t, st = dep.topology, _state(dep)
@@ -211,6 +200,39 @@ class NetnsBackend:
                 p.name, EndpointKind.PEER, None, st.ns[p.name], [Address(p.lan, f"lan:{p.lan}", p.address)]
             )
         dep.endpoints = {name: eps[name] for name in t.endpoint_names()}
+        self._dns(dep)
+
+    def _dns(self, dep: Deployment) -> None:
+        """Docker's resolvers, reproduced: containers on user-defined networks ask the embedded DNS
+        at 127.0.0.11 (names of the containers they share a user-defined network with); everything
+        else asks the run's own upstream, which knows no names (Docker would copy the host's
+        resolv.conf; netlab never lets a query reach the machine's resolver)."""
+        t, st = dep.topology, _state(dep)
+        dep.resolvers.clear()
+        dep.dns_servers.clear()
+        upstream: dict[str, IPv4Address] = {}
+        for node in t.nodes:
+            gw = t.network("bridge").gateway
+            assert gw is not None
+            upstream[node.name] = gw
+            dep.dns_servers.append(Listen(st.ns[node.name], "dns", 53, bind=str(gw)))
+            dep.resolvers[node.name] = gw
+        containers = list(st.containers.values())
+        for c in containers:
+            user_nets = [a.network for a in c.attachments if t.network(a.network).user_defined]
+            if not user_nets or attach.shares_node_ns(t, c):
+                dep.resolvers[c.name] = upstream[c.node]
+                continue
+            zone: dict[str, str] = {}
+            for other in containers:
+                for a in other.attachments:
+                    if a.network in user_nets and a.address is not None:
+                        zone.setdefault(other.name, str(a.address))
+                        zone[f"{other.name}.{a.network}"] = str(a.address)
+            dep.resolvers[c.name] = EMBEDDED_DNS
+            dep.dns_servers.append(
+                Listen(st.ns[c.name], "dns", 53, bind=str(EMBEDDED_DNS), zone=tuple(sorted(zone.items())))
+            )
 
     # -- stages -----------------------------------------------------------
     def apply(self, dep: Deployment, stage_index: int) -> None:
