@@ -33,6 +33,20 @@ s.expect("host", legacy, "icmp", reachable=True)
 s.expect(web, ext, "icmp", reachable=True, claim="Containers reach the outside through the host's NAT (masquerade)")
 s.expect(legacy, ext, "udp:53", reachable=True)
 s.expect(
+    app,
+    web,
+    "dns:web",
+    reachable=True,
+    claim="User-defined bridges resolve container names (Docker's embedded DNS at 127.0.0.11)",
+)
+s.expect(
+    legacy,
+    web,
+    "dns:web",
+    reachable=False,
+    claim="The default bridge has no embedded DNS: containers cannot resolve each other by name",
+)
+s.expect(
     ext,
     web,
     "icmp",

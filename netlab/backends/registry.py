@@ -9,11 +9,12 @@ from netlab.errors import UsageError
 
 BACKENDS = {
     "netns": "netlab.backends.netns.backend:NetnsBackend",
+    "docker": "netlab.backends.docker.backend:DockerBackend",
     "fake": "netlab.backends.fake:FakeBackend",
 }
 
 
-def get(name: str) -> Backend:
+def get(name: str, **options: object) -> Backend:
     try:
         target = BACKENDS[name]
     except KeyError:
@@ -22,7 +23,7 @@ def get(name: str) -> Backend:
         ) from None
     module, _, attr = target.partition(":")
     cls = getattr(importlib.import_module(module), attr)
-    backend: Backend = cls()
+    backend: Backend = cls(**options)
     return backend
 
 

@@ -13,6 +13,7 @@ except ImportError:  # older typer: click's own classes
 
 from netlab.cli import clean as clean_cmd
 from netlab.cli import doctor as doctor_cmd
+from netlab.cli import image as image_cmd
 from netlab.cli import list as list_cmd
 from netlab.cli import run as run_cmd
 from netlab.errors import NetlabError
@@ -29,6 +30,7 @@ app.command("run")(run_cmd.run)
 app.command("list")(list_cmd.list_scenarios)
 app.command("clean")(clean_cmd.clean)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("image")(image_cmd.image)
 
 
 def main() -> None:

@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
+from netlab.backends import registry
+from netlab.backends.base import Backend
 from netlab.errors import UsageError
 from netlab.report import console
 from netlab.report import json as json_report
 from netlab.runner import run_scenario
 
-Backend = Annotated[str, typer.Option("--backend", "-b", help="auto | netns | docker")]
+BackendOpt = Annotated[str, typer.Option("--backend", "-b", help="auto | netns | docker")]
 Kernel = Annotated[str, typer.Option("--kernel", help="host | uml (user-mode Linux)")]
 JsonOut = Annotated[str | None, typer.Option("--json", help="write the result (schema 1) to FILE")]
 Timeout = Annotated[float, typer.Option("--timeout", help="per-probe timeout in seconds")]
@@ -21,18 +23,27 @@ Color = Annotated[bool | None, typer.Option("--color/--no-color", help="ANSI col
 
 def run(
     scenario: Annotated[str, typer.Argument(help="bundled scenario name or path to a .py file")],
-    backend: Backend = "netns",
+    backend: BackendOpt = "netns",
     kernel: Kernel = "host",
     json_file: JsonOut = None,
     timeout: Timeout = 1.0,
     color: Color = None,
+    image: Annotated[str | None, typer.Option("--image", help="docker backend: probe image to use")] = None,
+    parent: Annotated[
+        str | None, typer.Option("--parent", help="docker backend: a real NIC as macvlan/ipvlan parent (explicit only)")
+    ] = None,
 ) -> None:
     """Deploy SCENARIO, measure the reachability matrix after every stage and compare with its expectations."""
     if kernel not in ("host", "uml"):
         raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
     if timeout <= 0 or timeout > 30:
         raise UsageError("--timeout must be between 0 and 30 seconds")
-    result = run_scenario(scenario, backend=backend, timeout=timeout, kernel=kernel)
+    chosen: str | Backend = backend
+    if image or parent:
+        if registry.resolve(backend) != "docker":
+            raise UsageError("--image and --parent apply to the docker backend only")
+        chosen = registry.get("docker", image=image, parent=parent)
+    result = run_scenario(scenario, backend=chosen, timeout=timeout, kernel=kernel)
     use_color = sys.stdout.isatty() if color is None else color
     sys.stdout.write(console.render(result, color=use_color))
     if json_file:

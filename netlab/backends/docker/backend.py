@@ -1,0 +1,456 @@
+"""The docker backend: a real Docker Engine builds every network and container of the scenario.
+
+Every Docker object is named nl<run>-<object> and labelled netlab.run=<run> (plus scenario and role);
+nothing else is touched. Lans and peers are namespaces as in the netns backend; the node's uplink
+on a lan is a veth the run creates in the root namespace (nl<run>u<i>), with the node's lan address,
+used as `parent` of macvlan/ipvlan networks. Probes run from the netlab process inside each
+container's namespace (/proc/<pid>/ns/net), with the same engine as the netns backend.
+Containers get the run's own resolver (a namespace netlab creates, answering NXDOMAIN) as their DNS
+server, so no query reaches the machine's resolver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from netlab.backends import journal as journals
+from netlab.backends import naming
+from netlab.backends.base import Address, Deployment, Endpoint
+from netlab.backends.docker import image as probe_image
+from netlab.backends.journal import Journal, RunRecord
+from netlab.backends.netns import lan as lans
+from netlab.backends.netns.links import netlink_in, netns_fd
+from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing
+from netlab.kernel import features
+from netlab.model.results import Observation
+from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Stage, Topology
+from netlab.probes import matrix, nsthread
+from netlab.probes.responders import Listen
+
+
+def _root_ns() -> str:
+    """A path to the namespace netlab started in (the Docker host's), stable while threads setns:
+    an fd opened once, at import, from the main thread."""
+    global _ROOT_FD
+    if _ROOT_FD is None:
+        _ROOT_FD = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    return f"/proc/self/fd/{_ROOT_FD}"
+
+
+_ROOT_FD: int | None = None
+ROOT_NS = _root_ns()
+RESOLVER_BLOCK = IPv4Network("198.19.192.0/18")  # /30s for the run's resolver link, one per run
+EMBEDDED_DNS = IPv4Address("127.0.0.11")
+API_TIMEOUT_S = 60
+
+
+def labels(run: str, scenario: str, role: str) -> dict[str, str]:
+    return {naming.LABEL_RUN: run, "netlab.scenario": scenario, "netlab.role": role}
+
+
+@dataclass(slots=True)
+class _State:
+    ns: dict[str, str] = field(default_factory=dict)  # lans, peers, resolver -> namespace path
+    uplinks: dict[tuple[str, str], str] = field(default_factory=dict)  # (node, lan) -> root-ns ifname
+    networks: dict[str, str] = field(default_factory=dict)  # scenario network -> docker network name
+    containers: dict[str, str] = field(default_factory=dict)  # scenario container -> docker container id
+    resolver: IPv4Address | None = None
+    shims: list[tuple[str, IPv4Address]] = field(default_factory=list)
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(self, image: str | None = None, parent: str | None = None, base_url: str | None = None) -> None:
+        self.image = image
+        self.parent = parent
+        self.base_url = base_url
+        self._client: Any = None
+
+    # -- daemon -------------------------------------------------------------
+    def client(self) -> Any:
+        if self._client is None:
+            try:
+                import docker
+            except ImportError as e:
+                raise EnvironmentProblem("the docker Python package is missing: pip install docker") from e
+            try:
+                c = (
+                    docker.DockerClient(base_url=self.base_url, timeout=API_TIMEOUT_S)
+                    if self.base_url
+                    else docker.from_env(timeout=API_TIMEOUT_S)
+                )
+                c.ping()
+            except Exception as e:
+                where = self.base_url or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+                raise EnvironmentProblem(
+                    f"no Docker daemon answers on {where} ({type(e).__name__}); start it (dockerd, or "
+                    "systemctl start docker) or use --backend netns"
+                ) from e
+            self._client = c
+        return self._client
+
+    def version(self) -> str:
+        return str(self.client().version().get("Version", "?"))
+
+    # -- check ----------------------------------------------------------------
+    def check(self, topology: Topology | None) -> None:
+        if os.geteuid() != 0:
+            raise EnvironmentProblem("the docker backend needs root (lans are network namespaces): run as root")
+        self.client()
+        if topology is None:
+            return
+        if len(topology.nodes) > 1:
+            raise EnvironmentProblem(
+                f"scenario {topology.name!r} has {len(topology.nodes)} nodes: multi-node (swarm) scenarios are "
+                "not available on the docker backend yet; use --backend netns"
+            )
+        kinds = features.link_kinds()
+        for kind in sorted(features.link_kinds_needed(topology)):
+            if kinds.get(kind):
+                if kind == "ipvlan":
+                    raise KernelFeatureMissing(
+                        "ipvlan: Docker's ipvlan driver cannot work on this kernel (no CONFIG_IPVLAN); "
+                        "`--backend netns --kernel uml` explores the same semantics in user-mode Linux"
+                    )
+                raise KernelFeatureMissing(f"{kind}: this kernel cannot create {kind} links: {kinds[kind]}")
+        features.require_neighbour_room(topology)
+        if shutil.which("ip") is None:
+            raise EnvironmentProblem("ip (iproute2) not found: apt-get install iproute2")
+
+    # -- deploy -----------------------------------------------------------------
+    def deploy(self, topology: Topology, run: str, journal: Journal) -> Deployment:
+        dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal)
+        st = _State()
+        dep.state["docker"] = st
+        t = topology
+        client = self.client()
+        image = probe_image.ensure(client, self.image)
+        dep.facts["docker"] = self.version()
+        try:
+            for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
+                st.ns[obj] = self._netns(dep, obj)
+            self._uplinks(dep)
+            self._resolver(dep)
+            for net in t.networks_on(t.nodes[0].name):
+                if not net.predefined:
+                    self._network(dep, net)
+            for c in t.containers:
+                self._container(dep, c, image)
+            self._endpoints(dep)
+        except (OSError, subprocess.SubprocessError, LookupError) as e:
+            raise DeployError(f"docker backend: deploying {t.name!r} failed: {e}") from e
+        except Exception as e:
+            if type(e).__module__.startswith(("docker", "pyroute2", "requests")):
+                raise DeployError(f"docker backend: deploying {t.name!r} failed: {e}") from e
+            raise
+        return dep
+
+    def _netns(self, dep: Deployment, obj: str) -> str:
+        name = naming.ns_name(dep.run, obj)
+        dep.journal.record("netns", name)
+        path = nsthread.create(name)
+        with nsthread.entered(path):
+            for key in ("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"):
+                with contextlib.suppress(OSError):
+                    nsthread.write_sysctl(key, "1")
+        with netlink_in(path) as nl:
+            nl.up(nl.index("lo"))
+        return path
+
+    def _uplinks(self, dep: Deployment) -> None:
+        """The node's uplinks are veths in the root namespace, one per lan, created by this run."""
+        t, st = dep.topology, _state(dep)
+        for i, u in enumerate(t.uplinks):
+            name = f"{naming.PREFIX}{dep.run}u{i}"
+            st.uplinks[(u.node, u.lan)] = name
+            dep.journal.record("link", name)
+        lans.build(t, st.ns, lambda u: (st.uplinks[(u.node, u.lan)], ROOT_NS))
+        with netlink_in(ROOT_NS) as nl:
+            for u in t.uplinks:
+                idx = nl.index(st.uplinks[(u.node, u.lan)])
+                nl.addr(idx, u.address, t.lan(u.lan).subnet.prefixlen)
+                nl.up(idx)
+
+    def _resolver(self, dep: Deployment) -> None:
+        """The run's own DNS upstream: a namespace on a /30 link from the root namespace."""
+        st = _state(dep)
+        link = _resolver_link(dep.run)
+        host_ip, ns_ip = list(link.hosts())
+        st.ns["dns"] = self._netns(dep, "dns")
+        name = f"{naming.PREFIX}{dep.run}r"
+        dep.journal.record("link", name)
+        with netns_fd(st.ns["dns"]) as fd, netlink_in(ROOT_NS) as nl:
+            idx = nl.veth(name, "eth0", fd)
+            nl.addr(idx, host_ip, link.prefixlen)
+            nl.up(idx)
+        with netlink_in(st.ns["dns"]) as nl:
+            idx = nl.index("eth0")
+            nl.addr(idx, ns_ip, link.prefixlen)
+            nl.up(idx)
+        st.resolver = ns_ip
+
+    def _network(self, dep: Deployment, net: Any) -> None:
+        import docker.types
+
+        t, st = dep.topology, _state(dep)
+        name = naming.ns_name(dep.run, net.name)
+        options = dict(net.options)
+        driver = str(net.driver)
+        if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
+            options["parent"] = self.parent or st.uplinks[(t.nodes[0].name, str(net.parent))]
+        pools = [
+            docker.types.IPAMPool(subnet=str(sub), gateway=str(net.gateway) if i == 0 and net.gateway else None)
+            for i, sub in enumerate(net.subnets)
+        ]
+        dep.journal.record("docker-network", name)
+        self.client().networks.create(
+            name,
+            driver=driver,
+            options=options,
+            ipam=docker.types.IPAMConfig(pool_configs=pools),
+            internal=net.internal,
+            check_duplicate=True,
+            attachable=True,
+            labels=labels(dep.run, t.name, "network"),
+        )
+        st.networks[net.name] = name
+
+    def _docker_network(self, st: _State, network: str) -> str:
+        return st.networks.get(network, network)  # predefined: bridge, host, none by their own names
+
+    def _container(self, dep: Deployment, c: Container, image: str) -> None:
+        t, st = dep.topology, _state(dep)
+        api = self.client().api
+        first = c.attachments[0]
+        first_net = t.network(first.network)
+        name = naming.ns_name(dep.run, c.name)
+        endpoint = api.create_endpoint_config(
+            ipv4_address=str(first.address) if first.address and first_net.user_defined else None
+        )
+        ports = [p.container_port for p in c.publish] if first_net.driver != Driver.HOST else []
+        host_config = api.create_host_config(
+            network_mode=self._docker_network(st, first.network),
+            port_bindings={f"{p.container_port}/tcp": p.host_port for p in c.publish} if ports else None,
+            dns=[str(st.resolver)] if st.resolver else None,
+        )
+        dep.journal.record("docker-container", name)
+        created = api.create_container(
+            image,
+            name=name,
+            hostname=c.name,
+            labels=labels(dep.run, t.name, "container"),
+            host_config=host_config,
+            ports=ports or None,
+            networking_config=api.create_networking_config({self._docker_network(st, first.network): endpoint}),
+        )
+        cid = created["Id"]
+        st.containers[c.name] = cid
+        for att in c.attachments[1:]:
+            self._connect(dep, c.name, att.network, att.address)
+        api.start(cid)
+
+    def _connect(self, dep: Deployment, container: str, network: str, address: IPv4Address | None) -> None:
+        st = _state(dep)
+        net = dep.topology.network(network)
+        self.client().api.connect_container_to_network(
+            st.containers[container],
+            self._docker_network(st, network),
+            ipv4_address=str(address) if address and net.user_defined else None,
+        )
+
+    def _inspect(self, dep: Deployment, container: str) -> dict[str, Any]:
+        info: dict[str, Any] = self.client().api.inspect_container(_state(dep).containers[container])
+        return info
+
+    def _endpoints(self, dep: Deployment) -> None:
+        t, st = dep.topology, _state(dep)
+        node = t.nodes[0].name
+        eps: dict[str, Endpoint] = {}
+        node_addrs = [Address(u.lan, f"lan:{u.lan}", u.address) for u in t.uplinks_of(node)]
+        for net in t.networks_on(node):
+            if net.driver != Driver.BRIDGE:
+                continue
+            gw = self._gateway(dep, net.name)
+            if gw is not None:
+                node_addrs.append(Address(net.name, t.segment(net.name, node), gw))
+        node_addrs += [Address(f"{lan}-shim", f"lan:{lan}", addr) for lan, addr in st.shims]
+        eps[node] = Endpoint(node, EndpointKind.HOST, node, ROOT_NS, node_addrs)
+        dep.resolvers.clear()
+        dep.dns_servers[:] = [Listen(st.ns["dns"], "dns", 53, bind=str(st.resolver))] if st.resolver else []
+        for c in t.containers_at(dep.stage_index):
+            info = self._inspect(dep, c.name)
+            state = info["State"]
+            if not state.get("Running") or not state.get("Pid"):
+                eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, None, [])
+                continue
+            pid = int(state["Pid"])
+            if any(t.network(a.network).driver == Driver.HOST for a in c.attachments):
+                eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, ROOT_NS, list(node_addrs))
+                continue
+            nets = info["NetworkSettings"]["Networks"]
+            addrs = []
+            for a in c.attachments:
+                ip = nets.get(self._docker_network(st, a.network), {}).get("IPAddress")
+                if ip:
+                    addrs.append(Address(a.network, t.segment(a.network, c.node), IPv4Address(ip)))
+            eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, f"/proc/{pid}/ns/net", addrs)
+            resolver = _nameserver(pid)
+            if resolver is not None:
+                dep.resolvers[c.name] = resolver
+        for p in t.peers:
+            eps[p.name] = Endpoint(
+                p.name, EndpointKind.PEER, None, st.ns[p.name], [Address(p.lan, f"lan:{p.lan}", p.address)]
+            )
+        if st.resolver is not None:
+            dep.resolvers[node] = st.resolver
+        dep.endpoints = {name: eps[name] for name in t.endpoint_names()}
+
+    def _gateway(self, dep: Deployment, network: str) -> IPv4Address | None:
+        st = _state(dep)
+        info = self.client().api.inspect_network(self._docker_network(st, network))
+        for cfg in info.get("IPAM", {}).get("Config") or []:
+            if cfg.get("Gateway"):
+                return IPv4Address(cfg["Gateway"].split("/")[0])
+        return None
+
+    # -- stages -------------------------------------------------------------------
+    def apply(self, dep: Deployment, stage_index: int) -> None:
+        t, st = dep.topology, _state(dep)
+        for action in t.stages[stage_index].actions:
+            if isinstance(action, Route):
+                ep = dep.endpoints[action.target]
+                if ep.netns is None:
+                    raise DeployError(f"route on {action.target}: it is not running")
+                if ep.netns == ROOT_NS:
+                    dep.journal.record("route", str(action.subnet), via=str(action.via))
+                with netlink_in(ep.netns) as nl:
+                    nl.route(action.subnet, action.via)
+            elif isinstance(action, Connect):
+                self._connect(dep, action.container, action.network, action.address)
+            elif isinstance(action, Disconnect):
+                self.client().api.disconnect_container_from_network(
+                    st.containers[action.container], self._docker_network(st, action.network)
+                )
+            elif isinstance(action, Shim):
+                self._shim(dep, action)
+        dep.stage_index = stage_index
+        self._endpoints(dep)
+
+    def _shim(self, dep: Deployment, action: Shim) -> None:
+        """A macvlan of the host's own on the parent, with /32 routes to the macvlan children."""
+        t, st = dep.topology, _state(dep)
+        name = f"{naming.PREFIX}{dep.run}s{len(st.shims)}"
+        dep.journal.record("link", name)
+        with netlink_in(ROOT_NS) as nl:
+            idx = nl.macvlan(nl.index(st.uplinks[(action.node, action.lan)]), name, "bridge")
+            nl.addr(idx, action.address, 32)
+            nl.up(idx)
+            for c in t.containers_at(dep.stage_index):
+                for a in c.attachments:
+                    net = t.network(a.network)
+                    if net.driver == Driver.MACVLAN and net.parent == action.lan and a.address:
+                        nl.route(IPv4Network(f"{a.address}/32"), None, oif=idx)
+        st.shims.append((action.lan, action.address))
+
+    def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
+        self._endpoints(dep)  # re-check every container is running and take its current pid
+        return matrix.measure(dep, stage, timeout=timeout)
+
+    # -- teardown -----------------------------------------------------------------
+    def destroy(self, dep: Deployment) -> None:
+        self.cleanup(journals.read(dep.journal.path))
+
+    def cleanup(self, record: RunRecord) -> list[str]:
+        """Undo the journal in reverse; a Docker object is removed only if it carries the run's label."""
+        removed: list[str] = []
+        errors: list[str] = []
+        prefix = naming.run_prefix(record.run)
+        for entry in reversed(record.entries):
+            try:
+                if entry.kind == "docker-container" and entry.name.startswith(prefix):
+                    removed += self._remove(record.run, "containers", entry.name)
+                elif entry.kind == "docker-network" and entry.name.startswith(prefix):
+                    removed += self._remove(record.run, "networks", entry.name)
+                elif entry.kind == "link" and entry.name.startswith(f"{naming.PREFIX}{record.run}"):
+                    with netlink_in(ROOT_NS) as nl, contextlib.suppress(LookupError):
+                        nl.index(entry.name)
+                        nl.delete(entry.name)
+                        removed.append(f"link {entry.name}")
+                elif entry.kind == "netns" and entry.name.startswith(prefix) and nsthread.remove(entry.name):
+                    removed.append(f"netns {entry.name}")
+            except Exception as e:  # keep going: leave as little as possible behind
+                errors.append(f"{entry.kind} {entry.name}: {e}")
+        if errors:
+            raise DeployError("docker backend: teardown incomplete: " + "; ".join(errors))
+        return removed
+
+    def _remove(self, run: str, kind: str, name: str) -> list[str]:
+        import docker.errors
+
+        collection = getattr(self.client(), kind)
+        try:
+            obj = collection.get(name)
+        except docker.errors.NotFound:
+            return []
+        found = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}  # network / container
+        if found.get(naming.LABEL_RUN) != run:
+            return []  # same name, not ours: never touch it
+        if kind == "containers":
+            obj.remove(force=True, v=True)
+        else:
+            obj.remove()
+        return [f"{kind[:-1]} {name}"]
+
+
+def _state(dep: Deployment) -> _State:
+    st = dep.state["docker"]
+    assert isinstance(st, _State)
+    return st
+
+
+def _resolver_link(run: str) -> IPv4Network:
+    """A /30 for the resolver link, derived from the run id and clear of the host's routes."""
+    links = list(RESOLVER_BLOCK.subnets(new_prefix=30))
+    used = _host_routes()
+    start = int(run, 16) % len(links)
+    for i in range(len(links)):
+        cand = links[(start + i) % len(links)]
+        if not any(cand.overlaps(r) for r in used):
+            return cand
+    raise EnvironmentProblem(f"no free /30 in {RESOLVER_BLOCK} for the run's resolver")
+
+
+def _host_routes() -> list[IPv4Network]:
+    out = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True, check=False)
+    nets = []
+    for line in out.stdout.splitlines():
+        first = line.split()[0] if line.split() else ""
+        if first in ("default", "broadcast", "local", "unreachable", "blackhole", "prohibit"):
+            first = line.split()[1] if first in ("broadcast", "local") and len(line.split()) > 1 else ""
+        with contextlib.suppress(ValueError):
+            if first:
+                nets.append(IPv4Network(first, strict=False))
+    return nets
+
+
+def _nameserver(pid: int) -> IPv4Address | None:
+    """The first nameserver of the container's resolv.conf, read through its root."""
+    try:
+        with open(f"/proc/{pid}/root/etc/resolv.conf") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] == "nameserver":
+                    return IPv4Address(parts[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+__all__ = ["DockerBackend"]
