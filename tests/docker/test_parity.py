@@ -44,10 +44,24 @@ def test_docker_and_netns_agree_cell_for_cell(name: str, host_and_docker_unchang
     assert not differ, f"docker vs netns differ in {len(differ)} cells: {differ}"
 
 
-def test_every_single_node_scenario_is_covered() -> None:
+MULTI_NODE = ["overlay"]
+
+
+@pytest.mark.parametrize("name", MULTI_NODE)
+def test_swarm_of_private_daemons_agrees_with_netns(name: str, host_and_docker_unchanged: None) -> None:
+    """Several nodes: a private dockerd per node namespace, joined into a swarm; VXLAN on the underlay."""
+    docker = run_scenario(name, backend="docker")
+    netns = run_scenario(name, backend="netns")
+    assert docker.verdict.ok, docker.verdict.summary()
+    a, b = matrix(docker), matrix(netns)
+    differ = {k: (a[k], b[k]) for k in a if a.get(k) != b.get(k)}
+    assert a.keys() == b.keys() and not differ, differ
+    assert not subprocess.run(["pgrep", "-f", "dockerd .*--exec-root /run/nl/"], capture_output=True).stdout
+
+
+def test_every_bundled_scenario_is_covered() -> None:
     names = {i.name for i in loader.bundled()}
-    multi = {n for n in names if len(loader.load(n).nodes) > 1}
-    assert names - multi - set(NEEDS_IPVLAN) == set(SINGLE_NODE)
+    assert names == set(SINGLE_NODE) | set(MULTI_NODE) | set(NEEDS_IPVLAN)
 
 
 def test_objects_are_labelled_with_the_run_and_removed_afterwards(host_and_docker_unchanged: None) -> None:

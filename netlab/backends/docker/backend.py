@@ -15,6 +15,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -22,14 +23,26 @@ from typing import Any
 from netlab.backends import journal as journals
 from netlab.backends import naming
 from netlab.backends.base import Address, Deployment, Endpoint
+from netlab.backends.docker import daemons
 from netlab.backends.docker import image as probe_image
 from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.netns import lan as lans
 from netlab.backends.netns.links import netlink_in, netns_fd
-from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing
+from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout
 from netlab.kernel import features
 from netlab.model.results import Observation
-from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Stage, Topology
+from netlab.model.topology import (
+    GWBRIDGE,
+    Connect,
+    Container,
+    Disconnect,
+    Driver,
+    EndpointKind,
+    Route,
+    Shim,
+    Stage,
+    Topology,
+)
 from netlab.probes import matrix, nsthread
 from netlab.probes.responders import Listen
 
@@ -48,6 +61,7 @@ ROOT_NS = _root_ns()
 RESOLVER_BLOCK = IPv4Network("198.19.192.0/18")  # /30s for the run's resolver link, one per run
 EMBEDDED_DNS = IPv4Address("127.0.0.11")
 API_TIMEOUT_S = 60
+SWARM_TIMEOUT_S = 60.0
 
 
 def labels(run: str, scenario: str, role: str) -> dict[str, str]:
@@ -62,6 +76,11 @@ class _State:
     containers: dict[str, str] = field(default_factory=dict)  # scenario container -> docker container id
     resolver: IPv4Address | None = None
     shims: list[tuple[str, IPv4Address]] = field(default_factory=list)
+    #: private mode: every node is a namespace with a dockerd of its own (multi-node, overlay/swarm)
+    private: bool = False
+    node_ns: dict[str, str] = field(default_factory=dict)
+    clients: dict[str, Any] = field(default_factory=dict)
+    daemons: dict[str, daemons.PrivateDaemon] = field(default_factory=dict)
 
 
 class DockerBackend:
@@ -106,10 +125,10 @@ class DockerBackend:
         self.client()
         if topology is None:
             return
-        if len(topology.nodes) > 1:
+        if needs_private_nodes(topology) and (shutil.which("dockerd") is None or shutil.which("nsenter") is None):
             raise EnvironmentProblem(
-                f"scenario {topology.name!r} has {len(topology.nodes)} nodes: multi-node (swarm) scenarios are "
-                "not available on the docker backend yet; use --backend netns"
+                f"scenario {topology.name!r} needs private Docker daemons (several nodes or overlay networks): "
+                "dockerd and nsenter must be installed (apt-get install docker.io util-linux)"
             )
         kinds = features.link_kinds()
         for kind in sorted(features.link_kinds_needed(topology)):
@@ -130,19 +149,31 @@ class DockerBackend:
         st = _State()
         dep.state["docker"] = st
         t = topology
-        client = self.client()
-        image = probe_image.ensure(client, self.image)
+        st.private = needs_private_nodes(t)
         dep.facts["docker"] = self.version()
         try:
+            if st.private:
+                for node in t.nodes:
+                    st.node_ns[node.name] = self._netns(dep, node.name)
+            else:
+                st.node_ns[t.nodes[0].name] = ROOT_NS
+                st.clients[t.nodes[0].name] = self.client()
             for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
                 st.ns[obj] = self._netns(dep, obj)
             self._uplinks(dep)
             self._resolver(dep)
-            for net in t.networks_on(t.nodes[0].name):
-                if not net.predefined:
-                    self._network(dep, net)
+            if st.private:
+                self._private_daemons(dep)
+            images = {node: probe_image.ensure(c, self.image) for node, c in st.clients.items()}
+            for node in t.nodes:
+                for net in t.networks_on(node.name):
+                    if not net.predefined and net.driver != Driver.OVERLAY:
+                        self._network(dep, net, node.name)
+            for net in t.networks:
+                if net.driver == Driver.OVERLAY:
+                    self._network(dep, net, t.nodes[0].name)
             for c in t.containers:
-                self._container(dep, c, image)
+                self._container(dep, c, images[c.node])
             self._endpoints(dep)
         except (OSError, subprocess.SubprocessError, LookupError) as e:
             raise DeployError(f"docker backend: deploying {t.name!r} failed: {e}") from e
@@ -168,22 +199,39 @@ class DockerBackend:
         """The node's uplinks are veths in the root namespace, one per lan, created by this run."""
         t, st = dep.topology, _state(dep)
         for i, u in enumerate(t.uplinks):
+            if st.private:
+                st.uplinks[(u.node, u.lan)] = u.ifname  # inside the node's own namespace
+                continue
             name = f"{naming.PREFIX}{dep.run}u{i}"
             st.uplinks[(u.node, u.lan)] = name
             dep.journal.record("link", name)
-        lans.build(t, st.ns, lambda u: (st.uplinks[(u.node, u.lan)], ROOT_NS))
-        with netlink_in(ROOT_NS) as nl:
-            for u in t.uplinks:
+        lans.build(t, st.ns, lambda u: (st.uplinks[(u.node, u.lan)], st.node_ns[u.node]))
+        for u in t.uplinks:
+            with netlink_in(st.node_ns[u.node]) as nl:
                 idx = nl.index(st.uplinks[(u.node, u.lan)])
                 nl.addr(idx, u.address, t.lan(u.lan).subnet.prefixlen)
                 nl.up(idx)
 
     def _resolver(self, dep: Deployment) -> None:
         """The run's own DNS upstream: a namespace on a /30 link from the root namespace."""
-        st = _state(dep)
+        st, t = _state(dep), dep.topology
+        st.ns["dns"] = self._netns(dep, "dns")
+        if st.private:
+            # nodes are namespaces: the resolver sits on the first lan like a server of the site
+            lan = t.lans[0]
+            used = {u.address for u in t.uplinks} | {p.address for p in t.peers}
+            ns_ip = next(a for a in reversed(list(lan.subnet.hosts())) if a not in used)
+            with netns_fd(st.ns["dns"]) as fd, netlink_in(st.ns[lan.name]) as nl:
+                idx = nl.veth("dns", "eth0", fd)
+                nl.up(idx, master=nl.index(lan.name))
+            with netlink_in(st.ns["dns"]) as nl:
+                idx = nl.index("eth0")
+                nl.addr(idx, ns_ip, lan.subnet.prefixlen)
+                nl.up(idx)
+            st.resolver = ns_ip
+            return
         link = _resolver_link(dep.run)
         host_ip, ns_ip = list(link.hosts())
-        st.ns["dns"] = self._netns(dep, "dns")
         name = f"{naming.PREFIX}{dep.run}r"
         dep.journal.record("link", name)
         with netns_fd(st.ns["dns"]) as fd, netlink_in(ROOT_NS) as nl:
@@ -196,7 +244,7 @@ class DockerBackend:
             nl.up(idx)
         st.resolver = ns_ip
 
-    def _network(self, dep: Deployment, net: Any) -> None:
+    def _network(self, dep: Deployment, net: Any, node: str) -> None:
         import docker.types
 
         t, st = dep.topology, _state(dep)
@@ -204,13 +252,20 @@ class DockerBackend:
         options = dict(net.options)
         driver = str(net.driver)
         if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
-            options["parent"] = self.parent or st.uplinks[(t.nodes[0].name, str(net.parent))]
+            options["parent"] = self.parent or st.uplinks[(node, str(net.parent))]
         pools = [
-            docker.types.IPAMPool(subnet=str(sub), gateway=str(net.gateway) if i == 0 and net.gateway else None)
+            docker.types.IPAMPool(
+                subnet=str(sub),
+                gateway=str(net.gateway) if i == 0 and net.gateway else None,
+                # swarm gives every node a load-balancer address on an overlay: keep Docker's own picks in
+                # the upper half, clear of the addresses netlab assigns from the bottom
+                iprange=str(list(sub.subnets(prefixlen_diff=1))[1]) if net.driver == Driver.OVERLAY else None,
+            )
             for i, sub in enumerate(net.subnets)
         ]
-        dep.journal.record("docker-network", name)
-        self.client().networks.create(
+        if not st.private:  # a private daemon's objects go with the daemon
+            dep.journal.record("docker-network", name)
+        st.clients[node].networks.create(
             name,
             driver=driver,
             options=options,
@@ -227,7 +282,7 @@ class DockerBackend:
 
     def _container(self, dep: Deployment, c: Container, image: str) -> None:
         t, st = dep.topology, _state(dep)
-        api = self.client().api
+        api = st.clients[c.node].api
         first = c.attachments[0]
         first_net = t.network(first.network)
         name = naming.ns_name(dep.run, c.name)
@@ -240,7 +295,8 @@ class DockerBackend:
             port_bindings={f"{p.container_port}/tcp": p.host_port for p in c.publish} if ports else None,
             dns=[str(st.resolver)] if st.resolver else None,
         )
-        dep.journal.record("docker-container", name)
+        if not st.private:
+            dep.journal.record("docker-container", name)
         created = api.create_container(
             image,
             name=name,
@@ -253,35 +309,43 @@ class DockerBackend:
         cid = created["Id"]
         st.containers[c.name] = cid
         for att in c.attachments[1:]:
-            self._connect(dep, c.name, att.network, att.address)
+            if att.network != GWBRIDGE:  # Docker attaches overlay containers to docker_gwbridge itself
+                self._connect(dep, c.name, att.network, att.address)
         api.start(cid)
 
     def _connect(self, dep: Deployment, container: str, network: str, address: IPv4Address | None) -> None:
         st = _state(dep)
         net = dep.topology.network(network)
-        self.client().api.connect_container_to_network(
+        st.clients[dep.topology.container(container).node].api.connect_container_to_network(
             st.containers[container],
             self._docker_network(st, network),
             ipv4_address=str(address) if address and net.user_defined else None,
         )
 
     def _inspect(self, dep: Deployment, container: str) -> dict[str, Any]:
-        info: dict[str, Any] = self.client().api.inspect_container(_state(dep).containers[container])
+        st = _state(dep)
+        info: dict[str, Any] = st.clients[dep.topology.container(container).node].api.inspect_container(
+            st.containers[container]
+        )
         return info
 
     def _endpoints(self, dep: Deployment) -> None:
         t, st = dep.topology, _state(dep)
-        node = t.nodes[0].name
         eps: dict[str, Endpoint] = {}
-        node_addrs = [Address(u.lan, f"lan:{u.lan}", u.address) for u in t.uplinks_of(node)]
-        for net in t.networks_on(node):
-            if net.driver != Driver.BRIDGE:
-                continue
-            gw = self._gateway(dep, net.name)
-            if gw is not None:
-                node_addrs.append(Address(net.name, t.segment(net.name, node), gw))
-        node_addrs += [Address(f"{lan}-shim", f"lan:{lan}", addr) for lan, addr in st.shims]
-        eps[node] = Endpoint(node, EndpointKind.HOST, node, ROOT_NS, node_addrs)
+        node_addrs: dict[str, list[Address]] = {}
+        for n in t.nodes:
+            node = n.name
+            addrs = [Address(u.lan, f"lan:{u.lan}", u.address) for u in t.uplinks_of(node)]
+            for net in t.networks_on(node):
+                if net.driver != Driver.BRIDGE:
+                    continue
+                gw = self._gateway(dep, net.name, node)
+                if gw is not None:
+                    addrs.append(Address(net.name, t.segment(net.name, node), gw))
+            if node == t.nodes[0].name:
+                addrs += [Address(f"{lan}-shim", f"lan:{lan}", addr) for lan, addr in st.shims]
+            node_addrs[node] = addrs
+            eps[node] = Endpoint(node, EndpointKind.HOST, node, st.node_ns[node], addrs)
         dep.resolvers.clear()
         dep.dns_servers[:] = [Listen(st.ns["dns"], "dns", 53, bind=str(st.resolver))] if st.resolver else []
         for c in t.containers_at(dep.stage_index):
@@ -292,12 +356,16 @@ class DockerBackend:
                 continue
             pid = int(state["Pid"])
             if any(t.network(a.network).driver == Driver.HOST for a in c.attachments):
-                eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, ROOT_NS, list(node_addrs))
+                node_ep = eps[c.node]
+                eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, node_ep.netns, list(node_addrs[c.node]))
                 continue
             nets = info["NetworkSettings"]["Networks"]
             addrs = []
             for a in c.attachments:
-                ip = nets.get(self._docker_network(st, a.network), {}).get("IPAddress")
+                if a.network == GWBRIDGE:
+                    ip = self._gwbridge_address(dep, c.node, info["Id"])
+                else:
+                    ip = nets.get(self._docker_network(st, a.network), {}).get("IPAddress")
                 if ip:
                     addrs.append(Address(a.network, t.segment(a.network, c.node), IPv4Address(ip)))
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, f"/proc/{pid}/ns/net", addrs)
@@ -309,12 +377,19 @@ class DockerBackend:
                 p.name, EndpointKind.PEER, None, st.ns[p.name], [Address(p.lan, f"lan:{p.lan}", p.address)]
             )
         if st.resolver is not None:
-            dep.resolvers[node] = st.resolver
+            for n in t.nodes:
+                dep.resolvers[n.name] = st.resolver
         dep.endpoints = {name: eps[name] for name in t.endpoint_names()}
 
-    def _gateway(self, dep: Deployment, network: str) -> IPv4Address | None:
+    def _gwbridge_address(self, dep: Deployment, node: str, cid: str) -> str | None:
+        """An overlay container's hidden endpoint on docker_gwbridge (named gateway_<id>)."""
+        info = _state(dep).clients[node].api.inspect_network(GWBRIDGE)
+        ep = (info.get("Containers") or {}).get(cid)
+        return str(ep["IPv4Address"]).split("/")[0] if ep else None
+
+    def _gateway(self, dep: Deployment, network: str, node: str) -> IPv4Address | None:
         st = _state(dep)
-        info = self.client().api.inspect_network(self._docker_network(st, network))
+        info = st.clients[node].api.inspect_network(self._docker_network(st, network))
         for cfg in info.get("IPAM", {}).get("Config") or []:
             if cfg.get("Gateway"):
                 return IPv4Address(cfg["Gateway"].split("/")[0])
@@ -335,7 +410,7 @@ class DockerBackend:
             elif isinstance(action, Connect):
                 self._connect(dep, action.container, action.network, action.address)
             elif isinstance(action, Disconnect):
-                self.client().api.disconnect_container_from_network(
+                st.clients[t.container(action.container).node].api.disconnect_container_from_network(
                     st.containers[action.container], self._docker_network(st, action.network)
                 )
             elif isinstance(action, Shim):
@@ -347,8 +422,11 @@ class DockerBackend:
         """A macvlan of the host's own on the parent, with /32 routes to the macvlan children."""
         t, st = dep.topology, _state(dep)
         name = f"{naming.PREFIX}{dep.run}s{len(st.shims)}"
-        dep.journal.record("link", name)
-        with netlink_in(ROOT_NS) as nl:
+        if not st.private:
+            dep.journal.record("link", name)
+        if st.private:
+            name = f"{action.lan[:10]}-shim"
+        with netlink_in(st.node_ns[action.node]) as nl:
             idx = nl.macvlan(nl.index(st.uplinks[(action.node, action.lan)]), name, "bridge")
             nl.addr(idx, action.address, 32)
             nl.up(idx)
@@ -365,6 +443,12 @@ class DockerBackend:
 
     # -- teardown -----------------------------------------------------------------
     def destroy(self, dep: Deployment) -> None:
+        st = dep.state.get("docker")
+        if isinstance(st, _State) and st.private:
+            # kill the containers first (SIGKILL): a daemon stopping them itself waits for each one
+            for name, cid in st.containers.items():
+                with contextlib.suppress(Exception):
+                    st.clients[dep.topology.container(name).node].api.remove_container(cid, force=True)
         self.cleanup(journals.read(dep.journal.path))
 
     def cleanup(self, record: RunRecord) -> list[str]:
@@ -383,6 +467,10 @@ class DockerBackend:
                         nl.index(entry.name)
                         nl.delete(entry.name)
                         removed.append(f"link {entry.name}")
+                elif entry.kind == "dockerd" and daemons.stop_pid(int(entry.name), str(entry.extra["exec_root"])):
+                    removed.append(f"dockerd {entry.name}")
+                elif entry.kind == "dir" and daemons.remove_dir(entry.name, record.run):
+                    removed.append(f"dir {entry.name}")
                 elif entry.kind == "netns" and entry.name.startswith(prefix) and nsthread.remove(entry.name):
                     removed.append(f"netns {entry.name}")
             except Exception as e:  # keep going: leave as little as possible behind
@@ -390,6 +478,42 @@ class DockerBackend:
         if errors:
             raise DeployError("docker backend: teardown incomplete: " + "; ".join(errors))
         return removed
+
+    def _private_daemons(self, dep: Deployment) -> None:
+        """A dockerd per node inside the node's namespace; a swarm of them when overlays are used."""
+        t, st = dep.topology, _state(dep)
+        for i, n in enumerate(t.nodes):
+            d = daemons.start(dep.run, n.name, i, st.node_ns[n.name], st.resolver, dep.journal)
+            st.daemons[n.name] = d
+            st.clients[n.name] = d.client
+        if not any(net.driver == Driver.OVERLAY for net in t.networks):
+            return
+        manager = t.nodes[0].name
+        underlay = t.lans[0].name
+        mgr_ip = t.uplink(manager, underlay)
+        assert mgr_ip is not None
+        _, pool = daemons.addressing(dep.run, len(t.nodes))
+        st.clients[manager].swarm.init(
+            advertise_addr=str(mgr_ip.address),
+            listen_addr=f"{mgr_ip.address}:2377",
+            default_addr_pool=[pool],
+            subnet_size=24,
+        )
+        token = st.clients[manager].swarm.attrs["JoinTokens"]["Worker"]
+        for n in t.nodes[1:]:
+            up = t.uplink(n.name, underlay)
+            assert up is not None
+            st.clients[n.name].swarm.join(
+                remote_addrs=[f"{mgr_ip.address}:2377"],
+                join_token=token,
+                listen_addr=f"{up.address}:2377",
+                advertise_addr=str(up.address),
+            )
+        _wait_until(
+            lambda: _ready_nodes(st.clients[manager]) >= len(t.nodes),
+            SWARM_TIMEOUT_S,
+            f"all {len(t.nodes)} swarm nodes ready",
+        )
 
     def _remove(self, run: str, kind: str, name: str) -> list[str]:
         import docker.errors
@@ -407,6 +531,23 @@ class DockerBackend:
         else:
             obj.remove()
         return [f"{kind[:-1]} {name}"]
+
+
+def _ready_nodes(client: Any) -> int:
+    return sum(1 for n in client.nodes.list() if n.attrs.get("Status", {}).get("State") == "ready")
+
+
+def _wait_until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise Timeout(f"waited {timeout:g} s for {what}")
+        time.sleep(0.2)  # polling the daemon's API: it offers no event for this
+
+
+def needs_private_nodes(t: Topology) -> bool:
+    """Several nodes, or overlay networks (swarm mode), need daemons netlab starts itself."""
+    return len(t.nodes) > 1 or any(n.driver == Driver.OVERLAY for n in t.networks)
 
 
 def _state(dep: Deployment) -> _State:

@@ -1,0 +1,182 @@
+"""Private Docker daemons, one per node, each inside the node's own network namespace.
+
+Started with `nsenter --net=<namespace> dockerd ...` (not `ip netns exec`, which remounts /sys and
+breaks dockerd's cgroup view), with a data-root, exec-root, socket and containerd namespace of
+their own, and addresses inside netlab's pool. They form a swarm for overlay networks. netlab never
+touches the swarm state of a daemon it did not start: these are the only daemons it joins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from netlab.backends import naming
+from netlab.backends.journal import Journal
+from netlab.errors import EnvironmentProblem, Timeout
+
+DATA_BASE = "/var/lib/netlab"
+EXEC_BASE = "/run/nl"  # short: unix socket paths under it must stay below 108 bytes
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+#: per node a /24 for docker0 and a /20 of pools (docker_gwbridge, ingress, unnamed networks)
+BIP_BLOCK = IPv4Network("198.19.0.0/18")
+POOL_BLOCK = IPv4Network("198.19.64.0/18")
+
+
+@dataclass(slots=True)
+class PrivateDaemon:
+    node: str
+    netns: str
+    data_root: str
+    exec_root: str
+    proc: subprocess.Popen[bytes] | None = None
+    client: Any = None
+
+    @property
+    def socket(self) -> str:
+        return os.path.join(self.exec_root, "docker.sock")
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+
+def paths(run: str, node: str) -> tuple[str, str]:
+    return os.path.join(DATA_BASE, f"{run}-{node}"), os.path.join(EXEC_BASE, f"{run}-{node}")
+
+
+def addressing(run: str, index: int) -> tuple[str, str]:
+    """docker0's address and the default address pool of node number `index` of a run."""
+    slot = (int(run, 16) + index) % 16
+    bip_net = list(BIP_BLOCK.subnets(new_prefix=24))[slot * 4 + index % 4]
+    pool = list(POOL_BLOCK.subnets(new_prefix=22))[slot]
+    return f"{next(bip_net.hosts())}/24", str(pool)
+
+
+def start(run: str, node: str, index: int, netns: str, resolver: IPv4Address | None, journal: Journal) -> PrivateDaemon:
+    dockerd = shutil.which("dockerd")
+    nsenter = shutil.which("nsenter")
+    if dockerd is None or nsenter is None:
+        raise EnvironmentProblem("multi-node scenarios need dockerd and nsenter: apt-get install docker.io util-linux")
+    data_root, exec_root = paths(run, node)
+    d = PrivateDaemon(node, netns, data_root, exec_root)
+    journal.record("dir", data_root)
+    journal.record("dir", exec_root)
+    os.makedirs(data_root, mode=0o700, exist_ok=True)
+    os.makedirs(exec_root, mode=0o700, exist_ok=True)
+    bip, pool = addressing(run, index)
+    ns_tag = f"{naming.PREFIX}{run}-{node}"
+    argv = [
+        nsenter,
+        f"--net={netns}",
+        dockerd,
+        "--data-root",
+        data_root,
+        "--exec-root",
+        exec_root,
+        "--pidfile",
+        os.path.join(exec_root, "dockerd.pid"),
+        "-H",
+        d.url,
+        "--bip",
+        bip,
+        "--default-address-pool",
+        f"base={pool},size=24",
+        "--containerd-namespace",
+        ns_tag,
+        "--containerd-plugins-namespace",
+        f"{ns_tag}-p",
+        "--cgroup-parent",
+        f"netlab-{run}-{node}",
+        "--shutdown-timeout",
+        "1",
+        "--log-level",
+        "warn",
+    ]
+    if resolver is not None:
+        argv += ["--dns", str(resolver)]
+    log = open(os.path.join(exec_root, "dockerd.log"), "wb")  # noqa: SIM115 - lives as long as the daemon
+    d.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    journal.record("dockerd", str(d.proc.pid), exec_root=exec_root)
+    d.client = _wait_for(d)
+    return d
+
+
+def _wait_for(d: PrivateDaemon) -> Any:
+    import docker
+
+    deadline = time.monotonic() + START_TIMEOUT_S
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        assert d.proc is not None
+        if d.proc.poll() is not None:
+            raise EnvironmentProblem(f"node {d.node!r}: dockerd exited at start:\n{_tail(d)}")
+        if os.path.exists(d.socket):
+            try:
+                client = docker.DockerClient(base_url=d.url, timeout=60)
+                client.ping()
+                return client
+            except Exception as e:  # not answering yet
+                last = e
+        time.sleep(0.1)  # dockerd gives no readiness signal but its socket answering
+    raise Timeout(f"node {d.node!r}: dockerd did not answer within {START_TIMEOUT_S:g} s ({last})\n{_tail(d)}")
+
+
+def _tail(d: PrivateDaemon, lines: int = 12) -> str:
+    try:
+        with open(os.path.join(d.exec_root, "dockerd.log"), errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def stop_pid(pid: int, exec_root: str) -> bool:
+    """Stop a dockerd netlab started (checked by its exec-root on the command line), SIGTERM then SIGKILL."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    if exec_root.encode() not in argv:
+        return False  # pid reused by another process: not ours
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)  # waiting for the daemon to stop its containers and exit
+    if os.path.exists(f"/proc/{pid}"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    return True
+
+
+def remove_dir(path: str, run: str) -> bool:
+    """Remove a directory of the run after unmounting anything still mounted below it."""
+    if not path.startswith((DATA_BASE + "/", EXEC_BASE + "/")) or run not in os.path.basename(path):
+        return False
+    if not os.path.isdir(path):
+        return False
+    mounts = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            target = line.split()[4]
+            if target == path or target.startswith(path + "/"):
+                mounts.append(target)
+    for target in sorted(mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", target], capture_output=True, check=False)
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the base directory too, once no run uses it
+        os.rmdir(os.path.dirname(path))
+    return True
