@@ -14,13 +14,24 @@ def _run(argv: list[str]) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30).stdout
 
 
+CARRIER_FLAGS = {"LOWER_UP", "NO-CARRIER", "DORMANT", "M-DOWN"}
+
+
+def _routes() -> str:
+    text = _run(["ip", "route", "show", "table", "all"])
+    return "\n".join(line.replace(" linkdown", "") for line in text.splitlines())
+
+
 def _links() -> str:
     out = []
     for line in _run(["ip", "-o", "link", "show"]).splitlines():
         # keep name, flags and kind-relevant parts; drop counters that change by themselves
         m = re.match(r"\d+: (\S+): <([^>]*)>", line)
         if m:
-            out.append(f"{m.group(1)} <{m.group(2)}>")
+            # carrier flags are run-time state that follows asynchronously (a bridge whose last port
+            # left drops LOWER_UP a moment later); configuration is what must be as before
+            flags = [f for f in m.group(2).split(",") if f not in CARRIER_FLAGS]
+            out.append(f"{m.group(1)} <{','.join(flags)}>")
     return "\n".join(sorted(out))
 
 
@@ -29,9 +40,16 @@ def _iptables() -> str:
     return "\n".join(re.sub(r"\[\d+:\d+\]", "", line) for line in text.splitlines() if not line.startswith("#"))
 
 
+DOCKER_OWN = "/run/docker/netns/default"  # dockerd binds it once, on first use of the host network, for its lifetime
+
+
 def _mounts() -> str:
     with open("/proc/self/mountinfo") as f:
-        return "\n".join(sorted(line.split(" - ")[0].split(" ", 4)[4] for line in f if "netns" in line))
+        return "\n".join(
+            sorted(
+                line.split(" - ")[0].split(" ", 4)[4] for line in f if "netns" in line and line.split()[4] != DOCKER_OWN
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -47,7 +65,7 @@ class HostSnapshot:
         return cls(
             links=_links(),
             netns=_run(["ip", "netns", "list"]),
-            routes=_run(["ip", "route", "show", "table", "all"]),
+            routes=_routes(),
             iptables=_iptables(),
             mounts=_mounts(),
         )

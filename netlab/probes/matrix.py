@@ -58,31 +58,33 @@ def plan(dep: Deployment, stage: Stage) -> list[Task]:
     return list(tasks.values())
 
 
-def listeners(dep: Deployment, tasks: Iterable[Task]) -> set[Listen]:
-    """Where to listen so that a tcp/udp probe of `dst` has something to answer it.
+def listeners(dep: Deployment, tasks: Sequence[Task]) -> dict[int, Listen]:
+    """Where to listen so that each tcp/udp probe has something to answer it (task index -> socket).
 
-    A node's published port is answered by the container it is published to (through Docker's DNAT).
+    Sockets are bound to the probed address, so they never collide with netlab's DNS servers on
+    127.0.0.11:53. A node's published port is answered by the container it is published to, on the
+    address Docker's DNAT sends it to.
     """
     t = dep.topology
-    out: set[Listen] = set()
-    for task in tasks:
+    out: dict[int, Listen] = {}
+    for i, task in enumerate(tasks):
         if task.probe.kind not in (ProbeKind.TCP, ProbeKind.UDP) or task.probe.port is None:
             continue
         dst = dep.endpoints[task.dst]
-        if dst.netns is None:
+        if dst.netns is None or task.address is None:
             continue
-        proto, port, where = str(task.probe.kind), task.probe.port, dst.netns
+        proto, port, where, bind = str(task.probe.kind), task.probe.port, dst.netns, str(task.address)
         node = dep.endpoints.get(dst.node) if dst.node else None
         if node is not None and node.netns == dst.netns:  # the node itself or a host-network container
             for c in t.containers_at(dep.stage_index):
                 ctr = dep.endpoints.get(c.name)
-                if c.node != dst.node or ctr is None or ctr.netns in (None, dst.netns):
+                if c.node != dst.node or ctr is None or ctr.netns in (None, dst.netns) or not ctr.addresses:
                     continue
                 for p in c.publish:
                     if p.host_port == port and p.proto == proto:
                         assert ctr.netns is not None
-                        where, port = ctr.netns, p.container_port
-        out.add(Listen(where, proto, port))
+                        where, port, bind = ctr.netns, p.container_port, str(ctr.addresses[0].address)
+        out[i] = Listen(where, proto, port, bind=bind)
     return out
 
 
@@ -97,13 +99,19 @@ def retry_window(answers: Iterable[Answer], timeout: float) -> float:
 def measure(dep: Deployment, stage: Stage, timeout: float = DEFAULT_TIMEOUT) -> list[Observation]:
     tasks = plan(dep, stage)
     overflows = features.neighbour_overflows()
-    with Responders(listeners(dep, tasks) | set(dep.dns_servers)):
+    wanted = listeners(dep, tasks)
+    with Responders([*wanted.values(), *dep.dns_servers]) as planted:
         answers = _run(dep, tasks, timeout)
         retry = [i for i, a in answers.items() if a.timed_out]
         if retry:
             again = _run(dep, [tasks[i] for i in retry], retry_window(answers.values(), timeout))
             for j, i in enumerate(retry):
                 answers[i] = again[j]
+    for i, listen in wanted.items():
+        if listen in planted.errors:  # nothing could answer: the probe says nothing about the network
+            answers[i] = Answer(
+                Outcome.ERROR, None, f"netlab could not listen on {listen.bind}:{listen.port}: {planted.errors[listen]}"
+            )
     if features.neighbour_overflows() > overflows:
         # the kernel dropped packets for want of neighbour entries: a timeout says nothing then
         note = (
