@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
-from netlab.backends.netns.links import mac_from_ip, netlink_in, netns_fd
+from netlab.backends.netns.links import Sessions, mac_from_ip, netns_fd
 from netlab.errors import DeployError
 from netlab.model.topology import GWBRIDGE, Attachment, Container, Driver, Network, Shim, Topology
 
@@ -40,6 +40,7 @@ class State:
     links: dict[tuple[str, str], Link] = field(default_factory=dict)  # (container, network) -> link
     containers: dict[str, Container] = field(default_factory=dict)
     shims: dict[str, list[Shim]] = field(default_factory=dict)
+    sessions: Sessions = field(default_factory=Sessions)
     firewall: str | None = None  # the iptables flavour that loaded the rules
 
 
@@ -73,26 +74,35 @@ def connect(t: Topology, st: State, c: Container, att: Attachment) -> None:
         raise DeployError(f"container {c.name!r}: no address on {net.name!r}")
     ifname = _free_ifname(st, c)
     if net.driver == Driver.BRIDGE:
+        assert net.bridge_name
         link = _veth(st, c, ifname, st.ns[c.node], net.bridge_name, att.address, mtu=None)
     elif net.driver == Driver.OVERLAY:
         link = _veth(st, c, ifname, st.ns[f"{c.node}.{net.name}"], "br0", att.address, mtu=OVERLAY_MTU)
     else:
         link = _child(t, st, c, net, ifname)
     st.links[(c.name, net.name)] = link
+    ifindex = st.sessions(st.ns[c.name]).index(ifname)  # a lookup in the container's small namespace
     home = net.subnet_for(att.address) or net.subnet
-    with netlink_in(st.ns[c.name]) as nl:
-        idx = nl.index(ifname)
-        nl.addr(idx, att.address, home.prefixlen)
-        nl.up(idx)
+    nl = st.sessions(st.ns[c.name])
+    nl.addr(ifindex, att.address, home.prefixlen)
+    nl.up(ifindex)
 
 
 def _veth(
-    st: State, c: Container, ifname: str, far_ns: str, master: str | None, address: IPv4Address, mtu: int | None
+    st: State,
+    c: Container,
+    ifname: str,
+    far_ns: str,
+    master: str,
+    address: IPv4Address,
+    mtu: int | None,
 ) -> Link:
     far = f"veth{secrets.token_hex(4)[:7]}"
-    with netns_fd(st.ns[c.name]) as fd, netlink_in(far_ns) as nl:
-        idx = nl.veth(far, ifname, fd, peer_mac=mac_from_ip(address), mtu=mtu)
-        nl.up(idx, master=nl.index(master) if master else None)
+    nl = st.sessions(far_ns)
+    with netns_fd(st.ns[c.name]) as fd:
+        # the far end's index is chosen, not looked up: a node namespace holds one veth per container
+        idx = nl.veth(far, ifname, fd, peer_mac=mac_from_ip(address), mtu=mtu, index=st.sessions.new_index(far_ns))
+    nl.up(idx, master=st.sessions.index(far_ns, master))
     return Link(far_ns, far, ifname)
 
 
@@ -102,7 +112,7 @@ def _child(t: Topology, st: State, c: Container, net: Network, ifname: str) -> L
     uplink = t.uplink(c.node, str(net.parent))
     assert uplink is not None
     tmp = f"veth{secrets.token_hex(4)[:7]}"
-    with netns_fd(st.ns[c.name]) as fd, netlink_in(st.ns[c.node]) as nl:
+    with netns_fd(st.ns[c.name]) as fd, st.sessions.use(st.ns[c.node]) as nl:
         parent = nl.index(uplink.ifname)
         if net.driver == Driver.MACVLAN:
             addr = next(a.address for a in c.attachments if a.network == net.name)
@@ -111,7 +121,7 @@ def _child(t: Topology, st: State, c: Container, net: Network, ifname: str) -> L
         else:
             idx = nl.ipvlan(parent, tmp, net.option("ipvlan_mode", "l2"))
         nl.move(idx, fd)
-    with netlink_in(st.ns[c.name]) as nl:
+    with st.sessions.use(st.ns[c.name]) as nl:
         nl.rename(tmp, ifname)
     return Link(None, None, ifname)
 
@@ -121,10 +131,10 @@ def disconnect(t: Topology, st: State, c: Container, network: str) -> None:
     if link is None:
         return
     if link.far_ns and link.far_name:
-        with netlink_in(link.far_ns) as nl:
+        with st.sessions.use(link.far_ns) as nl:
             nl.delete(link.far_name)
     else:
-        with netlink_in(st.ns[c.name]) as nl:
+        with st.sessions.use(st.ns[c.name]) as nl:
             nl.delete(link.ifname)
 
 
@@ -137,12 +147,12 @@ def default_route(t: Topology, st: State, c: Container) -> None:
         if link is None or (net.internal and net.driver != Driver.BRIDGE):
             continue
         if net.driver == Driver.IPVLAN and net.option("ipvlan_mode", "l2") in ("l3", "l3s"):
-            with netlink_in(st.ns[c.name]) as nl:
+            with st.sessions.use(st.ns[c.name]) as nl:
                 nl.route(IPv4Network("0.0.0.0/0"), None, oif=nl.index(link.ifname))
             return
         if net.driver == Driver.OVERLAY or net.gateway is None:
             continue
-        with netlink_in(st.ns[c.name]) as nl:
+        with st.sessions.use(st.ns[c.name]) as nl:
             nl.route(None, net.gateway)
         return
 
@@ -152,13 +162,13 @@ def overlay_sandbox(t: Topology, st: State, node: str, net: Network) -> None:
     vxlan0 is created from the node so its UDP socket stays on the node's underlay."""
     sandbox = st.ns[f"{node}.{net.name}"]
     assert net.subnet and net.gateway
-    with netlink_in(sandbox) as nl:
+    with st.sessions.use(sandbox) as nl:
         br = nl.bridge("br0", mtu=OVERLAY_MTU)
         nl.addr(br, net.gateway, net.subnet.prefixlen)
         nl.up(br)
-    with netns_fd(sandbox) as fd, netlink_in(st.ns[node]) as nl:
+    with netns_fd(sandbox) as fd, st.sessions.use(st.ns[node]) as nl:
         nl.vxlan("vxlan0", vni(t, net), VXLAN_PORT, fd, OVERLAY_MTU)
-    with netlink_in(sandbox) as nl:
+    with st.sessions.use(sandbox) as nl:
         nl.up(nl.index("vxlan0"), master=br)
 
 
@@ -175,7 +185,7 @@ def overlay_peers(t: Topology, st: State) -> None:
         ]
         for node in {n for n, _ in members}:
             sandbox = st.ns[f"{node}.{net.name}"]
-            with netlink_in(sandbox) as nl:
+            with st.sessions.use(sandbox) as nl:
                 vx = nl.index("vxlan0")
                 for other, addr in members:
                     if other == node:
@@ -202,7 +212,7 @@ def shim(t: Topology, st: State, action: Shim) -> None:
     name = f"{action.lan[:10]}-shim"
     lan = t.lan(action.lan)
     node_ns = st.ns[action.node]
-    with netlink_in(node_ns) as nl:
+    with st.sessions.use(node_ns) as nl:
         idx = nl.macvlan(nl.index(uplink.ifname), name, "bridge")
         nl.addr(idx, action.address, 32)
         nl.up(idx)

@@ -16,7 +16,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import time
 from ipaddress import IPv4Address
 
 from netlab import faults
@@ -26,15 +25,14 @@ from netlab.backends.base import Address, Deployment, Endpoint
 from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.netns import attach, dockerfw, lan
 from netlab.backends.netns.attach import State
-from netlab.backends.netns.links import netlink_in
-from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout
+from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing
 from netlab.kernel import features, uml
 from netlab.model.results import Observation
 from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Stage, Topology
 from netlab.probes import matrix, nsthread
 from netlab.probes.responders import Listen
 
-READY_TIMEOUT_S = 10.0
+LOOPBACK_IFINDEX = 1
 EMBEDDED_DNS = IPv4Address("127.0.0.11")
 
 #: iptables front ends in order of preference: what Debian's `iptables` is (nft), then legacy
@@ -109,13 +107,14 @@ class NetnsBackend:
             for node in t.nodes:
                 self._firewall(dep, node.name)
             self._endpoints(dep)
-            self._wait_ready(dep)
         except (OSError, subprocess.SubprocessError, LookupError) as e:
             raise DeployError(f"netns backend: deploying {t.name!r} failed: {e}") from e
         except Exception as e:
             if type(e).__module__.startswith("pyroute2"):
                 raise DeployError(f"netns backend: deploying {t.name!r} failed: netlink: {e}") from e
             raise
+        finally:
+            st.sessions.close()  # an open socket would keep a namespace alive after teardown
         return dep
 
     def _netns(self, dep: Deployment, obj: str) -> str:
@@ -127,8 +126,7 @@ class NetnsBackend:
             for key in ("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"):
                 with contextlib.suppress(OSError):  # kernel without IPv6: nothing to silence
                     nsthread.write_sysctl(key, "1")
-        with netlink_in(path) as nl:
-            nl.up(nl.index("lo"))
+        _state(dep).sessions(path).up(LOOPBACK_IFINDEX)
         return path
 
     def _lans(self, dep: Deployment) -> None:
@@ -137,7 +135,7 @@ class NetnsBackend:
 
     def _node(self, dep: Deployment, node: str) -> None:
         t, st = dep.topology, _state(dep)
-        with netlink_in(st.ns[node]) as nl:
+        with st.sessions.use(st.ns[node]) as nl:
             # what dockerd does at start: forwarding on (so FORWARD policy DROP), br_netfilter on
             nsthread.write_sysctl("net.ipv4.ip_forward", "1")
             try:
@@ -236,6 +234,12 @@ class NetnsBackend:
 
     # -- stages -----------------------------------------------------------
     def apply(self, dep: Deployment, stage_index: int) -> None:
+        try:
+            self._apply(dep, stage_index)
+        finally:
+            _state(dep).sessions.close()
+
+    def _apply(self, dep: Deployment, stage_index: int) -> None:
         t, st = dep.topology, _state(dep)
         touched_nodes: set[str] = set()
         now = {c.name: c for c in t.containers_at(stage_index)}
@@ -243,7 +247,7 @@ class NetnsBackend:
             if isinstance(action, Route):
                 path = dep.endpoints[action.target].netns
                 assert path is not None
-                with netlink_in(path) as nl:
+                with st.sessions.use(path) as nl:
                     nl.route(action.subnet, action.via)
             elif isinstance(action, Shim):
                 attach.shim(t, st, action)
@@ -261,22 +265,6 @@ class NetnsBackend:
             self._firewall(dep, node)
         dep.stage_index = stage_index
         self._endpoints(dep)
-        self._wait_ready(dep)
-
-    def _wait_ready(self, dep: Deployment, timeout: float = READY_TIMEOUT_S) -> None:
-        """Wait (bounded) until every link of the run can carry packets (see Netlink.not_ready)."""
-        pending = dict(_state(dep).ns)
-        deadline = time.monotonic() + timeout
-        while True:
-            for obj, path in list(pending.items()):
-                with netlink_in(path) as nl:
-                    if not nl.not_ready():
-                        del pending[obj]
-            if not pending:
-                return
-            if time.monotonic() > deadline:
-                raise Timeout(f"links in {', '.join(sorted(pending))} did not become ready within {timeout:g} s")
-            time.sleep(0.02)  # polling kernel state: linkwatch gives no event we could wait on here
 
     def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
         return matrix.measure(dep, stage, timeout=timeout)

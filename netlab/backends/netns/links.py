@@ -60,17 +60,26 @@ class Netlink:
         return self.index(ifname)
 
     def veth(
-        self, ifname: str, peer: str, peer_netns_fd: int, peer_mac: str | None = None, mtu: int | None = None
+        self,
+        ifname: str,
+        peer: str,
+        peer_netns_fd: int,
+        peer_mac: str | None = None,
+        mtu: int | None = None,
+        index: int | None = None,
     ) -> int:
-        """Create a veth pair whose peer end is born in another namespace (no move, no rename)."""
+        """Create a veth pair whose peer end is born in another namespace (no move, no rename).
+        With `index` the kernel numbers this end as asked, so no lookup is needed."""
         spec: dict[str, Any] = {"ifname": peer, "net_ns_fd": peer_netns_fd}
         if peer_mac:
             spec["address"] = peer_mac
         kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
         if mtu:
             spec["mtu"] = mtu
+        if index:
+            kw["index"] = index
         self._ipr.link("add", ifname=ifname, kind="veth", peer=spec, **kw)
-        return self.index(ifname)
+        return index or self.index(ifname)
 
     def macvlan(self, parent: int, ifname: str, mode: str, mac: str | None = None) -> int:
         """A macvlan child of `parent`, created here (Docker creates it in the host namespace and
@@ -170,6 +179,47 @@ class Netlink:
         except NetlinkError as e:
             if e.code not in (ENODEV, ESRCH):
                 raise
+
+
+class Sessions:
+    """Netlink sockets kept open per namespace while a deployment is built, one open per namespace
+    instead of one per operation. Created and used by one thread only (pyroute2 objects are
+    thread-local); each socket stays in the namespace it was opened in."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[Any, Netlink]] = {}
+        self._indices: dict[tuple[str, str], int] = {}
+        self._next: dict[str, int] = {}
+
+    def __call__(self, path: str) -> Netlink:
+        if path not in self._open:
+            with nsthread.entered(path):
+                ipr = IPRoute()
+            self._open[path] = (ipr, Netlink(ipr))
+        return self._open[path][1]
+
+    @contextmanager
+    def use(self, path: str) -> Iterator[Netlink]:
+        """`with sessions.use(path) as nl:` reads like netlink_in but keeps the socket open."""
+        yield self(path)
+
+    def index(self, path: str, ifname: str) -> int:
+        """A link's index, looked up once per namespace."""
+        key = (path, ifname)
+        if key not in self._indices:
+            self._indices[key] = self(path).index(ifname)
+        return self._indices[key]
+
+    def new_index(self, path: str) -> int:
+        """An interface index for a link netlink creates in `path` (from 1000 up: clear of the kernel's)."""
+        self._next[path] = self._next.get(path, 999) + 1
+        return self._next[path]
+
+    def close(self) -> None:
+        for ipr, _ in self._open.values():
+            ipr.close()
+        self._open.clear()
+        self._indices.clear()
 
 
 @contextmanager
