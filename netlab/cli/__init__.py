@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
-
-try:  # typer vendors click as typer._click and no longer depends on click
-    from typer._click.exceptions import ClickException
-except ImportError:  # older typer: click's own classes
-    from click import ClickException  # type: ignore[assignment]
 
 from netlab.cli import clean as clean_cmd
 from netlab.cli import doctor as doctor_cmd
@@ -18,6 +14,19 @@ from netlab.cli import list as list_cmd
 from netlab.cli import run as run_cmd
 from netlab.errors import NetlabError
 from netlab.runner import Interrupted
+
+
+def _click_exception() -> type[Exception]:
+    """typer >= 0.25 vendors click as typer._click (and no longer depends on click); older typer uses click."""
+    try:
+        module = importlib.import_module("typer._click.exceptions")
+    except ImportError:
+        module = importlib.import_module("click.exceptions")
+    exc: type[Exception] = module.ClickException
+    return exc
+
+
+CLICK_EXCEPTION = _click_exception()
 
 app = typer.Typer(
     name="netlab",
@@ -42,8 +51,8 @@ def main() -> None:
         sys.exit(e.exit_code)
     except (KeyboardInterrupt, Interrupted) as e:
         rc = 143 if isinstance(e, Interrupted) else 130
-    except ClickException as e:
-        e.show()
+    except CLICK_EXCEPTION as e:
+        e.show()  # type: ignore[attr-defined]
         sys.exit(2)
     code = rc if isinstance(rc, int) else 0
     if code in (130, 143):
