@@ -1,8 +1,8 @@
 """Run a scenario inside user-mode Linux (Debian's `user-mode-linux`): a Linux 6.1 kernel that
 boots as a process, for link kinds the host kernel lacks (ipvlan here).
 
-The guest's root is the host filesystem through hostfs, mounted READ-ONLY; the guest gets tmpfs
-on /run and /tmp and one writable hostfs mount: the run's own scratch directory, where it writes
+The guest's root is the host filesystem through hostfs, mounted READ-ONLY; the guest gets a tmpfs
+on /run and one writable hostfs mount: the run's own scratch directory, where it writes
 its JSON result. So the guest writes nothing of the host's outside that directory. Modules come
 from the package's own tree (/usr/lib/uml/modules/<version>) through `modprobe -d`.
 """
@@ -75,18 +75,19 @@ def _guest_script(spec: str, timeout: float, out: str, python: str, mods: Path) 
     q = shlex.quote
     modules = " ".join(MODULES)
     return f"""#!/bin/sh
-# netlab user-mode Linux guest init: root is the host filesystem, read-only
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin PYTHONDONTWRITEBYTECODE=1 HOME=/tmp
+# netlab user-mode Linux guest init: root is the host filesystem, read-only. Only /run gets a
+# tmpfs (namespaces, journal, lock files); /tmp is left as the host's (read-only) because the
+# caller's Python may live there.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin PYTHONDONTWRITEBYTECODE=1 HOME=/run/home TMPDIR=/run/tmp
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs -o mode=0755 tmpfs /run
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mkdir -p /tmp/out /tmp/mods/lib/modules
-mount -t hostfs -o {q(out)} none /tmp/out
-ln -s {q(str(mods))} /tmp/mods/lib/modules/$(uname -r)
-for m in {modules}; do modprobe -d /tmp/mods "$m" 2>>/tmp/out/modprobe.log; done
-{q(python)} -m netlab.kernel.uml_guest {q(spec)} {timeout} /tmp/out/result.json >/tmp/out/guest.log 2>&1
-echo "$?" > /tmp/out/exit
+mkdir -p /run/out /run/mods/lib/modules /run/home /run/tmp
+mount -t hostfs -o {q(out)} none /run/out
+ln -s {q(str(mods))} /run/mods/lib/modules/$(uname -r)
+for m in {modules}; do modprobe -d /run/mods "$m" 2>>/run/out/modprobe.log; done
+{q(python)} -m netlab.kernel.uml_guest {q(spec)} {timeout} /run/out/result.json >/run/out/guest.log 2>&1
+echo "$?" > /run/out/exit
 sync
 poweroff -f
 """
