@@ -18,8 +18,16 @@ CARRIER_FLAGS = {"LOWER_UP", "NO-CARRIER", "DORMANT", "M-DOWN"}
 
 
 def _routes() -> str:
-    text = _run(["ip", "route", "show", "table", "all"])
-    return "\n".join(line.replace(" linkdown", "") for line in text.splitlines())
+    """IPv4 routes of every table, and IPv6 routes except those the kernel derives by itself when a
+    link first gets carrier (link-local fe80::/64, ff00::/8 multicast): dockerd's docker0 gets
+    them when its first container arrives, and netlab configures no IPv6 at all."""
+    v4 = _run(["ip", "-4", "route", "show", "table", "all"]).splitlines()
+    v6 = [
+        line
+        for line in _run(["ip", "-6", "route", "show", "table", "all"]).splitlines()
+        if not re.match(r"(local fe80::|fe80::/64|multicast ff00::/8)", line)
+    ]
+    return "\n".join(line.replace(" linkdown", "") for line in v4 + v6)
 
 
 def _links() -> str:
@@ -72,3 +80,13 @@ class HostSnapshot:
 
     def diff(self, other: HostSnapshot) -> list[str]:
         return [name for name in self.__dataclass_fields__ if getattr(self, name) != getattr(other, name)]
+
+    def describe(self, other: HostSnapshot) -> str:
+        """A unified diff of every field that changed (for assertion messages)."""
+        import difflib
+
+        out = []
+        for name in self.diff(other):
+            a, b = getattr(self, name).splitlines(), getattr(other, name).splitlines()
+            out.append("\n".join(difflib.unified_diff(a, b, f"{name} before", f"{name} after", lineterm="")))
+        return "\n".join(out)

@@ -23,7 +23,8 @@ def docker_objects() -> str:
 def host_and_docker_unchanged() -> Iterator[None]:
     before, objects = HostSnapshot.take(), docker_objects()
     yield
-    assert HostSnapshot.take().diff(before) == []
+    after = HostSnapshot.take()
+    assert after.diff(before) == [], before.describe(after)
     assert docker_objects() == objects
 
 

@@ -12,5 +12,4 @@ def host_unchanged() -> Iterator[HostSnapshot]:
     before = HostSnapshot.take()
     yield before
     after = HostSnapshot.take()
-    changed = before.diff(after)
-    assert not changed, f"host state changed in: {changed}\nbefore={before}\nafter={after}"
+    assert not before.diff(after), before.describe(after)
