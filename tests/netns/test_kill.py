@@ -43,7 +43,8 @@ def test_sigkill_then_clean_leaves_nothing(tmp_path: Path, point: str) -> None:
     clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=60)
     assert clean.returncode == 0, clean.stderr
     assert "removed" in clean.stdout
-    assert HostSnapshot.take().diff(before) == []
+    after = HostSnapshot.take()
+    assert after.diff(before) == [], before.describe(after)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -55,7 +56,8 @@ def test_sigint_and_sigterm_clean_up_by_themselves(tmp_path: Path, point: str, s
     _, err = proc.communicate(timeout=30)
     assert proc.returncode != 0
     assert "interrupted" in err
-    assert HostSnapshot.take().diff(before) == []
+    after = HostSnapshot.take()
+    assert after.diff(before) == [], before.describe(after)
     clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=60)
     assert "nothing to clean" in clean.stdout
 
