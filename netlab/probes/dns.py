@@ -71,7 +71,7 @@ def parse_response(data: bytes) -> tuple[int, int, list[IPv4Address]]:
     return qid, flags & 0x000F, addrs
 
 
-def answer(request: bytes, zone: Mapping[str, IPv4Address]) -> bytes | None:
+def answer(request: bytes, zone: Mapping[str, IPv4Address | str]) -> bytes | None:
     """The response to a query: A records from `zone` (lower-case names), NXDOMAIN for the rest."""
     if len(request) < 17:
         return None
@@ -82,7 +82,8 @@ def answer(request: bytes, zone: Mapping[str, IPv4Address]) -> bytes | None:
     question = request[12 : end + 4]
     name = _read_name(request, 12).lower().rstrip(".")
     qtype = struct.unpack("!H", request[end : end + 2])[0]
-    addr = zone.get(name)
+    found = zone.get(name)
+    addr = IPv4Address(found) if found is not None else None
     rcode = NOERROR if addr is not None else NXDOMAIN
     answers = b""
     if addr is not None and qtype == TYPE_A:

@@ -12,7 +12,6 @@ import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from ipaddress import IPv4Address
 from types import TracebackType
 
 from netlab.probes import dns, nsthread
@@ -33,7 +32,7 @@ class Responders:
     def __init__(self, wanted: Iterable[Listen]) -> None:
         self.wanted = sorted(set(wanted), key=lambda w: (w.netns, w.proto, w.port, w.bind))
         self.socks: dict[int, tuple[socket.socket, str]] = {}
-        self.zones: dict[int, dict[str, IPv4Address]] = {}
+        self.zones: dict[int, dict[str, str]] = {}
         self.errors: dict[Listen, str] = {}
         self._stop_r, self._stop_w = os.pipe()
         self._thread = threading.Thread(target=self._serve, name="netlab-responders", daemon=True)
@@ -53,7 +52,7 @@ class Responders:
                 s.setblocking(False)
                 self.socks[s.fileno()] = (s, w.proto)
                 if w.proto == "dns":
-                    self.zones[s.fileno()] = {name: IPv4Address(addr) for name, addr in w.zone}
+                    self.zones[s.fileno()] = dict(w.zone)  # names -> address text, parsed only when asked
             except OSError as e:
                 self.errors[w] = str(e)
         self._thread.start()

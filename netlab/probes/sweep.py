@@ -26,6 +26,9 @@ ICMP_ECHO_REPLY = 0
 ICMP_UNREACH = 3
 ICMP_TIME_EXCEEDED = 11
 ICMP_ECHO = 8
+SOL_RAW = 255  # linux/socket.h (not exported by Python's socket module)
+ICMP_FILTER = 1  # linux/icmp.h: SOL_RAW option, a bitmask of ICMP types to drop
+ICMP_FILTER_MASK = 0xFFFFFFFF & ~((1 << ICMP_ECHO_REPLY) | (1 << ICMP_UNREACH) | (1 << ICMP_TIME_EXCEEDED))
 
 UNREACH_CODES = {
     0: "network unreachable",
@@ -111,6 +114,9 @@ class _Sweep:
                     if self.icmp is None:
                         self.icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
                         self.icmp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+                        # the kernel drops every ICMP type but replies and errors before they reach us:
+                        # a raw socket would otherwise also read every echo request sent to its namespace
+                        self.icmp.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("I", ICMP_FILTER_MASK))
                         self.icmp.setblocking(False)
                         self.by_fd[self.icmp.fileno()] = (self.icmp, None)
                         self.poll.register(self.icmp, select.POLLIN)
