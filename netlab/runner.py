@@ -196,7 +196,7 @@ def run_scenario(
 
 def run_in_uml(spec: str, topology: Topology, backend: str | Backend, timeout: float) -> Result:
     """The same scenario on the netns backend inside user-mode Linux, reported as usual."""
-    from netlab.kernel import uml
+    from netlab.kernel import features, uml
     from netlab.report.json import result_from_json
 
     if backend not in ("netns", "auto"):
@@ -205,7 +205,7 @@ def run_in_uml(spec: str, topology: Topology, backend: str | Backend, timeout: f
     journal = Journal.open(run, "netns", topology.name)
     try:
         with _terminate_raises():
-            data = uml.run(spec, timeout, journal)
+            data = uml.run(spec, timeout, journal, sorted(features.link_kinds_needed(topology)))
     finally:
         with _signals_blocked():
             registry.get("netns").cleanup(journals.read(journal.path))
