@@ -3,7 +3,7 @@ end-to-end `netlab run SCENARIO --backend docker` per bundled scenario.
 
 Not a test. Needs root and a Docker Engine answering on its socket (tests/run.sh starts one).
 
-    python benchmarks/docker.py [--sizes 5 20] [--repeat 3] [--write]
+    python benchmarks/docker_backend.py [--sizes 5 20] [--repeat 3] [--write]
 """
 
 from __future__ import annotations
@@ -109,8 +109,8 @@ def main() -> int:
         [
             HEADING,
             "",
-            f"`python benchmarks/docker.py --repeat {args.repeat}` on {time.strftime('%Y-%m-%d')}, Docker Engine "
-            f"{version}, kernel {platform.release()}, 2 vCPU; medians of {args.repeat}.",
+            f"`python benchmarks/docker_backend.py --repeat {args.repeat}` on {time.strftime('%Y-%m-%d')}, "
+            f"Docker Engine {version}, kernel {platform.release()}, 2 vCPU; medians of {args.repeat}.",
             "",
             "Matrix between N containers on one user-defined bridge (container pairs only): netlab's engine (a thread "
             "per source in `/proc/<pid>/ns/net`, 1 s timeout) against `docker exec SRC ping -c1 -W1 DST` for every "
