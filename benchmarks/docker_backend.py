@@ -14,7 +14,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from docsection import replace_section
 
 from netlab import Scenario, loader
 from netlab.backends import naming
@@ -24,7 +25,6 @@ from netlab.model.results import Outcome
 from netlab.probes import matrix
 from netlab.runner import deployed
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 HEADING = "## Docker backend (issue 4)"
 
 
@@ -130,14 +130,7 @@ def main() -> int:
     )
     print(text)
     if args.write:
-        doc = DOC.read_text() if DOC.exists() else "# Performance\n\n"
-        if HEADING in doc:
-            start = doc.index(HEADING)
-            end = doc.find("\n## ", start + 1)
-            doc = doc[:start] + text + (doc[end + 1 :] if end != -1 else "")
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + text
-        DOC.write_text(doc)
+        replace_section(HEADING, text)
     return 0
 
 

@@ -14,12 +14,12 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from docsection import replace_section
 
 from netlab import loader
 from netlab.kernel import features
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 HEADING = "## Scenario wall time (issue 3)"
 TARGET_HOST_S = 3.0
 TARGET_UML_S = 15.0
@@ -72,14 +72,7 @@ def main() -> int:
     )
     print(table)
     if args.write:
-        text = DOC.read_text() if DOC.exists() else "# Performance\n\n"
-        if HEADING in text:
-            start = text.index(HEADING)
-            end = text.find("\n## ", start + 1)
-            text = text[:start] + table + (text[end + 1 :] if end != -1 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + table
-        DOC.write_text(text)
+        replace_section(HEADING, table)
     return 0
 
 
