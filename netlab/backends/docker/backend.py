@@ -130,8 +130,9 @@ class DockerBackend:
                 f"scenario {topology.name!r} needs private Docker daemons (several nodes or overlay networks): "
                 "dockerd and nsenter must be installed (apt-get install docker.io util-linux)"
             )
-        kinds = features.link_kinds()
-        for kind in sorted(features.link_kinds_needed(topology)):
+        needed = features.link_kinds_needed(topology)
+        kinds = features.link_kinds(frozenset(needed))
+        for kind in sorted(needed):
             if kinds.get(kind):
                 if kind == "ipvlan":
                     raise KernelFeatureMissing(
