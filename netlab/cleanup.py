@@ -15,10 +15,6 @@ class Cleaned:
     removed: tuple[str, ...]
 
 
-def stale_runs() -> list[journal.RunRecord]:
-    return [r for r in journal.runs() if not r.alive]
-
-
 def clean(run: str | None = None) -> list[Cleaned]:
     """Clean dead runs (all of them, or the one named). A live run is never touched."""
     records = list(journal.runs())

@@ -20,9 +20,3 @@ def ns_name(run: str, obj: str) -> str:
 
 def run_prefix(run: str) -> str:
     return f"{PREFIX}{run}-"
-
-
-def veth_name(run: str, tag: str) -> str:
-    """A host-side interface name in a shared namespace: at most 15 characters."""
-    name = f"veth{secrets.token_hex(4)[:7]}" if not tag else f"{PREFIX}{run}{tag}"
-    return name[:IFNAMSIZ]

@@ -102,11 +102,6 @@ def write_sysctl(key: str, value: str) -> None:
         f.write(value)
 
 
-def read_sysctl(key: str) -> str:
-    with open("/proc/sys/" + key.replace(".", "/")) as f:
-        return f.read().strip()
-
-
 def run(path: str, argv: Sequence[str], stdin: str | None = None, timeout: float = 30.0) -> str:
     """Run a program inside a namespace (argv list, never a shell); returns stdout, raises on failure."""
     with entered(path):
