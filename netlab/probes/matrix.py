@@ -1,29 +1,27 @@
 """The reachability matrix: which probes to send (plan) and sending them all at once (measure).
 
 Every ordered pair of endpoints gets an icmp probe, and every probe named in an expectation of the
-stage is added. One worker thread per source namespace; one retry pass for timeouts only.
+stage is added. Every source's sockets are served by one poll loop; one retry pass for timeouts only.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import NamedTuple
 
 from netlab.backends.base import Deployment, Endpoint
 from netlab.kernel import features
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import ICMP, Probe, ProbeKind, Stage
 from netlab.probes.responders import Listen, Responders
-from netlab.probes.sweep import Answer, Shot, sweep
+from netlab.probes.sweep import Answer, Shot, sweep_all
 
 DEFAULT_TIMEOUT = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class Task:
+class Task(NamedTuple):
     src: str
     dst: str
     probe: Probe
@@ -33,10 +31,10 @@ class Task:
 
 def pick_address(src: Endpoint, dst: Endpoint) -> IPv4Address | None:
     """The destination's address on a segment the source shares, else its primary address."""
-    shared = {a.segment for a in src.addresses}
     for a in dst.addresses:
-        if a.segment in shared:
-            return a.address
+        for b in src.addresses:
+            if a.segment == b.segment:
+                return a.address
     return dst.primary()
 
 
@@ -45,9 +43,9 @@ def plan(dep: Deployment, stage: Stage) -> list[Task]:
     tasks: dict[tuple[str, str, str, IPv4Address | None, bool], Task] = {}
     for s in eps.values():
         for d in eps.values():
-            if s.name != d.name:
-                t = Task(s.name, d.name, ICMP, pick_address(s, d))
-                tasks[(s.name, d.name, "icmp", t.address, False)] = t
+            if s is not d:
+                addr = pick_address(s, d)
+                tasks[(s.name, d.name, "icmp", addr, False)] = Task(s.name, d.name, ICMP, addr)
     # expectations without address= first: verdict.find() takes the first matching observation
     for e in sorted(stage.expectations, key=lambda e: e.address is not None):
         override = e.address is not None
@@ -155,10 +153,5 @@ def _run(dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, An
             assert task.address is not None
             by_src[task.src].append(Shot(i, task.probe.kind, task.address, task.probe.port))
     if by_src:
-        with ThreadPoolExecutor(max_workers=min(256, len(by_src)), thread_name_prefix="netlab-probe") as pool:
-            futures = [
-                pool.submit(sweep, str(dep.endpoints[src].netns), shots, timeout) for src, shots in by_src.items()
-            ]
-            for fut in futures:
-                results.update(fut.result())
+        results.update(sweep_all([(str(dep.endpoints[src].netns), shots) for src, shots in by_src.items()], timeout))
     return results

@@ -8,15 +8,17 @@ connect; UDP sends a token to a responder netlab planted and waits for it to com
 
 from __future__ import annotations
 
-import contextlib
 import errno
+import functools
 import os
 import select
 import socket
 import struct
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address
+from typing import NamedTuple
 
 from netlab.model.results import Outcome
 from netlab.model.topology import ProbeKind
@@ -28,6 +30,8 @@ ICMP_TIME_EXCEEDED = 11
 ICMP_ECHO = 8
 SOL_RAW = 255  # linux/socket.h (not exported by Python's socket module)
 ICMP_FILTER = 1  # linux/icmp.h: SOL_RAW option, a bitmask of ICMP types to drop
+SO_TIMESTAMPNS = 35  # asm-generic/socket.h (SO_TIMESTAMPNS_OLD): struct timespec
+_STAMP_SPACE = socket.CMSG_SPACE(16)
 ICMP_FILTER_MASK = 0xFFFFFFFF & ~((1 << ICMP_ECHO_REPLY) | (1 << ICMP_UNREACH) | (1 << ICMP_TIME_EXCEEDED))
 
 UNREACH_CODES = {
@@ -52,19 +56,17 @@ NEGATIVE_ERRNOS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Shot:
-    """One probe to send: index is the caller's key for the result."""
+class Shot(NamedTuple):
+    """One probe to send: key is the caller's key for its answer."""
 
-    index: int
+    key: int
     kind: ProbeKind
     address: IPv4Address  # dns: the resolver the source uses
     port: int | None = None
     name: str | None = None  # dns: the name to resolve
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     outcome: Outcome
     rtt_ms: float | None
     detail: str
@@ -80,10 +82,23 @@ def _checksum(data: bytes) -> int:
     return int(~total & 0xFFFF)
 
 
-def echo_request(ident: int, seq: int, payload: bytes = b"netlab-probe-000") -> bytes:
-    header = struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq)
-    csum = _checksum(header + payload)
+_PAYLOAD = b"netlab-probe-000"
+_PAYLOAD_SUM = sum(struct.unpack(f"!{len(_PAYLOAD) // 2}H", _PAYLOAD))
+
+
+def echo_request(ident: int, seq: int, payload: bytes = _PAYLOAD) -> bytes:
+    if payload is _PAYLOAD:  # the usual case: sum the constant words once (one packet per pair at N=100)
+        total = (ICMP_ECHO << 8) + ident + seq + _PAYLOAD_SUM
+        total = (total >> 16) + (total & 0xFFFF)
+        csum = ~(total + (total >> 16)) & 0xFFFF
+    else:
+        csum = _checksum(struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq) + payload)
     return struct.pack("!BBHHH", ICMP_ECHO, 0, csum, ident, seq) + payload
+
+
+@functools.lru_cache(maxsize=8192)
+def _text(address: IPv4Address) -> str:
+    return str(address)
 
 
 def _negative(err: int) -> Answer:
@@ -93,12 +108,17 @@ def _negative(err: int) -> Answer:
 
 
 class _Sweep:
-    def __init__(self, shots: list[Shot], timeout: float) -> None:
+    """The probes of one source namespace. Its sockets are registered with a poll loop that may
+    serve many sources at once (`sweep_all`); `left` counts the shots still without an answer."""
+
+    def __init__(self, shots: list[Shot], timeout: float, poll: select.epoll, owners: dict[int, _Sweep]) -> None:
         self.shots = shots
         self.timeout = timeout
         self.results: dict[int, Answer] = {}
-        self.sent_at: dict[int, float] = {}
-        self.poll = select.poll()
+        self.left = len(shots)
+        self.sent_at: dict[int, float] = {}  # time.time() of the send: kernel receive stamps use that clock
+        self.poll = poll
+        self.owners = owners
         self.by_fd: dict[int, tuple[socket.socket, Shot | None]] = {}
         self.icmp: socket.socket | None = None
         self.ident = int.from_bytes(os.urandom(2), "big") or 1
@@ -106,20 +126,33 @@ class _Sweep:
         self.token = os.urandom(8)
         self.qid = int.from_bytes(os.urandom(2), "big")
 
+    def _answer(self, index: int, answer: Answer) -> None:
+        if index not in self.results:
+            self.results[index] = answer
+            self.left -= 1
+
+    def _register(self, fd: int, events: int) -> None:
+        self.poll.register(fd, events)
+        self.owners[fd] = self
+
     # -- socket creation (inside the source namespace) -------------------
     def open(self) -> None:
         for shot in self.shots:
             try:
                 if shot.kind is ProbeKind.ICMP:
                     if self.icmp is None:
-                        self.icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-                        self.icmp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+                        icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+                        self.icmp = icmp
+                        icmp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
                         # the kernel drops every ICMP type but replies and errors before they reach us:
                         # a raw socket would otherwise also read every echo request sent to its namespace
-                        self.icmp.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("I", ICMP_FILTER_MASK))
-                        self.icmp.setblocking(False)
-                        self.by_fd[self.icmp.fileno()] = (self.icmp, None)
-                        self.poll.register(self.icmp, select.POLLIN)
+                        icmp.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("I", ICMP_FILTER_MASK))
+                        # the kernel stamps each packet on arrival: round trips stay true even when this
+                        # process reads the answers later (one loop serves every source)
+                        icmp.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                        icmp.setblocking(False)
+                        self.by_fd[icmp.fileno()] = (icmp, None)
+                        self._register(icmp.fileno(), select.EPOLLIN)
                 elif shot.kind is ProbeKind.TCP:
                     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                     s.setblocking(False)
@@ -129,70 +162,66 @@ class _Sweep:
                     s.setblocking(False)
                     self.by_fd[s.fileno()] = (s, shot)
             except OSError as e:
-                self.results[shot.index] = Answer(Outcome.ERROR, None, f"socket: {e}")
+                self._answer(shot.key, Answer(Outcome.ERROR, None, f"socket: {e}"))
 
     # -- sending (outside the namespace is fine: sockets keep theirs) ----
     def send(self) -> None:
         for fd, (sock, shot) in list(self.by_fd.items()):
             if shot is None:
                 continue
-            addr = (str(shot.address), 53 if shot.kind is ProbeKind.DNS else shot.port or 0)
-            self.sent_at[shot.index] = time.monotonic()
+            addr = (_text(shot.address), 53 if shot.kind is ProbeKind.DNS else shot.port or 0)
+            self.sent_at[shot.key] = time.time()
             try:
                 if shot.kind is ProbeKind.TCP:
                     rc = sock.connect_ex(addr)
                     if rc == 0:
                         self._done(fd, Answer(Outcome.REACHABLE, self._rtt(shot), "connected"))
                     elif rc == errno.EINPROGRESS:
-                        self.poll.register(fd, select.POLLOUT)
+                        self._register(fd, select.EPOLLOUT)
                     else:
                         self._done(fd, _negative(rc))
                 else:
                     sock.connect(addr)
                     sock.send(dns.query(str(shot.name), self.qid) if shot.kind is ProbeKind.DNS else self.token)
-                    self.poll.register(fd, select.POLLIN)
+                    self._register(fd, select.EPOLLIN)
             except OSError as e:
                 self._done(fd, _negative(e.errno or 0))
+        if self.icmp is None:
+            return
         for seq, shot in enumerate(s for s in self.shots if s.kind is ProbeKind.ICMP):
-            if shot.index in self.results or self.icmp is None:
+            if shot.key in self.results:
                 continue
             self.icmp_seq[seq] = shot
-            self.sent_at[shot.index] = time.monotonic()
+            self.sent_at[shot.key] = time.time()
             try:
-                self.icmp.sendto(echo_request(self.ident, seq), (str(shot.address), 0))
+                self.icmp.sendto(echo_request(self.ident, seq), (_text(shot.address), 0))
             except OSError as e:
-                self.results[shot.index] = _negative(e.errno or 0)
+                self._answer(shot.key, _negative(e.errno or 0))
 
-    def _rtt(self, shot: Shot) -> float:
-        return round((time.monotonic() - self.sent_at[shot.index]) * 1000, 3)
+    def _rtt(self, shot: Shot, at: float | None = None) -> float:
+        return round(((at or time.time()) - self.sent_at[shot.key]) * 1000, 3)
 
     def _done(self, fd: int, answer: Answer) -> None:
         sock, shot = self.by_fd.pop(fd)
         assert shot is not None
-        self.results[shot.index] = answer
-        with contextlib.suppress(KeyError):
+        self._answer(shot.key, answer)
+        if self.owners.pop(fd, None) is not None:
             self.poll.unregister(fd)
         sock.close()
 
     # -- receiving --------------------------------------------------------
-    def pending(self) -> bool:
-        return any(s.index not in self.results for s in self.shots)
+    def event(self, fd: int, ev: int) -> None:
+        if self.icmp is not None and fd == self.icmp.fileno():
+            self._icmp_in()
+        elif fd in self.by_fd:
+            self._sock_event(fd, ev)
 
-    def run(self) -> None:
-        deadline = time.monotonic() + self.timeout
-        while self.pending():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            for fd, ev in self.poll.poll(max(1, int(left * 1000))):
-                if self.icmp is not None and fd == self.icmp.fileno():
-                    self._icmp_in()
-                elif fd in self.by_fd:
-                    self._sock_event(fd, ev)
+    def expire(self) -> None:
         for shot in self.shots:
-            if shot.index not in self.results:
-                self.results[shot.index] = Answer(
-                    Outcome.UNREACHABLE, None, f"no answer within {self.timeout:g} s", timed_out=True
+            if shot.key not in self.results:
+                self._answer(
+                    shot.key,
+                    Answer(Outcome.UNREACHABLE, None, f"no answer within {self.timeout:g} s", timed_out=True),
                 )
 
     def _sock_event(self, fd: int, ev: int) -> None:
@@ -238,7 +267,7 @@ class _Sweep:
         assert self.icmp is not None
         while True:
             try:
-                pkt, (src, _) = self.icmp.recvfrom(2048)
+                pkt, anc, _, (src, _) = self.icmp.recvmsg(2048, _STAMP_SPACE)
             except BlockingIOError:
                 return
             except OSError:
@@ -250,8 +279,10 @@ class _Sweep:
             if typ == ICMP_ECHO_REPLY:
                 ident, seq = struct.unpack("!HH", pkt[ihl + 4 : ihl + 8])
                 shot = self.icmp_seq.get(seq)
-                if ident == self.ident and shot is not None and shot.index not in self.results:
-                    self.results[shot.index] = Answer(Outcome.REACHABLE, self._rtt(shot), f"echo reply from {src}")
+                if ident == self.ident and shot is not None:
+                    self._answer(
+                        shot.key, Answer(Outcome.REACHABLE, self._rtt(shot, _stamp(anc)), f"echo reply from {src}")
+                    )
             elif typ in (ICMP_UNREACH, ICMP_TIME_EXCEEDED):
                 inner = pkt[ihl + 8 :]
                 if len(inner) < 20:
@@ -262,29 +293,100 @@ class _Sweep:
                     continue
                 ident, seq = struct.unpack("!HH", quoted[4:8])
                 shot = self.icmp_seq.get(seq)
-                if ident == self.ident and shot is not None and shot.index not in self.results:
+                if ident == self.ident and shot is not None:
                     what = UNREACH_CODES.get(code, f"code {code}") if typ == ICMP_UNREACH else "TTL exceeded"
-                    self.results[shot.index] = Answer(Outcome.UNREACHABLE, None, f"ICMP {what} from {src}")
+                    self._answer(shot.key, Answer(Outcome.UNREACHABLE, None, f"ICMP {what} from {src}"))
 
     def close(self) -> None:
-        for sock, _ in self.by_fd.values():
+        for fd, (sock, _) in self.by_fd.items():
+            if self.owners.pop(fd, None) is not None:
+                self.poll.unregister(fd)
             sock.close()
-        if self.icmp is not None:
-            self.icmp.close()
         self.by_fd.clear()
+
+
+def _stamp(anc: list[tuple[int, int, bytes]]) -> float | None:
+    """The kernel's receive time (CLOCK_REALTIME) from SO_TIMESTAMPNS ancillary data."""
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            sec, nsec = struct.unpack("qq", data[:16])
+            return float(sec + nsec / 1e9)
+    return None
+
+
+def sweep_all(jobs: Sequence[tuple[str, list[Shot]]], timeout: float, workers: int | None = None) -> dict[int, Answer]:
+    """Send every shot of every (namespace, shots) job; one answer per shot index.
+
+    The jobs are shared out round-robin among `workers` threads (default: one per CPU, at most
+    one per 16 sources), each running one poll loop for its share (`_loop`). The kernel does the
+    forwarding work for a packet inside the sender's sendto(), which releases the GIL, so a second
+    thread puts the second CPU to work; a thread per source would cost more in start-up and GIL
+    hand-offs than the probing itself.
+    """
+    if workers is None:
+        workers = min(os.cpu_count() or 1, -(-len(jobs) // 16))
+    workers = max(1, min(workers, len(jobs)))
+    if workers == 1:
+        return _loop(jobs, timeout)
+    shares = [list(jobs[i::workers]) for i in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="netlab-probe") as pool:
+        futures = [pool.submit(_loop, share, timeout) for share in shares]
+        results: dict[int, Answer] = {}
+        for fut in futures:
+            results.update(fut.result())
+    return results
+
+
+def _loop(jobs: Sequence[tuple[str, list[Shot]]], timeout: float) -> dict[int, Answer]:
+    """One poll loop for several sources.
+
+    Sockets are opened source by source from this thread (setns in, create, setns back); sending
+    and reading then need no namespace at all. After each source's burst the loop reads what has
+    already come back, so socket buffers stay small. Each source's probes get the full timeout
+    from the moment that source finished sending.
+    """
+    owners: dict[int, _Sweep] = {}
+    sweeps: list[_Sweep] = []
+    with select.epoll() as poll:
+        try:
+            for netns, shots in jobs:
+                sw = _Sweep(shots, timeout, poll, owners)
+                sweeps.append(sw)
+                try:
+                    with nsthread.entered(netns):
+                        sw.open()
+                except OSError as e:
+                    sw.close()
+                    for shot in shots:
+                        sw._answer(shot.key, Answer(Outcome.ERROR, None, f"cannot probe from here: {e}"))
+            deadlines: dict[_Sweep, float] = {}
+            for sw in sweeps:
+                sw.send()
+                deadlines[sw] = time.monotonic() + timeout
+                _drain(poll, owners, 0)
+            while deadlines:
+                now = time.monotonic()
+                for sw in [sw for sw, d in deadlines.items() if not sw.left or d <= now]:
+                    del deadlines[sw]
+                    sw.expire()
+                if deadlines:
+                    _drain(poll, owners, max(0.0, min(deadlines.values()) - now))
+        finally:
+            results: dict[int, Answer] = {}
+            for sw in sweeps:
+                sw.expire()
+                sw.close()
+                results.update(sw.results)
+    return results
+
+
+def _drain(poll: select.epoll, owners: dict[int, _Sweep], wait: float) -> None:
+    for fd, ev in poll.poll(wait, 1024):
+        sw = owners.get(fd)
+        if sw is not None:
+            sw.event(fd, ev)
 
 
 def sweep(netns: str, shots: list[Shot], timeout: float) -> dict[int, Answer]:
     """Send every shot from the namespace at `netns`; one answer per shot index."""
-    sw = _Sweep(shots, timeout)
-    try:
-        with nsthread.entered(netns):
-            sw.open()
-        sw.send()
-        sw.run()
-    except OSError as e:
-        for shot in shots:
-            sw.results.setdefault(shot.index, Answer(Outcome.ERROR, None, f"cannot probe from here: {e}"))
-    finally:
-        sw.close()
-    return sw.results
+    return sweep_all([(netns, shots)], timeout)
