@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from docsection import replace_section
 
@@ -31,8 +33,14 @@ def needs_uml(name: str) -> bool:
     return any(have.get(k) for k in kinds)
 
 
+def netlab_script() -> str:
+    """The `netlab` installed next to this interpreter (a pyenv shim on PATH would add 0.1 s of bash)."""
+    beside = Path(sys.executable).parent / "netlab"
+    return str(beside) if beside.exists() else shutil.which("netlab") or "netlab"
+
+
 def time_run(name: str, uml: bool) -> tuple[float, int]:
-    argv = ["netlab", "run", name, "--no-color"] + (["--kernel", "uml"] if uml else [])
+    argv = [netlab_script(), "run", name, "--no-color"] + (["--kernel", "uml"] if uml else [])
     t0 = time.monotonic()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     return time.monotonic() - t0, proc.returncode
@@ -42,9 +50,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--only", nargs="*", help="these scenarios only (not with --write)")
     args = ap.parse_args()
     rows = []
+    if args.only and args.write:
+        ap.error("--write needs every scenario")
     for info in loader.bundled():
+        if args.only and info.name not in args.only:
+            continue
         uml = needs_uml(info.name)
         runs = [time_run(info.name, uml) for _ in range(args.repeat)]
         codes = sorted({rc for _, rc in runs})

@@ -89,9 +89,10 @@ def listeners(dep: Deployment, tasks: Sequence[Task]) -> dict[int, Listen]:
 def retry_window(answers: Iterable[Answer], timeout: float) -> float:
     """How long the retry pass waits. The first pass gave every probe its full timeout; the retry
     only covers a packet lost on the way (the first packets after a deploy, queued behind ARP), so
-    it waits ten times the slowest answer seen, at least 0.1 s and at most the timeout."""
+    it waits ten times the slowest answer seen (kernel receive stamps, so true round trips), at least
+    0.05 s and at most the timeout."""
     slowest = max((a.rtt_ms or 0.0 for a in answers), default=0.0) / 1000
-    return min(timeout, max(0.1, 10 * slowest))
+    return min(timeout, max(0.05, 10 * slowest))
 
 
 def measure(dep: Deployment, stage: Stage, timeout: float = DEFAULT_TIMEOUT) -> list[Observation]:
