@@ -81,10 +81,13 @@ mount -t sysfs sys /sys
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/out /run/mods/lib/modules /run/home /run/tmp
 mount -t hostfs -o {q(out)} none /run/out
+read up _ < /proc/uptime; echo "boot $up" >> /run/out/phases
 ln -s {q(str(mods))} /run/mods/lib/modules/$(uname -r)
 modprobe -a -d /run/mods {modules} 2>>/run/out/modprobe.log
+read up _ < /proc/uptime; echo "modules $up" >> /run/out/phases
 {q(python)} -m netlab.kernel.uml_guest {q(spec)} {timeout} /run/out/result.json >/run/out/guest.log 2>&1
 echo "$?" > /run/out/exit
+read up _ < /proc/uptime; echo "scenario $up" >> /run/out/phases
 sync
 poweroff -f
 """
@@ -145,7 +148,9 @@ def run(spec: str, timeout: float, journal: Journal, kinds: list[str]) -> dict[s
             raise EnvironmentProblem(f"--kernel uml: the guest produced no result; its last words:\n{log}")
         with open(result_path) as f:
             result: dict[str, Any] = json.load(f)
-        result.setdefault("timings", {})["uml_total_s"] = round(time.monotonic() - started, 3)
+        timings = result.setdefault("timings", {})
+        timings["uml_total_s"] = round(time.monotonic() - started, 3)
+        timings.update(_phases(os.path.join(out, "phases")))
         return result
     finally:
         if not os.environ.get("NETLAB_UML_KEEP"):
@@ -175,6 +180,23 @@ def cleanup(run: str, kind: str, name: str) -> list[str]:
         shutil.rmtree(name, ignore_errors=True)
         return [f"scratch {name}"]
     return []
+
+
+def _phases(path: str) -> dict[str, float]:
+    """Guest uptime at the end of each phase (boot, modules, scenario) as durations: uml_boot_s, ..."""
+    out: dict[str, float] = {}
+    last = 0.0
+    try:
+        with open(path) as f:
+            for line in f:
+                name, _, value = line.partition(" ")
+                with contextlib.suppress(ValueError):
+                    at = float(value)
+                    out[f"uml_{name}_s"] = round(at - last, 3)
+                    last = at
+    except OSError:
+        pass
+    return out
 
 
 def _tail(path: str, lines: int = 15) -> str:

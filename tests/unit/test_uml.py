@@ -1,0 +1,36 @@
+"""The user-mode Linux runner's pure parts: the guest's init script and its phase timings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from netlab.kernel import uml
+
+
+def test_guest_init_mounts_root_read_only_and_writes_only_to_its_scratch(tmp_path: Path) -> None:
+    script = uml._guest_script("ipvlan", 1.0, str(tmp_path / "out"), "/usr/bin/python3", Path("/m"), ["ipvlan"])
+    assert f"mount -t hostfs -o {tmp_path / 'out'} none /run/out" in script
+    assert "modprobe -a -d /run/mods ipvlan br_netfilter" in script
+    # every file the guest writes is under /run (its tmpfs) or /run/out (the scratch directory)
+    targets = re.findall(r"\d?>>?\s*([^&\s]\S*)", script)
+    assert len(targets) >= 5
+    assert all(t.startswith("/run/") for t in targets), targets
+    assert [p for p in ("boot", "modules", "scenario") if f'echo "{p} $up"' in script] == [
+        "boot",
+        "modules",
+        "scenario",
+    ]
+
+
+def test_phases_become_durations(tmp_path: Path) -> None:
+    f = tmp_path / "phases"
+    f.write_text("boot 1.75\nmodules 2.27\nscenario 11.01\n")
+    assert uml._phases(str(f)) == {"uml_boot_s": 1.75, "uml_modules_s": 0.52, "uml_scenario_s": 8.74}
+
+
+def test_missing_or_garbled_phases_give_what_is_there(tmp_path: Path) -> None:
+    assert uml._phases(str(tmp_path / "absent")) == {}
+    f = tmp_path / "phases"
+    f.write_text("boot 2.0\nmodules ??\n")
+    assert uml._phases(str(f)) == {"uml_boot_s": 2.0}
