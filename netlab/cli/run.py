@@ -14,16 +14,33 @@ from netlab.report import console
 from netlab.report import json as json_report
 from netlab.runner import run_scenario
 
-BackendOpt = Annotated[str, typer.Option("--backend", "-b", help="auto | netns | docker")]
+BackendOpt = Annotated[
+    str | None, typer.Option("--backend", "-b", help="auto | netns | docker (default: netns; docker with --node)")
+]
 Kernel = Annotated[str, typer.Option("--kernel", help="host | uml (user-mode Linux)")]
 JsonOut = Annotated[str | None, typer.Option("--json", help="write the result (schema 1) to FILE")]
 Timeout = Annotated[float, typer.Option("--timeout", help="per-probe timeout in seconds")]
 Color = Annotated[bool | None, typer.Option("--color/--no-color", help="ANSI colour (default: on a terminal)")]
 
 
+def parse_nodes(specs: list[str]) -> dict[str, str]:
+    """`--node NAME=URL` options as {name: url}."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        name, sep, url = spec.partition("=")
+        if not sep or not name or "://" not in url:
+            raise UsageError(
+                f"--node {spec!r}: expected NAME=URL, e.g. host=ssh://user@server or host=tcp://10.0.0.5:2375"
+            )
+        if name in out:
+            raise UsageError(f"--node {name}: given twice")
+        out[name] = url
+    return out
+
+
 def run(
     scenario: Annotated[str, typer.Argument(help="bundled scenario name or path to a .py file")],
-    backend: BackendOpt = "netns",
+    backend: BackendOpt = None,
     kernel: Kernel = "host",
     json_file: JsonOut = None,
     timeout: Timeout = 1.0,
@@ -32,17 +49,31 @@ def run(
     parent: Annotated[
         str | None, typer.Option("--parent", help="docker backend: a real NIC as macvlan/ipvlan parent (explicit only)")
     ] = None,
+    node: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--node",
+            help="docker backend: run scenario node NAME on the engine at URL (NAME=URL, repeatable; "
+            "unix://, tcp://, ssh://user@host); probes then go through docker exec",
+        ),
+    ] = None,
 ) -> None:
     """Deploy SCENARIO, measure the reachability matrix after every stage and compare with its expectations."""
     if kernel not in ("host", "uml"):
         raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
     if timeout <= 0 or timeout > 30:
         raise UsageError("--timeout must be between 0 and 30 seconds")
+    engines = parse_nodes(node or [])
+    backend = backend or ("docker" if engines else "netns")
+    if engines and backend == "auto":  # remote engines are the docker backend whatever runs here
+        backend = "docker"
     chosen: str | Backend = backend
-    if image or parent:
+    if image or parent or engines:
         if registry.resolve(backend) != "docker":
-            raise UsageError("--image and --parent apply to the docker backend only")
-        chosen = registry.get("docker", image=image, parent=parent)
+            raise UsageError("--image, --parent and --node apply to the docker backend only")
+        if engines and kernel != "host":
+            raise UsageError("--node runs on remote engines; --kernel uml is for the netns backend")
+        chosen = registry.get("docker", image=image, parent=parent, nodes=engines)
     result = run_scenario(scenario, backend=chosen, timeout=timeout, kernel=kernel)
     use_color = sys.stdout.isatty() if color is None else color
     sys.stdout.write(console.render(result, color=use_color))

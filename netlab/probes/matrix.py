@@ -7,9 +7,10 @@ stage is added. Every source's sockets are served by one poll loop; one retry pa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from ipaddress import IPv4Address
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from netlab.backends.base import Deployment, Endpoint
 from netlab.kernel import features
@@ -95,23 +96,53 @@ def retry_window(answers: Iterable[Answer], timeout: float) -> float:
     return min(timeout, max(0.05, 10 * slowest))
 
 
-def measure(dep: Deployment, stage: Stage, timeout: float = DEFAULT_TIMEOUT) -> list[Observation]:
+class Prober(Protocol):
+    """How the probes of a plan are sent: from inside the namespaces (LocalProber) or otherwise."""
+
+    local: bool  # probes cross this machine's kernel (its neighbour table applies)
+
+    def listening(self, dep: Deployment, tasks: Sequence[Task]) -> AbstractContextManager[dict[int, str]]:
+        """Plant what tcp/udp probes need to be answered; yields task index -> why nothing could listen."""
+        ...
+
+    def run(self, dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, Answer]: ...
+
+
+class LocalProber:
+    """Sockets created inside each source namespace (setns), listeners planted the same way."""
+
+    local = True
+
+    @contextmanager
+    def listening(self, dep: Deployment, tasks: Sequence[Task]) -> Iterator[dict[int, str]]:
+        wanted = listeners(dep, tasks)
+        with Responders([*wanted.values(), *dep.dns_servers]) as planted:
+            yield {
+                i: f"netlab could not listen on {w.bind}:{w.port}: {planted.errors[w]}"
+                for i, w in wanted.items()
+                if w in planted.errors
+            }
+
+    def run(self, dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, Answer]:
+        return _run(dep, tasks, timeout)
+
+
+def measure(
+    dep: Deployment, stage: Stage, timeout: float = DEFAULT_TIMEOUT, prober: Prober | None = None
+) -> list[Observation]:
+    prober = prober or LocalProber()
     tasks = plan(dep, stage)
-    overflows = features.neighbour_overflows()
-    wanted = listeners(dep, tasks)
-    with Responders([*wanted.values(), *dep.dns_servers]) as planted:
-        answers = _run(dep, tasks, timeout)
+    overflows = features.neighbour_overflows() if prober.local else 0
+    with prober.listening(dep, tasks) as not_listening:
+        answers = prober.run(dep, tasks, timeout)
         retry = [i for i, a in answers.items() if a.timed_out]
         if retry:
-            again = _run(dep, [tasks[i] for i in retry], retry_window(answers.values(), timeout))
+            again = prober.run(dep, [tasks[i] for i in retry], retry_window(answers.values(), timeout))
             for j, i in enumerate(retry):
                 answers[i] = again[j]
-    for i, listen in wanted.items():
-        if listen in planted.errors:  # nothing could answer: the probe says nothing about the network
-            answers[i] = Answer(
-                Outcome.ERROR, None, f"netlab could not listen on {listen.bind}:{listen.port}: {planted.errors[listen]}"
-            )
-    if features.neighbour_overflows() > overflows:
+    for i, why in not_listening.items():  # nothing could answer: the probe says nothing about the network
+        answers[i] = Answer(Outcome.ERROR, None, why)
+    if prober.local and features.neighbour_overflows() > overflows:
         # the kernel dropped packets for want of neighbour entries: a timeout says nothing then
         note = (
             "not measured: the kernel's neighbour table overflowed while probing "

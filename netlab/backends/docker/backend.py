@@ -23,12 +23,12 @@ from typing import Any
 from netlab.backends import journal as journals
 from netlab.backends import naming
 from netlab.backends.base import Address, Deployment, Endpoint
-from netlab.backends.docker import daemons
+from netlab.backends.docker import daemons, remote
 from netlab.backends.docker import image as probe_image
 from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.netns import lan as lans
 from netlab.backends.netns.links import netlink_in, netns_fd
-from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout
+from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout, UsageError
 from netlab.kernel import features
 from netlab.model.results import Observation
 from netlab.model.topology import (
@@ -60,6 +60,7 @@ _ROOT_FD: int | None = None
 ROOT_NS = _root_ns()
 RESOLVER_BLOCK = IPv4Network("198.19.192.0/18")  # /30s for the run's resolver link, one per run
 EMBEDDED_DNS = IPv4Address("127.0.0.11")
+REMOTE_DNS = "127.0.0.1"  # remote engines: containers' upstream resolver is their own loopback (nothing there)
 API_TIMEOUT_S = 60
 SWARM_TIMEOUT_S = 60.0
 
@@ -81,16 +82,28 @@ class _State:
     node_ns: dict[str, str] = field(default_factory=dict)
     clients: dict[str, Any] = field(default_factory=dict)
     daemons: dict[str, daemons.PrivateDaemon] = field(default_factory=dict)
+    #: remote mode (--node NAME=URL): engines netlab cannot enter; probes go through docker exec
+    engines: dict[str, str] = field(default_factory=dict)  # node -> engine URL
+    where: dict[str, remote.Where] = field(default_factory=dict)  # endpoint -> container its probes run in
+    hostprobes: dict[str, str] = field(default_factory=dict)  # node -> id of its network_mode=host container
 
 
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, image: str | None = None, parent: str | None = None, base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        image: str | None = None,
+        parent: str | None = None,
+        base_url: str | None = None,
+        nodes: dict[str, str] | None = None,
+    ) -> None:
         self.image = image
         self.parent = parent
         self.base_url = base_url
+        self.nodes = dict(nodes or {})  # remote engines: scenario node -> engine URL
         self._client: Any = None
+        self._engines: dict[str, Any] = {}
 
     # -- daemon -------------------------------------------------------------
     def client(self) -> Any:
@@ -116,10 +129,32 @@ class DockerBackend:
         return self._client
 
     def version(self) -> str:
+        if self.nodes:
+            return ", ".join(
+                f"{node}: {self.engine(url).version().get('Version', '?')}" for node, url in sorted(self.nodes.items())
+            )
         return str(self.client().version().get("Version", "?"))
+
+    def engine(self, url: str) -> Any:
+        """A client for the engine at `url` (unix://, tcp://, ssh://user@host: the ssh client does the transport)."""
+        if url not in self._engines:
+            import docker
+
+            try:
+                c = docker.DockerClient(base_url=url, timeout=API_TIMEOUT_S, use_ssh_client=url.startswith("ssh://"))
+                c.ping()
+            except Exception as e:
+                raise EnvironmentProblem(
+                    f"no Docker engine answers at {url} ({type(e).__name__}: {e}); check the URL given to --node"
+                ) from e
+            self._engines[url] = c
+        return self._engines[url]
 
     # -- check ----------------------------------------------------------------
     def check(self, topology: Topology | None) -> None:
+        if self.nodes:
+            self._check_remote(topology)
+            return
         if os.geteuid() != 0:
             raise EnvironmentProblem("the docker backend needs root (lans are network namespaces): run as root")
         self.client()
@@ -144,25 +179,76 @@ class DockerBackend:
         if shutil.which("ip") is None:
             raise EnvironmentProblem("ip (iproute2) not found: apt-get install iproute2")
 
+    def _check_remote(self, t: Topology | None) -> None:
+        """What a scenario may use on engines netlab cannot enter; every problem before anything is created."""
+        if t is not None:
+            names = [n.name for n in t.nodes]
+            unknown = sorted(set(self.nodes) - set(names))
+            if unknown:
+                raise UsageError(
+                    f"--node {unknown[0]}: scenario {t.name!r} has no such node (nodes: {', '.join(names)})"
+                )
+            missing = [n for n in names if n not in self.nodes]
+            if missing:
+                raise UsageError(
+                    f"--node: every node needs an engine; missing {', '.join(f'{n}=URL' for n in missing)}"
+                )
+            local = [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]
+            if local:
+                raise UsageError(
+                    f"scenario {t.name!r} has lans/peers ({', '.join(local)}): they are namespaces on this machine "
+                    "and cannot be wired to a remote engine; --node runs scenarios without lans and peers"
+                )
+            for net in t.networks:
+                if net.driver in (Driver.MACVLAN, Driver.IPVLAN) and not self.parent:
+                    raise UsageError(
+                        f"network {net.name!r} ({net.driver}) needs a parent NIC on the remote host: name it with "
+                        "--parent IFACE (netlab never picks a real NIC itself)"
+                    )
+            for stage in t.stages:
+                for action in stage.actions:
+                    if isinstance(action, (Route, Shim)):
+                        raise UsageError(
+                            f"stage {stage.name!r}: {type(action).__name__.lower()} would change a remote host's own "
+                            "routes or links, which netlab never does; --node runs connect/disconnect stages only"
+                        )
+        clients = {node: self.engine(url) for node, url in sorted(self.nodes.items())}
+        if t is not None and any(net.driver == Driver.OVERLAY for net in t.networks):
+            manager = clients[t.nodes[0].name].info().get("Swarm") or {}
+            if manager.get("LocalNodeState") != "active" or not manager.get("ControlAvailable"):
+                raise EnvironmentProblem(
+                    f"overlay on remote engines: the engine of {t.nodes[0].name!r} must be a manager of an active "
+                    "swarm that every other node's engine has joined; netlab never changes the swarm state of "
+                    "engines it did not start"
+                )
+            members = {n.attrs.get("ID") for n in clients[t.nodes[0].name].nodes.list()}
+            for node, c in clients.items():
+                if (c.info().get("Swarm") or {}).get("NodeID") not in members:
+                    raise EnvironmentProblem(f"overlay on remote engines: the engine of {node!r} is not in the swarm")
+
     # -- deploy -----------------------------------------------------------------
     def deploy(self, topology: Topology, run: str, journal: Journal) -> Deployment:
         dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal)
         st = _State()
         dep.state["docker"] = st
         t = topology
-        st.private = needs_private_nodes(t)
+        st.private = not self.nodes and needs_private_nodes(t)
         dep.facts["docker"] = self.version()
         try:
-            if st.private:
+            if self.nodes:
+                st.engines = dict(self.nodes)
+                st.clients = {node: self.engine(url) for node, url in st.engines.items()}
+            elif st.private:
                 for node in t.nodes:
                     st.node_ns[node.name] = self._netns(dep, node.name)
             else:
                 st.node_ns[t.nodes[0].name] = ROOT_NS
                 st.clients[t.nodes[0].name] = self.client()
-            for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
-                st.ns[obj] = self._netns(dep, obj)
-            self._uplinks(dep)
-            self._resolver(dep)
+            if not self.nodes:
+                for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
+                    st.ns[obj] = self._netns(dep, obj)
+                self._uplinks(dep)
+                self._resolver(dep)
             if st.private:
                 self._private_daemons(dep)
             images = {node: probe_image.ensure(c, self.image) for node, c in st.clients.items()}
@@ -175,6 +261,9 @@ class DockerBackend:
                     self._network(dep, net, t.nodes[0].name)
             for c in t.containers:
                 self._container(dep, c, images[c.node])
+            if self.nodes:
+                for node in t.nodes:
+                    self._hostprobe(dep, node.name, images[node.name])
             self._endpoints(dep)
         except (OSError, subprocess.SubprocessError, LookupError) as e:
             raise DeployError(f"docker backend: deploying {t.name!r} failed: {e}") from e
@@ -265,7 +354,7 @@ class DockerBackend:
             for i, sub in enumerate(net.subnets)
         ]
         if not st.private:  # a private daemon's objects go with the daemon
-            dep.journal.record("docker-network", name)
+            self._record(dep, "docker-network", name, node)
         st.clients[node].networks.create(
             name,
             driver=driver,
@@ -294,10 +383,12 @@ class DockerBackend:
         host_config = api.create_host_config(
             network_mode=self._docker_network(st, first.network),
             port_bindings={f"{p.container_port}/tcp": p.host_port for p in c.publish} if ports else None,
-            dns=[str(st.resolver)] if st.resolver else None,
+            # remote engines: the container's own loopback, where nothing answers (Docker's embedded DNS then
+            # forwards unknown names there, inside the container): no query reaches the remote host's resolver
+            dns=[str(st.resolver)] if st.resolver else ([REMOTE_DNS] if st.engines else None),
         )
         if not st.private:
-            dep.journal.record("docker-container", name)
+            self._record(dep, "docker-container", name, c.node)
         created = api.create_container(
             image,
             name=name,
@@ -313,6 +404,28 @@ class DockerBackend:
             if att.network != GWBRIDGE:  # Docker attaches overlay containers to docker_gwbridge itself
                 self._connect(dep, c.name, att.network, att.address)
         api.start(cid)
+
+    def _record(self, dep: Deployment, kind: str, name: str, node: str) -> None:
+        engine = _state(dep).engines.get(node)
+        if engine:
+            dep.journal.record(kind, name, engine=engine)
+        else:
+            dep.journal.record(kind, name)
+
+    def _hostprobe(self, dep: Deployment, node: str, image: str) -> None:
+        """Remote mode: a container sharing the remote host's namespace, from which the node's probes run."""
+        st = _state(dep)
+        api = st.clients[node].api
+        name = naming.ns_name(dep.run, f"{node}-host")
+        self._record(dep, "docker-container", name, node)
+        created = api.create_container(
+            image,
+            name=name,
+            labels=labels(dep.run, dep.topology.name, "hostprobe"),
+            host_config=api.create_host_config(network_mode="host", dns=[REMOTE_DNS]),
+        )
+        api.start(created["Id"])
+        st.hostprobes[node] = created["Id"]
 
     def _connect(self, dep: Deployment, container: str, network: str, address: IPv4Address | None) -> None:
         st = _state(dep)
@@ -346,7 +459,9 @@ class DockerBackend:
             if node == t.nodes[0].name:
                 addrs += [Address(f"{lan}-shim", f"lan:{lan}", addr) for lan, addr in st.shims]
             node_addrs[node] = addrs
-            eps[node] = Endpoint(node, EndpointKind.HOST, node, st.node_ns[node], addrs)
+            eps[node] = Endpoint(node, EndpointKind.HOST, node, st.node_ns.get(node), addrs)
+            if node in st.hostprobes:
+                st.where[node] = remote.Where(st.clients[node].api, st.hostprobes[node], shares_host=True)
         dep.resolvers.clear()
         dep.dns_servers[:] = [Listen(st.ns["dns"], "dns", 53, bind=str(st.resolver))] if st.resolver else []
         for c in t.containers_at(dep.stage_index):
@@ -356,7 +471,10 @@ class DockerBackend:
                 eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, None, [])
                 continue
             pid = int(state["Pid"])
-            if any(t.network(a.network).driver == Driver.HOST for a in c.attachments):
+            host_net = any(t.network(a.network).driver == Driver.HOST for a in c.attachments)
+            if st.engines:  # remote: the pid is the remote host's; probes go through docker exec
+                st.where[c.name] = remote.Where(st.clients[c.node].api, info["Id"], shares_host=host_net)
+            if host_net:
                 node_ep = eps[c.node]
                 eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, node_ep.netns, list(node_addrs[c.node]))
                 continue
@@ -369,6 +487,11 @@ class DockerBackend:
                     ip = nets.get(self._docker_network(st, a.network), {}).get("IPAddress")
                 if ip:
                     addrs.append(Address(a.network, t.segment(a.network, c.node), IPv4Address(ip)))
+            if st.engines:
+                eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, None, addrs)
+                user_defined = any(t.network(a.network).user_defined for a in c.attachments if a.network != GWBRIDGE)
+                dep.resolvers[c.name] = EMBEDDED_DNS if user_defined else IPv4Address(REMOTE_DNS)
+                continue
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, f"/proc/{pid}/ns/net", addrs)
             resolver = _nameserver(pid)
             if resolver is not None:
@@ -440,7 +563,9 @@ class DockerBackend:
 
     def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
         self._endpoints(dep)  # re-check every container is running and take its current pid
-        return matrix.measure(dep, stage, timeout=timeout)
+        st = _state(dep)
+        prober = remote.ExecProber(dict(st.where)) if st.engines else None
+        return matrix.measure(dep, stage, timeout=timeout, prober=prober)
 
     # -- teardown -----------------------------------------------------------------
     def destroy(self, dep: Deployment) -> None:
@@ -459,10 +584,11 @@ class DockerBackend:
         prefix = naming.run_prefix(record.run)
         for entry in reversed(record.entries):
             try:
+                engine = entry.extra.get("engine")
                 if entry.kind == "docker-container" and entry.name.startswith(prefix):
-                    removed += self._remove(record.run, "containers", entry.name)
+                    removed += self._remove(record.run, "containers", entry.name, engine)
                 elif entry.kind == "docker-network" and entry.name.startswith(prefix):
-                    removed += self._remove(record.run, "networks", entry.name)
+                    removed += self._remove(record.run, "networks", entry.name, engine)
                 elif entry.kind == "link" and entry.name.startswith(f"{naming.PREFIX}{record.run}"):
                     with netlink_in(ROOT_NS) as nl, contextlib.suppress(LookupError):
                         nl.index(entry.name)
@@ -516,10 +642,10 @@ class DockerBackend:
             f"all {len(t.nodes)} swarm nodes ready",
         )
 
-    def _remove(self, run: str, kind: str, name: str) -> list[str]:
+    def _remove(self, run: str, kind: str, name: str, engine: str | None = None) -> list[str]:
         import docker.errors
 
-        collection = getattr(self.client(), kind)
+        collection = getattr(self.engine(engine) if engine else self.client(), kind)
         try:
             obj = collection.get(name)
         except docker.errors.NotFound:
