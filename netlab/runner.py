@@ -27,6 +27,7 @@ from netlab.backends import naming, registry
 from netlab.backends.base import Backend, Deployment, Endpoint
 from netlab.backends.journal import Journal
 from netlab.errors import NetlabError, UsageError
+from netlab.evidence import firewall as firewall_evidence
 from netlab.model.results import Observation
 from netlab.model.topology import Topology
 from netlab.probes import matrix
@@ -151,7 +152,9 @@ def run_topology(
     observations: list[Observation] = []
     endpoints: dict[str, Endpoint] = {}
     facts: dict[str, str] = {}
+    firewall: dict[str, Any] = {}
     with deployed(be, topology, run, timings) as dep:
+        seen = {node: text for node, (_, text) in dep.firewall_baseline.items()}
         for i, stage in enumerate(topology.stages):
             if i > 0:
                 t = time.monotonic()
@@ -162,6 +165,9 @@ def run_topology(
             stage_obs = be.measure(dep, stage, timeout)
             timings["probe_s"] = round(timings["probe_s"] + time.monotonic() - t, 3)
             observations.extend(stage_obs)
+            t = time.monotonic()
+            firewall[stage.name] = _firewall_changes(dep, seen)
+            timings["evidence_s"] = round(timings["evidence_s"] + time.monotonic() - t, 3)
             _merge_endpoints(endpoints, dep.endpoints)
             facts.update(dep.facts)
             if on_stage is not None:
@@ -174,8 +180,22 @@ def run_topology(
         endpoints=endpoints,
         observations=observations,
         verdict=compare(topology, observations),
+        evidence={"firewall": firewall},
         timings=timings,
     )
+
+
+def _firewall_changes(dep: Deployment, seen: dict[str, str]) -> dict[str, Any]:
+    """Per node: what the stage changed in its rules (the first stage: since the daemon's own baseline)."""
+    out: dict[str, Any] = {}
+    for node, (netns, _) in dep.firewall_baseline.items():
+        now = firewall_evidence.save(netns, dep.facts.get("firewall"))
+        out[node] = {
+            "tool": dep.facts.get("firewall", "iptables-nft"),
+            "changes": firewall_evidence.diff(seen[node], now),
+        }
+        seen[node] = now
+    return out
 
 
 def run_scenario(

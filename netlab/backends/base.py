@@ -54,6 +54,9 @@ class Deployment:
     dns_servers: list[Listen] = field(default_factory=list)
     #: facts about the environment the backend found (e.g. "firewall": "iptables-legacy")
     facts: dict[str, str] = field(default_factory=dict)
+    #: node -> (its namespace, its iptables-save text with the daemon up but no scenario network created):
+    #: what the firewall evidence diffs against; nodes netlab cannot read (remote engines) are absent
+    firewall_baseline: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: backend-private state (kept out of the model, STYLE rule 1)
     state: dict[str, object] = field(default_factory=dict)
 

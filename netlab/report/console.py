@@ -7,7 +7,7 @@ cell and `=` a right one. Colour (ANSI) only when asked, so pipes and CI logs st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import Stage
@@ -135,6 +135,7 @@ def render(r: Result, color: bool = False) -> str:
             )
             if e.claim:
                 lines.append(f"        claim: {e.claim}")
+        lines += firewall_lines(r.evidence.get("firewall", {}).get(stage.name, {}), color)
     claims = [c for c in r.verdict.checks if c.expectation.claim]
     if claims:
         lines += ["", _bold("claims", color)]
@@ -150,6 +151,29 @@ def render(r: Result, color: bool = False) -> str:
         f"probe {tm.get('probe_s', 0):.2f} s, destroy {tm.get('destroy_s', 0):.2f} s)",
     ]
     return "\n".join(lines) + "\n"
+
+
+def firewall_lines(nodes: dict[str, Any], color: bool) -> list[str]:
+    """What the stage changed in each node's rules, grouped by table and chain (`+` added, `-` removed)."""
+    out: list[str] = []
+    for node, found in sorted(nodes.items()):
+        changes = found.get("changes", {})
+        tool = found.get("tool", "iptables")
+        if not changes:
+            out += ["", f"firewall of {node} ({tool}): no change"]
+            continue
+        out += ["", _bold(f"firewall of {node} ({tool}): rules added (+) and removed (-)", color)]
+        for table, entry in changes.items():
+            for chain in entry.get("chains_created", []):
+                out.append(f"  {table:<7} + chain {chain}")
+            for chain in entry.get("chains_deleted", []):
+                out.append(f"  {table:<7} - chain {chain}")
+            for chain, change in entry.get("policies", {}).items():
+                out.append(f"  {table:<7}   policy {chain}: {change}")
+            for sign, key in (("+", "added"), ("-", "removed")):
+                for rules in entry.get(key, {}).values():
+                    out += [f"  {table:<7} {sign} {rule}" for rule in rules]
+    return out
 
 
 def _bold(s: str, color: bool) -> str:

@@ -29,6 +29,7 @@ from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.netns import lan as lans
 from netlab.backends.netns.links import netlink_in, netns_fd
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout, UsageError
+from netlab.evidence import firewall as firewall_evidence
 from netlab.kernel import features
 from netlab.model.results import Observation
 from netlab.model.topology import (
@@ -244,6 +245,7 @@ class DockerBackend:
             else:
                 st.node_ns[t.nodes[0].name] = ROOT_NS
                 st.clients[t.nodes[0].name] = self.client()
+                dep.firewall_baseline[t.nodes[0].name] = (ROOT_NS, firewall_evidence.save(ROOT_NS))
             if not self.nodes:
                 for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
                     st.ns[obj] = self._netns(dep, obj)
@@ -251,6 +253,8 @@ class DockerBackend:
                 self._resolver(dep)
             if st.private:
                 self._private_daemons(dep)
+                for name, path in st.node_ns.items():  # each daemon is up, no network of the scenario yet
+                    dep.firewall_baseline[name] = (path, firewall_evidence.save(path))
             images = {node: probe_image.ensure(c, self.image) for node, c in st.clients.items()}
             for node in t.nodes:
                 for net in t.networks_on(node.name):

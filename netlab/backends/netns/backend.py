@@ -26,6 +26,7 @@ from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.netns import attach, dockerfw, lan
 from netlab.backends.netns.attach import State
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing
+from netlab.evidence import firewall as firewall_evidence
 from netlab.kernel import features, uml
 from netlab.model.results import Observation
 from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Stage, Topology
@@ -171,6 +172,12 @@ class NetnsBackend:
             for p in c.publish:
                 published.append(dockerfw.Published(t.network(first.network), first.address, p))
         rules = dockerfw.render(t.networks_on(node), published)
+        if node not in dep.firewall_baseline:
+            # the daemon's own rules first (its default bridge only), as a Docker host has them before any
+            # network of the scenario exists: the firewall evidence diffs against that
+            daemon_only = [n for n in t.networks_on(node) if n.predefined and n.driver == Driver.BRIDGE]
+            st.firewall = restore_rules(st.ns[node], dockerfw.render(daemon_only, []), st.firewall, node)
+            dep.firewall_baseline[node] = (st.ns[node], firewall_evidence.save(st.ns[node], st.firewall))
         faults.point("netns.firewall")
         st.firewall = restore_rules(st.ns[node], rules, st.firewall, node)
         dep.facts["firewall"] = st.firewall

@@ -1,0 +1,35 @@
+"""Firewall evidence on real namespaces: what each driver adds to the node's rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hostsnap import HostSnapshot
+
+from netlab.runner import run_scenario
+
+
+def _added(changes: dict[str, Any], table: str) -> list[str]:
+    return [rule for rules in changes.get(table, {}).get("added", {}).values() for rule in rules]
+
+
+def test_bridge_adds_masquerade_isolation_and_dnat(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("bridge")
+    first = r.evidence["firewall"][r.topology.stages[0].name]["host"]
+    assert first["tool"] in ("iptables-nft", "iptables-legacy")
+    nat, filt = _added(first["changes"], "nat"), _added(first["changes"], "filter")
+    for net in ("front", "back"):
+        subnet = str(r.topology.network(net).subnet)
+        assert any(f"-s {subnet}" in x and "-j MASQUERADE" in x for x in nat), (net, nat)
+    assert sum("DOCKER-ISOLATION-STAGE-2 -o br-" in x and x.endswith("-j DROP") for x in filt) == 2
+    assert any("--dport 8080 -j DNAT" in x for x in nat)
+    # the default bridge belongs to the daemon's baseline, not to the scenario
+    assert not any("docker0" in x for x in nat + filt)
+    # the route stage changes a peer's routes, not the node's firewall
+    assert r.evidence["firewall"]["route"]["host"]["changes"] == {}
+
+
+def test_macvlan_adds_no_rule_to_the_host(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("macvlan")
+    for stage, nodes in r.evidence["firewall"].items():
+        assert nodes["host"]["changes"] == {}, stage
