@@ -175,7 +175,7 @@ class NetnsBackend:
         if node not in dep.firewall_baseline:
             # the daemon's own rules first (its default bridge only), as a Docker host has them before any
             # network of the scenario exists: the firewall evidence diffs against that
-            daemon_only = [n for n in t.networks_on(node) if n.predefined and n.driver == Driver.BRIDGE]
+            daemon_only = [n for n in t.networks_on(node) if n.predefined and n.name == "bridge"]
             st.firewall = restore_rules(st.ns[node], dockerfw.render(daemon_only, []), st.firewall, node)
             dep.firewall_baseline[node] = (st.ns[node], firewall_evidence.save(st.ns[node], st.firewall))
         faults.point("netns.firewall")
