@@ -28,6 +28,7 @@ from netlab.backends.base import Backend, Deployment, Endpoint
 from netlab.backends.journal import Journal
 from netlab.errors import NetlabError, UsageError
 from netlab.evidence import firewall as firewall_evidence
+from netlab.evidence import routes as route_evidence
 from netlab.model.results import Observation
 from netlab.model.topology import Topology
 from netlab.probes import matrix
@@ -153,6 +154,7 @@ def run_topology(
     endpoints: dict[str, Endpoint] = {}
     facts: dict[str, str] = {}
     firewall: dict[str, Any] = {}
+    routes: dict[str, Any] = {}
     with deployed(be, topology, run, timings) as dep:
         seen = {node: text for node, (_, text) in dep.firewall_baseline.items()}
         for i, stage in enumerate(topology.stages):
@@ -167,6 +169,7 @@ def run_topology(
             observations.extend(stage_obs)
             t = time.monotonic()
             firewall[stage.name] = _firewall_changes(dep, seen)
+            routes[stage.name] = route_evidence.collect(dep)
             timings["evidence_s"] = round(timings["evidence_s"] + time.monotonic() - t, 3)
             _merge_endpoints(endpoints, dep.endpoints)
             facts.update(dep.facts)
@@ -180,7 +183,7 @@ def run_topology(
         endpoints=endpoints,
         observations=observations,
         verdict=compare(topology, observations),
-        evidence={"firewall": firewall},
+        evidence={"firewall": firewall, "routes": routes},
         timings=timings,
     )
 

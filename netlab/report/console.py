@@ -136,6 +136,7 @@ def render(r: Result, color: bool = False) -> str:
             if e.claim:
                 lines.append(f"        claim: {e.claim}")
         lines += firewall_lines(r.evidence.get("firewall", {}).get(stage.name, {}), color)
+        lines += route_lines(r, stage.name, color)
     claims = [c for c in r.verdict.checks if c.expectation.claim]
     if claims:
         lines += ["", _bold("claims", color)]
@@ -174,6 +175,32 @@ def firewall_lines(nodes: dict[str, Any], color: bool) -> list[str]:
                 for rules in entry.get(key, {}).values():
                     out += [f"  {table:<7} {sign} {rule}" for rule in rules]
     return out
+
+
+def route_lines(r: Result, stage: str, color: bool) -> list[str]:
+    """Routes and ARP entries per endpoint after the stage was probed: all of them after the first stage,
+    afterwards only the endpoints whose tables changed (multicast NOARP entries left out)."""
+    stages = [s.name for s in r.topology.stages]
+    now = r.evidence.get("routes", {}).get(stage, {})
+    before = r.evidence.get("routes", {}).get(stages[stages.index(stage) - 1], {}) if stages.index(stage) else {}
+    shown = [n for n in r.endpoints if n in now and _tables(now[n]) != _tables(before.get(n))]
+    if not shown:
+        return []
+    width = max(len(n) for n in shown)
+    out = ["", _bold(f"routes and neighbours after stage {stage}" + (" (what changed)" if before else ""), color)]
+    for name in shown:
+        rows = [f"route {x}" for x in now[name].get("routes", [])]
+        rows += [f"arp   {x}" for x in now[name].get("neighbours", []) if not x.endswith(" NOARP")]
+        for i, row in enumerate(rows or ["(none)"]):
+            out.append(f"  {(name if i == 0 else '').ljust(width)}  {row}")
+    return out
+
+
+def _tables(found: dict[str, Any] | None) -> tuple[list[str], list[str]]:
+    """Routes, and neighbours without their state (REACHABLE turns STALE by itself)."""
+    if not found:
+        return [], []
+    return found.get("routes", []), [n.rsplit(" ", 1)[0] for n in found.get("neighbours", [])]
 
 
 def _bold(s: str, color: bool) -> str:

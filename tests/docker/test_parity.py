@@ -60,6 +60,23 @@ def firewall(result: Result) -> Any:
     return json.loads(text)
 
 
+def container_routes(result: Result) -> dict[tuple[str, str], list[str]]:
+    """Routes of the containers whose networks are all the scenario's own (the default bridge's subnet is
+    the daemon's on a daemon netlab did not start), per stage."""
+    t = result.topology
+    own = {
+        c.name
+        for c in t.containers
+        if c.attachments and all(not t.network(a.network).predefined for a in c.attachments)
+    }
+    return {
+        (stage, name): found["routes"]
+        for stage, eps in result.evidence["routes"].items()
+        for name, found in eps.items()
+        if name in own
+    }
+
+
 def matrix(result: Result) -> dict[tuple[str, str, str, str], str]:
     return {(o.stage, o.src, o.dst, str(o.probe)): o.outcome.value for o in result.observations}
 
@@ -79,6 +96,7 @@ def test_docker_and_netns_agree_cell_for_cell(name: str, host_and_docker_unchang
     assert not differ, f"docker vs netns differ in {len(differ)} cells: {differ}"
     # the rules Docker wrote for the scenario, and the ones the netns backend renders, rule for rule
     assert firewall(docker) == firewall(netns)
+    assert container_routes(docker) == container_routes(netns)
 
 
 MULTI_NODE = ["overlay"]

@@ -30,6 +30,9 @@ MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
 IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
 
 
+RTPROT_BOOT = 3
+
+
 def mac_from_ip(addr: IPv4Address) -> str:
     """Docker 20.10's GenerateMACFromIP: 02:42 followed by the four address bytes."""
     return "02:42:" + ":".join(f"{b:02x}" for b in addr.packed)
@@ -136,7 +139,9 @@ class Netlink:
                 raise
 
     def route(self, dst: IPv4Network | None, gateway: IPv4Address | None, oif: int | None = None) -> None:
-        kw: dict[str, Any] = {"family": socket.AF_INET}  # pyroute2 0.9 defaults to AF_UNSPEC
+        # pyroute2 0.9 defaults to AF_UNSPEC and to proto static; Docker (and `ip route add`) leave the
+        # kernel's default, RTPROT_BOOT, which is what route evidence then shows on both backends
+        kw: dict[str, Any] = {"family": socket.AF_INET, "proto": RTPROT_BOOT}
         if dst is not None and dst.prefixlen > 0:
             kw["dst"] = str(dst)
         if gateway is not None:
