@@ -27,10 +27,11 @@ from netlab.backends import naming, registry
 from netlab.backends.base import Backend, Deployment, Endpoint
 from netlab.backends.journal import Journal
 from netlab.errors import NetlabError, UsageError
+from netlab.evidence import capture as capture_evidence
 from netlab.evidence import firewall as firewall_evidence
 from netlab.evidence import routes as route_evidence
 from netlab.model.results import Observation
-from netlab.model.topology import Topology
+from netlab.model.topology import Route, Stage, Topology
 from netlab.probes import matrix
 from netlab.verdict import Verdict, compare
 
@@ -141,7 +142,12 @@ def run_topology(
     backend: str | Backend = "netns",
     timeout: float = matrix.DEFAULT_TIMEOUT,
     on_stage: StageHook | None = None,
+    pcap: str | None = None,
+    decode: bool = True,
 ) -> Result:
+    """Deploy, measure every stage, collect its evidence, destroy. `pcap`: a directory for one pcap per
+    stage and capture point; `decode=False` leaves the captured frames raw in the evidence (user-mode
+    Linux: the host decodes them)."""
     if isinstance(backend, str):
         name = registry.resolve(backend)
         be = registry.get(name)
@@ -155,7 +161,14 @@ def run_topology(
     facts: dict[str, str] = {}
     firewall: dict[str, Any] = {}
     routes: dict[str, Any] = {}
-    with deployed(be, topology, run, timings) as dep:
+    captures: list[dict[str, Any]] = []
+    with (
+        deployed(be, topology, run, timings) as dep,
+        capture_evidence.Capture(dep.capture_points, everything=pcap is not None) as cap,
+    ):
+        # scapy's layers import (0.5 s of CPU) while the first stage's probes wait out their timeout;
+        # started after the deployment, which it would otherwise slow down
+        decoder = capture_evidence.warm_up() if decode else None
         seen = {node: text for node, (_, text) in dep.firewall_baseline.items()}
         for i, stage in enumerate(topology.stages):
             if i > 0:
@@ -164,12 +177,19 @@ def run_topology(
                 timings["deploy_s"] = round(timings["deploy_s"] + time.monotonic() - t, 3)
             t = time.monotonic()
             faults.point("runner.measure")
+            cap.start()
             stage_obs = be.measure(dep, stage, timeout)
+            packets = cap.stop()
             timings["probe_s"] = round(timings["probe_s"] + time.monotonic() - t, 3)
             observations.extend(stage_obs)
             t = time.monotonic()
-            firewall[stage.name] = _firewall_changes(dep, seen)
+            firewall[stage.name] = _firewall_changes(dep, seen, reread=i == 0 or _touches_firewall(stage))
             routes[stage.name] = route_evidence.collect(dep)
+            stage_captures = capture_evidence.entries(stage.name, packets)
+            if decoder is not None:
+                decoder.join()
+                capture_evidence.finish(stage_captures, dep.endpoints, pcap)
+            captures += stage_captures
             timings["evidence_s"] = round(timings["evidence_s"] + time.monotonic() - t, 3)
             _merge_endpoints(endpoints, dep.endpoints)
             facts.update(dep.facts)
@@ -183,20 +203,29 @@ def run_topology(
         endpoints=endpoints,
         observations=observations,
         verdict=compare(topology, observations),
-        evidence={"firewall": firewall, "routes": routes},
+        evidence={"firewall": firewall, "routes": routes, "captures": captures},
         timings=timings,
     )
 
 
-def _firewall_changes(dep: Deployment, seen: dict[str, str]) -> dict[str, Any]:
-    """Per node: what the stage changed in its rules (the first stage: since the daemon's own baseline)."""
+def _touches_firewall(stage: Stage) -> bool:
+    """Docker writes rules when containers join or leave networks (and a shim is a link of netlab's);
+    a route added on a peer or a node changes no rule."""
+    return any(not isinstance(a, Route) for a in stage.actions)
+
+
+def _firewall_changes(dep: Deployment, seen: dict[str, str], reread: bool = True) -> dict[str, Any]:
+    """Per node: what the stage changed in its rules (the first stage: since the daemon's own baseline).
+    Without `reread` the rules are not read again (under user-mode Linux one iptables-save costs seconds):
+    `"read": false` says so."""
     out: dict[str, Any] = {}
     for node, (netns, _) in dep.firewall_baseline.items():
+        tool = dep.facts.get("firewall", "iptables-nft")
+        if not reread:
+            out[node] = {"tool": tool, "changes": {}, "read": False}
+            continue
         now = firewall_evidence.save(netns, dep.facts.get("firewall"))
-        out[node] = {
-            "tool": dep.facts.get("firewall", "iptables-nft"),
-            "changes": firewall_evidence.diff(seen[node], now),
-        }
+        out[node] = {"tool": tool, "changes": firewall_evidence.diff(seen[node], now)}
         seen[node] = now
     return out
 
@@ -206,19 +235,24 @@ def run_scenario(
     backend: str | Backend = "netns",
     timeout: float = matrix.DEFAULT_TIMEOUT,
     kernel: str = "host",
+    pcap: str | None = None,
+    decode: bool = True,
 ) -> Result:
     topology = spec if isinstance(spec, Topology) else loader.load(spec)
     if kernel == "uml":
         if isinstance(spec, Topology):
             raise UsageError("--kernel uml runs a scenario file or name, not an in-memory topology")
-        return run_in_uml(spec, topology, backend, timeout)
+        return run_in_uml(spec, topology, backend, timeout, pcap)
     if kernel != "host":
         raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
-    return run_topology(topology, backend=backend, timeout=timeout)
+    return run_topology(topology, backend=backend, timeout=timeout, pcap=pcap, decode=decode)
 
 
-def run_in_uml(spec: str, topology: Topology, backend: str | Backend, timeout: float) -> Result:
-    """The same scenario on the netns backend inside user-mode Linux, reported as usual."""
+def run_in_uml(
+    spec: str, topology: Topology, backend: str | Backend, timeout: float, pcap: str | None = None
+) -> Result:
+    """The same scenario on the netns backend inside user-mode Linux, reported as usual. The guest
+    sends its captured frames back raw; they are decoded (and written to pcaps) here."""
     from netlab.kernel import features, uml
     from netlab.report.json import result_from_json
 
@@ -239,6 +273,9 @@ def run_in_uml(spec: str, topology: Topology, backend: str | Backend, timeout: f
         raise err
     result = result_from_json(data, topology)
     result.environment["kernel_runner"] = "uml"
+    captures = result.evidence.get("captures", [])
+    capture_evidence.frames_from_json(captures)
+    capture_evidence.finish(captures, result.endpoints, pcap)
     return result
 
 

@@ -40,6 +40,17 @@ class Endpoint:
         return self.addresses[0].address if self.addresses else None
 
 
+@dataclass(frozen=True, slots=True)
+class CapturePoint:
+    """An interface netlab can capture on while probing (netlab/evidence/capture.py)."""
+
+    name: str  # unique in the run, used in pcap file names: "lan0", "host-front"
+    netns: str
+    ifname: str
+    role: str  # "lan": everything on the simulated LAN; "bridge": a node's Linux bridge (ARP only without pcaps)
+    node: str | None = None
+
+
 @dataclass(slots=True)
 class Deployment:
     run: str
@@ -57,6 +68,8 @@ class Deployment:
     #: node -> (its namespace, its iptables-save text with the daemon up but no scenario network created):
     #: what the firewall evidence diffs against; nodes netlab cannot read (remote engines) are absent
     firewall_baseline: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: where packets are captured while each stage is probed
+    capture_points: list[CapturePoint] = field(default_factory=list)
     #: backend-private state (kept out of the model, STYLE rule 1)
     state: dict[str, object] = field(default_factory=dict)
 

@@ -6,14 +6,14 @@ from typing import Annotated
 
 import typer
 
-from netlab.backends.docker import image as probe_image
-from netlab.backends.docker.backend import DockerBackend
-
 
 def image(
     name: Annotated[str | None, typer.Option("--image", help="check this image instead of netlab/probe")] = None,
 ) -> None:
     """Make sure the probe image exists on the local daemon (imported from a static busybox, no registry)."""
+    from netlab.backends.docker import image as probe_image  # imported here: `netlab run` does not need it
+    from netlab.backends.docker.backend import DockerBackend
+
     client = DockerBackend().client()
     tag = probe_image.ensure(client, name)
     img = client.images.get(tag)

@@ -18,6 +18,7 @@ BackendOpt = Annotated[
     str | None, typer.Option("--backend", "-b", help="auto | netns | docker (default: netns; docker with --node)")
 ]
 Kernel = Annotated[str, typer.Option("--kernel", help="host | uml (user-mode Linux)")]
+PcapDir = Annotated[str | None, typer.Option("--pcap", help="write one pcap per stage and capture point into DIR")]
 JsonOut = Annotated[str | None, typer.Option("--json", help="write the result (schema 1) to FILE")]
 Timeout = Annotated[float, typer.Option("--timeout", help="per-probe timeout in seconds")]
 Color = Annotated[bool | None, typer.Option("--color/--no-color", help="ANSI colour (default: on a terminal)")]
@@ -43,6 +44,7 @@ def run(
     backend: BackendOpt = None,
     kernel: Kernel = "host",
     json_file: JsonOut = None,
+    pcap: PcapDir = None,
     timeout: Timeout = 1.0,
     color: Color = None,
     image: Annotated[str | None, typer.Option("--image", help="docker backend: probe image to use")] = None,
@@ -74,7 +76,7 @@ def run(
         if engines and kernel != "host":
             raise UsageError("--node runs on remote engines; --kernel uml is for the netns backend")
         chosen = registry.get("docker", image=image, parent=parent, nodes=engines)
-    result = run_scenario(scenario, backend=chosen, timeout=timeout, kernel=kernel)
+    result = run_scenario(scenario, backend=chosen, timeout=timeout, kernel=kernel, pcap=pcap)
     use_color = sys.stdout.isatty() if color is None else color
     sys.stdout.write(console.render(result, color=use_color))
     if json_file:

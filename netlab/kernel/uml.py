@@ -76,6 +76,8 @@ def _guest_script(spec: str, timeout: float, out: str, python: str, mods: Path, 
 # tmpfs (namespaces, journal, lock files); /tmp is left as the host's (read-only) because the
 # caller's Python may live there.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin PYTHONDONTWRITEBYTECODE=1 HOME=/run/home TMPDIR=/run/tmp
+# the guest kernel's nf_tables has no nat chain type: Docker's rules go in with iptables-legacy
+export NETLAB_FIREWALL=iptables-legacy
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs -o mode=0755 tmpfs /run

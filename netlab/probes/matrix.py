@@ -20,6 +20,7 @@ from netlab.probes.responders import Listen, Responders
 from netlab.probes.sweep import Answer, Shot, sweep_all
 
 DEFAULT_TIMEOUT = 1.0
+RETRY_FLOOR_S = 0.03
 
 
 class Task(NamedTuple):
@@ -90,10 +91,14 @@ def listeners(dep: Deployment, tasks: Sequence[Task]) -> dict[int, Listen]:
 def retry_window(answers: Iterable[Answer], timeout: float) -> float:
     """How long the retry pass waits. The first pass gave every probe its full timeout; the retry
     only covers a packet lost on the way (the first packets after a deploy, queued behind ARP), so
-    it waits ten times the slowest answer seen (kernel receive stamps, so true round trips), at least
-    0.05 s and at most the timeout."""
-    slowest = max((a.rtt_ms or 0.0 for a in answers), default=0.0) / 1000
-    return min(timeout, max(0.05, 10 * slowest))
+    it waits ten times the slowest round trip the kernel stamped (ICMP, UDP and DNS answers; a TCP
+    handshake is timed when netlab gets to it, which says more about netlab's load than the network),
+    at least 0.03 s and at most the timeout."""
+    answers = list(answers)
+    stamped = [a.rtt_ms for a in answers if a.stamped and a.rtt_ms is not None]
+    rtts = stamped or [a.rtt_ms for a in answers if a.rtt_ms is not None]
+    slowest = max(rtts, default=0.0) / 1000
+    return min(timeout, max(RETRY_FLOOR_S, 10 * slowest))
 
 
 class Prober(Protocol):

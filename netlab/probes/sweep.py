@@ -71,6 +71,7 @@ class Answer(NamedTuple):
     rtt_ms: float | None
     detail: str
     timed_out: bool = False
+    stamped: bool = False  # rtt_ms from the kernel's receive stamp (else from when netlab read the answer)
 
 
 def _checksum(data: bytes) -> int:
@@ -159,6 +160,7 @@ class _Sweep:
                     self.by_fd[s.fileno()] = (s, shot)
                 elif shot.kind in (ProbeKind.UDP, ProbeKind.DNS):
                     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
                     s.setblocking(False)
                     self.by_fd[s.fileno()] = (s, shot)
             except OSError as e:
@@ -238,7 +240,7 @@ class _Sweep:
                 self._done(fd, ans)
             return
         try:
-            data = sock.recv(64)
+            data, anc, _, _ = sock.recvmsg(512, _STAMP_SPACE)
         except OSError as e:
             if e.errno == errno.ECONNREFUSED:
                 what = "no resolver listening" if shot.kind is ProbeKind.DNS else "ICMP port unreachable"
@@ -255,13 +257,14 @@ class _Sweep:
                 return
             if rcode == dns.NOERROR and addrs:
                 found = ", ".join(map(str, addrs))
-                self._done(fd, Answer(Outcome.REACHABLE, self._rtt(shot), f"{shot.name} -> {found} via {shot.address}"))
+                what = f"{shot.name} -> {found} via {shot.address}"
+                self._done(fd, Answer(Outcome.REACHABLE, self._rtt(shot, _stamp(anc)), what, stamped=True))
             else:
                 what = dns.RCODES.get(rcode, f"rcode {rcode}") if rcode else "no address in the answer"
                 self._done(fd, Answer(Outcome.UNREACHABLE, None, f"{shot.name}: {what} from {shot.address}"))
             return
         if data == self.token:
-            self._done(fd, Answer(Outcome.REACHABLE, self._rtt(shot), "UDP echo received"))
+            self._done(fd, Answer(Outcome.REACHABLE, self._rtt(shot, _stamp(anc)), "UDP echo received", stamped=True))
 
     def _icmp_in(self) -> None:
         assert self.icmp is not None
@@ -281,7 +284,8 @@ class _Sweep:
                 shot = self.icmp_seq.get(seq)
                 if ident == self.ident and shot is not None:
                     self._answer(
-                        shot.key, Answer(Outcome.REACHABLE, self._rtt(shot, _stamp(anc)), f"echo reply from {src}")
+                        shot.key,
+                        Answer(Outcome.REACHABLE, self._rtt(shot, _stamp(anc)), f"echo reply from {src}", stamped=True),
                     )
             elif typ in (ICMP_UNREACH, ICMP_TIME_EXCEEDED):
                 inner = pkt[ihl + 8 :]

@@ -137,6 +137,7 @@ def render(r: Result, color: bool = False) -> str:
                 lines.append(f"        claim: {e.claim}")
         lines += firewall_lines(r.evidence.get("firewall", {}).get(stage.name, {}), color)
         lines += route_lines(r, stage.name, color)
+        lines += capture_lines([c for c in r.evidence.get("captures", []) if c.get("stage") == stage.name], color)
     claims = [c for c in r.verdict.checks if c.expectation.claim]
     if claims:
         lines += ["", _bold("claims", color)]
@@ -161,7 +162,12 @@ def firewall_lines(nodes: dict[str, Any], color: bool) -> list[str]:
         changes = found.get("changes", {})
         tool = found.get("tool", "iptables")
         if not changes:
-            out += ["", f"firewall of {node} ({tool}): no change"]
+            why = (
+                " (not read again: this stage's actions make Docker write no rule)"
+                if found.get("read") is False
+                else ""
+            )
+            out += ["", f"firewall of {node} ({tool}): no change{why}"]
             continue
         out += ["", _bold(f"firewall of {node} ({tool}): rules added (+) and removed (-)", color)]
         for table, entry in changes.items():
@@ -193,6 +199,37 @@ def route_lines(r: Result, stage: str, color: bool) -> list[str]:
         rows += [f"arp   {x}" for x in now[name].get("neighbours", []) if not x.endswith(" NOARP")]
         for i, row in enumerate(rows or ["(none)"]):
             out.append(f"  {(name if i == 0 else '').ljust(width)}  {row}")
+    return out
+
+
+def capture_lines(captures: list[dict[str, Any]], color: bool, most: int = 4) -> list[str]:
+    """What the packets captured during the stage prove, per capture point (facts decoded with scapy)."""
+    out: list[str] = []
+    for c in captures:
+        facts = c.get("facts", {})
+        if not facts and not c.get("error"):
+            continue
+        where = (
+            f"{c['point']} ({c['interface']}, {c['packets']} packets"
+            + (f", {c['pcap']}" if c.get("pcap") else "")
+            + ")"
+        )
+        if not out:
+            out += ["", _bold("captured while probing", color)]
+        out.append(f"  {where}")
+        if c.get("error"):
+            out.append(f"    error: {c['error']}")
+        if facts.get("sources"):
+            seen = ", ".join(f"{a} x{n}" for a, n in facts["sources"].items())
+            out.append(f"    traffic to the lan's peers came from: {seen}")
+        if facts.get("macs"):
+            out.append("    MACs on the wire: " + ", ".join(f"{a} {m}" for a, m in facts["macs"].items()))
+        if facts.get("vxlan"):
+            out += [f"    VXLAN {what} x{n}" for what, n in facts["vxlan"].items()]
+        if facts.get("arp"):
+            asked = list(facts["arp"])
+            more = f" and {len(asked) - most} more" if len(asked) > most else ""
+            out.append(f"    ARP: {'; '.join(asked[:most])}{more}")
     return out
 
 

@@ -1,13 +1,15 @@
-"""Firewall evidence on real namespaces: what each driver adds to the node's rules."""
+"""Evidence on real namespaces: firewall diffs, routes and neighbours, and what the captures prove."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hostsnap import HostSnapshot
 
+from netlab import loader
 from netlab.backends.netns.links import mac_from_ip
-from netlab.runner import run_scenario
+from netlab.runner import run_scenario, run_topology
 
 
 def _added(changes: dict[str, Any], table: str) -> list[str]:
@@ -26,8 +28,14 @@ def test_bridge_adds_masquerade_isolation_and_dnat(host_unchanged: HostSnapshot)
     assert any("--dport 8080 -j DNAT" in x for x in nat)
     # the default bridge belongs to the daemon's baseline, not to the scenario
     assert not any("docker0" in x for x in nat + filt)
-    # the route stage changes a peer's routes, not the node's firewall
-    assert r.evidence["firewall"]["route"]["host"]["changes"] == {}
+    # a route stage makes Docker write no rule: not read again (an iptables-save costs seconds under uml)
+    assert r.evidence["firewall"]["route"]["host"] == {"tool": first["tool"], "changes": {}, "read": False}
+
+
+def test_a_connect_stage_is_read_again(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario(str(Path(__file__).resolve().parent.parent / "data" / "remote_bridge.py"))
+    moved = r.evidence["firewall"]["moved"]["host"]
+    assert "read" not in moved and moved["changes"] == {}  # joining a bridge without published ports: no rule
 
 
 def test_macvlan_adds_no_rule_to_the_host(host_unchanged: HostSnapshot) -> None:
@@ -59,3 +67,47 @@ def test_macvlan_children_show_their_own_macs_to_the_peer(host_unchanged: HostSn
     macs = {c: peer[str(r.endpoints[c].addresses[0].address)] for c in ("c1", "c2")}
     assert macs["c1"] != macs["c2"]
     assert all(m == mac_from_ip(r.endpoints[c].addresses[0].address) for c, m in macs.items())
+
+
+def _capture(r: Any, stage: str, point: str) -> dict[str, Any]:
+    found = [c for c in r.evidence["captures"] if c["stage"] == stage and c["point"] == point]
+    assert len(found) == 1, [(c["stage"], c["point"]) for c in r.evidence["captures"]]
+    return found[0]
+
+
+def test_bridge_nat_is_seen_on_the_lan_and_pcaps_open_in_scapy(host_unchanged: HostSnapshot, tmp_path: Path) -> None:
+    from scapy.all import rdpcap  # scapy.all registers the link types rdpcap decodes
+
+    r = run_topology(loader.load("bridge"), pcap=str(tmp_path))
+    lan = _capture(r, "initial", "lan0")
+    # containers' traffic reached the peer from the node's lan address only: masquerade
+    assert lan["facts"]["sources"] and all(a.endswith("(host)") for a in lan["facts"]["sources"])
+    for c in r.evidence["captures"]:
+        assert c["pcap"] == str(tmp_path / f"{c['stage']}-{c['point']}.pcap")
+        assert len(rdpcap(c["pcap"])) == c["packets"]
+    assert lan["packets"] > 0
+
+
+def test_without_masquerade_the_peer_sees_the_container(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("bridge_nonat")
+    sources = _capture(r, "initial", "lan0")["facts"]["sources"]
+    c1 = r.endpoints["c1"].addresses[0].address
+    assert f"{c1} (c1)" in sources
+    assert _capture(r, "initial", "lan0")["pcap"] is None  # no --pcap: nothing written
+
+
+def test_macvlan_children_have_their_own_macs_on_the_wire(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("macvlan")
+    macs = _capture(r, "initial", "lan0")["facts"]["macs"]
+    for c in ("c1", "c2"):
+        addr = r.endpoints[c].addresses[0].address
+        assert macs[f"{addr} ({c})"] == mac_from_ip(addr)
+
+
+def test_overlay_underlay_carries_vxlan_with_the_network_vni(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("overlay")
+    vxlan = _capture(r, "initial", "underlay")["facts"]["vxlan"]
+    a, b = (str(r.endpoints[n].addresses[0].address) for n in ("a", "b"))
+    host, node2 = (str(r.topology.uplink(n, "underlay").address) for n in ("host", "node2"))  # type: ignore[union-attr]
+    assert vxlan[f"{host} -> {node2} VNI 4097 carrying {a} -> {b}"] > 0
+    assert vxlan[f"{node2} -> {host} VNI 4097 carrying {b} -> {a}"] > 0

@@ -77,7 +77,8 @@ def parse(kind: str, rc: int, text: str, timeout: float) -> Answer:
     if kind == "icmp":
         if rc == 0:
             m = _RTT.search(text)
-            return Answer(Outcome.REACHABLE, float(m.group(1)) if m else None, "echo reply (ping in the container)")
+            rtt = float(m.group(1)) if m else None
+            return Answer(Outcome.REACHABLE, rtt, "echo reply (ping in the container)", stamped=m is not None)
         for needle in ("network is unreachable", "no route to host", "host is unreachable", "permission denied"):
             if needle in low:
                 return Answer(Outcome.UNREACHABLE, None, f"ping: {needle}")

@@ -21,7 +21,7 @@ from ipaddress import IPv4Address
 from netlab import faults
 from netlab.backends import journal as journals
 from netlab.backends import naming
-from netlab.backends.base import Address, Deployment, Endpoint
+from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
 from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.netns import attach, dockerfw, lan
 from netlab.backends.netns.attach import State
@@ -40,19 +40,33 @@ EMBEDDED_DNS = IPv4Address("127.0.0.11")
 FIREWALL_TOOLS = {"iptables-nft": "iptables-nft-restore", "iptables-legacy": "iptables-legacy-restore"}
 
 
-def restore_rules(netns: str, rules: str, preferred: str | None, node: str) -> str:
+def restore_rules(
+    netns: str, rules: str, preferred: str | None, node: str, baseline: str | None = None
+) -> tuple[str, str]:
     """Load the rules with iptables-nft, or iptables-legacy where the kernel's nf_tables lacks
-    what Docker's rules need (user-mode Linux 6.1 has no nat chain type). Returns the one used."""
+    what Docker's rules need (user-mode Linux 6.1 has no nat chain type; its guest names the flavour
+    in NETLAB_FIREWALL). With `baseline`, that ruleset is loaded and read back first, all in one
+    shell: under user-mode Linux every process costs about a second.
+    Returns the flavour used and the baseline as iptables-save printed it ('' without one)."""
     errors = []
-    order = [preferred] if preferred else list(FIREWALL_TOOLS)
+    hint = preferred or os.environ.get("NETLAB_FIREWALL")
+    order = [hint, *(f for f in FIREWALL_TOOLS if f != hint)] if hint in FIREWALL_TOOLS else list(FIREWALL_TOOLS)
     for flavour in order:
+        assert flavour is not None
         tool = FIREWALL_TOOLS[flavour]
         if shutil.which(tool) is None:
             errors.append(f"{tool} not installed")
             continue
         try:
-            nsthread.run(netns, [tool], stdin=rules)
-            return flavour
+            if baseline is None:
+                nsthread.run(netns, [tool], stdin=rules)
+                return flavour, ""
+            save = firewall_evidence.SAVE_TOOLS[flavour]
+            script = (
+                f"set -e\n{tool} <<'NETLAB_BASE'\n{baseline}NETLAB_BASE\n{save}\n"
+                f"{tool} <<'NETLAB_FULL'\n{rules}NETLAB_FULL\n"
+            )
+            return flavour, nsthread.run(netns, ["sh", "-c", script])
         except subprocess.CalledProcessError as e:
             errors.append(f"{tool}: {e.stderr.strip().splitlines()[-1] if e.stderr.strip() else e}")
     raise KernelFeatureMissing(
@@ -172,14 +186,16 @@ class NetnsBackend:
             for p in c.publish:
                 published.append(dockerfw.Published(t.network(first.network), first.address, p))
         rules = dockerfw.render(t.networks_on(node), published)
-        if node not in dep.firewall_baseline:
+        faults.point("netns.firewall")
+        if node in dep.firewall_baseline:
+            st.firewall, _ = restore_rules(st.ns[node], rules, st.firewall, node)
+        else:
             # the daemon's own rules first (its default bridge only), as a Docker host has them before any
             # network of the scenario exists: the firewall evidence diffs against that
             daemon_only = [n for n in t.networks_on(node) if n.predefined and n.name == "bridge"]
-            st.firewall = restore_rules(st.ns[node], dockerfw.render(daemon_only, []), st.firewall, node)
-            dep.firewall_baseline[node] = (st.ns[node], firewall_evidence.save(st.ns[node], st.firewall))
-        faults.point("netns.firewall")
-        st.firewall = restore_rules(st.ns[node], rules, st.firewall, node)
+            base = dockerfw.render(daemon_only, [])
+            st.firewall, saved = restore_rules(st.ns[node], rules, st.firewall, node, baseline=base)
+            dep.firewall_baseline[node] = (st.ns[node], saved)
         dep.facts["firewall"] = st.firewall
 
     def _endpoints(self, dep: Deployment) -> None:
@@ -205,6 +221,14 @@ class NetnsBackend:
                 p.name, EndpointKind.PEER, None, st.ns[p.name], [Address(p.lan, f"lan:{p.lan}", p.address)]
             )
         dep.endpoints = {name: eps[name] for name in t.endpoint_names()}
+        dep.capture_points = [CapturePoint(lan.name, st.ns[lan.name], lan.name, "lan") for lan in t.lans]
+        for node in t.nodes:
+            for net in t.networks_on(node.name):
+                if net.driver == Driver.BRIDGE and net.bridge_name:
+                    point = CapturePoint(
+                        f"{node.name}-{net.name}", st.ns[node.name], net.bridge_name, "bridge", node.name
+                    )
+                    dep.capture_points.append(point)
         self._dns(dep)
 
     def _dns(self, dep: Deployment) -> None:
