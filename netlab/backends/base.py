@@ -49,6 +49,9 @@ class CapturePoint:
     ifname: str
     role: str  # "lan": everything on the simulated LAN; "bridge": a node's Linux bridge (ARP only without pcaps)
     node: str | None = None
+    #: put the interface in promiscuous mode while capturing (a bridge then shows what it forwards);
+    #: False for interfaces netlab did not create
+    promisc: bool = True
 
 
 @dataclass(slots=True)

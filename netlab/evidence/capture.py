@@ -103,7 +103,8 @@ class Capture:
             s.bind((p.ifname, ETH_P_ALL, 0, 0, b""))  # the interface name is resolved in the socket's namespace
             # a bridge device sees the frames it forwards between its ports only in promiscuous mode;
             # the membership holds it there while this socket is open (tcpdump does the same)
-            s.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, struct.pack("iHH8s", index, PACKET_MR_PROMISC, 0, b""))
+            if p.promisc:
+                s.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, struct.pack("iHH8s", index, PACKET_MR_PROMISC, 0, b""))
             s.setblocking(False)
         except OSError:
             s.close()

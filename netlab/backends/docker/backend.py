@@ -22,7 +22,7 @@ from typing import Any
 
 from netlab.backends import journal as journals
 from netlab.backends import naming
-from netlab.backends.base import Address, Deployment, Endpoint
+from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
 from netlab.backends.docker import daemons, remote
 from netlab.backends.docker import image as probe_image
 from netlab.backends.journal import Journal, RunRecord
@@ -75,6 +75,7 @@ class _State:
     ns: dict[str, str] = field(default_factory=dict)  # lans, peers, resolver -> namespace path
     uplinks: dict[tuple[str, str], str] = field(default_factory=dict)  # (node, lan) -> root-ns ifname
     networks: dict[str, str] = field(default_factory=dict)  # scenario network -> docker network name
+    bridges: dict[tuple[str, str], str] = field(default_factory=dict)  # (node, bridge network) -> Linux bridge
     containers: dict[str, str] = field(default_factory=dict)  # scenario container -> docker container id
     resolver: IPv4Address | None = None
     shims: list[tuple[str, IPv4Address]] = field(default_factory=list)
@@ -359,7 +360,7 @@ class DockerBackend:
         ]
         if not st.private:  # a private daemon's objects go with the daemon
             self._record(dep, "docker-network", name, node)
-        st.clients[node].networks.create(
+        created = st.clients[node].networks.create(
             name,
             driver=driver,
             options=options,
@@ -370,6 +371,10 @@ class DockerBackend:
             labels=labels(dep.run, t.name, "network"),
         )
         st.networks[net.name] = name
+        if net.driver == Driver.BRIDGE:
+            st.bridges[(node, net.name)] = str(
+                net.options.get("com.docker.network.bridge.name") or f"br-{created.id[:12]}"
+            )
 
     def _docker_network(self, st: _State, network: str) -> str:
         return st.networks.get(network, network)  # predefined: bridge, host, none by their own names
@@ -508,6 +513,25 @@ class DockerBackend:
             for n in t.nodes:
                 dep.resolvers[n.name] = st.resolver
         dep.endpoints = {name: eps[name] for name in t.endpoint_names()}
+        dep.capture_points = self._capture_points(dep)
+
+    def _capture_points(self, dep: Deployment) -> list[CapturePoint]:
+        """The lans, and every node's Linux bridges; none on remote engines (netlab cannot enter them).
+        A bridge of a daemon netlab did not start (its docker0, a swarm's docker_gwbridge) is captured
+        without promiscuous mode: its flags are not netlab's to change."""
+        t, st = dep.topology, _state(dep)
+        if st.engines:
+            return []
+        points = [CapturePoint(lan.name, st.ns[lan.name], lan.name, "lan") for lan in t.lans]
+        for node in t.nodes:
+            for net in t.networks_on(node.name):
+                if net.driver != Driver.BRIDGE:
+                    continue
+                ours = st.private or not net.predefined
+                ifname = st.bridges.get((node.name, net.name)) or ("docker0" if net.name == "bridge" else net.name)
+                ns = st.node_ns[node.name]
+                points.append(CapturePoint(f"{node.name}-{net.name}", ns, ifname, "bridge", node.name, promisc=ours))
+        return points
 
     def _gwbridge_address(self, dep: Deployment, node: str, cid: str) -> str | None:
         """An overlay container's hidden endpoint on docker_gwbridge (named gateway_<id>)."""

@@ -25,6 +25,7 @@ from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
 from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.netns import attach, dockerfw, lan
 from netlab.backends.netns.attach import State
+from netlab.backends.netns.links import docker_random_mac
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing
 from netlab.evidence import firewall as firewall_evidence
 from netlab.kernel import features, uml
@@ -167,7 +168,7 @@ class NetnsBackend:
             for net in t.networks_on(node):
                 if net.driver == Driver.BRIDGE:
                     assert net.bridge_name and net.gateway and net.subnet
-                    br = nl.bridge(net.bridge_name)
+                    br = nl.bridge(net.bridge_name, mac=docker_random_mac())
                     nl.addr(br, net.gateway, net.subnet.prefixlen)
                     nl.up(br)
         for net in t.networks_on(node):

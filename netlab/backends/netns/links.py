@@ -33,6 +33,11 @@ IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
 RTPROT_BOOT = 3
 
 
+def docker_random_mac() -> str:
+    """A MAC the way Docker 20.10 gives its bridges one: the 02:42 prefix, four random bytes."""
+    return "02:42:" + ":".join(f"{b:02x}" for b in os.urandom(4))
+
+
 def mac_from_ip(addr: IPv4Address) -> str:
     """Docker 20.10's GenerateMACFromIP: 02:42 followed by the four address bytes."""
     return "02:42:" + ":".join(f"{b:02x}" for b in addr.packed)
@@ -57,8 +62,10 @@ class Netlink:
             raise LookupError(f"no interface {ifname!r}")
         return int(found[0])
 
-    def bridge(self, ifname: str, mtu: int | None = None) -> int:
+    def bridge(self, ifname: str, mtu: int | None = None, mac: str | None = None) -> int:
         kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
+        if mac:
+            kw["address"] = mac
         self._ipr.link("add", ifname=ifname, kind="bridge", br_stp_state=0, br_forward_delay=0, **kw)
         return self.index(ifname)
 
