@@ -14,7 +14,6 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterator
-from ipaddress import IPv4Address
 from typing import Any
 
 from netlab.backends.base import Deployment
@@ -90,7 +89,7 @@ def read(netns: str) -> dict[str, list[str]]:
 
 
 def _ip(raw: bytes | None) -> str | None:
-    return str(IPv4Address(raw)) if raw is not None and len(raw) == 4 else None
+    return socket.inet_ntoa(raw) if raw is not None and len(raw) == 4 else None
 
 
 def _route(head: bytes, attrs: dict[int, bytes], names: dict[int, str]) -> str:
@@ -121,7 +120,7 @@ def _neighbour(head: bytes, attrs: dict[int, bytes], names: dict[int, str]) -> s
     if not dst or names.get(ifindex) == "lo":
         return ""
     lladdr = attrs.get(NDA_LLADDR)
-    mac = ":".join(f"{b:02x}" for b in lladdr) if lladdr else "-"
+    mac = lladdr.hex(":") if lladdr else "-"
     return f"{dst} {mac} dev {names.get(ifindex, ifindex)} {NUD.get(state, hex(state))}"
 
 

@@ -209,11 +209,11 @@ def capture_lines(captures: list[dict[str, Any]], color: bool, most: int = 4) ->
         facts = c.get("facts", {})
         if not facts and not c.get("error"):
             continue
-        where = (
-            f"{c['point']} ({c['interface']}, {c['packets']} packets"
-            + (f", {c['pcap']}" if c.get("pcap") else "")
-            + ")"
-        )
+        pcap = f", {c['pcap']}" if c.get("pcap") else ""
+        decoded = c.get("decoded", c["packets"])
+        first = f", the first {decoded} decoded" if decoded < c["packets"] else ""
+        first += " of more (the rest was not kept)" if c.get("truncated") else ""
+        where = f"{c['point']} ({c['interface']}, {c['packets']} packets{first}{pcap})"
         if not out:
             out += ["", _bold("captured while probing", color)]
         out.append(f"  {where}")
