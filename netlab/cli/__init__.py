@@ -8,6 +8,7 @@ import sys
 import typer
 
 from netlab.cli import clean as clean_cmd
+from netlab.cli import compare as compare_cmd
 from netlab.cli import doctor as doctor_cmd
 from netlab.cli import image as image_cmd
 from netlab.cli import list as list_cmd
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 app.command("run")(run_cmd.run)
 app.command("list")(list_cmd.list_scenarios)
+app.command("compare")(compare_cmd.compare)
 app.command("clean")(clean_cmd.clean)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("image")(image_cmd.image)

@@ -1,0 +1,40 @@
+"""`netlab compare` on the netns backend: the measured table and the lecture's cards."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from hostsnap import HostSnapshot
+
+from netlab import compare
+from netlab.claims import CLAIMS, verdict
+
+
+def test_compare_reproduces_the_expected_table(host_unchanged: HostSnapshot) -> None:
+    results = compare.run(["bridge", "host", "macvlan", "overlay"])
+    cells = compare.table(results)
+    marks = {prop: {d: c.mark for d, c in row.items()} for prop, row in cells.items()}
+    assert marks["iptables"] == {"bridge": "✓", "host": "✗", "macvlan": "✗", "overlay": "✓"}
+    assert marks["nat"] == {"bridge": "✓", "host": "✗", "macvlan": "✗", "overlay": "✓"}
+    assert marks["own-mac"] == {"bridge": "✗", "host": "✗", "macvlan": "✓", "overlay": "✗"}
+    assert marks["host-to-container"] == {"bridge": "✓", "host": "✓", "macvlan": "✗", "overlay": "✓"}
+    assert marks["peer-to-container"] == {"bridge": "✗", "host": "✓", "macvlan": "✓", "overlay": "✗"}
+    assert marks["broadcast-domain"] == {"bridge": "✗", "host": "✓", "macvlan": "✓", "overlay": "✗"}
+    assert marks["spans-hosts"] == {"bridge": "–", "host": "–", "macvlan": "–", "overlay": "✓"}
+    for claim in CLAIMS:
+        if claim.driver in results:
+            held = verdict(claim, compare.measured(cells, claim.driver))
+            assert held is (None if not claim.expects else True), (claim.id, held)
+
+
+def test_compare_cli_writes_the_markdown_and_finds_the_outdated_ipvlan_card(tmp_path: Path) -> None:
+    out = tmp_path / "cnm.md"
+    proc = subprocess.run(
+        ["netlab", "compare", "ipvlan", "macvlan", "--markdown", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert text.startswith("# Docker's network drivers compared (CNM)")
+    assert "| ipvlan | IPTables use but experimental-ish. | iptables ✗ | **wrong or outdated**" in text
+    assert "| macvlan | No IPTables. | iptables ✗ | right |" in text

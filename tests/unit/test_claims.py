@@ -1,0 +1,42 @@
+"""The lecture's claims: each names measured properties that exist; verdicts follow the measurements."""
+
+from __future__ import annotations
+
+from netlab import compare
+from netlab.claims import CLAIMS, Claim, verdict
+
+
+def test_every_claim_is_decided_by_properties_compare_measures() -> None:
+    ids = {p.id for p in compare.PROPERTIES}
+    for claim in CLAIMS:
+        assert claim.driver in compare.SCENARIOS, claim.id
+        assert set(claim.expects) <= ids, claim.id
+        assert claim.expects or claim.note, f"{claim.id}: not measurable, so it must say why"
+    assert len({c.id for c in CLAIMS}) == len(CLAIMS)
+
+
+def test_every_card_of_the_lecture_is_covered() -> None:
+    drivers = {c.driver for c in CLAIMS}
+    assert drivers == {"bridge", "host", "macvlan", "ipvlan", "overlay"}
+    wording = " ".join(c.wording for c in CLAIMS)
+    for sentence in (
+        "Can only reach each other on the same broadcast domain",
+        "Uses IPTables",
+        "Allows microsegmentation",
+        "No automatic IPTables for container",
+        "Explicit assignment required",
+        "as if they are independent systems",
+        "No IPTables",
+        "even on different subnets",
+        "no route advertisement",
+        "IPTables use but experimental-ish",
+    ):
+        assert sentence in wording
+
+
+def test_verdicts() -> None:
+    c = Claim("x.y", "bridge", "words", {"iptables": True, "nat": False})
+    assert verdict(c, {"iptables": True, "nat": False}) is True
+    assert verdict(c, {"iptables": False, "nat": False}) is False
+    assert verdict(c, {"iptables": True, "nat": None}) is None
+    assert verdict(Claim("x.z", "host", "words", {}, "why"), {}) is None
