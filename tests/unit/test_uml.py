@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from netlab.kernel import uml
@@ -34,3 +37,15 @@ def test_missing_or_garbled_phases_give_what_is_there(tmp_path: Path) -> None:
     f = tmp_path / "phases"
     f.write_text("boot 2.0\nmodules ??\n")
     assert uml._phases(str(f)) == {"uml_boot_s": 2.0}
+
+
+def test_the_guest_imports_netlab_from_a_bytecode_bundle(tmp_path: Path) -> None:
+    bundle = uml._bytecode_bundle(str(tmp_path / "netlab.zip"))
+    script = uml._guest_script("x.py", 1.0, str(tmp_path / "out"), "/usr/bin/python3", Path("/m"), [], bundle)
+    assert f"export PYTHONPATH={bundle}" in script
+    probe = "import netlab.runner, netlab.kernel.uml_guest; print(netlab.runner.__file__)"
+    env = {**os.environ, "PYTHONPATH": bundle}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path, check=True
+    )
+    assert out.stdout.strip() == f"{bundle}/netlab/runner.pyc"  # compiled code, no source needed
