@@ -7,6 +7,7 @@ own and reached only through its API socket: netlab gets no pid, no namespace pa
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,7 +64,11 @@ def _labelled(url: str, run: str) -> list[str]:
 
 def test_remote_engine_runs_the_scenario_through_docker_exec(engine: str) -> None:
     result = run_topology(loader.load(SCENARIO), backend=DockerBackend(nodes={"host": engine}))
-    assert result.ok, [v for v in result.verdicts if not v.correct]
+    assert result.ok, [
+        (c.expectation.src, c.expectation.dst, str(c.expectation.probe), c.observation.detail if c.observation else "")
+        for c in result.verdict.checks
+        if not c.ok
+    ]
     icmp = [o for o in result.observations if o.outcome is Outcome.REACHABLE and str(o.probe) == "icmp"]
     assert icmp and all("ping in the container" in o.detail for o in icmp)
     assert _labelled(engine, result.run) == []  # torn down on the engine too
@@ -98,3 +103,37 @@ def test_bad_node_options_say_what_is_wrong(node: str, code: int, message: str) 
     proc = _netlab("run", SCENARIO, "--node", node)
     assert proc.returncode == code, proc.stderr
     assert message in proc.stderr
+
+
+def test_an_ssh_engine_goes_through_the_ssh_client(
+    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ssh://user@host` runs the system `ssh` with `docker system dial-stdio` on the far side (the docker
+    SDK's ssh-client transport). The `ssh` on PATH here is a stand-in that runs that command locally
+    against the test's engine: no sshd, but every other piece (URL, transport, docker CLI) is real."""
+    if shutil.which("docker") is None:
+        pytest.skip("the docker CLI runs `docker system dial-stdio` on the far side")
+    log = tmp_path / "ssh.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stand_in = bin_dir / "ssh"
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {log}\n'
+        'while [ "$1" != "--" ]; do shift; done\n'
+        "shift 2\n"  # "--" and the host; the remote command follows as one word
+        f'DOCKER_HOST={engine} exec sh -c "$*"\n'
+    )
+    stand_in.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    result = run_topology(
+        loader.load(SCENARIO), backend=DockerBackend(nodes={"host": "ssh://tester@engine.invalid:2222"})
+    )
+    assert result.ok, [
+        (c.expectation.src, c.expectation.dst, str(c.expectation.probe), c.observation.detail if c.observation else "")
+        for c in result.verdict.checks
+        if not c.ok
+    ]
+    calls = log.read_text().splitlines()
+    assert calls and all(c == "-l tester -p 2222 -- engine.invalid docker system dial-stdio" for c in calls)
+    assert _labelled(engine, result.run) == []

@@ -146,6 +146,10 @@ class DockerBackend:
                 c = docker.DockerClient(base_url=url, timeout=API_TIMEOUT_S, use_ssh_client=url.startswith("ssh://"))
                 c.ping()
             except Exception as e:
+                if "paramiko" in str(e):  # the SDK imports its ssh transport only with paramiko present
+                    raise EnvironmentProblem(
+                        f"{url}: ssh:// engines need the paramiko package: pip install 'netlab-cnm[ssh]'"
+                    ) from e
                 raise EnvironmentProblem(
                     f"no Docker engine answers at {url} ({type(e).__name__}: {e}); check the URL given to --node"
                 ) from e

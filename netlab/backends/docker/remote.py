@@ -154,9 +154,18 @@ class ExecProber:
 
     @staticmethod
     def _exec(where: Where, text: str) -> str:
+        """Run `sh -c text` in the container; its stdout. The stream is read off the raw socket: over an
+        ssh:// engine the SDK's own read ends in a broken pipe once `docker system dial-stdio` has quit."""
+        from docker.utils import socket as frames
+
         exec_id = where.api.exec_create(where.container, ["sh", "-c", text])["Id"]
-        out = where.api.exec_start(exec_id)
-        return bytes(out).decode(errors="replace")
+        sock = where.api.exec_start(exec_id, socket=True)
+        try:
+            out = b"".join(data for stream, data in frames.frames_iter(sock, tty=False) if stream == frames.STDOUT)
+        finally:
+            with contextlib.suppress(OSError):
+                sock.close()
+        return out.decode(errors="replace")
 
     @contextlib.contextmanager
     def listening(self, dep: Deployment, tasks: Sequence[Task]) -> Iterator[dict[int, str]]:
