@@ -9,7 +9,11 @@ Counters and comments are dropped; rules are compared as text, per table and cha
 
 from __future__ import annotations
 
+import contextlib
+import re
 import shutil
+import socket
+import struct
 import subprocess
 from collections import Counter
 from typing import Any
@@ -22,15 +26,104 @@ Tables = dict[str, dict[str, Any]]  # table -> {"policies": {chain: policy}, "ru
 
 
 def save(netns: str, flavour: str | None = None) -> str:
-    """The ruleset of a namespace as iptables-save prints it ('' when the tool is missing)."""
+    """The namespace's rules as iptables-save prints them ('' when the tool is missing), followed by the
+    views the main one cannot show, as pseudo-tables in the same format:
+    `*legacy:<table>` for iptables-legacy tables next to nft-based ones (iptables-nft cannot see them),
+    and `*nft:<family> <name>` for native nftables tables (not iptables-nft's own). Both are looked for
+    without starting a process (the kernel's table list), so a namespace without them costs nothing."""
     tools = [SAVE_TOOLS[flavour]] if flavour in SAVE_TOOLS else [*SAVE_TOOLS.values(), "iptables-save"]
+    text = ""
+    used = None
     for tool in tools:
         if shutil.which(tool):
             try:
-                return nsthread.run(netns, [tool])
+                text, used = nsthread.run(netns, [tool]), tool
+                break
             except subprocess.CalledProcessError:
                 continue
-    return ""
+    if used != SAVE_TOOLS["iptables-legacy"] and _legacy_tables(netns) and shutil.which(SAVE_TOOLS["iptables-legacy"]):
+        with contextlib.suppress(subprocess.CalledProcessError):
+            legacy = nsthread.run(netns, [SAVE_TOOLS["iptables-legacy"]])
+            text += "\n" + "\n".join(f"*legacy:{x[1:]}" if x.startswith("*") else x for x in legacy.splitlines())
+    native = [t for t in nft_tables(netns) if t not in IPTABLES_NFT_TABLES]
+    if native and shutil.which("nft"):
+        for family, name in native:
+            with contextlib.suppress(subprocess.CalledProcessError):
+                text += "\n" + nft_as_save(family, name, nsthread.run(netns, ["nft", "list", "table", family, name]))
+    return text
+
+
+def _legacy_tables(netns: str) -> list[str]:
+    """x_tables' (iptables-legacy's) tables of the namespace: /proc/net/ip_tables_names read from inside."""
+    with nsthread.entered(netns):
+        try:
+            with open("/proc/thread-self/net/ip_tables_names") as f:
+                return f.read().split()
+        except OSError:
+            return []
+
+
+# linux/netfilter/nfnetlink.h, nf_tables.h
+NETLINK_NETFILTER = 12
+NFNL_SUBSYS_NFTABLES = 10
+NFT_MSG_GETTABLE = 1
+NFTA_TABLE_NAME = 1
+NFPROTO = {1: "inet", 2: "ip", 3: "arp", 7: "bridge", 10: "ip6", 5: "netdev"}
+#: the tables iptables-nft (and ip6tables-nft) keep in nf_tables: iptables-save shows them already
+IPTABLES_NFT_TABLES = {(f, t) for f in ("ip", "ip6") for t in ("filter", "nat", "mangle", "raw", "security")}
+
+
+def nft_tables(netns: str) -> list[tuple[str, str]]:
+    """(family, name) of every nf_tables table in the namespace, from one netlink dump (no process)."""
+    with nsthread.entered(netns):
+        try:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+        except OSError:
+            return []
+    out: list[tuple[str, str]] = []
+    with sock:
+        msg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE
+        sock.send(struct.pack("=IHHIIBBH", 20, msg_type, 0x301, 1, 0, 0, 0, 0))  # REQUEST|DUMP, AF_UNSPEC
+        while True:
+            data = sock.recv(1 << 16)
+            off = 0
+            while off + 16 <= len(data):
+                length, typ, _, _, _ = struct.unpack_from("=IHHII", data, off)
+                if typ in (2, 3) or length < 16:  # NLMSG_ERROR (no nf_tables here) or NLMSG_DONE
+                    return out
+                family = data[off + 16]
+                a = off + 20
+                while a + 4 <= off + length:
+                    alen, atype = struct.unpack_from("=HH", data, a)
+                    if alen < 4:
+                        break
+                    if atype & 0x3FFF == NFTA_TABLE_NAME:
+                        name = data[a + 4 : a + alen].rstrip(b"\0").decode()
+                        out.append((NFPROTO.get(family, str(family)), name))
+                    a += (alen + 3) & ~3
+                off += (length + 3) & ~3
+            if not data:
+                return out
+
+
+def nft_as_save(family: str, name: str, listing: str) -> str:
+    """`nft list table` output in iptables-save's shape, so one parser and one diff serve both:
+    chains become `:chain policy`, each statement `-A chain statement`."""
+    lines = [f"*nft:{family} {name}"]
+    chain = None
+    for raw in listing.splitlines():
+        line = raw.strip()
+        if line.startswith("chain "):
+            chain = line.split()[1]
+            lines.append(f":{chain} -")
+        elif line == "}" or line.startswith("table ") or not line or chain is None:
+            continue
+        elif line.startswith("type ") and "policy" in line:
+            policy = line.split("policy", 1)[1].strip(" ;")
+            lines[-1] = f":{chain} {policy}"
+        else:  # counters change with traffic, not with rules
+            lines.append(f"-A {chain} " + re.sub(r"counter packets \d+ bytes \d+", "counter", line))
+    return "\n".join([*lines, "COMMIT", ""])
 
 
 def parse(text: str) -> Tables:

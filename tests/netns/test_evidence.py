@@ -111,3 +111,25 @@ def test_overlay_underlay_carries_vxlan_with_the_network_vni(host_unchanged: Hos
     host, node2 = (str(r.topology.uplink(n, "underlay").address) for n in ("host", "node2"))  # type: ignore[union-attr]
     assert vxlan[f"{host} -> {node2} VNI 4097 carrying {a} -> {b}"] > 0
     assert vxlan[f"{node2} -> {host} VNI 4097 carrying {b} -> {a}"] > 0
+
+
+def test_legacy_and_native_nft_rules_are_read_beside_iptables_nft(host_unchanged: HostSnapshot) -> None:
+    from netlab.backends import naming
+    from netlab.evidence import firewall
+    from netlab.probes import nsthread
+
+    name = naming.ns_name(naming.new_run_id(), "fwviews")
+    path = nsthread.create(name)
+    try:
+        before = firewall.save(path, "iptables-nft")
+        nsthread.run(path, ["iptables-nft", "-A", "INPUT", "-j", "ACCEPT"])
+        nsthread.run(path, ["iptables-legacy", "-A", "OUTPUT", "-j", "ACCEPT"])
+        nsthread.run(path, ["nft", "add", "table", "inet", "guard"])
+        nsthread.run(path, ["nft", "add", "chain", "inet", "guard", "in", "{ type filter hook input priority 0; }"])
+        nsthread.run(path, ["nft", "add", "rule", "inet", "guard", "in", "tcp", "dport", "22", "counter", "accept"])
+        changes = firewall.diff(before, firewall.save(path, "iptables-nft"))
+    finally:
+        nsthread.remove(name)
+    assert changes["filter"]["added"] == {"INPUT": ["-A INPUT -j ACCEPT"]}
+    assert changes["legacy:filter"]["added"] == {"OUTPUT": ["-A OUTPUT -j ACCEPT"]}
+    assert changes["nft:inet guard"]["added"] == {"in": ["-A in tcp dport 22 counter accept"]}

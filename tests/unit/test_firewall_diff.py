@@ -62,3 +62,19 @@ def test_same_rules_counters_aside_are_no_change() -> None:
 def test_a_rule_present_twice_counts_twice() -> None:
     twice = BEFORE.replace("-A FORWARD -j DOCKER-USER\n", "-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-USER\n")
     assert diff(BEFORE, twice)["filter"]["added"] == {"FORWARD": ["-A FORWARD -j DOCKER-USER"]}
+
+
+def test_native_nft_tables_take_the_same_shape() -> None:
+    from netlab.evidence.firewall import nft_as_save
+
+    listing = """table inet guard {
+\tchain input {
+\t\ttype filter hook input priority filter; policy drop;
+\t\ttcp dport 22 counter packets 12 bytes 720 accept
+\t}
+}
+"""
+    text = nft_as_save("inet", "guard", listing)
+    assert parse(text) == {
+        "nft:inet guard": {"policies": {"input": "drop"}, "rules": ["-A input tcp dport 22 counter accept"]}
+    }
