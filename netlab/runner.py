@@ -28,6 +28,7 @@ from netlab.backends.base import Backend, Deployment, Endpoint
 from netlab.backends.journal import Journal
 from netlab.errors import NetlabError, UsageError
 from netlab.evidence import capture as capture_evidence
+from netlab.evidence import cells as cell_evidence
 from netlab.evidence import firewall as firewall_evidence
 from netlab.evidence import routes as route_evidence
 from netlab.model.results import Observation
@@ -203,7 +204,12 @@ def run_topology(
         endpoints=endpoints,
         observations=observations,
         verdict=compare(topology, observations),
-        evidence={"firewall": firewall, "routes": routes, "captures": captures},
+        evidence={
+            "firewall": firewall,
+            "routes": routes,
+            "captures": captures,
+            "cells": cell_evidence.attach(topology, endpoints, observations, captures) if decode else [],
+        },
         timings=timings,
     )
 
@@ -276,6 +282,7 @@ def run_in_uml(
     captures = result.evidence.get("captures", [])
     capture_evidence.frames_from_json(captures)
     capture_evidence.finish(captures, result.endpoints, pcap)
+    result.evidence["cells"] = cell_evidence.attach(topology, result.endpoints, result.observations, captures)
     return result
 
 

@@ -139,13 +139,14 @@ def render(r: Result, color: bool = False) -> str:
         lines += route_lines(r, stage.name, color)
         lines += capture_lines([c for c in r.evidence.get("captures", []) if c.get("stage") == stage.name], color)
     claims = [c for c in r.verdict.checks if c.expectation.claim]
+    seen = {(x["stage"], x["src"], x["dst"], x["probe"]): x["facts"] for x in r.evidence.get("cells", [])}
     if claims:
         lines += ["", _bold("claims", color)]
         for c in claims:
+            e = c.expectation
             mark = _green("held  ", color) if c.ok else _red("FAILED", color)
-            lines.append(
-                f"  {mark} {c.expectation.claim}  [{c.expectation.src} -> {c.expectation.dst} {c.expectation.probe}]"
-            )
+            lines.append(f"  {mark} {e.claim}  [{e.src} -> {e.dst} {e.probe}]")
+            lines += [f"         seen: {fact}" for fact in seen.get((e.stage, e.src, e.dst, str(e.probe)), [])]
     tm = r.timings
     lines += [
         "",

@@ -133,3 +133,29 @@ def test_legacy_and_native_nft_rules_are_read_beside_iptables_nft(host_unchanged
     assert changes["filter"]["added"] == {"INPUT": ["-A INPUT -j ACCEPT"]}
     assert changes["legacy:filter"]["added"] == {"OUTPUT": ["-A OUTPUT -j ACCEPT"]}
     assert changes["nft:inet guard"]["added"] == {"in": ["-A in tcp dport 22 counter accept"]}
+
+
+def _cell(r: Any, stage: str, src: str, dst: str, probe: str = "icmp") -> list[str]:
+    found = [
+        c["facts"]
+        for c in r.evidence["cells"]
+        if (c["stage"], c["src"], c["dst"], c["probe"]) == (stage, src, dst, probe)
+    ]
+    return found[0] if found else []
+
+
+def test_capture_facts_are_attached_to_the_cells_they_explain(host_unchanged: HostSnapshot) -> None:
+    bridge, nonat = run_scenario("bridge"), run_scenario("bridge_nonat")
+    node = str(bridge.topology.uplink("host", "lan0").address)  # type: ignore[union-attr]
+    assert f"ext saw {node} (host), never web's own address, on lan0: masqueraded" in _cell(
+        bridge, "initial", "web", "ext"
+    )
+    c1 = str(nonat.endpoints["c1"].addresses[0].address)
+    assert f"ext received c1's own address {c1} on lan0: no masquerade" in _cell(nonat, "route_back", "c1", "ext")
+    macvlan = run_scenario("macvlan")
+    a1 = macvlan.endpoints["c1"].addresses[0].address
+    assert f"lan0 knows c1 ({a1}) at {mac_from_ip(a1)}: a MAC of its own" in _cell(macvlan, "initial", "ext", "c1")
+    overlay = run_scenario("overlay")
+    assert any(
+        f.startswith("crossed underlay in VXLAN:") and "VNI 4097" in f for f in _cell(overlay, "initial", "a", "b")
+    )
