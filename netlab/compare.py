@@ -242,7 +242,7 @@ def measured(cells: dict[str, dict[str, Cell]], driver: str) -> dict[str, bool |
 
 def render(cells: dict[str, dict[str, Cell]], results: dict[str, Result | str], backend: str) -> str:
     """The comparison table, the lecture's claims with their verdicts, and every cell's evidence (markdown)."""
-    from netlab.claims import CLAIMS, verdict
+    from netlab.model.claims import CLAIMS, verdict
 
     drivers = list(results)
     ran = {d: r for d, r in results.items() if not isinstance(r, str)}
@@ -284,6 +284,31 @@ def render(cells: dict[str, dict[str, Cell]], results: dict[str, Result | str], 
             c = cells[prop.id][d]
             lines.append(f"- {prop.id} / {d}: {c.mark} {c.evidence}")
     return "\n".join(lines) + "\n"
+
+
+def check_claims(result: Result) -> list[dict[str, Any]]:
+    """The lecture's claims the scenario names (`s.claim(id, holds)`), decided on this run's measurements."""
+    from netlab.model.claims import BY_ID, verdict
+
+    out = []
+    for claim_id, holds in result.topology.claims:
+        claim = BY_ID[claim_id]
+        cells = {p.id: p.measure(result, claim.driver) for p in PROPERTIES if p.id in claim.expects}
+        held = verdict(claim, {k: c.value for k, c in cells.items()})
+        out.append(
+            {
+                "id": claim.id,
+                "driver": claim.driver,
+                "wording": claim.wording,
+                "expected": holds,
+                "held": held,
+                # None: this backend cannot see what decides it (no captures or rules on a remote engine)
+                "as_expected": None if held is None else held is holds,
+                "measured": {k: {"value": c.value, "evidence": c.evidence} for k, c in cells.items()},
+                "note": claim.note,
+            }
+        )
+    return out
 
 
 def run(drivers: Iterable[str], backend: str = "netns") -> dict[str, Result | str]:

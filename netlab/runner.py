@@ -52,10 +52,12 @@ class Result:
     verdict: Verdict
     evidence: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    #: the lecture's claims the scenario asked to check on the evidence (netlab.compare.check_claims)
+    claims: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.verdict.ok
+        return self.verdict.ok and all(c["as_expected"] is not False for c in self.claims)
 
     def to_json(self) -> dict[str, Any]:
         from netlab.report.json import result_to_json
@@ -196,7 +198,7 @@ def run_topology(
             facts.update(dep.facts)
             if on_stage is not None:
                 on_stage(dep, i, stage_obs)
-    return Result(
+    result = Result(
         topology=topology,
         backend=name,
         run=run,
@@ -212,6 +214,15 @@ def run_topology(
         },
         timings=timings,
     )
+    if decode:
+        _check_claims(result)
+    return result
+
+
+def _check_claims(result: Result) -> None:
+    from netlab.compare import check_claims  # compare builds on this module
+
+    result.claims = check_claims(result)
 
 
 def _touches_firewall(stage: Stage) -> bool:
@@ -283,6 +294,7 @@ def run_in_uml(
     capture_evidence.frames_from_json(captures)
     capture_evidence.finish(captures, result.endpoints, pcap)
     result.evidence["cells"] = cell_evidence.attach(topology, result.endpoints, result.observations, captures)
+    _check_claims(result)
     return result
 
 

@@ -80,4 +80,7 @@ with s.stage("route", "The peer routes the container subnet via the host; Docker
     st.expect(ext, app, "tcp:80", reachable=False)
     st.expect(ext, "host", "tcp:8080", reachable=True)
 
+s.claim("bridge.iptables")  # evidence: the firewall diff
+s.claim("bridge.return-route")  # evidence: NAT seen on the lan
+
 SCENARIO = s

@@ -24,4 +24,7 @@ s.expect(h1, b1, "icmp", reachable=True, claim="Host system has network access t
 s.expect(b1, h1, "icmp", reachable=True)
 s.expect(ext, b1, "icmp", reachable=False)
 
+s.claim("host.no-iptables")
+s.claim("host.shared")  # evidence: the lan knows h1 by the node's MAC
+
 SCENARIO = s

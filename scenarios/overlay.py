@@ -29,4 +29,6 @@ s.expect(ext, a, "icmp", reachable=False)
 s.expect("node2", b, "icmp", reachable=True)
 s.expect("host", b, "icmp", reachable=False)
 
+s.claim("overlay.multi-host")  # evidence: VXLAN on the underlay
+
 SCENARIO = s

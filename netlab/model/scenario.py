@@ -156,6 +156,7 @@ class Scenario:
         self._stages: list[_StageDecl] = []
         self._names: dict[str, str] = {HOST: "node"}
         self._current_stage = INITIAL
+        self._claims: list[tuple[str, bool]] = []
 
     # -- declarations --------------------------------------------------
     def _claim_name(self, kind: str, name: str) -> None:
@@ -263,6 +264,17 @@ class Scenario:
         if not isinstance(reachable, bool):
             raise ScenarioError(f"expectation {src}->{dst}: reachable must be True or False")
         self._expectations.append(_ExpDecl(stage, _name(src), _name(dst), probe, reachable, claim, address))
+
+    def claim(self, claim_id: str, holds: bool = True) -> None:
+        """Check one of the lecture's claims (netlab/model/claims.py) on this run's evidence; `holds=False`
+        where the scenario shows the lecture wrong (the run passes when the claim fails as expected)."""
+        from netlab.model.claims import BY_ID
+
+        if claim_id not in BY_ID:
+            raise ScenarioError(f"claim {claim_id!r}: unknown; the lecture's claims are {', '.join(BY_ID)}")
+        if not isinstance(holds, bool):
+            raise ScenarioError(f"claim {claim_id!r}: holds must be True or False")
+        self._claims.append((claim_id, holds))
 
     @contextmanager
     def stage(self, name: str, doc: str = "") -> Iterator[StageBuilder]:
@@ -379,6 +391,7 @@ class _Builder:
             containers=tuple(containers),
             stages=stages,
             warnings=warnings,
+            claims=tuple(s._claims),
         )
 
     def check_overlaps(self, lans: list[tuple[str, IPv4Network]], nets: dict[str, IPv4Network]) -> None:

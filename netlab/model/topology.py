@@ -222,6 +222,8 @@ class Topology:
     stages: tuple[Stage, ...]
     source: str = ""
     warnings: tuple[str, ...] = ()
+    #: lecture claims (netlab/model/claims.py) checked on this run's evidence: (claim id, expected to hold)
+    claims: tuple[tuple[str, bool], ...] = ()
 
     # -- lookups (pure) -------------------------------------------------
     def network(self, name: str) -> Network:

@@ -147,10 +147,25 @@ def render(r: Result, color: bool = False) -> str:
             mark = _green("held  ", color) if c.ok else _red("FAILED", color)
             lines.append(f"  {mark} {e.claim}  [{e.src} -> {e.dst} {e.probe}]")
             lines += [f"         seen: {fact}" for fact in seen.get((e.stage, e.src, e.dst, str(e.probe)), [])]
+    if r.claims:
+        lines += ["", _bold("the lecture's claims, checked on the evidence", color)]
+        for lc in r.claims:
+            good = lc["as_expected"]
+            if lc["held"] is None:
+                mark = _yellow("NOT MEASURED", color)
+            elif lc["expected"]:
+                mark = _green("held  ", color) if good else _red("FAILED", color)
+            else:  # the scenario shows the lecture wrong
+                mark = _green("wrong, as expected", color) if good else _red("HELD, expected wrong", color)
+            lines.append(f"  {mark} {lc['driver']}: {lc['wording']}")
+            lines += [f"         {k}: {v['evidence']}" for k, v in lc["measured"].items()]
+            if lc["note"] and not lc["expected"]:
+                lines.append(f"         ({lc['note']})")
     tm = r.timings
     lines += [
         "",
-        f"{r.verdict.summary()}  (backend {r.backend}{runner}; deploy {tm.get('deploy_s', 0):.2f} s, "
+        f"{r.verdict.summary()}{_claims_summary(r)}  "
+        f"(backend {r.backend}{runner}; deploy {tm.get('deploy_s', 0):.2f} s, "
         f"probe {tm.get('probe_s', 0):.2f} s, destroy {tm.get('destroy_s', 0):.2f} s)",
     ]
     return "\n".join(lines) + "\n"
@@ -239,6 +254,16 @@ def _tables(found: dict[str, Any] | None) -> tuple[list[str], list[str]]:
     if not found:
         return [], []
     return found.get("routes", []), [n.rsplit(" ", 1)[0] for n in found.get("neighbours", [])]
+
+
+def _claims_summary(r: Result) -> str:
+    if not r.claims:
+        return ""
+    good = sum(1 for c in r.claims if c["as_expected"])
+    unseen = sum(1 for c in r.claims if c["as_expected"] is None)
+    return f"; {good} of {len(r.claims)} lecture claims as expected" + (
+        f" ({unseen} not measurable here)" if unseen else ""
+    )
 
 
 def _bold(s: str, color: bool) -> str:

@@ -23,7 +23,7 @@ def result_to_json(r: Result) -> dict[str, Any]:
         "title": r.topology.title,
         "backend": r.backend,
         "run": r.run,
-        "ok": r.verdict.ok,
+        "ok": r.ok,
         "summary": {"correct": r.verdict.correct, "wrong": r.verdict.wrong, "errors": r.verdict.errors},
         "environment": {k: v for k, v in r.environment.items() if k != "backend"},
         "endpoints": {
@@ -61,6 +61,7 @@ def result_to_json(r: Result) -> dict[str, Any]:
             for c in r.verdict.checks
         ],
         "evidence": {"firewall": {}, "routes": {}, "captures": [], **r.evidence},
+        "claims": r.claims,
         "timings": r.timings,
         "warnings": list(r.topology.warnings),
     }
@@ -106,6 +107,7 @@ def result_from_json(data: dict[str, Any], topology: Topology) -> Result:
         observations=observations,
         verdict=compare(topology, observations),
         evidence=dict(data.get("evidence", {})),
+        claims=list(data.get("claims", [])),
         timings=dict(data.get("timings", {})),
     )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from hostsnap import HostSnapshot
 
 from netlab import compare
-from netlab.claims import CLAIMS, verdict
+from netlab.model.claims import CLAIMS, verdict
 
 
 def test_compare_reproduces_the_expected_table(host_unchanged: HostSnapshot) -> None:

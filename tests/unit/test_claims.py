@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netlab import compare
-from netlab.claims import CLAIMS, Claim, verdict
+from netlab.model.claims import CLAIMS, Claim, verdict
 
 
 def test_every_claim_is_decided_by_properties_compare_measures() -> None:
@@ -40,3 +40,16 @@ def test_verdicts() -> None:
     assert verdict(c, {"iptables": False, "nat": False}) is False
     assert verdict(c, {"iptables": True, "nat": None}) is None
     assert verdict(Claim("x.z", "host", "words", {}, "why"), {}) is None
+
+
+def test_scenarios_name_claims_by_id_and_unknown_ids_are_refused() -> None:
+    import pytest
+
+    from netlab import Scenario, loader
+    from netlab.model.errors import InvalidScenario
+
+    assert ("ipvlan.iptables", False) in loader.load("ipvlan").claims  # the card is wrong there: expected to fail
+    assert ("bridge.iptables", True) in loader.load("bridge").claims
+    s = Scenario("x")
+    with pytest.raises(InvalidScenario, match=r"claim .bridge\.nope.: unknown"):
+        s.claim("bridge.nope")

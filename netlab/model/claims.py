@@ -116,6 +116,9 @@ CLAIMS = [
 ]
 
 
+BY_ID = {c.id: c for c in CLAIMS}
+
+
 def verdict(claim: Claim, measured: dict[str, bool | None]) -> bool | None:
     """True: every property the claim names was measured with the value it needs; False: one was measured
     otherwise; None: the claim names none, or one was not measurable."""
