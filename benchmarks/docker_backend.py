@@ -112,9 +112,10 @@ def main() -> int:
             f"`python benchmarks/docker_backend.py --repeat {args.repeat}` on {time.strftime('%Y-%m-%d')}, "
             f"Docker Engine {version}, kernel {platform.release()}, 2 vCPU; medians of {args.repeat}.",
             "",
-            "Matrix between N containers on one user-defined bridge (container pairs only): netlab's engine (a thread "
-            "per source in `/proc/<pid>/ns/net`, 1 s timeout) against `docker exec SRC ping -c1 -W1 DST` for every "
-            "pair, sequentially, in the same deployment. Target: at least 100x faster at N = 20.",
+            "Matrix between N containers on one user-defined bridge (container pairs only): netlab's engine (sockets "
+            "opened in each `/proc/<pid>/ns/net`, one poll loop per CPU, 1 s timeout) against "
+            "`docker exec SRC ping -c1 -W1 DST` for every pair, sequentially, in the same deployment. "
+            "Target: at least 100x faster at N = 20.",
             "",
             "| N | pairs | netlab matrix | docker exec loop | speed-up | misses netlab / exec | deploy | destroy |",
             "|---|---|---|---|---|---|---|---|",
