@@ -81,7 +81,7 @@ def _guest_script(
 # tmpfs (namespaces, journal, lock files); /tmp is left as the host's (read-only) because the
 # caller's Python may live there.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin PYTHONDONTWRITEBYTECODE=1 HOME=/run/home TMPDIR=/run/tmp
-{f"export PYTHONPATH={q(bundle)}" if bundle else ""}
+export PYTHONPATH={q(":".join([bundle, *_host_path()] if bundle else _host_path()))}
 # the guest kernel's nf_tables has no nat chain type: Docker's rules go in with iptables-legacy
 export NETLAB_FIREWALL=iptables-legacy
 mount -t proc proc /proc
@@ -92,8 +92,13 @@ mount -t hostfs -o {q(out)} none /run/out
 read up _ < /proc/uptime; echo "boot $up" >> /run/out/phases
 ln -s {q(str(mods))} /run/mods/lib/modules/$(uname -r)
 modprobe -a -d /run/mods {modules} 2>>/run/out/modprobe.log
+# no module autoloading from here on: everything needed is loaded above, and each attempt the kernel
+# makes (iptables asks for every match and target revision) spawns a modprobe that fails after 0.2 s
+echo > /proc/sys/kernel/modprobe
 read up _ < /proc/uptime; echo "modules $up" >> /run/out/phases
-{q(python)} -m netlab.kernel.uml_guest {q(spec)} {timeout} /run/out/result.json >/run/out/guest.log 2>&1
+# -S: the caller's sys.path is given whole above, so site's .pth processing (a second of imports
+# here) is not needed
+{q(python)} -S -m netlab.kernel.uml_guest {q(spec)} {timeout} /run/out/result.json >/run/out/guest.log 2>&1
 echo "$?" > /run/out/exit
 read up _ < /proc/uptime; echo "scenario $up" >> /run/out/phases
 sync
@@ -190,6 +195,11 @@ def _bytecode_bundle(path: str) -> str:
             )
             z.writestr(name, header + marshal.dumps(code))
     return path
+
+
+def _host_path() -> list[str]:
+    """The caller's module search path (site-packages and whatever its .pth files added), for the guest."""
+    return [p for p in sys.path if p and os.path.exists(p)]
 
 
 def stop(pid: int) -> None:
