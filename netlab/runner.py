@@ -32,7 +32,7 @@ from netlab.evidence import cells as cell_evidence
 from netlab.evidence import firewall as firewall_evidence
 from netlab.evidence import routes as route_evidence
 from netlab.model.results import Observation
-from netlab.model.topology import Route, Stage, Topology
+from netlab.model.topology import EndpointKind, Route, Stage, Topology
 from netlab.probes import matrix
 from netlab.verdict import Verdict, compare
 
@@ -163,6 +163,7 @@ def run_topology(
     endpoints: dict[str, Endpoint] = {}
     facts: dict[str, str] = {}
     firewall: dict[str, Any] = {}
+    container_firewall: dict[str, Any] = {}
     routes: dict[str, Any] = {}
     captures: list[dict[str, Any]] = []
     with (
@@ -173,6 +174,7 @@ def run_topology(
         # started after the deployment, which it would otherwise slow down
         decoder = capture_evidence.warm_up() if decode else None
         seen = {node: text for node, (_, text) in dep.firewall_baseline.items()}
+        seen_inside: dict[str, str] = {}  # container -> its namespace's rules (Docker creates it empty)
         for i, stage in enumerate(topology.stages):
             if i > 0:
                 t = time.monotonic()
@@ -186,7 +188,9 @@ def run_topology(
             timings["probe_s"] = round(timings["probe_s"] + time.monotonic() - t, 3)
             observations.extend(stage_obs)
             t = time.monotonic()
-            firewall[stage.name] = _firewall_changes(dep, seen, reread=i == 0 or _touches_firewall(stage))
+            reread = i == 0 or _touches_firewall(stage)
+            firewall[stage.name] = _firewall_changes(dep, seen, reread=reread)
+            container_firewall[stage.name] = _container_firewall_changes(dep, seen_inside, reread=reread)
             routes[stage.name] = route_evidence.collect(dep)
             stage_captures = capture_evidence.entries(stage.name, packets)
             if decoder is not None:
@@ -208,6 +212,7 @@ def run_topology(
         verdict=compare(topology, observations),
         evidence={
             "firewall": firewall,
+            "container_firewall": container_firewall,
             "routes": routes,
             "captures": captures,
             "cells": cell_evidence.attach(topology, endpoints, observations, captures) if decode else [],
@@ -244,6 +249,33 @@ def _firewall_changes(dep: Deployment, seen: dict[str, str], reread: bool = True
         now = firewall_evidence.save(netns, dep.facts.get("firewall"))
         out[node] = {"tool": tool, "changes": firewall_evidence.diff(seen[node], now)}
         seen[node] = now
+    return out
+
+
+def _container_firewall_changes(dep: Deployment, seen: dict[str, str], reread: bool = True) -> dict[str, Any]:
+    """Per container with a namespace of its own (on a node netlab can read): what the stage changed in
+    the rules inside it. Only Docker writes there (its embedded DNS: DNAT of 127.0.0.11:53 to the
+    resolver's ports), so these are reported apart from the node's. Containers without rules are left out."""
+    nodes = {n: ep.netns for n, ep in dep.endpoints.items() if ep.kind == EndpointKind.HOST}
+    inside = {
+        name: ep.netns
+        for name, ep in dep.endpoints.items()
+        if ep.kind == EndpointKind.CONTAINER
+        and ep.netns is not None
+        and ep.node in dep.firewall_baseline
+        and ep.netns != nodes.get(ep.node or "")
+    }
+    tool = dep.facts.get("firewall", "iptables-nft")
+    if not reread:
+        return {c: {"tool": tool, "changes": {}, "read": False} for c in inside if seen.get(c)}
+    texts = firewall_evidence.save_many(list(inside.values()), dep.facts.get("firewall"))
+    out: dict[str, Any] = {}
+    for c, netns in inside.items():
+        now = texts.get(netns, "")
+        changes = firewall_evidence.diff(seen.get(c, ""), now)
+        if changes:
+            out[c] = {"tool": tool, "changes": changes}
+        seen[c] = now
     return out
 
 

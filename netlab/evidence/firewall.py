@@ -5,6 +5,10 @@ Linux, old hosts) are read with iptables-legacy-save. A node's baseline is its r
 daemon running but none of the scenario's networks created (the backends take it), so the diff of the
 first stage is what the scenario's drivers added, and each later stage's diff is what that stage changed.
 Counters and comments are dropped; rules are compared as text, per table and chain.
+
+Containers' own namespaces are read apart (`save_many`): Docker writes rules there too, for its
+embedded DNS (a DNAT of 127.0.0.11:53 to the resolver's real ports), and they are reported as that,
+not mixed into the node's.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import socket
 import struct
 import subprocess
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from netlab.probes import nsthread
@@ -31,16 +36,35 @@ def save(netns: str, flavour: str | None = None) -> str:
     `*legacy:<table>` for iptables-legacy tables next to nft-based ones (iptables-nft cannot see them),
     and `*nft:<family> <name>` for native nftables tables (not iptables-nft's own). Both are looked for
     without starting a process (the kernel's table list), so a namespace without them costs nothing."""
-    tools = [SAVE_TOOLS[flavour]] if flavour in SAVE_TOOLS else [*SAVE_TOOLS.values(), "iptables-save"]
     text = ""
     used = None
-    for tool in tools:
+    for tool in _tools(flavour):
         if shutil.which(tool):
             try:
                 text, used = nsthread.run(netns, [tool]), tool
                 break
             except subprocess.CalledProcessError:
                 continue
+    return text + _other_views(netns, used)
+
+
+def save_many(namespaces: Sequence[str], flavour: str | None = None) -> dict[str, str]:
+    """`save` for many namespaces (containers' own), their iptables-save processes run side by side."""
+    tool = next((t for t in _tools(flavour) if shutil.which(t)), None)
+    texts = dict.fromkeys(namespaces, "")
+    if tool is not None:
+        done_all = nsthread.run_many([(n, [tool], None) for n in namespaces])
+        for netns, done in zip(namespaces, done_all, strict=True):
+            texts[netns] = done.stdout if done.returncode == 0 else ""
+    return {n: text + _other_views(n, tool) for n, text in texts.items()}
+
+
+def _tools(flavour: str | None) -> list[str]:
+    return [SAVE_TOOLS[flavour]] if flavour in SAVE_TOOLS else [*SAVE_TOOLS.values(), "iptables-save"]
+
+
+def _other_views(netns: str, used: str | None) -> str:
+    text = ""
     if used != SAVE_TOOLS["iptables-legacy"] and _legacy_tables(netns) and shutil.which(SAVE_TOOLS["iptables-legacy"]):
         with contextlib.suppress(subprocess.CalledProcessError):
             legacy = nsthread.run(netns, [SAVE_TOOLS["iptables-legacy"]])

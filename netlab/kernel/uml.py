@@ -40,6 +40,7 @@ NETFILTER_MODULES = [
     "xt_conntrack",
     "xt_MASQUERADE",
     "xt_nat",
+    "xt_tcpudp",  # -p tcp/udp matches: published ports, the embedded DNS's DNAT
     "ip_tables",
     "iptable_filter",
     "iptable_nat",

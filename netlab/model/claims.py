@@ -83,7 +83,14 @@ CLAIMS = [
         {"host-to-container": False},
         "the alternative interface is the shim stage of scenario macvlan: a macvlan of the host's own",
     ),
-    Claim("macvlan.no-iptables", "macvlan", "No IPTables.", {"iptables": False}),
+    Claim(
+        "macvlan.no-iptables",
+        "macvlan",
+        "No IPTables.",
+        {"iptables": False},
+        "in the host's namespace; inside each container Docker's embedded DNS still has its nat rules "
+        "(evidence.container_firewall), as on every user-defined network",
+    ),
     Claim(
         "ipvlan.cross-subnet",
         "ipvlan",

@@ -19,6 +19,8 @@ MS_BIND = 4096
 MNT_DETACH = 2
 NETNS_DIR = "/run/netns"
 _SELF = "/proc/thread-self/ns/net"
+#: input smaller than this goes into a child's pipe without blocking (Linux pipes hold 64 KiB)
+PIPE_ROOM = 32 * 1024
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -109,3 +111,42 @@ def run(path: str, argv: Sequence[str], stdin: str | None = None, timeout: float
     if proc.returncode != 0:
         raise subprocess.CalledProcessError(proc.returncode, list(argv), proc.stdout, proc.stderr)
     return proc.stdout
+
+
+def run_many(
+    jobs: Sequence[tuple[str, Sequence[str], str | None]], timeout: float = 30.0, parallel: int = 32
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run (namespace, argv, stdin) jobs side by side, at most `parallel` at a time: each child is started
+    inside its namespace (the thread switches only around the spawn) and gets its input at once, so their
+    waits overlap: a first iptables-nft commit in a fresh namespace spends most of its 17 ms waiting in
+    the kernel as its netlink socket closes, and forty of them side by side take 0.1 s. Results in job
+    order; the caller checks return codes."""
+    done: list[subprocess.CompletedProcess[str]] = []
+    for start in range(0, len(jobs), parallel):
+        batch = jobs[start : start + parallel]
+        procs: list[subprocess.Popen[str]] = []
+        try:
+            for path, argv, stdin in batch:
+                with entered(path):
+                    proc = subprocess.Popen(
+                        list(argv),
+                        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        text=True,
+                    )
+                procs.append(proc)
+                if stdin is not None and len(stdin) < PIPE_ROOM and proc.stdin is not None:
+                    # fits the pipe: written now without blocking, so this child runs while the next starts
+                    proc.stdin.write(stdin)
+                    proc.stdin.close()
+                    proc.stdin = None  # communicate() must not flush it again
+            for proc, (_, argv, stdin) in zip(procs, batch, strict=True):
+                out, err = proc.communicate(None if proc.stdin is None else stdin, timeout=timeout)
+                done.append(subprocess.CompletedProcess(list(argv), proc.returncode, out, err))
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    return done

@@ -20,7 +20,9 @@ from netlab.probes import dns, nsthread
 @dataclass(frozen=True, slots=True)
 class Listen:
     netns: str
-    proto: str  # "tcp" | "udp" (echo) | "dns" (answers A queries from `zone`, NXDOMAIN otherwise)
+    #: "tcp" | "udp" (echo) | "dns" (answers A queries from `zone`, NXDOMAIN otherwise) | "dnstcp" (the same
+    #: over TCP, RFC 1035 4.2.2 length-prefixed)
+    proto: str
     port: int
     bind: str = "0.0.0.0"
     zone: tuple[tuple[str, str], ...] = ()
@@ -41,7 +43,7 @@ class Responders:
         for w in self.wanted:
             try:
                 with nsthread.entered(w.netns):
-                    if w.proto == "tcp":
+                    if w.proto in ("tcp", "dnstcp"):
                         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                         s.bind((w.bind, w.port))
@@ -51,7 +53,7 @@ class Responders:
                         s.bind((w.bind, w.port))
                 s.setblocking(False)
                 self.socks[s.fileno()] = (s, w.proto)
-                if w.proto == "dns":
+                if w.proto in ("dns", "dnstcp"):
                     self.zones[s.fileno()] = dict(w.zone)  # names -> address text, parsed only when asked
             except OSError as e:
                 self.errors[w] = str(e)
@@ -63,25 +65,67 @@ class Responders:
         poll.register(self._stop_r, select.POLLIN)
         for fd in self.socks:
             poll.register(fd, select.POLLIN)
-        while True:
-            for fd, _ in poll.poll():
-                if fd == self._stop_r:
-                    return
-                sock, proto = self.socks[fd]
-                try:
-                    if proto == "tcp":
-                        conn, _ = sock.accept()
-                        conn.close()
-                    elif proto == "dns":
-                        data, peer = sock.recvfrom(2048)
-                        reply = dns.answer(data, self.zones[fd])
-                        if reply is not None:
-                            sock.sendto(reply, peer)
-                    else:
-                        data, peer = sock.recvfrom(2048)
-                        sock.sendto(data, peer)
-                except OSError:
-                    continue
+        # DNS over TCP: accepted connections stay in the poll set with what they sent so far, so a client that
+        # connects and waits holds up no one
+        conns: dict[int, tuple[socket.socket, bytearray, dict[str, str]]] = {}
+        try:
+            while True:
+                for fd, _ in poll.poll():
+                    if fd == self._stop_r:
+                        return
+                    if fd in conns:
+                        if self._dns_over_tcp(*conns[fd]):
+                            poll.unregister(fd)
+                            conns.pop(fd)[0].close()
+                        continue
+                    sock, proto = self.socks[fd]
+                    try:
+                        if proto == "tcp":
+                            conn, _ = sock.accept()
+                            conn.close()
+                        elif proto == "dnstcp":
+                            conn, _ = sock.accept()
+                            conn.setblocking(False)
+                            conns[conn.fileno()] = (conn, bytearray(), self.zones[fd])
+                            poll.register(conn.fileno(), select.POLLIN)
+                        elif proto == "dns":
+                            data, peer = sock.recvfrom(2048)
+                            reply = dns.answer(data, self.zones[fd])
+                            if reply is not None:
+                                sock.sendto(reply, peer)
+                        else:
+                            data, peer = sock.recvfrom(2048)
+                            sock.sendto(data, peer)
+                    except OSError:
+                        continue
+        finally:
+            for conn, _, _ in conns.values():
+                conn.close()
+
+    @staticmethod
+    def _dns_over_tcp(conn: socket.socket, buf: bytearray, zone: dict[str, str]) -> bool:
+        """Read what arrived (RFC 1035 4.2.2: a two-byte length, then the message); once one query is
+        whole, answer it. True when the connection is done with (answered, closed or broken)."""
+        try:
+            chunk = conn.recv(4096)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        if not chunk:
+            return True
+        buf += chunk
+        if len(buf) < 2 or len(buf) < 2 + int.from_bytes(buf[:2], "big"):
+            return False
+        reply = dns.answer(bytes(buf[2 : 2 + int.from_bytes(buf[:2], "big")]), zone)
+        if reply is not None:
+            try:
+                conn.setblocking(True)
+                conn.settimeout(0.5)
+                conn.sendall(len(reply).to_bytes(2, "big") + reply)
+            except OSError:
+                pass
+        return True
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         os.write(self._stop_w, b"x")

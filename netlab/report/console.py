@@ -6,6 +6,7 @@ cell and `=` a right one. Colour (ANSI) only when asked, so pipes and CI logs st
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +137,7 @@ def render(r: Result, color: bool = False) -> str:
             if e.claim:
                 lines.append(f"        claim: {e.claim}")
         lines += firewall_lines(r.evidence.get("firewall", {}).get(stage.name, {}), color)
+        lines += container_firewall_lines(r.evidence.get("container_firewall", {}).get(stage.name, {}), color)
         lines += route_lines(r, stage.name, color)
         lines += capture_lines([c for c in r.evidence.get("captures", []) if c.get("stage") == stage.name], color)
     claims = [c for c in r.verdict.checks if c.expectation.claim]
@@ -196,6 +198,33 @@ def firewall_lines(nodes: dict[str, Any], color: bool) -> list[str]:
             for sign, key in (("+", "added"), ("-", "removed")):
                 for rules in entry.get(key, {}).values():
                     out += [f"  {table:<7} {sign} {rule}" for rule in rules]
+    return out
+
+
+def container_firewall_lines(containers: dict[str, Any], color: bool) -> list[str]:
+    """Rules inside containers' own namespaces (Docker's embedded DNS), apart from the nodes': the first
+    container's in full, the others as the ports their resolver got when their rules have the same shape."""
+    changed = {c: v for c, v in containers.items() if v.get("changes")}
+    if not changed:
+        return []
+    out = ["", _bold("rules inside containers (Docker's embedded DNS: each container's own nat table)", color)]
+    shown: dict[str, str] = {}  # rule shape (ports blanked) -> first container showing it
+    for name, found in changed.items():
+        rules = [
+            f"{'+' if key == 'added' else '-'} {rule}"
+            for table, entry in found["changes"].items()
+            for key in ("added", "removed")
+            for chain_rules in entry.get(key, {}).values()
+            for rule in chain_rules
+        ]
+        shape = re.sub(r"\b\d{4,5}\b", "N", "\n".join(rules))
+        ports = sorted(set(re.findall(r"127\.0\.0\.11:(\d+)", "\n".join(rules))))
+        if shape in shown:
+            out.append(f"  {name}: the same as {shown[shape]}, resolver ports {', '.join(ports) or '-'}")
+            continue
+        shown[shape] = name
+        out.append(f"  {name} ({found.get('tool', 'iptables')}):")
+        out += [f"    {rule}" for rule in rules]
     return out
 
 

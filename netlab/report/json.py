@@ -60,7 +60,7 @@ def result_to_json(r: Result) -> dict[str, Any]:
             }
             for c in r.verdict.checks
         ],
-        "evidence": {"firewall": {}, "routes": {}, "captures": [], **r.evidence},
+        "evidence": {"firewall": {}, "container_firewall": {}, "routes": {}, "captures": [], **r.evidence},
         "claims": r.claims,
         "timings": r.timings,
         "warnings": list(r.topology.warnings),

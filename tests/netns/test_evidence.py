@@ -44,6 +44,44 @@ def test_macvlan_adds_no_rule_to_the_host(host_unchanged: HostSnapshot) -> None:
         assert nodes["host"]["changes"] == {}, stage
 
 
+def test_embedded_dns_rules_are_inside_the_containers_not_the_node(host_unchanged: HostSnapshot) -> None:
+    """Docker's DNAT of 127.0.0.11:53 to the resolver's real ports, in each container's own nat table; the
+    DNS probes are answered through it (the resolver listens only on those ports)."""
+    topology = loader.load("bridge")
+    planted: dict[str, set[tuple[str, int]]] = {}
+
+    def note(dep: Any, i: int, obs: Any) -> None:
+        for w in dep.dns_servers:
+            planted.setdefault(w.netns, set()).add((w.proto, w.port))
+
+    r = run_topology(topology, on_stage=note)
+    inside = r.evidence["container_firewall"]["initial"]
+    assert sorted(inside) == ["app", "db", "web"]  # `legacy` is on the default bridge: no embedded DNS
+    for name, found in inside.items():
+        nat = _added(found["changes"], "nat")
+        assert "-A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT" in nat
+        ports = {
+            proto: int(x.rsplit(":", 1)[1])
+            for x in nat
+            for proto in ("udp", "tcp")
+            if f"-p {proto} -m {proto} --dport 53 -j DNAT" in x
+        }
+        assert set(ports) == {"udp", "tcp"} and all(p != 53 for p in ports.values()), nat
+        netns = r.endpoints[name].netns
+        assert planted[netns] == {("dns", ports["udp"]), ("dnstcp", ports["tcp"])}
+    host_rules = [
+        x
+        for t in r.evidence["firewall"]["initial"]["host"]["changes"]
+        for x in _added(r.evidence["firewall"]["initial"]["host"]["changes"], t)
+    ]
+    assert not any("127.0.0.11" in x for x in host_rules)
+    dns = [c for c in r.verdict.checks if str(c.expectation.probe).startswith("dns:")]
+    assert dns and all(c.ok for c in dns)
+    assert any(c.observed.value == "reachable" for c in dns)
+    # a route stage writes no rule: not read again
+    assert all(v.get("read") is False for v in r.evidence["container_firewall"]["route"].values())
+
+
 def _neighbour_macs(found: dict[str, Any]) -> dict[str, str]:
     return {n.split()[0]: n.split()[1] for n in found["neighbours"]}
 

@@ -111,3 +111,35 @@ def test_a_namespace_that_is_gone_is_an_error_for_its_probes_only(lab: Deploymen
     assert all(answers[i].outcome is Outcome.ERROR for i in first)
     assert all("cannot probe from here" in answers[i].detail for i in first)
     assert any(answers[i].outcome is Outcome.REACHABLE for i in what if i not in first)
+
+
+def test_embedded_dns_answers_on_port_53_over_udp_and_tcp_through_the_containers_dnat(lab: Deployment) -> None:
+    """The resolver listens on random ports only; Docker's DNAT rules in the container make :53 work."""
+    import socket
+
+    from netlab.probes import dns
+    from netlab.probes.responders import Responders
+
+    netns = lab.endpoints["c0"].netns
+    assert netns is not None
+    want = lab.endpoints["c3"].primary()
+    assert {w.proto for w in lab.dns_servers if w.netns == netns} == {"dns", "dnstcp"}
+    assert all(w.port != 53 for w in lab.dns_servers if w.netns == netns)
+    with Responders(lab.dns_servers):
+        with nsthread.entered(netns):
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            tcp = socket.create_connection(("127.0.0.11", 53), timeout=2)
+        with udp, tcp:
+            udp.settimeout(2)
+            udp.sendto(dns.query("c3", 7), ("127.0.0.11", 53))
+            reply, sender = udp.recvfrom(2048)
+            assert sender == ("127.0.0.11", 53)  # the SNAT back to :53
+            assert dns.parse_response(reply)[2] == [want]
+            q = dns.query("c3.n", 8)
+            tcp.sendall(len(q).to_bytes(2, "big") + q)
+            data = b""
+            while len(data) < 2 or len(data) < 2 + int.from_bytes(data[:2], "big"):
+                chunk = tcp.recv(2048)
+                assert chunk, "connection closed before the answer"
+                data += chunk
+            assert dns.parse_response(data[2:])[2] == [want]

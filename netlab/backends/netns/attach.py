@@ -42,6 +42,7 @@ class State:
     shims: dict[str, list[Shim]] = field(default_factory=dict)
     sessions: Sessions = field(default_factory=Sessions)
     firewall: str | None = None  # the iptables flavour that loaded the rules
+    dns_ports: dict[str, tuple[int, int]] = field(default_factory=dict)  # container -> embedded DNS udp, tcp
 
 
 def shares_node_ns(t: Topology, c: Container) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import subprocess
 from ipaddress import IPv4Address
@@ -36,6 +37,8 @@ from netlab.probes.responders import Listen
 
 LOOPBACK_IFINDEX = 1
 EMBEDDED_DNS = IPv4Address("127.0.0.11")
+#: where the kernel picks the ports Docker's embedded resolver binds (net.ipv4.ip_local_port_range default)
+EPHEMERAL_PORTS = range(32768, 61000)
 
 #: iptables front ends in order of preference: what Debian's `iptables` is (nft), then legacy
 FIREWALL_TOOLS = {"iptables-nft": "iptables-nft-restore", "iptables-legacy": "iptables-legacy-restore"}
@@ -236,7 +239,11 @@ class NetnsBackend:
         """Docker's resolvers, reproduced: containers on user-defined networks ask the embedded DNS
         at 127.0.0.11 (names of the containers they share a user-defined network with); everything
         else asks the run's own upstream, which knows no names (Docker would copy the host's
-        resolv.conf; netlab never lets a query reach the machine's resolver)."""
+        resolv.conf; netlab never lets a query reach the machine's resolver).
+
+        As Docker does it, the embedded resolver listens on two random ports of 127.0.0.11 (udp, tcp)
+        and rules in the container's own nat table DNAT port 53 to them; a container keeps its ports for
+        the whole run, and its rules are loaded once, all containers' side by side."""
         t, st = dep.topology, _state(dep)
         dep.resolvers.clear()
         dep.dns_servers.clear()
@@ -248,6 +255,7 @@ class NetnsBackend:
             dep.dns_servers.append(Listen(st.ns[node.name], "dns", 53, bind=str(gw)))
             dep.resolvers[node.name] = gw
         containers = list(st.containers.values())
+        load: list[tuple[str, list[str], str | None]] = []
         for c in containers:
             user_nets = [a.network for a in c.attachments if t.network(a.network).user_defined]
             if not user_nets or attach.shares_node_ns(t, c):
@@ -259,10 +267,23 @@ class NetnsBackend:
                     if a.network in user_nets and a.address is not None:
                         zone.setdefault(other.name, str(a.address))
                         zone[f"{other.name}.{a.network}"] = str(a.address)
+            if c.name not in st.dns_ports:
+                udp = EPHEMERAL_PORTS.start + secrets.randbelow(len(EPHEMERAL_PORTS))
+                tcp = EPHEMERAL_PORTS.start + secrets.randbelow(len(EPHEMERAL_PORTS))
+                st.dns_ports[c.name] = (udp, tcp)
+                tool = FIREWALL_TOOLS[st.firewall or "iptables-nft"]
+                load.append((st.ns[c.name], [tool], dockerfw.embedded_dns(udp, tcp)))
+            udp, tcp = st.dns_ports[c.name]
             dep.resolvers[c.name] = EMBEDDED_DNS
-            dep.dns_servers.append(
-                Listen(st.ns[c.name], "dns", 53, bind=str(EMBEDDED_DNS), zone=tuple(sorted(zone.items())))
-            )
+            names = tuple(sorted(zone.items()))
+            dep.dns_servers.append(Listen(st.ns[c.name], "dns", udp, bind=str(EMBEDDED_DNS), zone=names))
+            dep.dns_servers.append(Listen(st.ns[c.name], "dnstcp", tcp, bind=str(EMBEDDED_DNS), zone=names))
+        for (netns, argv, _), done in zip(load, nsthread.run_many(load), strict=True):
+            if done.returncode != 0:
+                container = next(n for n, path in st.ns.items() if path == netns)
+                raise DeployError(
+                    f"container {container!r}: {argv[0]} refused the embedded DNS rules: {done.stderr.strip()}"
+                )
 
     # -- stages -----------------------------------------------------------
     def apply(self, dep: Deployment, stage_index: int) -> None:
@@ -295,6 +316,8 @@ class NetnsBackend:
                 touched_nodes.add(c.node)
         for node in sorted(touched_nodes):
             self._firewall(dep, node)
+        if touched_nodes:
+            self._dns(dep)  # a container that joined a user-defined network gets the embedded DNS
         dep.stage_index = stage_index
         self._endpoints(dep)
 

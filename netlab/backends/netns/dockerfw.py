@@ -105,3 +105,30 @@ def render(networks: Sequence[Network], published: Sequence[Published], forward_
         "COMMIT",
     ]
     return "\n".join(lines) + "\n"
+
+
+def embedded_dns(udp_port: int, tcp_port: int) -> str:
+    """The nat rules Docker's embedded DNS puts in a container's own namespace (libnetwork v20.10
+    resolver_unix.go, setupIPTable): queries to 127.0.0.11:53 are DNATed to the ports the resolver really
+    listens on and their answers SNATed back to :53. Rendered as iptables-save prints it, checked against
+    Docker 20.10.24 (its -I order puts tcp first)."""
+    dns = "127.0.0.11/32"
+    return "\n".join(
+        [
+            "*nat",
+            ":PREROUTING ACCEPT [0:0]",
+            ":INPUT ACCEPT [0:0]",
+            ":OUTPUT ACCEPT [0:0]",
+            ":POSTROUTING ACCEPT [0:0]",
+            ":DOCKER_OUTPUT - [0:0]",
+            ":DOCKER_POSTROUTING - [0:0]",
+            f"-A OUTPUT -d {dns} -j DOCKER_OUTPUT",
+            f"-A POSTROUTING -d {dns} -j DOCKER_POSTROUTING",
+            f"-A DOCKER_OUTPUT -d {dns} -p tcp -m tcp --dport 53 -j DNAT --to-destination 127.0.0.11:{tcp_port}",
+            f"-A DOCKER_OUTPUT -d {dns} -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:{udp_port}",
+            f"-A DOCKER_POSTROUTING -s {dns} -p tcp -m tcp --sport {tcp_port} -j SNAT --to-source :53",
+            f"-A DOCKER_POSTROUTING -s {dns} -p udp -m udp --sport {udp_port} -j SNAT --to-source :53",
+            "COMMIT",
+            "",
+        ]
+    )
