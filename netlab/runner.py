@@ -286,19 +286,31 @@ def run_scenario(
     kernel: str = "host",
     pcap: str | None = None,
     decode: bool = True,
+    expect: str | None = None,
 ) -> Result:
+    """Load (a bundled name or a file) or take a built topology, run it, return the Result. `expect`: a
+    matrix file (netlab/model/matrixfile.py) whose tables replace the expectations of the stages they cover."""
     topology = spec if isinstance(spec, Topology) else loader.load(spec)
+    if expect is not None:
+        from netlab.model import matrixfile
+
+        topology = matrixfile.apply(topology, matrixfile.load(expect), expect)
     if kernel == "uml":
         if isinstance(spec, Topology):
             raise UsageError("--kernel uml runs a scenario file or name, not an in-memory topology")
-        return run_in_uml(spec, topology, backend, timeout, pcap)
+        return run_in_uml(spec, topology, backend, timeout, pcap, expect)
     if kernel != "host":
         raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
     return run_topology(topology, backend=backend, timeout=timeout, pcap=pcap, decode=decode)
 
 
 def run_in_uml(
-    spec: str, topology: Topology, backend: str | Backend, timeout: float, pcap: str | None = None
+    spec: str,
+    topology: Topology,
+    backend: str | Backend,
+    timeout: float,
+    pcap: str | None = None,
+    expect: str | None = None,
 ) -> Result:
     """The same scenario on the netns backend inside user-mode Linux, reported as usual. The guest
     sends its captured frames back raw; they are decoded (and written to pcaps) here."""
@@ -311,7 +323,7 @@ def run_in_uml(
     journal = Journal.open(run, "netns", topology.name)
     try:
         with _terminate_raises():
-            data = uml.run(spec, timeout, journal, sorted(features.link_kinds_needed(topology)))
+            data = uml.run(spec, timeout, journal, sorted(features.link_kinds_needed(topology)), expect)
     finally:
         with _signals_blocked():
             registry.get("netns").cleanup(journals.read(journal.path))

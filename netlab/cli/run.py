@@ -51,6 +51,19 @@ def run(
     parent: Annotated[
         str | None, typer.Option("--parent", help="docker backend: a real NIC as macvlan/ipvlan parent (explicit only)")
     ] = None,
+    expect: Annotated[
+        str | None,
+        typer.Option(
+            "--expect",
+            help="an expected-matrix file (plain tables or YAML) replacing the expectations of the stages it covers",
+        ),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="print only the expected, observed and diff tables and the summary; exit 1 on a wrong cell"
+        ),
+    ] = False,
     node: Annotated[
         list[str] | None,
         typer.Option(
@@ -76,9 +89,11 @@ def run(
         if engines and kernel != "host":
             raise UsageError("--node runs on remote engines; --kernel uml is for the netns backend")
         chosen = registry.get("docker", image=image, parent=parent, nodes=engines)
-    result = run_scenario(scenario, backend=chosen, timeout=timeout, kernel=kernel, pcap=pcap)
+    result = run_scenario(scenario, backend=chosen, timeout=timeout, kernel=kernel, pcap=pcap, expect=expect)
     use_color = sys.stdout.isatty() if color is None else color
-    sys.stdout.write(console.render(result, color=use_color))
+    sys.stdout.write(
+        console.render_check(result, color=use_color) if check else console.render(result, color=use_color)
+    )
     if json_file:
         json_report.dump(result, json_file)
     raise typer.Exit(0 if result.ok else 1)

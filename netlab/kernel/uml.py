@@ -73,7 +73,14 @@ def available() -> str:
 
 
 def _guest_script(
-    spec: str, timeout: float, out: str, python: str, mods: Path, kinds: list[str], bundle: str | None = None
+    spec: str,
+    timeout: float,
+    out: str,
+    python: str,
+    mods: Path,
+    kinds: list[str],
+    bundle: str | None = None,
+    expect: str | None = None,
 ) -> str:
     q = shlex.quote
     modules = " ".join(q(m) for m in [*sorted(kinds), *NETFILTER_MODULES])
@@ -99,7 +106,8 @@ echo > /proc/sys/kernel/modprobe
 read up _ < /proc/uptime; echo "modules $up" >> /run/out/phases
 # -S: the caller's sys.path is given whole above, so site's .pth processing (a second of imports
 # here) is not needed
-{q(python)} -S -m netlab.kernel.uml_guest {q(spec)} {timeout} /run/out/result.json >/run/out/guest.log 2>&1
+{q(python)} -S -m netlab.kernel.uml_guest {q(spec)} {timeout} /run/out/result.json {q(expect or "")} \
+    >/run/out/guest.log 2>&1
 echo "$?" > /run/out/exit
 read up _ < /proc/uptime; echo "scenario $up" >> /run/out/phases
 sync
@@ -107,7 +115,7 @@ poweroff -f
 """
 
 
-def run(spec: str, timeout: float, journal: Journal, kinds: list[str]) -> dict[str, Any]:
+def run(spec: str, timeout: float, journal: Journal, kinds: list[str], expect: str | None = None) -> dict[str, Any]:
     """Boot user-mode Linux, run the scenario there on the netns backend, return its JSON result."""
     missing = available()
     if missing:
@@ -129,7 +137,9 @@ def run(spec: str, timeout: float, journal: Journal, kinds: list[str]) -> dict[s
     os.mkdir(out)
     init = os.path.join(scratch, "init")
     with open(init, "w") as f:
-        f.write(_guest_script(spec, timeout, out, sys.executable, mods, kinds, bundle))
+        f.write(
+            _guest_script(spec, timeout, out, sys.executable, mods, kinds, bundle, expect and os.path.abspath(expect))
+        )
     os.chmod(init, 0o755)
     argv = [
         binary,

@@ -42,8 +42,9 @@ def main(argv: list[str]) -> int:
     from netlab.runner import run_scenario
 
     spec, timeout, out = argv[0], float(argv[1]), argv[2]
+    expect = argv[3] if len(argv) > 3 and argv[3] else None
     try:
-        result = run_scenario(spec, backend="netns", timeout=timeout, decode=False)
+        result = run_scenario(spec, backend="netns", timeout=timeout, decode=False, expect=expect)
     except NetlabError as e:
         traceback.print_exc()  # goes to the guest log in the scratch directory
         with open(out, "w") as f:

@@ -139,6 +139,10 @@ class StageBuilder:
     ) -> None:
         self._s._add_expectation(self._d.name, src, dst, probe, reachable, claim, address)
 
+    def expect_matrix(self, table: str, probe: str = "icmp") -> None:
+        """Expectations of this stage as a truth table (see Scenario.expect_matrix)."""
+        self._s._add_matrix(table, probe, self._d.name)
+
 
 class Scenario:
     """Builder for scenario scripts (contract in DESIGN.md)."""
@@ -250,6 +254,32 @@ class Scenario:
         address: str | None = None,
     ) -> None:
         self._add_expectation(INITIAL, src, dst, probe, reachable, claim, address)
+
+    def expect_matrix(self, table: str, probe: str = "icmp") -> None:
+        """Expectations of the first stage as a truth table: a header line of destination names, then one
+        row per source; cells `.` reachable, `X` unreachable, `-` not checked (netlab/model/matrixfile.py).
+        `probe:` lines inside the text switch the probe for the tables that follow."""
+        self._add_matrix(table, probe, INITIAL)
+
+    def _add_matrix(self, table: str, probe: str, stage: str) -> None:
+        from netlab.model import matrixfile
+
+        if not isinstance(table, str):
+            raise ScenarioError("expect_matrix: the table must be a string")
+        try:
+            parse_probe(probe)
+            cells = matrixfile.parse_table(table, f"{self.name} expect_matrix", probe=probe.lower())
+        except ValueError as e:
+            raise ScenarioError(f"expect_matrix: {e}") from e
+        except matrixfile.MatrixError as e:
+            raise ScenarioError(str(e)) from e
+        for c in cells:
+            if c.stage is not None and c.stage != stage:
+                raise ScenarioError(
+                    f"{self.name} expect_matrix:{c.stage_line}:1: 'stage:' lines belong in matrix files; "
+                    f"call expect_matrix inside `with s.stage({c.stage!r}) as st:` as st.expect_matrix(...)"
+                )
+            self._add_expectation(stage, c.src, c.dst, c.probe, c.reachable, None, None)
 
     def _add_expectation(
         self,

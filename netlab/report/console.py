@@ -1,7 +1,7 @@
 """Plain-text truth tables: expected / observed / diff per stage and probe.
 
-Cells: `.` reachable, `X` unreachable, `!` error, `-` not checked; in the diff `*` marks a wrong
-cell and `=` a right one. Colour (ANSI) only when asked, so pipes and CI logs stay readable.
+Cells: `.` reachable, `X` unreachable, `!` error, `-` not checked; the diff marks wrong cells only: `*`
+a wrong one, `!` an error, a right one stays blank. Colour (ANSI) only when asked, so pipes and CI logs stay readable.
 """
 
 from __future__ import annotations
@@ -69,6 +69,13 @@ def _visible_len(s: str) -> int:
     return len(re.sub(r"\033\[[0-9;]*m", "", s))
 
 
+def _diff_mark(c: Check) -> str:
+    """The diff marks wrong cells only: `*` wrong, `!` an error (nothing measured); a right cell stays blank."""
+    if c.ok:
+        return " "
+    return "!" if c.error else "*"
+
+
 def stage_tables(
     stage: Stage, names: Sequence[str], observations: Sequence[Observation], checks: Sequence[Check], color: bool
 ) -> list[str]:
@@ -83,7 +90,7 @@ def stage_tables(
         expected[key] = c.expected.symbol
         if c.observation is not None:
             observed[key] = c.observed.symbol
-        diff[key] = "=" if c.ok else "*"
+        diff[key] = _diff_mark(c)
     blocks = [
         table("expected", names, expected, color),
         table("observed", names, observed, color),
@@ -98,10 +105,12 @@ def stage_tables(
         out += ["", f"{'probe'.ljust(width_p)}  {'pair'.ljust(width_e)}  expected observed diff"]
         for c in others:
             pair = f"{c.expectation.src} -> {c.expectation.dst}"
+            mark = _diff_mark(c).strip()
+            seen = c.observed.symbol.center(8) if mark else c.observed.symbol.center(8).rstrip()
             out.append(
                 f"{str(c.expectation.probe).ljust(width_p)}  {pair.ljust(width_e)}  "
-                f"{_paint(c.expected.symbol.center(8), color)} {_paint(c.observed.symbol.center(8), color)} "
-                f"{_paint(('=' if c.ok else '*').center(4), color)}"
+                f"{_paint(c.expected.symbol.center(8), color)} {_paint(seen, color)}"
+                + (f" {_paint(mark.center(4), color)}" if mark else "")
             )
     out.append("")
     return out
@@ -170,6 +179,30 @@ def render(r: Result, color: bool = False) -> str:
         f"(backend {r.backend}{runner}; deploy {tm.get('deploy_s', 0):.2f} s, "
         f"probe {tm.get('probe_s', 0):.2f} s, destroy {tm.get('destroy_s', 0):.2f} s)",
     ]
+    return "\n".join(lines) + "\n"
+
+
+def render_check(r: Result, color: bool = False) -> str:
+    """`netlab run --check`: per stage the expected, observed and diff tables and the wrong cells, then
+    `N correct, M wrong, K errors`; no evidence (the JSON and the full report have it)."""
+    t = r.topology
+    names = list(r.endpoints)
+    lines = [f"{_bold('netlab run ' + t.name, color)} --check (backend {r.backend}, run {r.run})"]
+    for stage in t.stages:
+        checks = r.verdict.stage(stage.name)
+        obs = [o for o in r.observations if o.stage == stage.name]
+        lines += ["", _bold(f"stage {stage.name}", color)]
+        lines += stage_tables(stage, names, obs, checks, color)
+        for c in checks:
+            if not c.ok:
+                e = c.expectation
+                detail = c.observation.detail if c.observation else "not measured"
+                mark = _red("WRONG", color) if not c.error else _yellow("ERROR", color)
+                lines.append(
+                    f"  {mark} {e.src} -> {e.dst} {e.probe}: expected {c.expected}, observed {c.observed} ({detail})"
+                )
+    v = r.verdict
+    lines += ["", f"{v.correct} correct, {v.wrong} wrong, {v.errors} errors"]
     return "\n".join(lines) + "\n"
 
 

@@ -37,4 +37,4 @@ def test_compare_cli_writes_the_markdown_and_finds_the_outdated_ipvlan_card(tmp_
     text = out.read_text()
     assert text.startswith("# Docker's network drivers compared (CNM)")
     assert "| ipvlan | IPTables use but experimental-ish. | iptables ✗ | **wrong or outdated**" in text
-    assert "| macvlan | No IPTables. | iptables ✗ | right |" in text
+    assert "| macvlan | No IPTables. | iptables ✗ | right (in the host's namespace; inside each container" in text
