@@ -1,6 +1,34 @@
-"""netlab: make Docker's network drivers visible and testable."""
+"""netlab: make Docker's network drivers visible and testable.
+
+Public API: `Scenario` (build a scenario), `run_scenario(spec, backend=..., ...) -> Result` (deploy, measure,
+compare, destroy) and `Result` (`.ok`, `.observations`, `.verdict`, `.evidence`, `.expect(table)`,
+`.to_json()`); `netlab.testing.assert_reachability` for tests.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from netlab.model import Scenario
 
-__all__ = ["Scenario"]
+if TYPE_CHECKING:
+    from netlab.runner import Result
+
+__all__ = ["Result", "Scenario", "run_scenario"]
 __version__ = "0.1.0"
+
+
+def run_scenario(spec: Any, **options: Any) -> Result:
+    """Deploy a scenario (a bundled name, a file or a built Topology), measure every stage, compare with its
+    expectations, destroy; see netlab.runner.run_scenario for the options."""
+    from netlab.runner import run_scenario as run
+
+    return run(spec, **options)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Result":  # imported on use: `import netlab` stays light for scenario scripts
+        from netlab.runner import Result
+
+        return Result
+    raise AttributeError(name)

@@ -15,9 +15,9 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import Any
 
@@ -60,9 +60,35 @@ class Result:
         return self.verdict.ok and all(c["as_expected"] is not False for c in self.claims)
 
     def to_json(self) -> dict[str, Any]:
+        """The result as schema-1 JSON (what `netlab run --json` writes)."""
         from netlab.report.json import result_to_json
 
         return result_to_json(self)
+
+    def expect(self, table: str, probe: str = "icmp", stage: str | None = None) -> Verdict:
+        """Check this run's observations against a truth table (netlab/model/matrixfile.py: a header of
+        destinations, one row per source, `.` reachable, `X` unreachable, `-` not checked), for `stage`
+        (default: the first). Returns the verdict; raises AssertionError whose message is the expected /
+        observed / diff table when a cell is wrong. Cells of probes the run did not measure are errors: the
+        full icmp matrix is always measured, other probes only where the scenario expects something."""
+        from netlab.model import matrixfile
+
+        return self.check_cells(
+            matrixfile.parse_table(table, "expected matrix", probe=probe.lower(), stage=stage), "expected matrix"
+        )
+
+    def check_cells(self, cells: Sequence[Any], source: str) -> Verdict:
+        """`expect` for cells already parsed (matrixfile.parse_table or matrixfile.load)."""
+        from netlab.model import matrixfile
+        from netlab.report import console
+
+        topology = matrixfile.apply(self.topology, cells, source)
+        covered = {c.stage or topology.stages[0].name for c in cells}
+        topology = replace(topology, stages=tuple(s for s in topology.stages if s.name in covered))
+        verdict = compare(topology, self.observations)
+        if not verdict.ok:
+            raise AssertionError("\n" + console.render_check(replace(self, topology=topology, verdict=verdict)))
+        return verdict
 
 
 def firewall_flavour() -> str:
@@ -117,24 +143,32 @@ def _signals_blocked() -> Iterator[None]:
 
 
 @contextmanager
-def deployed(backend: Backend, topology: Topology, run: str, timings: dict[str, float]) -> Iterator[Deployment]:
-    """Setup and teardown as one context manager: errors, Ctrl-C and SIGTERM still tear down."""
+def deployed(
+    backend: Backend, topology: Topology, run: str, timings: dict[str, float], keep: bool = False
+) -> Iterator[Deployment]:
+    """Setup and teardown as one context manager: errors, Ctrl-C and SIGTERM still tear down. `keep`: a
+    deployment that ran to the end is left up (its journal too, so `netlab clean` removes it later)."""
     journal = Journal.open(run, backend.name, topology.name)
     dep: Deployment | None = None
     t0 = time.monotonic()
+    finished = False
     try:
         with _terminate_raises():
             dep = backend.deploy(topology, run, journal)
             timings["deploy_s"] = round(time.monotonic() - t0, 3)
             yield dep
+            finished = True
     finally:
-        t1 = time.monotonic()
-        with _signals_blocked():
-            if dep is None:
-                dep = Deployment(run, backend.name, topology, journal)
-            backend.destroy(dep)
-            journal.close()
-        timings["destroy_s"] = round(time.monotonic() - t1, 3)
+        if keep and finished:
+            timings["destroy_s"] = 0.0
+        else:
+            t1 = time.monotonic()
+            with _signals_blocked():
+                if dep is None:
+                    dep = Deployment(run, backend.name, topology, journal)
+                backend.destroy(dep)
+                journal.close()
+            timings["destroy_s"] = round(time.monotonic() - t1, 3)
 
 
 StageHook = Callable[[Deployment, int, list[Observation]], None]
@@ -147,8 +181,10 @@ def run_topology(
     on_stage: StageHook | None = None,
     pcap: str | None = None,
     decode: bool = True,
+    keep: bool = False,
 ) -> Result:
-    """Deploy, measure every stage, collect its evidence, destroy. `pcap`: a directory for one pcap per
+    """Deploy, measure every stage, collect its evidence, destroy (unless `keep`: then left up for
+    inspection, removed later by `netlab clean`). `pcap`: a directory for one pcap per
     stage and capture point; `decode=False` leaves the captured frames raw in the evidence (user-mode
     Linux: the host decodes them)."""
     if isinstance(backend, str):
@@ -167,7 +203,7 @@ def run_topology(
     routes: dict[str, Any] = {}
     captures: list[dict[str, Any]] = []
     with (
-        deployed(be, topology, run, timings) as dep,
+        deployed(be, topology, run, timings, keep=keep) as dep,
         capture_evidence.Capture(dep.capture_points, everything=pcap is not None) as cap,
     ):
         # scapy's layers import (0.5 s of CPU) while the first stage's probes wait out their timeout;
@@ -287,6 +323,7 @@ def run_scenario(
     pcap: str | None = None,
     decode: bool = True,
     expect: str | None = None,
+    keep: bool = False,
 ) -> Result:
     """Load (a bundled name or a file) or take a built topology, run it, return the Result. `expect`: a
     matrix file (netlab/model/matrixfile.py) whose tables replace the expectations of the stages they cover."""
@@ -301,7 +338,7 @@ def run_scenario(
         return run_in_uml(spec, topology, backend, timeout, pcap, expect)
     if kernel != "host":
         raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
-    return run_topology(topology, backend=backend, timeout=timeout, pcap=pcap, decode=decode)
+    return run_topology(topology, backend=backend, timeout=timeout, pcap=pcap, decode=decode, keep=keep)
 
 
 def run_in_uml(

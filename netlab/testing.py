@@ -1,0 +1,35 @@
+"""Helpers for tests that assert reachability (the pytest plugin exposes them as well).
+
+    from netlab import run_scenario
+    from netlab.testing import assert_reachability
+
+    result = run_scenario("bridge")
+    assert_reachability(result, '''
+            web  app  db
+        web  -    .    X
+        app  .    -    X
+    ''')
+
+A wrong cell fails with the expected / observed / diff tables as the message.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from netlab.model import matrixfile
+from netlab.runner import Result
+from netlab.verdict import Verdict
+
+
+def assert_reachability(result: Result, expected: str | Path, probe: str = "icmp", stage: str | None = None) -> Verdict:
+    """Assert the run's observations match `expected`: a truth table's text, or the path of a matrix file
+    (plain or YAML, which may name stages and probes itself). Returns the verdict when every cell is right."""
+    if isinstance(expected, Path) or ("\n" not in expected and os.path.isfile(expected)):
+        return result.check_cells(matrixfile.load(expected), str(expected))
+    cells = matrixfile.parse_table(expected, "expected matrix", probe=probe.lower(), stage=stage)
+    return result.check_cells(cells, "expected matrix")
+
+
+__all__ = ["Result", "Verdict", "assert_reachability"]

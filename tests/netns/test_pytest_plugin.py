@@ -1,0 +1,125 @@
+"""The pytest plugin, driven with pytester in a subprocess (the `pytest11` entry point as a user gets it):
+a passing and a failing matrix test, the failure's diff table, JUnit cases per cell, skips with a
+reason, and four runs at once under pytest-xdist leaving the host as it was."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from hostsnap import HostSnapshot
+
+pytest_plugins = ["pytester"]
+
+LAYOUT = """\
+from netlab import Scenario
+s = Scenario("layout", title="two tiers")
+front = s.network("front", driver="bridge")
+back = s.network("back", driver="bridge")
+web = s.container("web", front)
+app = s.container("app", front, back)
+db = s.container("db", back)
+s.expect_matrix('''
+        web  app  db
+  web    -    .    X
+  db     X    .    -
+''')
+SCENARIO = s
+"""
+
+TESTS = """\
+import pytest
+from netlab.testing import assert_reachability
+
+@pytest.mark.netlab(scenario="layout.py")
+def test_tiers_are_isolated(netlab_result):
+    assert_reachability(netlab_result, '''
+            web  app  db
+      web    -    .    X
+      app    .    -    .
+      db     X    .    -
+    ''')
+
+@pytest.mark.netlab(scenario="layout.py")
+def test_wrong_belief(netlab_result):
+    netlab_result.expect('''
+            db
+      web    .
+    ''')
+"""
+
+
+def _outcomes(result: pytest.RunResult) -> dict[str, int]:
+    return {k: v for k, v in result.parseoutcomes().items() if k in ("passed", "failed", "skipped", "errors")}
+
+
+def test_passing_and_failing_matrix_tests(pytester: pytest.Pytester, host_unchanged: HostSnapshot) -> None:
+    pytester.makefile(".py", layout=LAYOUT)
+    pytester.makepyfile(test_layout=TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    assert _outcomes(result) == {"passed": 1, "failed": 1}, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["*test_tiers_are_isolated[[]netns[]] PASSED*", "*test_wrong_belief[[]netns[]] FAILED*"]
+    )
+    out = result.stdout.str()
+    # the failure message is the diff table: expected / observed / diff with the wrong cell starred
+    assert "expected" in out and "observed" in out and "diff" in out
+    assert "WRONG web -> db icmp: expected reachable, observed unreachable" in out
+    assert "0 correct, 1 wrong, 0 errors" in out
+
+
+def test_junit_has_one_case_per_cell(pytester: pytest.Pytester, host_unchanged: HostSnapshot) -> None:
+    pytester.makefile(".py", layout=LAYOUT)
+    pytester.makepyfile(
+        test_cells="""
+import pytest
+
+@pytest.mark.netlab(scenario="layout.py")
+def test_layout(netlab_result):
+    assert netlab_result.ok
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--netlab-junit-cells", "--junitxml=out.xml")
+    assert _outcomes(result) == {"passed": 5}, result.stdout.str()  # the test + its 4 expectations
+    cases = ET.parse(pytester.path / "out.xml").getroot().iter("testcase")
+    names = sorted(c.get("name") for c in cases)
+    assert names == [
+        "test_layout[netns:initial:db->app:icmp]",
+        "test_layout[netns:initial:db->web:icmp]",
+        "test_layout[netns:initial:web->app:icmp]",
+        "test_layout[netns:initial:web->db:icmp]",
+        "test_layout[netns]",
+    ]
+
+
+def test_an_unavailable_backend_is_skipped_with_its_reason(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        test_skip="""
+def test_bridge(netlab_run):
+    netlab_run("bridge")
+"""
+    )
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--netlab-backend", "docker")
+    assert _outcomes(result) == {"skipped": 1}, result.stdout.str()
+    result.stdout.fnmatch_lines(["*netlab backend docker unavailable*"])
+    bad = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--netlab-backend", "vmware")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*unknown backend 'vmware'*"])
+
+
+def test_four_runs_at_once_under_xdist(pytester: pytest.Pytester, host_unchanged: HostSnapshot) -> None:
+    pytester.makepyfile(
+        test_many="""
+import pytest
+
+@pytest.mark.parametrize("i", range(4))
+def test_bridge(netlab_run, i):
+    result = netlab_run("bridge")
+    assert result.ok, result.verdict.summary()
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "4")
+    assert _outcomes(result) == {"passed": 4}, result.stdout.str()
