@@ -37,8 +37,9 @@ def locate(spec: str) -> Path:
     return path
 
 
-def load(spec: str) -> Topology:
-    """Run the scenario script, take its SCENARIO, validate and freeze it. Creates nothing."""
+def load(spec: str, subnet_offset: int = 0) -> Topology:
+    """Run the scenario script, take its SCENARIO, validate and freeze it. Creates nothing. `subnet_offset`:
+    see Scenario.build."""
     path = locate(spec)
     try:
         namespace = runpy.run_path(str(path), run_name=f"netlab_scenario_{path.stem}")
@@ -54,7 +55,7 @@ def load(spec: str) -> Topology:
     if not isinstance(scenario, Scenario):
         raise ScenarioError(f"{path}: SCENARIO is a {type(scenario).__name__}, not a netlab.Scenario")
     try:
-        topology = scenario.build()
+        topology = scenario.build(subnet_offset)
     except InvalidScenario as e:
         raise ScenarioError(f"{path}: {e}") from e
     return replace(topology, source=str(path))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import Any
 
-from netlab import faults, loader
+from netlab import faults, lease, loader
 from netlab.backends import journal as journals
 from netlab.backends import naming, registry
 from netlab.backends.base import Backend, Deployment, Endpoint
@@ -327,18 +327,26 @@ def run_scenario(
 ) -> Result:
     """Load (a bundled name or a file) or take a built topology, run it, return the Result. `expect`: a
     matrix file (netlab/model/matrixfile.py) whose tables replace the expectations of the stages they cover."""
-    topology = spec if isinstance(spec, Topology) else loader.load(spec)
-    if expect is not None:
-        from netlab.model import matrixfile
-
-        topology = matrixfile.apply(topology, matrixfile.load(expect), expect)
-    if kernel == "uml":
+    if kernel not in ("host", "uml"):
+        raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
+    if kernel == "uml":  # the guest is a kernel of its own: nothing to share, no lease
         if isinstance(spec, Topology):
             raise UsageError("--kernel uml runs a scenario file or name, not an in-memory topology")
-        return run_in_uml(spec, topology, backend, timeout, pcap, expect)
-    if kernel != "host":
-        raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
-    return run_topology(topology, backend=backend, timeout=timeout, pcap=pcap, decode=decode, keep=keep)
+        return run_in_uml(spec, _expecting(loader.load(spec), expect), backend, timeout, pcap, expect)
+    if isinstance(spec, Topology):  # built by the caller: its addresses are as given
+        return run_topology(_expecting(spec, expect), backend, timeout, pcap=pcap, decode=decode, keep=keep)
+    # runs at the same time take different parts of the pool for the subnets netlab picks (netlab/lease.py)
+    with lease.lease() as slot:
+        topology = _expecting(loader.load(spec, subnet_offset=slot * lease.SLOT_SUBNETS), expect)
+        return run_topology(topology, backend, timeout, pcap=pcap, decode=decode, keep=keep)
+
+
+def _expecting(topology: Topology, expect: str | None) -> Topology:
+    if expect is None:
+        return topology
+    from netlab.model import matrixfile
+
+    return matrixfile.apply(topology, matrixfile.load(expect), expect)
 
 
 def run_in_uml(

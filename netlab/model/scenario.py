@@ -315,15 +315,18 @@ class Scenario:
         yield StageBuilder(self, decl)
 
     # -- validation and freezing ----------------------------------------
-    def build(self) -> Topology:
-        return _Builder(self).build()
+    def build(self, subnet_offset: int = 0) -> Topology:
+        """Validate and freeze. `subnet_offset`: where in the pool (in /24s) the subnets netlab picks itself
+        start; concurrent runs get different offsets from their leases (netlab/lease.py)."""
+        return _Builder(self, subnet_offset).build()
 
 
 class _Builder:
     """Turns the recorded declarations into a frozen, validated Topology."""
 
-    def __init__(self, s: Scenario) -> None:
+    def __init__(self, s: Scenario, subnet_offset: int = 0) -> None:
         self.s = s
+        self.subnet_offset = subnet_offset
         self._lan_addresses: list[IPv4Address] = []
         self._ipam: dict[str, HostAllocator] = {}
         self._shims: list[IPv4Address] = []
@@ -371,7 +374,7 @@ class _Builder:
             for i, extra in enumerate(nd.more_subnets):
                 decl_subnets[f"{nd.name}#{i + 1}"] = self.subnet(f"network {nd.name!r}", extra)
         self.check_overlaps(explicit, decl_subnets)
-        alloc = SubnetAllocator([n for _, n in explicit] + list(decl_subnets.values()))
+        alloc = SubnetAllocator([n for _, n in explicit] + list(decl_subnets.values()), offset=self.subnet_offset)
         for name, text in s._lans.items():
             lans.append(Lan(name, self.subnet(f"lan {name!r}", text) if text else alloc.allocate()))
         lan_by = {lan.name: lan for lan in lans}

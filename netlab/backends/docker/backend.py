@@ -278,7 +278,13 @@ class DockerBackend:
             raise DeployError(f"docker backend: deploying {t.name!r} failed: {e}") from e
         except Exception as e:
             if type(e).__module__.startswith(("docker", "pyroute2", "requests")):
-                raise DeployError(f"docker backend: deploying {t.name!r} failed: {e}") from e
+                hint = (
+                    "; a published host port exists once per machine: another run of a scenario publishing it, "
+                    "or a service of this host, holds it (stop that, or run such scenarios one at a time)"
+                    if "port is already allocated" in str(e)
+                    else ""
+                )
+                raise DeployError(f"docker backend: deploying {t.name!r} failed: {e}{hint}") from e
             raise
         return dep
 

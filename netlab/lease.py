@@ -1,0 +1,78 @@
+"""Address leases: runs at the same time pick their subnets from different parts of the pool.
+
+The subnets a scenario leaves to netlab are numbered from 198.18.0.0 up. Alone, a run gets slot 0 and
+exactly those subnets; while other runs hold slots, the next run gets the lowest free slot k and its
+subnets start k * SLOT_SUBNETS /24s further (198.18.16.0 for slot 1, ...). That matters where runs share
+the root namespace or a Docker daemon (the docker backend's uplinks and networks); the netns backend's
+namespaces would not collide anyway, but its runs take leases all the same, so every run's addresses are
+distinct. Subnets a scenario states itself are its author's and are not moved.
+
+A slot is a file `LEASE_DIR/slot-<k>` holding the owner's pid and process start time, taken under an
+exclusive lock on `LEASE_DIR/lock`; a slot whose owner has died is free again (no cleanup needed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+
+from netlab.errors import EnvironmentProblem
+
+LEASE_DIR = os.path.join(os.environ.get("NETLAB_STATE_DIR", "/run/netlab"), "leases")
+#: 198.18.0.0/16 (the half of the pool scenarios use; 198.19.0.0/16 holds the docker backend's own blocks)
+#: in 16 slots of 16 /24s
+SLOTS = 16
+SLOT_SUBNETS = 16
+
+
+def _start(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _held(path: str) -> bool:
+    """True while the process that wrote the slot file is alive (the same process, not a reused pid)."""
+    try:
+        with open(path) as f:
+            owner = json.load(f)
+        return bool(_start(int(owner["pid"])) == owner["start"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+@contextlib.contextmanager
+def lease() -> Iterator[int]:
+    """Hold the lowest free slot for the duration; yields its number."""
+    os.makedirs(LEASE_DIR, mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(LEASE_DIR, "lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        slot = next((k for k in range(SLOTS) if not _held(_path(k))), None)
+        if slot is None:
+            raise EnvironmentProblem(
+                f"{SLOTS} netlab runs hold address leases already (see {LEASE_DIR}); wait for one to finish"
+            )
+        mine = {"pid": os.getpid(), "start": _start(os.getpid())}
+        tmp = _path(slot) + f".{os.getpid()}"
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600), "w") as f:
+            json.dump(mine, f)
+        os.replace(tmp, _path(slot))
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    try:
+        yield slot
+    finally:
+        with contextlib.suppress(OSError, ValueError), open(_path(slot)) as f:
+            if json.load(f).get("pid") == os.getpid():
+                os.unlink(_path(slot))
+
+
+def _path(slot: int) -> str:
+    return os.path.join(LEASE_DIR, f"slot-{slot}")
