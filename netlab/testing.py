@@ -23,9 +23,19 @@ from netlab.runner import Result
 from netlab.verdict import Verdict
 
 
-def assert_reachability(result: Result, expected: str | Path, probe: str = "icmp", stage: str | None = None) -> Verdict:
+def assert_reachability(
+    result: Result, expected: str | Path | None = None, probe: str = "icmp", stage: str | None = None
+) -> Verdict:
     """Assert the run's observations match `expected`: a truth table's text, or the path of a matrix file
-    (plain or YAML, which may name stages and probes itself). Returns the verdict when every cell is right."""
+    (plain or YAML, which may name stages and probes itself); without it, the scenario's own expectations
+    (those of `--expect`/`expect=` where given). Returns the verdict when every cell is right, else raises
+    AssertionError with the expected / observed / diff tables."""
+    if expected is None:
+        if not result.verdict.ok:
+            from netlab.report import console
+
+            raise AssertionError("\n" + console.render_check(result))
+        return result.verdict
     if isinstance(expected, Path) or ("\n" not in expected and os.path.isfile(expected)):
         return result.check_cells(matrixfile.load(expected), str(expected))
     cells = matrixfile.parse_table(expected, "expected matrix", probe=probe.lower(), stage=stage)
