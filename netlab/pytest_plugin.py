@@ -15,9 +15,9 @@
         result = netlab_run("bridge")               # on the backend this test was parametrized with
         result.expect("   web app\\nweb  -   .\\n")
 
-Every test that uses `netlab_result`, `netlab_run` or `netlab_backend` runs once per backend chosen with
-`--netlab-backend` (netns by default; `all` = netns and docker), with ids `[netns]`, `[docker]`, and is
-skipped with the reason when that backend cannot run here (not root, no Docker daemon). A marked scenario
+Every test that uses `netlab_result`, `netlab_run` or `netlab_backend` runs once per backend: by default
+both, netns and docker (`--netlab-backend netns` or `docker` picks one), with ids `[netns]`, `[docker]`;
+an instance whose backend cannot run here is skipped with the reason (not root, no Docker daemon). A marked scenario
 runs once per backend and session, however many tests read it. `--netlab-keep` leaves deployments up
 (remove them with `netlab clean`); `--netlab-junit-cells` adds one test item per expectation of each
 marked scenario, so `--junitxml` reports every cell as a test case of its own.
@@ -31,8 +31,8 @@ from typing import Any
 
 import pytest
 
-DEFAULT_BACKENDS = ("netns",)
 ALL_BACKENDS = ("netns", "docker")
+DEFAULT_BACKENDS = ALL_BACKENDS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,7 +40,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--netlab-backend",
         default=None,
-        help="backends to run netlab tests on, comma-separated: netns, docker, or all (default: netns)",
+        help="backends to run netlab tests on, comma-separated: netns, docker, or all (default: all; those that "
+        "cannot run here are skipped with the reason)",
     )
     group.addoption(
         "--netlab-keep",

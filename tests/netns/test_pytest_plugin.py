@@ -56,7 +56,7 @@ def _outcomes(result: pytest.RunResult) -> dict[str, int]:
 def test_passing_and_failing_matrix_tests(pytester: pytest.Pytester, host_unchanged: HostSnapshot) -> None:
     pytester.makefile(".py", layout=LAYOUT)
     pytester.makepyfile(test_layout=TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", "--netlab-backend", "netns")
     assert _outcomes(result) == {"passed": 1, "failed": 1}, result.stdout.str()
     result.stdout.fnmatch_lines(
         ["*test_tiers_are_isolated[[]netns[]] PASSED*", "*test_wrong_belief[[]netns[]] FAILED*"]
@@ -79,7 +79,9 @@ def test_layout(netlab_result):
     assert netlab_result.ok
 """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--netlab-junit-cells", "--junitxml=out.xml")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--netlab-backend", "netns", "--netlab-junit-cells", "--junitxml=out.xml"
+    )
     assert _outcomes(result) == {"passed": 5}, result.stdout.str()  # the test + its 4 expectations
     cases = ET.parse(pytester.path / "out.xml").getroot().iter("testcase")
     names = sorted(c.get("name") for c in cases)
@@ -102,9 +104,10 @@ def test_bridge(netlab_run):
 """
     )
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--netlab-backend", "docker")
-    assert _outcomes(result) == {"skipped": 1}, result.stdout.str()
-    result.stdout.fnmatch_lines(["*netlab backend docker unavailable*"])
+    # by default every test runs on both backends; without a daemon the docker instance is skipped, saying why
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "-v")
+    assert _outcomes(result) == {"passed": 1, "skipped": 1}, result.stdout.str()
+    result.stdout.fnmatch_lines(["*test_bridge[[]netns[]] PASSED*", "*netlab backend docker unavailable*"])
     bad = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--netlab-backend", "vmware")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*unknown backend 'vmware'*"])
@@ -121,5 +124,5 @@ def test_bridge(netlab_run, i):
     assert result.ok, result.verdict.summary()
 """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "4")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "4", "--netlab-backend", "netns")
     assert _outcomes(result) == {"passed": 4}, result.stdout.str()
