@@ -126,3 +126,30 @@ def test_bridge(netlab_run, i):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "4", "--netlab-backend", "netns")
     assert _outcomes(result) == {"passed": 4}, result.stdout.str()
+
+
+def test_keep_leaves_the_deployment_up_until_netlab_clean(
+    pytester: pytest.Pytester, host_unchanged: HostSnapshot
+) -> None:
+    import re
+    import subprocess
+
+    from netlab.backends import naming
+
+    pytester.makepyfile(
+        test_keep="""
+def test_keep(netlab_run):
+    result = netlab_run("bridge_icc")
+    print("RUN", result.run)
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--netlab-backend", "netns", "--netlab-keep")
+    try:
+        assert _outcomes(result) == {"passed": 1}, result.stdout.str()
+        run = re.search(r"RUN (\w+)", result.stdout.str()).group(1)  # type: ignore[union-attr]
+        kept = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+        assert naming.run_prefix(run) in kept  # still there for inspection
+    finally:
+        clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0, clean.stderr
+    assert f"run {run}: removed" in clean.stdout
