@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from netlab import faults, lease, loader
 from netlab.backends import journal as journals
@@ -174,6 +174,19 @@ def deployed(
 StageHook = Callable[[Deployment, int, list[Observation]], None]
 
 
+class Narrator(Protocol):
+    """Lecture mode (`netlab run --step`, netlab/report/step.py): told before the deployment, before each
+    later stage's actions, and after each stage was measured."""
+
+    def before_deploy(self, topology: Topology) -> None: ...
+
+    def before_stage(self, topology: Topology, index: int) -> None: ...
+
+    def after_stage(
+        self, topology: Topology, index: int, observations: list[Observation], endpoints: dict[str, Endpoint]
+    ) -> None: ...
+
+
 def run_topology(
     topology: Topology,
     backend: str | Backend = "netns",
@@ -182,6 +195,7 @@ def run_topology(
     pcap: str | None = None,
     decode: bool = True,
     keep: bool = False,
+    narrator: Narrator | None = None,
 ) -> Result:
     """Deploy, measure every stage, collect its evidence, destroy (unless `keep`: then left up for
     inspection, removed later by `netlab clean`). `pcap`: a directory for one pcap per
@@ -193,6 +207,8 @@ def run_topology(
     else:
         be, name = backend, backend.name
     be.check(topology)
+    if narrator is not None:
+        narrator.before_deploy(topology)
     run = _fresh_run_id()
     timings: dict[str, float] = {"deploy_s": 0.0, "probe_s": 0.0, "evidence_s": 0.0, "destroy_s": 0.0}
     observations: list[Observation] = []
@@ -213,6 +229,8 @@ def run_topology(
         seen_inside: dict[str, str] = {}  # container -> its namespace's rules (Docker creates it empty)
         for i, stage in enumerate(topology.stages):
             if i > 0:
+                if narrator is not None:
+                    narrator.before_stage(topology, i)
                 t = time.monotonic()
                 be.apply(dep, i)
                 timings["deploy_s"] = round(timings["deploy_s"] + time.monotonic() - t, 3)
@@ -238,6 +256,8 @@ def run_topology(
             facts.update(dep.facts)
             if on_stage is not None:
                 on_stage(dep, i, stage_obs)
+            if narrator is not None:
+                narrator.after_stage(topology, i, stage_obs, dep.endpoints)
     result = Result(
         topology=topology,
         backend=name,
@@ -324,21 +344,26 @@ def run_scenario(
     decode: bool = True,
     expect: str | None = None,
     keep: bool = False,
+    narrator: Narrator | None = None,
 ) -> Result:
     """Load (a bundled name or a file) or take a built topology, run it, return the Result. `expect`: a
     matrix file (netlab/model/matrixfile.py) whose tables replace the expectations of the stages they cover."""
     if kernel not in ("host", "uml"):
         raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
     if kernel == "uml":  # the guest is a kernel of its own: nothing to share, no lease
+        if narrator is not None:
+            raise UsageError("--step runs on the host kernel only (inside user-mode Linux nobody can press Enter)")
         if isinstance(spec, Topology):
             raise UsageError("--kernel uml runs a scenario file or name, not an in-memory topology")
         return run_in_uml(spec, _expecting(loader.load(spec), expect), backend, timeout, pcap, expect)
     if isinstance(spec, Topology):  # built by the caller: its addresses are as given
-        return run_topology(_expecting(spec, expect), backend, timeout, pcap=pcap, decode=decode, keep=keep)
+        return run_topology(
+            _expecting(spec, expect), backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator
+        )
     # runs at the same time take different parts of the pool for the subnets netlab picks (netlab/lease.py)
     with lease.lease() as slot:
         topology = _expecting(loader.load(spec, subnet_offset=slot * lease.SLOT_SUBNETS), expect)
-        return run_topology(topology, backend, timeout, pcap=pcap, decode=decode, keep=keep)
+        return run_topology(topology, backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator)
 
 
 def _expecting(topology: Topology, expect: str | None) -> Topology:

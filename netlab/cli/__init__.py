@@ -11,6 +11,7 @@ import typer
 from netlab.cli import clean as clean_cmd
 from netlab.cli import compare as compare_cmd
 from netlab.cli import doctor as doctor_cmd
+from netlab.cli import explain as explain_cmd
 from netlab.cli import image as image_cmd
 from netlab.cli import list as list_cmd
 from netlab.cli import run as run_cmd
@@ -39,6 +40,7 @@ app = typer.Typer(
 )
 app.command("run")(run_cmd.run)
 app.command("list")(list_cmd.list_scenarios)
+app.command("explain")(explain_cmd.explain)
 app.command("compare")(compare_cmd.compare)
 app.command("clean")(clean_cmd.clean)
 app.command("doctor")(doctor_cmd.doctor)

@@ -64,6 +64,15 @@ def run(
             "--check", help="print only the expected, observed and diff tables and the summary; exit 1 on a wrong cell"
         ),
     ] = False,
+    step: Annotated[
+        bool,
+        typer.Option(
+            "--step", help="lecture mode: narrate each step with its commands, wait for Enter, show each stage"
+        ),
+    ] = False,
+    pause: Annotated[
+        float | None, typer.Option("--pause", help="with --step: wait SECONDS instead of for Enter (unattended demos)")
+    ] = None,
     node: Annotated[
         list[str] | None,
         typer.Option(
@@ -89,8 +98,17 @@ def run(
         if engines and kernel != "host":
             raise UsageError("--node runs on remote engines; --kernel uml is for the netns backend")
         chosen = registry.get("docker", image=image, parent=parent, nodes=engines)
-    result = run_scenario(scenario, backend=chosen, timeout=timeout, kernel=kernel, pcap=pcap, expect=expect)
     use_color = sys.stdout.isatty() if color is None else color
+    if pause is not None and (pause < 0 or not step):
+        raise UsageError("--pause takes seconds >= 0 and goes with --step")
+    narrator = None
+    if step:
+        from netlab.report.step import StepNarrator
+
+        narrator = StepNarrator(pause=pause, color=use_color)
+    result = run_scenario(
+        scenario, backend=chosen, timeout=timeout, kernel=kernel, pcap=pcap, expect=expect, narrator=narrator
+    )
     sys.stdout.write(
         console.render_check(result, color=use_color) if check else console.render(result, color=use_color)
     )

@@ -1,0 +1,337 @@
+"""What a scenario builds, told in plain words with the commands a student would type.
+
+`deploy_steps(topology)` and `stage_steps(topology, stage)` list Steps: a sentence, the Docker CLI
+command that does it on a real Docker host, and the kernel-level commands (ip, iptables) of what Docker
+then does (what the netns backend does directly). `diagram(topology)` draws the topology as a tree for a
+terminal. Pure functions of the model: nothing is deployed (`netlab explain`, `netlab run --step`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from netlab.model.topology import (
+    Connect,
+    Container,
+    Disconnect,
+    Driver,
+    Network,
+    Publish,
+    Route,
+    Shim,
+    Stage,
+    Topology,
+)
+
+IMAGE = "netlab/probe"
+GWBRIDGE = "docker_gwbridge"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    what: str  # one sentence, plain words
+    docker: list[str] = field(default_factory=list)  # the Docker CLI commands
+    kernel: list[str] = field(default_factory=list)  # what that does in the kernel (ip, iptables)
+
+
+def _net_create(t: Topology, net: Network) -> Step:
+    args = ["docker", "network", "create", "-d", str(net.driver)]
+    if net.driver == Driver.OVERLAY:
+        args.append("--attachable")
+    for subnet in net.subnets:
+        args += ["--subnet", str(subnet)]
+    if net.gateway and net.driver == Driver.BRIDGE:
+        args += ["--gateway", str(net.gateway)]
+    if net.internal:
+        args.append("--internal")
+    parent_if = None
+    if net.driver in (Driver.MACVLAN, Driver.IPVLAN) and net.parent:
+        up = t.uplink(t.nodes[0].name, net.parent)
+        parent_if = up.ifname if up else "eth0"
+        args += ["-o", f"parent={parent_if}"]
+    for key, value in sorted(net.options.items()):
+        args += ["-o", f"{key}={value}"]
+    args.append(net.name)
+    kernel: list[str] = []
+    if net.driver == Driver.BRIDGE:
+        br = net.bridge_name or "br-<id>"
+        kernel = [
+            f"ip link add {br} type bridge",
+            f"ip addr add {net.gateway}/{net.subnet.prefixlen if net.subnet else 24} dev {br}",
+            f"ip link set {br} up",
+        ]
+        if net.internal:
+            kernel.append(
+                f"iptables -I DOCKER-ISOLATION-STAGE-1 ! -s {net.subnet} -o {br} -j DROP   (internal: no way out)"
+            )
+        else:
+            if net.masquerade:
+                kernel.append(f"iptables -t nat -A POSTROUTING -s {net.subnet} ! -o {br} -j MASQUERADE")
+            kernel.append(f"iptables -A DOCKER-ISOLATION-STAGE-2 -o {br} -j DROP   (other bridges cannot reach it)")
+        if not net.icc:
+            kernel.append(f"iptables -A FORWARD -i {br} -o {br} -j DROP   (icc off)")
+        what = (
+            f"Create the bridge network {net.name!r} ({net.subnet}): a Linux bridge on the host, "
+            "with NAT and isolation rules"
+        )
+    elif net.driver == Driver.MACVLAN:
+        mode = net.option("macvlan_mode", "bridge")
+        what = (
+            f"Create the macvlan network {net.name!r} on parent {parent_if} ({net.subnet}, mode {mode}): "
+            "nothing is created yet; each container will get its own MAC on the parent's segment"
+        )
+        kernel = ["(no iptables rules: macvlan children bypass the host's IP stack)"]
+    elif net.driver == Driver.IPVLAN:
+        mode = net.option("ipvlan_mode", "l2")
+        what = (
+            f"Create the ipvlan network {net.name!r} on parent {parent_if} ({', '.join(map(str, net.subnets))}, "
+            f"mode {mode}): containers will share the parent's MAC"
+        )
+        kernel = ["(no iptables rules)"]
+    elif net.driver == Driver.OVERLAY:
+        what = (
+            f"Create the overlay network {net.name!r} ({net.subnet}): on every node that runs one of its containers, "
+            "a bridge and a VXLAN device carrying its traffic over the underlay (UDP 4789)"
+        )
+        kernel = [
+            "ip link add br0 type bridge   (in the network's sandbox namespace)",
+            "ip link add vxlan0 type vxlan id <VNI> dstport 4789; ip link set vxlan0 master br0",
+        ]
+    else:
+        what = f"Network {net.name!r} ({net.driver})"
+    return Step(what, [" ".join(args)], kernel)
+
+
+def _run_container(t: Topology, c: Container) -> list[Step]:
+    if not c.attachments:
+        return [
+            Step(f"Run container {c.name!r} with no network", [f"docker run -d --name {c.name} --network none {IMAGE}"])
+        ]
+    first, *rest = c.attachments
+    net = t.network(first.network)
+    args = ["docker", "run", "-d", "--name", c.name, "--network", first.network]
+    if first.address and not net.predefined:
+        args += ["--ip", str(first.address)]
+    for p in c.publish:
+        args += ["-p", f"{p.host_port}:{p.container_port}" + ("" if p.proto == "tcp" else f"/{p.proto}")]
+    if c.node != t.nodes[0].name:
+        args = ["DOCKER_HOST=<" + c.node + ">", *args]
+    args.append(IMAGE)
+    steps = [
+        Step(_joins(t, c.name, first.network, first.address, c.publish), [" ".join(args)], _attach(t, c, first.network))
+    ]
+    for att in rest:
+        if att.network == GWBRIDGE:
+            steps.append(
+                Step(
+                    f"Docker also gives {c.name!r} an interface on {GWBRIDGE} ({att.address}), its way out",
+                    [],
+                    _attach(t, c, att.network),
+                )
+            )
+            continue
+        extra = (
+            ["docker", "network", "connect"]
+            + (["--ip", str(att.address)] if att.address else [])
+            + [att.network, c.name]
+        )
+        steps.append(
+            Step(_joins(t, c.name, att.network, att.address, ()), [" ".join(extra)], _attach(t, c, att.network))
+        )
+    return steps
+
+
+def _joins(t: Topology, name: str, network: str, address: object, publish: tuple[Publish, ...]) -> str:
+    net = t.network(network)
+    where = {
+        Driver.HOST: "shares the host's own network stack (no namespace of its own)",
+        Driver.NONE: "gets loopback only",
+    }.get(net.driver, f"joins {network!r} ({net.driver}) as {address}")
+    pub = (
+        "; " + ", ".join(f"host port {p.host_port} -> its port {p.container_port}" for p in publish) if publish else ""
+    )
+    return f"Run container {name!r}: it {where}{pub}"
+
+
+def _attach(t: Topology, c: Container, network: str) -> list[str]:
+    net = t.network(network)
+    if net.driver == Driver.BRIDGE:
+        br = net.bridge_name or "br-<id>"
+        rules = [
+            f"ip link add veth<x> type veth peer name eth<n> netns {c.name}",
+            f"ip link set veth<x> master {br} up",
+        ]
+        for p in c.publish:
+            rules.append(
+                f"iptables -t nat -A DOCKER ! -i {br} -p {p.proto} --dport {p.host_port} "
+                f"-j DNAT --to-destination <its address>:{p.container_port}"
+            )
+        return rules
+    if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
+        up = t.uplink(c.node, str(net.parent))
+        parent = up.ifname if up else "eth0"
+        kind = (
+            "macvlan mode " + net.option("macvlan_mode", "bridge")
+            if net.driver == Driver.MACVLAN
+            else "ipvlan mode " + net.option("ipvlan_mode", "l2")
+        )
+        return [f"ip link add link {parent} name eth<n> type {kind}", f"ip link set eth<n> netns {c.name}"]
+    if net.driver == Driver.OVERLAY:
+        return [
+            f"ip link add veth<x> type veth peer name eth<n> netns {c.name}   (into the overlay's br0)",
+            "bridge fdb append <its MAC> dev vxlan0 dst <its node's underlay address>   (on the other nodes)",
+        ]
+    return []
+
+
+def deploy_steps(t: Topology) -> list[Step]:
+    steps: list[Step] = []
+    for lan in t.lans:
+        members = [f"{u.node} ({u.ifname} {u.address})" for u in t.uplinks if u.lan == lan.name]
+        members += [f"{p.name} ({p.address})" for p in t.peers if p.lan == lan.name]
+        steps.append(
+            Step(
+                f"Lay the physical segment {lan.name} ({lan.subnet}): a switch joining {', '.join(members)}",
+                [],
+                [f"ip link add {lan.name} type bridge"],
+            )
+        )
+    if len(t.nodes) > 1:
+        steps.append(
+            Step(
+                f"Start Docker on every node ({', '.join(n.name for n in t.nodes)}) and join them into a swarm",
+                [
+                    "docker swarm init   (on the first node)",
+                    "docker swarm join --token <token> <manager>:2377   (on the others)",
+                ],
+            )
+        )
+    created: set[str] = set()
+    for node in t.nodes:
+        for net in t.networks_on(node.name):
+            if net.name == GWBRIDGE:
+                if not any(a.network == GWBRIDGE for c in t.containers if c.node == node.name for a in c.attachments):
+                    continue
+                steps.append(
+                    Step(
+                        f"Docker itself creates {GWBRIDGE} on node {node.name} ({net.subnet}): the way out for its "
+                        "overlay containers, masqueraded like any bridge",
+                        [],
+                        [
+                            f"ip link add {GWBRIDGE} type bridge",
+                            f"iptables -t nat -A POSTROUTING -s {net.subnet} ! -o {GWBRIDGE} -j MASQUERADE",
+                        ],
+                    )
+                )
+                continue
+            if net.predefined or net.name in created:
+                continue  # Docker's own networks; an overlay network is created once, for the whole swarm
+            created.add(net.name)
+            step = _net_create(t, net)
+            if node.name != t.nodes[0].name and net.driver != Driver.OVERLAY:
+                step = Step(
+                    step.what + f" (on node {node.name})",
+                    [f"DOCKER_HOST=<{node.name}> {c}" for c in step.docker],
+                    step.kernel,
+                )
+            steps.append(step)
+    for c in t.containers:
+        steps += _run_container(t, c)
+    return steps
+
+
+def stage_steps(t: Topology, stage: Stage) -> list[Step]:
+    out: list[Step] = []
+    for a in stage.actions:
+        if isinstance(a, Route):
+            out.append(
+                Step(
+                    f"On {a.target}, route {a.subnet} via {a.via}",
+                    [],
+                    [f"ip route add {a.subnet} via {a.via}   (on {a.target})"],
+                )
+            )
+        elif isinstance(a, Shim):
+            up = t.uplink(a.node, a.lan)
+            parent = up.ifname if up else "eth0"
+            out.append(
+                Step(
+                    f"Give {a.node} a macvlan interface of its own on {a.lan} ({a.address}), "
+                    "so it can reach its macvlan containers",
+                    [],
+                    [
+                        f"ip link add macvlan-shim link {parent} type macvlan mode bridge",
+                        f"ip addr add {a.address}/32 dev macvlan-shim",
+                        "ip link set macvlan-shim up",
+                        "ip route add <the macvlan network's subnet> dev macvlan-shim",
+                    ],
+                )
+            )
+        elif isinstance(a, Connect):
+            ip = ["--ip", str(a.address)] if a.address else []
+            c = next(x for x in t.containers_at(t.stages.index(stage)) if x.name == a.container)
+            out.append(
+                Step(
+                    _joins(t, a.container, a.network, a.address, ()),
+                    [" ".join(["docker", "network", "connect", *ip, a.network, a.container])],
+                    _attach(t, c, a.network),
+                )
+            )
+        elif isinstance(a, Disconnect):
+            out.append(
+                Step(
+                    f"Take {a.container} off {a.network!r}",
+                    [f"docker network disconnect {a.network} {a.container}"],
+                    [],
+                )
+            )
+    return out
+
+
+def diagram(t: Topology) -> list[str]:
+    """The topology as a tree: lans (with their peers and node uplinks), then per node its networks and
+    their containers. Overlay networks span nodes and are listed once per node that has containers on them."""
+    out: list[str] = []
+    for lan in t.lans:
+        out.append(f"{lan.name} {lan.subnet}   (physical segment)")
+        rows = [f"{p.name} {p.address}   (external system)" for p in t.peers if p.lan == lan.name]
+        rows += [f"{u.node} {u.ifname} {u.address}   (Docker host)" for u in t.uplinks if u.lan == lan.name]
+        out += _branch(rows, "")
+    for node in t.nodes:
+        out.append(f"node {node.name}   (Docker host)")
+        nets = [n for n in t.networks_on(node.name) if n.driver != Driver.NONE]
+        containers = [c for c in t.containers if c.node == node.name]
+        blocks: list[tuple[str, list[str]]] = []
+        for net in nets:
+            members = [c for c in containers if any(a.network == net.name for a in c.attachments)]
+            if net.predefined and not members:
+                continue
+            label = f"[{net.driver}] {net.name}"
+            if net.subnets:
+                label += " " + ", ".join(map(str, net.subnets))
+            if net.driver == Driver.BRIDGE and net.bridge_name:
+                label += f"  ({net.bridge_name})"
+            if net.driver in (Driver.MACVLAN, Driver.IPVLAN) and net.parent:
+                up = t.uplink(node.name, net.parent)
+                label += f"  (parent {up.ifname if up else '?'} on {net.parent})"
+            if net.internal:
+                label += "  internal"
+            rows = []
+            for c in members:
+                addr = next((a.address for a in c.attachments if a.network == net.name), None)
+                pub = (
+                    "  publishes " + ", ".join(f"{p.host_port}->{p.container_port}" for p in c.publish)
+                    if c.publish
+                    else ""
+                )
+                rows.append(f"{c.name}" + (f" {addr}" if addr else "") + pub)
+            blocks.append((label, rows))
+        for i, (label, rows) in enumerate(blocks):
+            last = i == len(blocks) - 1
+            out.append(("└── " if last else "├── ") + label)
+            out += _branch(rows, "    " if last else "│   ")
+    return out
+
+
+def _branch(rows: list[str], indent: str) -> list[str]:
+    return [indent + ("└── " if i == len(rows) - 1 else "├── ") + r for i, r in enumerate(rows)]

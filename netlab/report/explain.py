@@ -1,0 +1,54 @@
+"""`netlab explain`: a scenario told without deploying it (claims, diagram, steps, predicted matrices)."""
+
+from __future__ import annotations
+
+from netlab import narrate
+from netlab.model.claims import BY_ID
+from netlab.model.topology import Topology
+from netlab.report.console import table
+
+
+def steps_lines(steps: list[narrate.Step], commands: bool = True, indent: str = "  ") -> list[str]:
+    out: list[str] = []
+    for i, step in enumerate(steps, 1):
+        out.append(f"{indent}{i}. {step.what}")
+        if commands:
+            out += [f"{indent}   $ {cmd}" for cmd in step.docker]
+            out += [f"{indent}   # {cmd}" for cmd in step.kernel]
+    return out
+
+
+def predicted(t: Topology, stage_index: int) -> list[str]:
+    """The stage's expectations as the expected grid (icmp) and one row per other probe."""
+    stage = t.stages[stage_index]
+    names = list(t.endpoint_names())
+    grid = {(e.src, e.dst): "." if e.reachable else "X" for e in stage.expectations if str(e.probe) == "icmp"}
+    out = ["  " + line for line in table("expected", names, grid)] if grid else []
+    others = [e for e in stage.expectations if str(e.probe) != "icmp"]
+    if others:
+        width = max(len(str(e.probe)) for e in others)
+        out += [""] if out else []
+        out += [f"  {str(e.probe).ljust(width)}  {e.src} -> {e.dst}: {'.' if e.reachable else 'X'}" for e in others]
+    return out or ["  (no expectations in this stage)"]
+
+
+def render(t: Topology, commands: bool = True) -> str:
+    lines = [f"netlab explain {t.name}: {t.title}"]
+    if t.doc:
+        lines += ["", *t.doc.strip().splitlines()]
+    if t.claims:
+        lines += ["", "the lecture's card, as this scenario checks it"]
+        for claim_id, holds in t.claims:
+            c = BY_ID[claim_id]
+            lines.append(f"  {c.driver}: {c.wording}" + ("" if holds else "   <- shown wrong or outdated"))
+            if c.note:
+                lines.append(f"      ({c.note})")
+    lines += ["", "topology", *("  " + x for x in narrate.diagram(t))]
+    lines += ["", "what gets built" + (" ($ Docker CLI, # what that does in the kernel)" if commands else "")]
+    lines += steps_lines(narrate.deploy_steps(t), commands)
+    for i, stage in enumerate(t.stages):
+        lines += ["", f"stage {stage.name}" + (f": {stage.doc}" if stage.doc else "")]
+        if i:
+            lines += steps_lines(narrate.stage_steps(t, stage), commands)
+        lines += ["  predicted (. reachable, X unreachable, - not checked)", *predicted(t, i)]
+    return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -1,0 +1,69 @@
+"""`netlab run --step` driven through a pseudo-terminal (a student pressing Enter), and unattended with
+`--pause 0` into a pipe (plain text, no colour codes)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import time
+
+from hostsnap import HostSnapshot
+
+
+def _read_until(fd: int, marker: bytes, buf: bytearray, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while marker not in buf:
+        left = end - time.monotonic()
+        assert left > 0, f"no {marker!r} within {timeout} s; got:\n{buf.decode(errors='replace')[-2000:]}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                chunk = b""
+            assert chunk, f"output ended before {marker!r}:\n{buf.decode(errors='replace')[-2000:]}"
+            buf += chunk
+
+
+def test_step_waits_for_enter_and_narrates_every_command(host_unchanged: HostSnapshot) -> None:
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: netlab on the terminal, as a lecturer would start it
+        os.execvp("netlab", ["netlab", "run", "macvlan", "--step", "--no-color"])
+    buf = bytearray()
+    try:
+        _read_until(fd, b"press Enter to build it", buf)
+        text = buf.decode()
+        assert "$ docker network create -d macvlan --subnet 198.18.0.0/24 -o parent=eth0" in text
+        assert "$ docker run -d --name c1 --network mv --ip 198.18.0.2 netlab/probe" in text
+        assert "# ip link add link eth0 name eth<n> type macvlan mode bridge" in text
+        assert b"stage initial: measured" not in buf  # nothing happens before Enter
+        os.write(fd, b"\n")
+        _read_until(fd, b"press Enter to apply stage shim", buf)
+        assert b"stage initial: measured" in buf
+        assert b"# ip link add macvlan-shim link eth0 type macvlan mode bridge" in buf
+        os.write(fd, b"\n")
+        _read_until(fd, b"lecture claims as expected", buf)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    text = buf.decode()
+    assert os.waitstatus_to_exitcode(status) == 0, text[-2000:]
+    assert "what changed since the previous stage" in text
+    assert "host -> c1 icmp: X -> ." in text  # the shim let the host reach its macvlan child
+
+
+def test_step_with_pause_runs_unattended_in_plain_text(host_unchanged: HostSnapshot) -> None:
+    proc = subprocess.run(
+        ["netlab", "run", "bridge_icc", "--step", "--pause", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "\033[" not in proc.stdout
+    assert "(build it in 0 s)" in proc.stdout
+    assert "$ docker network create -d bridge" in proc.stdout
+    assert "-o com.docker.network.bridge.enable_icc=false" in proc.stdout

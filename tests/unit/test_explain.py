@@ -1,0 +1,42 @@
+"""`netlab explain`: the scenario's story without deploying, compared with golden files.
+
+Regenerate after a deliberate change: `netlab explain macvlan > tests/data/explain_macvlan.txt` (and bridge),
+then read the diff."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_cli import run_main
+
+from netlab import loader, narrate
+from netlab.report import explain
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.mark.parametrize("name", ["macvlan", "bridge"])
+def test_explain_matches_the_golden_file(name: str) -> None:
+    assert explain.render(loader.load(name)) == (DATA / f"explain_{name}.txt").read_text()
+
+
+def test_explain_cli_prints_it_and_deploys_nothing(monkeypatch, capsys) -> None:
+    code, out, err = run_main(monkeypatch, capsys, "explain", "macvlan")
+    assert code == 0, err
+    assert out == (DATA / "explain_macvlan.txt").read_text()
+    code, out, err = run_main(monkeypatch, capsys, "explain", "no_such_scenario")
+    assert code == 2 and out == ""
+    assert "no_such_scenario" in err
+
+
+def test_every_bundled_scenario_can_be_told() -> None:
+    for info in loader.bundled():
+        name = info.name
+        t = loader.load(name)
+        text = explain.render(t)
+        assert f"netlab explain {name}:" in text
+        steps = narrate.deploy_steps(t)
+        assert steps and all(s.what for s in steps)
+        for stage in t.stages[1:]:
+            assert len(narrate.stage_steps(t, stage)) == len(stage.actions)
