@@ -16,7 +16,14 @@ def explain(
     commands: Annotated[
         bool, typer.Option("--commands/--no-commands", help="show the Docker and kernel commands of each step")
     ] = True,
+    svg: Annotated[str | None, typer.Option("--svg", help="also draw the topology into FILE (SVG, Graphviz)")] = None,
 ) -> None:
     """Tell SCENARIO's story without deploying: the lecture's claims it checks, the topology, what gets
     built (with the commands), the stages and the predicted matrices."""
-    sys.stdout.write(explain_report.render(loader.load(scenario), commands=commands))
+    topology = loader.load(scenario)
+    sys.stdout.write(explain_report.render(topology, commands=commands))
+    if svg:
+        from netlab.report import diagram
+
+        with open(svg, "w") as f:
+            f.write(diagram.svg(diagram.dot_source(topology)))

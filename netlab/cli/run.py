@@ -64,6 +64,10 @@ def run(
             "--check", help="print only the expected, observed and diff tables and the summary; exit 1 on a wrong cell"
         ),
     ] = False,
+    html_file: Annotated[
+        str | None,
+        typer.Option("--html", help="write a self-contained HTML report (diagram, tables, evidence) to FILE"),
+    ] = None,
     step: Annotated[
         bool,
         typer.Option(
@@ -114,4 +118,9 @@ def run(
     )
     if json_file:
         json_report.dump(result, json_file)
+    if html_file:
+        from netlab.report import html
+
+        with open(html_file, "w") as f:
+            f.write(html.render(result, html_file))
     raise typer.Exit(0 if result.ok else 1)
