@@ -21,7 +21,8 @@ from collections.abc import Iterator
 
 from netlab.errors import EnvironmentProblem
 
-LEASE_DIR = os.path.join(os.environ.get("NETLAB_STATE_DIR", "/run/netlab"), "leases")
+STATE_DIR = os.environ.get("NETLAB_STATE_DIR", "/run/netlab")  # the journals' directory
+LEASE_DIR = os.path.join(STATE_DIR, "leases")
 #: 198.18.0.0/16 (the half of the pool scenarios use; 198.19.0.0/16 holds the docker backend's own blocks)
 #: in 16 slots of 16 /24s
 SLOTS = 16
@@ -37,18 +38,32 @@ def _start(pid: int) -> str | None:
 
 
 def _held(path: str) -> bool:
-    """True while the process that wrote the slot file is alive (the same process, not a reused pid)."""
+    """True while the process that wrote the slot file is alive (the same process, not a reused pid), or,
+    for a deployment kept up (`--keep`), while its run's journal exists (`netlab clean` removes it)."""
     try:
         with open(path) as f:
             owner = json.load(f)
+        if "run" in owner:
+            return os.path.exists(os.path.join(STATE_DIR, f"{owner['run']}.journal"))
         return bool(_start(int(owner["pid"])) == owner["start"])
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
 
+class Lease:
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+        self.kept = False
+
+    def keep_for(self, run: str) -> None:
+        """The run's deployment stays up after this process: the slot stays taken until its journal goes."""
+        _write(_path(self.slot), {"run": run})
+        self.kept = True
+
+
 @contextlib.contextmanager
-def lease() -> Iterator[int]:
-    """Hold the lowest free slot for the duration; yields its number."""
+def lease() -> Iterator[Lease]:
+    """Hold the lowest free slot for the duration (or, after `keep_for`, as long as that run's journal)."""
     os.makedirs(LEASE_DIR, mode=0o700, exist_ok=True)
     fd = os.open(os.path.join(LEASE_DIR, "lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
@@ -58,20 +73,25 @@ def lease() -> Iterator[int]:
             raise EnvironmentProblem(
                 f"{SLOTS} netlab runs hold address leases already (see {LEASE_DIR}); wait for one to finish"
             )
-        mine = {"pid": os.getpid(), "start": _start(os.getpid())}
-        tmp = _path(slot) + f".{os.getpid()}"
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600), "w") as f:
-            json.dump(mine, f)
-        os.replace(tmp, _path(slot))
+        _write(_path(slot), {"pid": os.getpid(), "start": _start(os.getpid())})
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+    held = Lease(slot)
     try:
-        yield slot
+        yield held
     finally:
-        with contextlib.suppress(OSError, ValueError), open(_path(slot)) as f:
-            if json.load(f).get("pid") == os.getpid():
-                os.unlink(_path(slot))
+        if not held.kept:
+            with contextlib.suppress(OSError, ValueError), open(_path(slot)) as f:
+                if json.load(f).get("pid") == os.getpid():
+                    os.unlink(_path(slot))
+
+
+def _write(path: str, owner: dict[str, object]) -> None:
+    tmp = path + f".{os.getpid()}"
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600), "w") as f:
+        json.dump(owner, f)
+    os.replace(tmp, path)
 
 
 def _path(slot: int) -> str:

@@ -125,7 +125,8 @@ def netlab_run(request: pytest.FixtureRequest, netlab_backend: str) -> Any:
 
     def run(scenario: Any, backend: str | None = None, **options: Any) -> Any:
         spec = _resolve(scenario, here) if isinstance(scenario, str) else scenario
-        return run_scenario(spec, backend=backend or netlab_backend, keep=keep, **options)
+        options.setdefault("keep", keep)
+        return run_scenario(spec, backend=backend or netlab_backend, **options)
 
     return run
 

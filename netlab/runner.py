@@ -82,6 +82,10 @@ class Result:
         from netlab.model import matrixfile
         from netlab.report import console
 
+        if not cells:
+            raise matrixfile.MatrixError(
+                f"{source}: no cell to check (a table is a header of destinations, then rows of '.', 'X' or '-')"
+            )
         topology = matrixfile.apply(self.topology, cells, source)
         covered = {c.stage or topology.stages[0].name for c in cells}
         topology = replace(topology, stages=tuple(s for s in topology.stages if s.name in covered))
@@ -361,9 +365,12 @@ def run_scenario(
             _expecting(spec, expect), backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator
         )
     # runs at the same time take different parts of the pool for the subnets netlab picks (netlab/lease.py)
-    with lease.lease() as slot:
-        topology = _expecting(loader.load(spec, subnet_offset=slot * lease.SLOT_SUBNETS), expect)
-        return run_topology(topology, backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator)
+    with lease.lease() as held:
+        topology = _expecting(loader.load(spec, subnet_offset=held.slot * lease.SLOT_SUBNETS), expect)
+        result = run_topology(topology, backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator)
+        if keep:  # the deployment outlives this process: so does the lease, until `netlab clean`
+            held.keep_for(result.run)
+        return result
 
 
 def _expecting(topology: Topology, expect: str | None) -> Topology:

@@ -36,10 +36,16 @@ def assert_reachability(
 
             raise AssertionError("\n" + console.render_check(result))
         return result.verdict
-    if isinstance(expected, Path) or ("\n" not in expected and os.path.isfile(expected)):
-        return result.check_cells(matrixfile.load(expected), str(expected))
+    if isinstance(expected, Path) or (
+        "\n" not in expected and (os.path.isfile(expected) or _looks_like_a_file(expected))
+    ):
+        return result.check_cells(matrixfile.load(expected), str(expected))  # a missing file: MatrixError
     cells = matrixfile.parse_table(expected, "expected matrix", probe=probe.lower(), stage=stage)
     return result.check_cells(cells, "expected matrix")
+
+
+def _looks_like_a_file(text: str) -> bool:
+    return text.strip().endswith((".matrix", ".txt", ".yaml", ".yml"))
 
 
 __all__ = ["Result", "Verdict", "assert_reachability"]

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from netlab import loader
+from netlab.cli.run import check_output, write_output
 from netlab.report import explain as explain_report
 
 
@@ -21,9 +22,10 @@ def explain(
     """Tell SCENARIO's story without deploying: the lecture's claims it checks, the topology, what gets
     built (with the commands), the stages and the predicted matrices."""
     topology = loader.load(scenario)
+    if svg:
+        check_output(svg, needs_graphviz=True)
     sys.stdout.write(explain_report.render(topology, commands=commands))
     if svg:
         from netlab.report import diagram
 
-        with open(svg, "w") as f:
-            f.write(diagram.svg(diagram.dot_source(topology)))
+        write_output(svg, diagram.svg(diagram.dot_source(topology)))

@@ -9,7 +9,7 @@ import typer
 
 from netlab.backends import registry
 from netlab.backends.base import Backend
-from netlab.errors import UsageError
+from netlab.errors import EnvironmentProblem, UsageError
 from netlab.report import console
 from netlab.report import json as json_report
 from netlab.runner import run_scenario
@@ -103,6 +103,10 @@ def run(
             raise UsageError("--node runs on remote engines; --kernel uml is for the netns backend")
         chosen = registry.get("docker", image=image, parent=parent, nodes=engines)
     use_color = sys.stdout.isatty() if color is None else color
+    if html_file:
+        check_output(html_file, needs_graphviz=True)
+    if json_file:
+        check_output(json_file)
     if pause is not None and (pause < 0 or not step):
         raise UsageError("--pause takes seconds >= 0 and goes with --step")
     narrator = None
@@ -121,6 +125,25 @@ def run(
     if html_file:
         from netlab.report import html
 
-        with open(html_file, "w") as f:
-            f.write(html.render(result, html_file))
+        write_output(html_file, html.render(result, html_file))
     raise typer.Exit(0 if result.ok else 1)
+
+
+def check_output(path: str, needs_graphviz: bool = False) -> None:
+    """Before a run: the file can be written (its directory exists) and, for pictures, Graphviz is there."""
+    import os
+    import shutil
+
+    where = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(where):
+        raise UsageError(f"{path}: directory {where} does not exist")
+    if needs_graphviz and shutil.which("dot") is None:
+        raise EnvironmentProblem(f"{path}: drawing the topology needs Graphviz (apt-get install graphviz)")
+
+
+def write_output(path: str, text: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e

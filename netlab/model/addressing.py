@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network
 
 POOL = IPv4Network("198.18.0.0/15")
+#: where the subnets netlab picks for scenarios come from (198.19.0.0/16 holds the docker backend's own blocks)
+SCENARIO_BLOCK = IPv4Network("198.18.0.0/16")
 DEFAULT_PREFIX = 24
 
 
@@ -17,12 +19,13 @@ def in_pool(subnet: IPv4Network) -> bool:
 class SubnetAllocator:
     """Hands out /24s from the pool, skipping every subnet already taken.
 
-    `offset` lets concurrent runs start at different places of the pool.
+    `offset` lets concurrent runs start at different places of the pool; allocation wraps around within
+    198.18.0.0/16 (the docker backend numbers its daemons from 198.19.0.0/16).
     """
 
     def __init__(self, taken: Iterable[IPv4Network] = (), offset: int = 0) -> None:
         self._taken = list(taken)
-        self._candidates = list(POOL.subnets(new_prefix=DEFAULT_PREFIX))
+        self._candidates = list(SCENARIO_BLOCK.subnets(new_prefix=DEFAULT_PREFIX))
         n = len(self._candidates)
         offset %= n
         self._candidates = self._candidates[offset:] + self._candidates[:offset]

@@ -106,7 +106,7 @@ def parse_table(
                 try:
                     parse_probe(value)
                 except ValueError as e:
-                    raise fail(lineno, indent + body.index(value) + 1, str(e)) from e
+                    raise fail(lineno, indent + m.start(2) + 1, str(e)) from e
                 probe, probe_line = value.lower(), lineno
             header = None
             continue
@@ -247,7 +247,7 @@ def _load_yaml(text: str, source: str) -> list[Cell]:
         else:
             found = parse_table(table.value, source, table.start_mark.line + 1, 0, stage, probe.lower())
         stage_line = fields["stage"][1].start_mark.line + 1 if "stage" in fields else 0
-        cells += [replace(c, stage_line=stage_line) for c in found]
+        cells += [replace(c, stage_line=stage_line) if c.stage_line == 0 else c for c in found]
     return cells
 
 

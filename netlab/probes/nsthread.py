@@ -7,6 +7,7 @@ always switches back in `finally`, so pool threads never stay in a foreign names
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -138,8 +139,10 @@ def run_many(
                 procs.append(proc)
                 if stdin is not None and len(stdin) < PIPE_ROOM and proc.stdin is not None:
                     # fits the pipe: written now without blocking, so this child runs while the next starts
-                    proc.stdin.write(stdin)
-                    proc.stdin.close()
+                    with contextlib.suppress(BrokenPipeError):  # it exited early: its stderr says why
+                        proc.stdin.write(stdin)
+                    with contextlib.suppress(BrokenPipeError):
+                        proc.stdin.close()
                     proc.stdin = None  # communicate() must not flush it again
             for proc, (_, argv, stdin) in zip(procs, batch, strict=True):
                 out, err = proc.communicate(None if proc.stdin is None else stdin, timeout=timeout)
@@ -149,4 +152,7 @@ def run_many(
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
+                for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                    if pipe is not None:
+                        pipe.close()
     return done

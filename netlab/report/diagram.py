@@ -57,11 +57,13 @@ def dot_source(
         )
         lines.append(f"  {_q('lan:' + p.lan)} -> {_q(p.name)} [dir=none, penwidth=2];")
     overlays_done: set[str] = set()
+    names = [st.name for st in t.stages]
+    at_stage = t.containers_at(names.index(stage)) if stage in names else t.containers  # connect/disconnect
     for node in t.nodes:
         lines.append(f"  subgraph {_q('cluster_' + node.name)} {{")
         lines.append(f'    label={_q(f"node {node.name} (Docker host)")}; style="rounded,bold"; color="#333333";')
         lines.append(f'    {_q(node.name)} [shape=house, fillcolor="#ddf4ff", label={_q(node.name)}];')
-        containers = [c for c in t.containers if c.node == node.name]
+        containers = [c for c in at_stage if c.node == node.name]
         for net in t.networks_on(node.name):
             members = [c for c in containers if any(a.network == net.name for a in c.attachments)]
             if (net.predefined and not members) or net.driver in (Driver.HOST, Driver.NONE):
@@ -141,7 +143,9 @@ def _reach_edges(t: Topology, observations: Sequence[Observation], stage: str | 
         both = back == outcome
         done |= {(src, dst), (dst, src)} if both else {(src, dst)}
         ok = outcome is Outcome.REACHABLE
-        style = f"color={_q(REACH)}, penwidth=2" if ok else f"color={_q(BLOCK)}, style=dashed, arrowhead=tee"
+        style = (
+            f"color={_q(REACH)}, penwidth=2" if ok else f"color={_q(BLOCK)}, style=dashed, arrowhead=tee, arrowtail=tee"
+        )
         out.append(f"  {_q(src)} -> {_q(dst)} [{style}, constraint=false{', dir=both' if both else ''}];")
     return out
 

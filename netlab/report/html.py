@@ -35,7 +35,8 @@ td[title] { cursor: help; }
 pre { background: #f6f8fa; border: 2px solid #000; padding: .6em; font-size: .8em; overflow-x: auto; }
 .diagram svg { max-width: 100%; height: auto; border: 2px solid #000; }
 ul.claims li { margin: .3em 0; }
-.held { color: #1a7f37; font-weight: bold; } .failed { color: #cf222e; font-weight: bold; }
+.held { color: #1a7f37; font-weight: bold; } .unmeasured { color: #555; font-weight: bold; }
+.failed { color: #cf222e; font-weight: bold; }
 table.env td { padding: .1em .8em; border-bottom: 1px solid #999; }
 """
 
@@ -179,10 +180,13 @@ def render(r: Result, html_path: str = "") -> str:
         items = []
         for c in r.claims:
             good = c["as_expected"]
-            mark = "held" if good else "failed"
-            label = ("as expected" if good else "NOT as expected") + (
-                "" if c["expected"] else " (the lecture is wrong here)"
-            )
+            if c["held"] is None:  # the evidence it needs is not readable here (e.g. remote engines)
+                mark, label = "unmeasured", "not measured"
+            else:
+                mark = "held" if good else "failed"
+                label = ("as expected" if good else "NOT as expected") + (
+                    "" if c["expected"] else " (the lecture is wrong here)"
+                )
             measured = "; ".join(f"{k}: {m['evidence']}" for k, m in c["measured"].items())
             items.append(
                 f'<li><span class="{mark}">{_e(label)}</span> {_e(c["driver"])}: {_e(c["wording"])}'

@@ -154,3 +154,25 @@ def test_run_with_expect_and_check(monkeypatch, capsys, tmp_path: Path) -> None:
     code, out, err = run_main(monkeypatch, capsys, "run", str(path), "-b", "fake", "--expect", str(broken))
     assert code == 2 and out == ""
     assert f"{broken}:2:6: cell a -> b is 'Y'" in err
+
+
+def test_assert_reachability_never_passes_on_nothing(tmp_path: Path) -> None:
+    from netlab.backends.fake import FakeBackend
+    from netlab.runner import run_topology
+    from netlab.testing import assert_reachability
+
+    result = run_topology(topology(), FakeBackend())
+    with pytest.raises(MatrixError, match="no cell to check"):
+        assert_reachability(result, "   web app\n")  # a header and no rows
+    with pytest.raises(MatrixError, match="no cell to check"):
+        assert_reachability(result, "   web\napp -\n")  # only unchecked cells
+    with pytest.raises(MatrixError, match="cannot read"):
+        assert_reachability(result, str(tmp_path / "missing.matrix"))  # a path that is not there is not a table
+    assert assert_reachability(result, "   web\napp .\n").ok  # the fake backend reaches everything
+    with pytest.raises(AssertionError, match="0 correct, 1 wrong, 0 errors"):
+        result.expect("   web\napp X\n")
+
+
+def test_a_probe_error_points_at_the_probe_value() -> None:
+    with pytest.raises(MatrixError, match=r"m:1:8: bad probe 'p'"):
+        matrixfile.parse_table("probe: p\n", "m")

@@ -79,6 +79,18 @@ def restore_rules(
     )
 
 
+def _free_port(t: Topology, container: str) -> int:
+    """A random port for the embedded resolver, as the kernel would pick one, avoiding every port the
+    scenario probes on that container (its listener binds the same address)."""
+    probed = {
+        e.probe.port for st in t.stages for e in st.expectations if e.dst == container and e.probe.port is not None
+    }
+    while True:
+        port = EPHEMERAL_PORTS.start + secrets.randbelow(len(EPHEMERAL_PORTS))
+        if port not in probed:
+            return port
+
+
 def _state(dep: Deployment) -> State:
     st = dep.state["netns"]
     assert isinstance(st, State)
@@ -268,8 +280,7 @@ class NetnsBackend:
                         zone.setdefault(other.name, str(a.address))
                         zone[f"{other.name}.{a.network}"] = str(a.address)
             if c.name not in st.dns_ports:
-                udp = EPHEMERAL_PORTS.start + secrets.randbelow(len(EPHEMERAL_PORTS))
-                tcp = EPHEMERAL_PORTS.start + secrets.randbelow(len(EPHEMERAL_PORTS))
+                udp, tcp = _free_port(t, c.name), _free_port(t, c.name)
                 st.dns_ports[c.name] = (udp, tcp)
                 tool = FIREWALL_TOOLS[st.firewall or "iptables-nft"]
                 load.append((st.ns[c.name], [tool], dockerfw.embedded_dns(udp, tcp)))
@@ -278,7 +289,11 @@ class NetnsBackend:
             names = tuple(sorted(zone.items()))
             dep.dns_servers.append(Listen(st.ns[c.name], "dns", udp, bind=str(EMBEDDED_DNS), zone=names))
             dep.dns_servers.append(Listen(st.ns[c.name], "dnstcp", tcp, bind=str(EMBEDDED_DNS), zone=names))
-        for (netns, argv, _), done in zip(load, nsthread.run_many(load), strict=True):
+        try:
+            loaded = nsthread.run_many(load)
+        except (OSError, subprocess.SubprocessError) as e:
+            raise DeployError(f"loading the embedded DNS rules failed: {e}") from e
+        for (netns, argv, _), done in zip(load, loaded, strict=True):
             if done.returncode != 0:
                 container = next(n for n, path in st.ns.items() if path == netns)
                 raise DeployError(
