@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from netlab.model.topology import (
+    GWBRIDGE,
     Connect,
     Container,
     Disconnect,
@@ -24,7 +25,6 @@ from netlab.model.topology import (
 )
 
 IMAGE = "netlab/probe"
-GWBRIDGE = "docker_gwbridge"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from netlab.evidence import routes as route_evidence
 from netlab.model.results import Observation
 from netlab.model.topology import EndpointKind, Route, Stage, Topology
 from netlab.probes import matrix
+from netlab.report import progress
 from netlab.verdict import Verdict, compare
 
 
@@ -166,6 +167,7 @@ def deployed(
         if keep and finished:
             timings["destroy_s"] = 0.0
         else:
+            progress.phase("removing everything the run created")
             t1 = time.monotonic()
             with _signals_blocked():
                 if dep is None:
@@ -173,6 +175,7 @@ def deployed(
                 backend.destroy(dep)
                 journal.close()
             timings["destroy_s"] = round(time.monotonic() - t1, 3)
+        progress.clear()
 
 
 StageHook = Callable[[Deployment, int, list[Observation]], None]
@@ -213,6 +216,7 @@ def run_topology(
     be.check(topology)
     if narrator is not None:
         narrator.before_deploy(topology)
+    progress.phase(f"deploying {topology.name} on {name} ({len(topology.containers)} containers)")
     run = _fresh_run_id()
     timings: dict[str, float] = {"deploy_s": 0.0, "probe_s": 0.0, "evidence_s": 0.0, "destroy_s": 0.0}
     observations: list[Observation] = []
@@ -239,6 +243,7 @@ def run_topology(
                 be.apply(dep, i)
                 timings["deploy_s"] = round(timings["deploy_s"] + time.monotonic() - t, 3)
             t = time.monotonic()
+            progress.phase(f"probing stage {stage.name}")
             faults.point("runner.measure")
             cap.start()
             stage_obs = be.measure(dep, stage, timeout)
@@ -246,6 +251,7 @@ def run_topology(
             timings["probe_s"] = round(timings["probe_s"] + time.monotonic() - t, 3)
             observations.extend(stage_obs)
             t = time.monotonic()
+            progress.phase(f"reading the evidence of stage {stage.name}")
             reread = i == 0 or _touches_firewall(stage)
             firewall[stage.name] = _firewall_changes(dep, seen, reread=reread)
             container_firewall[stage.name] = _container_firewall_changes(dep, seen_inside, reread=reread)
@@ -258,6 +264,7 @@ def run_topology(
             timings["evidence_s"] = round(timings["evidence_s"] + time.monotonic() - t, 3)
             _merge_endpoints(endpoints, dep.endpoints)
             facts.update(dep.facts)
+            progress.clear()
             if on_stage is not None:
                 on_stage(dep, i, stage_obs)
             if narrator is not None:
@@ -400,8 +407,10 @@ def run_in_uml(
     journal = Journal.open(run, "netns", topology.name)
     try:
         with _terminate_raises():
+            progress.phase(f"running {topology.name} inside user-mode Linux")
             data = uml.run(spec, timeout, journal, sorted(features.link_kinds_needed(topology)), expect)
     finally:
+        progress.clear()
         with _signals_blocked():
             registry.get("netns").cleanup(journals.read(journal.path))
             journal.close()

@@ -114,6 +114,9 @@ def run(
         from netlab.report.step import StepNarrator
 
         narrator = StepNarrator(pause=pause, color=use_color)
+    from netlab.report import progress
+
+    progress.enable()  # a terminal only: pipes and CI logs stay quiet
     result = run_scenario(
         scenario, backend=chosen, timeout=timeout, kernel=kernel, pcap=pcap, expect=expect, narrator=narrator
     )

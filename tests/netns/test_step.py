@@ -67,3 +67,22 @@ def test_step_with_pause_runs_unattended_in_plain_text(host_unchanged: HostSnaps
     assert "(build it in 0 s)" in proc.stdout
     assert "$ docker network create -d bridge" in proc.stdout
     assert "-o com.docker.network.bridge.enable_icc=false" in proc.stdout
+
+
+def test_progress_shows_on_a_terminal_and_nowhere_else(host_unchanged: HostSnapshot) -> None:
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp("netlab", ["netlab", "run", "bridge_icc", "--no-color"])
+    buf = bytearray()
+    try:
+        _read_until(fd, b"correct,", buf)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    text = buf.decode()
+    assert "netlab: deploying bridge_icc on netns (4 containers) ..." in text
+    assert "netlab: probing stage initial ..." in text
+    assert "netlab: wiring containers 4/4" in text
+    quiet = subprocess.run(["netlab", "run", "bridge_icc"], capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and quiet.stderr == ""  # a pipe: no progress at all

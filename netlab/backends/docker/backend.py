@@ -46,6 +46,7 @@ from netlab.model.topology import (
 )
 from netlab.probes import matrix, nsthread
 from netlab.probes.responders import Listen
+from netlab.report import progress
 
 
 def _root_ns() -> str:
@@ -268,7 +269,8 @@ class DockerBackend:
             for net in t.networks:
                 if net.driver == Driver.OVERLAY:
                     self._network(dep, net, t.nodes[0].name)
-            for c in t.containers:
+            for i, c in enumerate(t.containers, 1):
+                progress.tick("starting containers", i, len(t.containers))
                 self._container(dep, c, images[c.node])
             if self.nodes:
                 for node in t.nodes:

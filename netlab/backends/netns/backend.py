@@ -34,6 +34,7 @@ from netlab.model.results import Observation
 from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Stage, Topology
 from netlab.probes import matrix, nsthread
 from netlab.probes.responders import Listen
+from netlab.report import progress
 
 LOOPBACK_IFINDEX = 1
 EMBEDDED_DNS = IPv4Address("127.0.0.11")
@@ -131,7 +132,8 @@ class NetnsBackend:
             self._lans(dep)
             for node in t.nodes:
                 self._node(dep, node.name)
-            for c in t.containers:
+            for i, c in enumerate(t.containers, 1):
+                progress.tick("wiring containers", i, len(t.containers))
                 st.containers[c.name] = c
                 attach.container(t, st, c)
             attach.overlay_peers(t, st)
