@@ -8,7 +8,7 @@ terminal. Pure functions of the model: nothing is deployed (`netlab explain`, `n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from netlab.model.topology import (
     GWBRIDGE,
@@ -32,6 +32,7 @@ class Step:
     what: str  # one sentence, plain words
     docker: list[str] = field(default_factory=list)  # the Docker CLI commands
     kernel: list[str] = field(default_factory=list)  # what that does in the kernel (ip, iptables)
+    key: tuple[str, str] | None = None  # (kind, name) a backend passes to progress.gate before doing it
 
 
 def _net_create(t: Topology, net: Network) -> Step:
@@ -194,6 +195,7 @@ def deploy_steps(t: Topology) -> list[Step]:
                 f"Lay the physical segment {lan.name} ({lan.subnet}): a switch joining {', '.join(members)}",
                 [],
                 [f"ip link add {lan.name} type bridge"],
+                ("lan", lan.name),
             )
         )
     if len(t.nodes) > 1:
@@ -234,9 +236,10 @@ def deploy_steps(t: Topology) -> list[Step]:
                     [f"DOCKER_HOST=<{node.name}> {c}" for c in step.docker],
                     step.kernel,
                 )
-            steps.append(step)
+            steps.append(replace(step, key=("network", net.name)))
     for c in t.containers:
-        steps += _run_container(t, c)
+        first, *more = _run_container(t, c)
+        steps += [replace(first, key=("container", c.name)), *more]
     return steps
 
 

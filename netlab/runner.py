@@ -164,6 +164,7 @@ def deployed(
             yield dep
             finished = True
     finally:
+        progress.set_gate(None)  # a lecture's narrator, if any, is done with this deployment
         if keep and finished:
             timings["destroy_s"] = 0.0
         else:

@@ -14,9 +14,17 @@ from netlab import narrate
 from netlab.backends.base import Endpoint
 from netlab.model.results import Observation
 from netlab.model.topology import Topology
-from netlab.report import explain
+from netlab.report import explain, progress
 from netlab.report.console import _bold, stage_tables
 from netlab.verdict import compare
+
+
+def _renumber(line: str, first: int) -> str:
+    """`  3. text` of a list numbered from 1 -> the same step numbered from `first`."""
+    head, sep, rest = line.partition(". ")
+    if sep and head.strip().isdigit() and head.startswith("  ") and not head.startswith("     "):
+        return f"  {int(head) + first - 1}. {rest}"
+    return line
 
 
 class StepNarrator:
@@ -29,6 +37,8 @@ class StepNarrator:
     ) -> None:
         self.pause, self.out, self.inp, self.color = pause, out or sys.stdout, inp or sys.stdin, color
         self.previous: dict[tuple[str, str, str], str] = {}
+        self.steps: list[narrate.Step] = []
+        self.told = 0
 
     def _say(self, lines: list[str]) -> None:
         self.out.write("\n".join(lines) + "\n")
@@ -46,12 +56,32 @@ class StepNarrator:
         self.out.write("\n")
 
     def before_deploy(self, topology: Topology) -> None:
+        """The picture and the plan; then each step is told, and waited for, right before the backend does it
+        (progress.gate), so the audience sees one thing happen at a time."""
+        self.steps = narrate.deploy_steps(topology)
+        self.told = 0
         lines = [_bold(f"netlab run {topology.name} --step: {topology.title}", self.color), ""]
         lines += ["topology", *("  " + x for x in narrate.diagram(topology)), ""]
-        lines += [_bold("about to build ($ the Docker CLI, # what that does in the kernel)", self.color)]
-        lines += explain.steps_lines(narrate.deploy_steps(topology))
+        lines += [_bold("the plan", self.color), *(f"  {i}. {s.what}" for i, s in enumerate(self.steps, 1)), ""]
+        lines += ["each step shows the Docker CLI command ($) and what it does in the kernel (#)"]
         self._say(lines)
-        self._wait("build it")
+        progress.set_gate(self._gate)
+
+    def _gate(self, kind: str, name: str) -> None:
+        at = next((i for i, s in enumerate(self.steps) if s.key == (kind, name)), None)
+        if at is None or at < self.told:
+            return  # told already (a network created on several nodes) or not a step of its own
+        self._tell(at + 1)
+        self._wait("do it")
+
+    def _tell(self, upto: int) -> None:
+        if upto <= self.told:
+            return
+        lines = explain.steps_lines(self.steps[self.told : upto])
+        # steps_lines numbers from 1: renumber to the plan's numbers
+        first = self.told + 1
+        self._say([_renumber(line, first) for line in lines])
+        self.told = upto
 
     def before_stage(self, topology: Topology, index: int) -> None:
         stage = topology.stages[index]
@@ -63,6 +93,9 @@ class StepNarrator:
     def after_stage(
         self, topology: Topology, index: int, observations: list[Observation], endpoints: dict[str, Endpoint]
     ) -> None:
+        if index == 0:
+            progress.set_gate(None)
+            self._tell(len(self.steps))  # what no backend step announced (e.g. Docker's own docker_gwbridge)
         stage = topology.stages[index]
         checks = compare(topology, observations).stage(stage.name)
         lines = ["", _bold(f"stage {stage.name}: measured", self.color)]

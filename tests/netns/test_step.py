@@ -27,29 +27,37 @@ def _read_until(fd: int, marker: bytes, buf: bytearray, timeout: float = 60.0) -
             buf += chunk
 
 
-def test_step_waits_for_enter_and_narrates_every_command(host_unchanged: HostSnapshot) -> None:
+def test_step_waits_for_enter_before_each_action_and_narrates_its_commands(host_unchanged: HostSnapshot) -> None:
     pid, fd = pty.fork()
     if pid == 0:  # the child: netlab on the terminal, as a lecturer would start it
         os.execvp("netlab", ["netlab", "run", "macvlan", "--step", "--no-color"])
     buf = bytearray()
+    told = []  # what was on the screen at each pause
     try:
-        _read_until(fd, b"press Enter to build it", buf)
-        text = buf.decode()
-        assert "$ docker network create -d macvlan --subnet 198.18.0.0/24 -o parent=eth0" in text
-        assert "$ docker run -d --name c1 --network mv --ip 198.18.0.2 netlab/probe" in text
-        assert "# ip link add link eth0 name eth<n> type macvlan mode bridge" in text
-        assert b"stage initial: measured" not in buf  # nothing happens before Enter
-        os.write(fd, b"\n")
-        _read_until(fd, b"press Enter to apply stage shim", buf)
-        assert b"stage initial: measured" in buf
-        assert b"# ip link add macvlan-shim link eth0 type macvlan mode bridge" in buf
-        os.write(fd, b"\n")
-        _read_until(fd, b"lecture claims as expected", buf)
+        while b"lecture claims as expected" not in buf:
+            _read_until(fd, b"press Enter to ", buf)
+            told.append(buf.decode())
+            del buf[:]
+            os.write(fd, b"\n")
+            _read_until(fd, b"\n", buf)  # the echo of Enter
+            if len(told) > 10:
+                break
+            # the last pause is the shim stage's; after it the run ends
+            if b"press Enter to apply stage shim" in told[-1].encode():
+                _read_until(fd, b"lecture claims as expected", buf)
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, buf.decode()[-2000:]
+    # one pause per action of the deployment (the lan, the network, two containers), then one for the stage
+    assert [t.rsplit("press Enter to ", 1)[1].strip() for t in told] == ["do it"] * 4 + ["apply stage shim"]
+    assert "the plan" in told[0] and "# ip link add lan0 type bridge" in told[0]
+    assert "$ docker network create -d macvlan --subnet 198.18.0.0/24 -o parent=eth0" in told[1]
+    assert "$ docker run -d --name c1 --network mv --ip 198.18.0.2 netlab/probe" in told[2]
+    assert "$ docker run -d --name c2 --network mv --ip 198.18.0.3 netlab/probe" in told[3]
+    assert "stage initial: measured" not in "".join(told[:4])  # nothing is measured before the last Enter
+    assert "stage initial: measured" in told[4] and "# ip link add macvlan-shim link eth0" in told[4]
     text = buf.decode()
-    assert os.waitstatus_to_exitcode(status) == 0, text[-2000:]
     assert "what changed since the previous stage" in text
     assert "host -> c1 icmp: X -> ." in text  # the shim let the host reach its macvlan child
 
@@ -64,7 +72,7 @@ def test_step_with_pause_runs_unattended_in_plain_text(host_unchanged: HostSnaps
     )
     assert proc.returncode == 0, proc.stderr
     assert "\033[" not in proc.stdout
-    assert "(build it in 0 s)" in proc.stdout
+    assert proc.stdout.count("(do it in 0 s)") == 7  # the lan, two networks, four containers: a pause each
     assert "$ docker network create -d bridge" in proc.stdout
     assert "-o com.docker.network.bridge.enable_icc=false" in proc.stdout
 

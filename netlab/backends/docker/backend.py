@@ -255,6 +255,8 @@ class DockerBackend:
             if not self.nodes:
                 for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
                     st.ns[obj] = self._netns(dep, obj)
+                for x in t.lans:
+                    progress.gate("lan", x.name)
                 self._uplinks(dep)
                 self._resolver(dep)
             if st.private:
@@ -265,12 +267,15 @@ class DockerBackend:
             for node in t.nodes:
                 for net in t.networks_on(node.name):
                     if not net.predefined and net.driver != Driver.OVERLAY:
+                        progress.gate("network", net.name)
                         self._network(dep, net, node.name)
             for net in t.networks:
                 if net.driver == Driver.OVERLAY:
+                    progress.gate("network", net.name)
                     self._network(dep, net, t.nodes[0].name)
             for i, c in enumerate(t.containers, 1):
                 progress.tick("starting containers", i, len(t.containers))
+                progress.gate("container", c.name)
                 self._container(dep, c, images[c.node])
             if self.nodes:
                 for node in t.nodes:

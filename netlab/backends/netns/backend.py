@@ -134,6 +134,7 @@ class NetnsBackend:
                 self._node(dep, node.name)
             for i, c in enumerate(t.containers, 1):
                 progress.tick("wiring containers", i, len(t.containers))
+                progress.gate("container", c.name)
                 st.containers[c.name] = c
                 attach.container(t, st, c)
             attach.overlay_peers(t, st)
@@ -164,6 +165,8 @@ class NetnsBackend:
 
     def _lans(self, dep: Deployment) -> None:
         st = _state(dep)
+        for x in dep.topology.lans:
+            progress.gate("lan", x.name)
         lan.build(dep.topology, st.ns, lambda u: (u.ifname, st.ns[u.node]))
 
     def _node(self, dep: Deployment, node: str) -> None:
@@ -183,6 +186,7 @@ class NetnsBackend:
                 nl.addr(idx, u.address, t.lan(u.lan).subnet.prefixlen)
                 nl.up(idx)
             for net in t.networks_on(node):
+                progress.gate("network", net.name)
                 if net.driver == Driver.BRIDGE:
                     assert net.bridge_name and net.gateway and net.subnet
                     br = nl.bridge(net.bridge_name, mac=docker_random_mac())
