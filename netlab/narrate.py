@@ -244,6 +244,7 @@ def deploy_steps(t: Topology) -> list[Step]:
 
 
 def stage_steps(t: Topology, stage: Stage) -> list[Step]:
+    """One step per action; keys ("action", "<stage index>:<action index>") match the backends' gates."""
     out: list[Step] = []
     for a in stage.actions:
         if isinstance(a, Route):
@@ -288,7 +289,8 @@ def stage_steps(t: Topology, stage: Stage) -> list[Step]:
                     [],
                 )
             )
-    return out
+    index = t.stages.index(stage)
+    return [replace(s, key=("action", f"{index}:{k}")) for k, s in enumerate(out)]
 
 
 def diagram(t: Topology) -> list[str]:

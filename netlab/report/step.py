@@ -84,18 +84,19 @@ class StepNarrator:
         self.told = upto
 
     def before_stage(self, topology: Topology, index: int) -> None:
+        """The stage's plan; each action is then told and waited for right before the backend does it."""
         stage = topology.stages[index]
+        self.steps, self.told = narrate.stage_steps(topology, stage), 0
         lines = [_bold(f"next: stage {stage.name}" + (f": {stage.doc}" if stage.doc else ""), self.color)]
-        lines += explain.steps_lines(narrate.stage_steps(topology, stage))
+        lines += [f"  {i}. {s.what}" for i, s in enumerate(self.steps, 1)]
         self._say(lines)
-        self._wait(f"apply stage {stage.name}")
+        progress.set_gate(self._gate)
 
     def after_stage(
         self, topology: Topology, index: int, observations: list[Observation], endpoints: dict[str, Endpoint]
     ) -> None:
-        if index == 0:
-            progress.set_gate(None)
-            self._tell(len(self.steps))  # what no backend step announced (e.g. Docker's own docker_gwbridge)
+        progress.set_gate(None)
+        self._tell(len(self.steps))  # what no backend step announced (e.g. Docker's own docker_gwbridge)
         stage = topology.stages[index]
         checks = compare(topology, observations).stage(stage.name)
         lines = ["", _bold(f"stage {stage.name}: measured", self.color)]

@@ -567,7 +567,8 @@ class DockerBackend:
     # -- stages -------------------------------------------------------------------
     def apply(self, dep: Deployment, stage_index: int) -> None:
         t, st = dep.topology, _state(dep)
-        for action in t.stages[stage_index].actions:
+        for k, action in enumerate(t.stages[stage_index].actions):
+            progress.gate("action", f"{stage_index}:{k}")
             if isinstance(action, Route):
                 ep = dep.endpoints[action.target]
                 if ep.netns is None:

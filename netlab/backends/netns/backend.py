@@ -317,7 +317,8 @@ class NetnsBackend:
         t, st = dep.topology, _state(dep)
         touched_nodes: set[str] = set()
         now = {c.name: c for c in t.containers_at(stage_index)}
-        for action in t.stages[stage_index].actions:
+        for k, action in enumerate(t.stages[stage_index].actions):
+            progress.gate("action", f"{stage_index}:{k}")
             if isinstance(action, Route):
                 path = dep.endpoints[action.target].netns
                 assert path is not None
