@@ -161,6 +161,7 @@ def deployed(
         with _terminate_raises():
             dep = backend.deploy(topology, run, journal)
             timings["deploy_s"] = round(time.monotonic() - t0, 3)
+            faults.point("runner.deployed")
             yield dep
             finished = True
     finally:
@@ -238,6 +239,7 @@ def run_topology(
         seen_inside: dict[str, str] = {}  # container -> its namespace's rules (Docker creates it empty)
         for i, stage in enumerate(topology.stages):
             if i > 0:
+                faults.point("runner.stage")
                 if narrator is not None:
                     narrator.before_stage(topology, i)
                 t = time.monotonic()
@@ -247,12 +249,14 @@ def run_topology(
             progress.phase(f"probing stage {stage.name}")
             faults.point("runner.measure")
             cap.start()
+            faults.point("runner.capture")
             stage_obs = be.measure(dep, stage, timeout)
             packets = cap.stop()
             timings["probe_s"] = round(timings["probe_s"] + time.monotonic() - t, 3)
             observations.extend(stage_obs)
             t = time.monotonic()
             progress.phase(f"reading the evidence of stage {stage.name}")
+            faults.point("runner.evidence")
             reread = i == 0 or _touches_firewall(stage)
             firewall[stage.name] = _firewall_changes(dep, seen, reread=reread)
             container_firewall[stage.name] = _container_firewall_changes(dep, seen_inside, reread=reread)

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from ipaddress import IPv4Address
 from typing import NamedTuple, Protocol
 
+from netlab import faults
 from netlab.backends.base import Deployment, Endpoint
 from netlab.kernel import features
 from netlab.model.results import Observation, Outcome
@@ -122,6 +123,7 @@ class LocalProber:
     def listening(self, dep: Deployment, tasks: Sequence[Task]) -> Iterator[dict[int, str]]:
         wanted = listeners(dep, tasks)
         with Responders([*wanted.values(), *dep.dns_servers]) as planted:
+            faults.point("probes.responders")
             yield {
                 i: f"netlab could not listen on {w.bind}:{w.port}: {planted.errors[w]}"
                 for i, w in wanted.items()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
+from netlab import faults
 from netlab.backends import journal as journals
 from netlab.backends import naming
 from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
@@ -257,7 +258,9 @@ class DockerBackend:
                     st.ns[obj] = self._netns(dep, obj)
                 for x in t.lans:
                     progress.gate("lan", x.name)
+                faults.point("docker.uplinks")
                 self._uplinks(dep)
+                faults.point("docker.resolver")
                 self._resolver(dep)
             if st.private:
                 self._private_daemons(dep)
@@ -268,6 +271,7 @@ class DockerBackend:
                 for net in t.networks_on(node.name):
                     if not net.predefined and net.driver != Driver.OVERLAY:
                         progress.gate("network", net.name)
+                        faults.point("docker.network")
                         self._network(dep, net, node.name)
             for net in t.networks:
                 if net.driver == Driver.OVERLAY:
@@ -415,6 +419,7 @@ class DockerBackend:
         )
         if not st.private:
             self._record(dep, "docker-container", name, c.node)
+        faults.point("docker.container.create")
         created = api.create_container(
             image,
             name=name,
@@ -429,6 +434,7 @@ class DockerBackend:
         for att in c.attachments[1:]:
             if att.network != GWBRIDGE:  # Docker attaches overlay containers to docker_gwbridge itself
                 self._connect(dep, c.name, att.network, att.address)
+        faults.point("docker.container.start")
         api.start(cid)
 
     def _record(self, dep: Deployment, kind: str, name: str, node: str) -> None:
@@ -454,6 +460,7 @@ class DockerBackend:
         st.hostprobes[node] = created["Id"]
 
     def _connect(self, dep: Deployment, container: str, network: str, address: IPv4Address | None) -> None:
+        faults.point("docker.connect")
         st = _state(dep)
         net = dep.topology.network(network)
         st.clients[dep.topology.container(container).node].api.connect_container_to_network(
@@ -629,6 +636,7 @@ class DockerBackend:
         errors: list[str] = []
         prefix = naming.run_prefix(record.run)
         for entry in reversed(record.entries):
+            faults.point("docker.teardown")
             try:
                 engine = entry.extra.get("engine")
                 if entry.kind == "docker-container" and entry.name.startswith(prefix):
@@ -656,6 +664,7 @@ class DockerBackend:
         """A dockerd per node inside the node's namespace; a swarm of them when overlays are used."""
         t, st = dep.topology, _state(dep)
         for i, n in enumerate(t.nodes):
+            faults.point("docker.daemon")
             d = daemons.start(dep.run, n.name, i, st.node_ns[n.name], st.resolver, dep.journal)
             st.daemons[n.name] = d
             st.clients[n.name] = d.client
@@ -666,6 +675,7 @@ class DockerBackend:
         mgr_ip = t.uplink(manager, underlay)
         assert mgr_ip is not None
         _, pool = daemons.addressing(dep.run, len(t.nodes))
+        faults.point("docker.swarm.init")
         st.clients[manager].swarm.init(
             advertise_addr=str(mgr_ip.address),
             listen_addr=f"{mgr_ip.address}:2377",
@@ -676,6 +686,7 @@ class DockerBackend:
         for n in t.nodes[1:]:
             up = t.uplink(n.name, underlay)
             assert up is not None
+            faults.point("docker.swarm.join")
             st.clients[n.name].swarm.join(
                 remote_addrs=[f"{mgr_ip.address}:2377"],
                 join_token=token,

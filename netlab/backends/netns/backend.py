@@ -135,6 +135,7 @@ class NetnsBackend:
             for i, c in enumerate(t.containers, 1):
                 progress.tick("wiring containers", i, len(t.containers))
                 progress.gate("container", c.name)
+                faults.point("netns.container")
                 st.containers[c.name] = c
                 attach.container(t, st, c)
             attach.overlay_peers(t, st)
@@ -167,6 +168,7 @@ class NetnsBackend:
         st = _state(dep)
         for x in dep.topology.lans:
             progress.gate("lan", x.name)
+        faults.point("netns.lans")
         lan.build(dep.topology, st.ns, lambda u: (u.ifname, st.ns[u.node]))
 
     def _node(self, dep: Deployment, node: str) -> None:
@@ -187,6 +189,7 @@ class NetnsBackend:
                 nl.up(idx)
             for net in t.networks_on(node):
                 progress.gate("network", net.name)
+                faults.point("netns.network")
                 if net.driver == Driver.BRIDGE:
                     assert net.bridge_name and net.gateway and net.subnet
                     br = nl.bridge(net.bridge_name, mac=docker_random_mac())
@@ -296,6 +299,7 @@ class NetnsBackend:
             dep.dns_servers.append(Listen(st.ns[c.name], "dns", udp, bind=str(EMBEDDED_DNS), zone=names))
             dep.dns_servers.append(Listen(st.ns[c.name], "dnstcp", tcp, bind=str(EMBEDDED_DNS), zone=names))
         try:
+            faults.point("netns.dns")
             loaded = nsthread.run_many(load)
         except (OSError, subprocess.SubprocessError) as e:
             raise DeployError(f"loading the embedded DNS rules failed: {e}") from e
@@ -319,6 +323,7 @@ class NetnsBackend:
         now = {c.name: c for c in t.containers_at(stage_index)}
         for k, action in enumerate(t.stages[stage_index].actions):
             progress.gate("action", f"{stage_index}:{k}")
+            faults.point("netns.action")
             if isinstance(action, Route):
                 path = dep.endpoints[action.target].netns
                 assert path is not None
@@ -357,6 +362,7 @@ class NetnsBackend:
     def cleanup(self, record: RunRecord) -> list[str]:
         removed = []
         for entry in reversed(record.entries):
+            faults.point("netns.teardown")
             owned = entry.kind == "netns" and entry.name.startswith(naming.run_prefix(record.run))
             if owned and nsthread.remove(entry.name):
                 removed.append(f"netns {entry.name}")
