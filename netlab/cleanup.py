@@ -15,6 +15,21 @@ class Cleaned:
     removed: tuple[str, ...]
 
 
+def stale() -> list[journal.RunRecord]:
+    """Journals of runs whose process is gone (killed, or deployments kept with --keep): what they made is
+    still there until `netlab clean`."""
+    return [r for r in journal.runs() if not r.alive]
+
+
+def stale_hint(records: list[journal.RunRecord]) -> str:
+    """One line for `netlab run`: which dead runs left objects behind, and what to do."""
+    runs = ", ".join(f"{r.run} ({r.head.get('scenario', '?')}, {len(r.entries)} objects)" for r in records)
+    return (
+        f"netlab: {len(records)} earlier run(s) left objects behind: {runs}; `netlab clean` removes them "
+        "(or run with --clean-stale)"
+    )
+
+
 def clean(run: str | None = None) -> list[Cleaned]:
     """Clean dead runs (all of them, or the one named). A live run is never touched."""
     records = list(journal.runs())

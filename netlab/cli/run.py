@@ -68,6 +68,10 @@ def run(
         str | None,
         typer.Option("--html", help="write a self-contained HTML report (diagram, tables, evidence) to FILE"),
     ] = None,
+    clean_stale: Annotated[
+        bool,
+        typer.Option("--clean-stale", help="first remove what dead earlier runs left behind (as `netlab clean`)"),
+    ] = False,
     step: Annotated[
         bool,
         typer.Option(
@@ -114,8 +118,15 @@ def run(
         from netlab.report.step import StepNarrator
 
         narrator = StepNarrator(pause=pause, color=use_color)
+    from netlab import cleanup
     from netlab.report import progress
 
+    leftovers = cleanup.stale()  # runs whose process is gone; a live run is never listed, never touched
+    if leftovers and clean_stale:
+        for c in cleanup.clean():
+            print(f"netlab: run {c.run} (dead): removed {len(c.removed)} objects", file=sys.stderr)
+    elif leftovers:
+        print(cleanup.stale_hint(leftovers), file=sys.stderr)
     progress.enable()  # a terminal only: pipes and CI logs stay quiet
     result = run_scenario(
         scenario, backend=chosen, timeout=timeout, kernel=kernel, pcap=pcap, expect=expect, narrator=narrator
