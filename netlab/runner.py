@@ -26,7 +26,7 @@ from netlab.backends import journal as journals
 from netlab.backends import naming, registry
 from netlab.backends.base import Backend, Deployment, Endpoint
 from netlab.backends.journal import Journal
-from netlab.errors import NetlabError, UsageError
+from netlab.errors import NetlabError, ScenarioError, UsageError
 from netlab.evidence import capture as capture_evidence
 from netlab.evidence import cells as cell_evidence
 from netlab.evidence import firewall as firewall_evidence
@@ -180,6 +180,23 @@ def deployed(
         progress.clear()
 
 
+def check_host_routes(topology: Topology) -> None:
+    """Refuse subnets the host already routes (its own networks, a VPN, leftovers of a killed run): netlab's
+    traffic must never be mistaken for, or shadow, the machine's. Checked before anything is created."""
+    mine: list[tuple[str, Any]] = [(f"lan {x.name!r}", x.subnet) for x in topology.lans]
+    for n in topology.networks:
+        if not n.predefined:  # Docker's own (docker0, docker_gwbridge) are the daemon's business
+            mine += [(f"network {n.name!r}", sub) for sub in n.subnets]
+    host = route_evidence.host_networks()
+    for what, subnet in mine:
+        clash = next((text for net, text in host if subnet is not None and net.overlaps(subnet)), None)
+        if clash is not None:
+            raise ScenarioError(
+                f"{what}: subnet {subnet} overlaps the host's route {clash}; pick another subnet inside "
+                "198.18.0.0/15 (if that route is a leftover of a killed netlab run, `netlab clean` removes it)"
+            )
+
+
 StageHook = Callable[[Deployment, int, list[Observation]], None]
 
 
@@ -216,6 +233,7 @@ def run_topology(
     else:
         be, name = backend, backend.name
     be.check(topology)
+    check_host_routes(topology)
     if narrator is not None:
         narrator.before_deploy(topology)
     progress.phase(f"deploying {topology.name} on {name} ({len(topology.containers)} containers)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterator
+from ipaddress import IPv4Network
 from typing import Any
 
 from netlab.backends.base import Deployment
@@ -86,6 +87,29 @@ def read(netns: str) -> dict[str, list[str]]:
         routes = [_route(head, attrs, names) for head, attrs in _dump(sock, RTM_GETROUTE, 2)]
         neighbours = [_neighbour(head, attrs, names) for head, attrs in _dump(sock, RTM_GETNEIGH, 3)]
     return {"routes": [r for r in routes if r], "neighbours": sorted(n for n in neighbours if n)}
+
+
+def host_networks() -> list[tuple[IPv4Network, str]]:
+    """Every IPv4 destination the calling process's namespace routes, in any table and of any type (local
+    and broadcast routes stand for its own addresses), as (network, 'NETWORK dev IFNAME')."""
+    out = []
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE) as sock:
+        sock.bind((0, 0))
+        names = {
+            struct.unpack_from("=i", head, 4)[0]: attrs.get(IFLA_IFNAME, b"?").rstrip(b"\0").decode()
+            for head, attrs in _dump(sock, RTM_GETLINK, 1)
+        }
+        for head, attrs in _dump(sock, RTM_GETROUTE, 2):
+            dst = _ip(attrs.get(RTA_DST))
+            if dst is None:  # default routes: every run's subnets would "overlap" them
+                continue
+            net = IPv4Network(f"{dst}/{head[1]}", strict=False)
+            dev = ""
+            if RTA_OIF in attrs:
+                (oif,) = struct.unpack("=i", attrs[RTA_OIF][:4])
+                dev = f" dev {names.get(oif, oif)}"
+            out.append((net, f"{net}{dev}"))
+    return out
 
 
 def _ip(raw: bytes | None) -> str | None:

@@ -6,7 +6,7 @@ import re
 
 from netlab.model.topology import ICMP, Probe, ProbeKind
 
-_DNS_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?$")
+_DNS_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?\Z")
 
 
 def parse_probe(text: str) -> Probe:

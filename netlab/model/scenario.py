@@ -43,8 +43,37 @@ from netlab.model.topology import (
     Uplink,
 )
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,14}$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,14}\Z")
+#: a scenario's own name: it labels Docker objects and journals and is printed; no spaces, slashes or controls
+SCENARIO_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
+#: interface names the kernel accepts and Docker passes through (com.docker.network.bridge.name)
+IFNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}\Z")
+STAGE_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}\Z")
 MAX_CONTAINERS = 500
+MAX_TEXT = 2000
+#: the network options both backends implement (Docker's own keys); anything else is refused rather than
+#: handed to dockerd unchecked
+OPTIONS = {
+    "com.docker.network.bridge.enable_icc": (Driver.BRIDGE,),
+    "com.docker.network.bridge.enable_ip_masquerade": (Driver.BRIDGE,),
+    "com.docker.network.bridge.name": (Driver.BRIDGE,),
+    "macvlan_mode": (Driver.MACVLAN,),
+    "ipvlan_mode": (Driver.IPVLAN,),
+}
+
+
+def _text(what: str, value: Any, multiline: bool = False) -> str:
+    """Free text (titles, docs, claims) is printed on terminals and in HTML: a string without control
+    characters (escape sequences could rewrite the user's terminal), newlines and tabs only in docs."""
+    if not isinstance(value, str):
+        raise ScenarioError(f"{what}: expected a string, got {type(value).__name__}")
+    allowed = "\n\t" if multiline else ""
+    bad = next((ch for ch in value if (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0) and ch not in allowed), None)
+    if bad is not None:
+        raise ScenarioError(f"{what}: contains the control character {bad!r}; use plain text")
+    if len(value) > MAX_TEXT:
+        raise ScenarioError(f"{what}: {len(value)} characters (at most {MAX_TEXT})")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +177,14 @@ class Scenario:
     """Builder for scenario scripts (contract in DESIGN.md)."""
 
     def __init__(self, name: str, title: str = "", doc: str = "") -> None:
+        if not isinstance(name, str) or not SCENARIO_NAME_RE.match(name):
+            raise ScenarioError(
+                f"scenario name {name!r}: 1-64 characters, letters, digits, '_', '.' and '-', starting with a "
+                "letter or digit"
+            )
         self.name = name
-        self.title = title or name
-        self.doc = doc
+        self.title = _text("scenario title", title) or name
+        self.doc = _text("scenario doc", doc, multiline=True)
         self._nodes: list[str] = [HOST]
         self._lans: dict[str, str] = {}
         self._peers: dict[str, tuple[str, str | None]] = {}
@@ -209,12 +243,25 @@ class Scenario:
         """`subnet` may list several subnets for macvlan/ipvlan (`docker network create --subnet A --subnet B`);
         containers pick one with `ip=`, the first is the default."""
         self._claim_name("network", name)
+        what = f"network {name!r}"
+        if (
+            subnet is not None
+            and not isinstance(subnet, str)
+            and not (isinstance(subnet, Sequence) and all(isinstance(x, str) for x in subnet))
+        ):
+            raise ScenarioError(f"{what}: subnet must be a string like '198.18.5.0/24' or a list of them")
+        if gateway is not None and not isinstance(gateway, str):
+            raise ScenarioError(f"{what}: gateway must be an address string")
+        if not isinstance(internal, bool):
+            raise ScenarioError(f"{what}: internal must be True or False")
+        if options is not None and not isinstance(options, Mapping):
+            raise ScenarioError(f"{what}: options must be a dict of Docker option keys to values")
         subnets = [subnet] if isinstance(subnet, str) or subnet is None else list(subnet)
         if len(subnets) > 1 and driver not in (Driver.MACVLAN, Driver.IPVLAN):
             raise ScenarioError(f"network {name!r}: several subnets are only supported for macvlan and ipvlan")
         if not subnets:
             raise ScenarioError(f"network {name!r}: subnet list is empty")
-        if driver not in [d.value for d in Driver]:
+        if not isinstance(driver, str) or driver not in [d.value for d in Driver]:
             valid = ", ".join(d.value for d in Driver)
             raise ScenarioError(f"network {name!r}: unknown driver {driver!r}; valid drivers are {valid}")
         opts = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in (options or {}).items()}
@@ -239,6 +286,10 @@ class Scenario:
         ip: str | None = None,
     ) -> Ref:
         self._claim_name("container", name)
+        if publish is not None and not isinstance(publish, Mapping):
+            raise ScenarioError(f"container {name!r}: publish must be a dict {{host port: container port}}")
+        if ip is not None and not isinstance(ip, str):
+            raise ScenarioError(f"container {name!r}: ip must be an address string")
         self._containers[name] = _CtrDecl(
             name, [_name(n) for n in networks] or ["bridge"], _name(node), dict(publish or {}), ip
         )
@@ -293,6 +344,10 @@ class Scenario:
     ) -> None:
         if not isinstance(reachable, bool):
             raise ScenarioError(f"expectation {src}->{dst}: reachable must be True or False")
+        if not isinstance(probe, str):
+            raise ScenarioError(f"expectation {src}->{dst}: probe must be a string like 'icmp' or 'tcp:80'")
+        if claim is not None:
+            _text(f"expectation {src}->{dst}: claim", claim)
         self._expectations.append(_ExpDecl(stage, _name(src), _name(dst), probe, reachable, claim, address))
 
     def claim(self, claim_id: str, holds: bool = True) -> None:
@@ -308,6 +363,12 @@ class Scenario:
 
     @contextmanager
     def stage(self, name: str, doc: str = "") -> Iterator[StageBuilder]:
+        if not isinstance(name, str) or not STAGE_RE.match(name):
+            raise ScenarioError(
+                f"stage {name!r}: stage names are 1-32 characters, lower-case letters, digits, '_' and '-', "
+                "starting with a letter"
+            )
+        _text(f"stage {name!r}: doc", doc)
         if name == INITIAL or any(st.name == name for st in self._stages):
             raise ScenarioError(f"stage {name!r}: duplicate stage name")
         decl = _StageDecl(name, doc)
@@ -476,7 +537,10 @@ class _Builder:
                 if parent is None:
                     raise self.fail(f"{what}: {driver} needs parent=<a lan> (the node's uplink on it)")
                 if parent not in lan_by:
-                    raise self.fail(f"{what}: parent {parent!r} is not a lan of this scenario")
+                    raise self.fail(
+                        f"{what}: parent {parent!r} is not a lan of this scenario; parents are lans (a real NIC "
+                        "is used only when named on the command line: --backend docker --parent IFACE)"
+                    )
             elif parent is not None:
                 raise self.fail(f"{what}: parent= only applies to macvlan and ipvlan networks")
             subnet = decl_subnets.get(nd.name)
@@ -528,6 +592,17 @@ class _Builder:
         return out
 
     def check_options(self, what: str, driver: Driver, options: dict[str, str]) -> None:
+        for key in options:
+            if key not in OPTIONS:
+                raise self.fail(f"{what}: option {key!r} is not supported; netlab knows {', '.join(OPTIONS)}")
+            if driver not in OPTIONS[key]:
+                raise self.fail(f"{what}: option {key} applies to {OPTIONS[key][0]} networks, not {driver}")
+        name = options.get("com.docker.network.bridge.name")
+        if name is not None and (not IFNAME_RE.match(name) or name in ("docker0", GWBRIDGE)):
+            raise self.fail(
+                f"{what}: bridge name {name!r} must be an interface name of 1-15 letters, digits, '_', '.', '-' "
+                "and not one of Docker's own bridges"
+            )
         bools = ("com.docker.network.bridge.enable_icc", "com.docker.network.bridge.enable_ip_masquerade")
         for key in bools:
             if key in options and options[key] not in ("true", "false"):

@@ -33,6 +33,7 @@ from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing,
 from netlab.evidence import firewall as firewall_evidence
 from netlab.kernel import features
 from netlab.model.results import Observation
+from netlab.model.scenario import IFNAME_RE
 from netlab.model.topology import (
     GWBRIDGE,
     Connect,
@@ -165,6 +166,10 @@ class DockerBackend:
             return
         if os.geteuid() != 0:
             raise EnvironmentProblem("the docker backend needs root (lans are network namespaces): run as root")
+        if self.parent is not None and (
+            not IFNAME_RE.match(self.parent) or not os.path.exists(f"/sys/class/net/{self.parent}")
+        ):
+            raise UsageError(f"--parent {self.parent}: no such network interface on this host (see `ip link`)")
         self.client()
         if topology is None:
             return
