@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from netlab import safety
 from netlab.backends import journal, registry
 from netlab.errors import UsageError
 
@@ -32,6 +33,7 @@ def stale_hint(records: list[journal.RunRecord]) -> str:
 
 def clean(run: str | None = None) -> list[Cleaned]:
     """Clean dead runs (all of them, or the one named). A live run is never touched."""
+    safety.require_privileges("netlab clean")
     records = list(journal.runs())
     if run is not None:
         records = [r for r in records if r.run == run]

@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import Iterator
 
+from netlab import safety
 from netlab.errors import EnvironmentProblem
 
 STATE_DIR = os.environ.get("NETLAB_STATE_DIR", "/run/netlab")  # the journals' directory
@@ -41,8 +42,7 @@ def _held(path: str) -> bool:
     """True while the process that wrote the slot file is alive (the same process, not a reused pid), or,
     for a deployment kept up (`--keep`), while its run's journal exists (`netlab clean` removes it)."""
     try:
-        with open(path) as f:
-            owner = json.load(f)
+        owner = json.loads(safety.read_text(path))
         if "run" in owner:
             return os.path.exists(os.path.join(STATE_DIR, f"{owner['run']}.journal"))
         return bool(_start(int(owner["pid"])) == owner["start"])
@@ -64,7 +64,8 @@ class Lease:
 @contextlib.contextmanager
 def lease() -> Iterator[Lease]:
     """Hold the lowest free slot for the duration (or, after `keep_for`, as long as that run's journal)."""
-    os.makedirs(LEASE_DIR, mode=0o700, exist_ok=True)
+    safety.own_dir(STATE_DIR)
+    safety.own_dir(LEASE_DIR)
     fd = os.open(os.path.join(LEASE_DIR, "lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from netlab import safety
+
 JOURNAL_DIR = os.environ.get("NETLAB_STATE_DIR", "/run/netlab")
 
 
@@ -43,7 +45,7 @@ class Journal:
 
     @classmethod
     def open(cls, run: str, backend: str, scenario: str) -> Journal:
-        os.makedirs(JOURNAL_DIR, mode=0o700, exist_ok=True)
+        safety.own_dir(JOURNAL_DIR)
         path = os.path.join(JOURNAL_DIR, f"{run}.journal")
         head = {
             "run": run,
@@ -87,8 +89,7 @@ class RunRecord:
 
 
 def read(path: str) -> RunRecord:
-    with open(path) as f:
-        lines = [json.loads(line) for line in f if line.strip()]
+    lines = [json.loads(line) for line in safety.read_text(path).splitlines() if line.strip()]
     head = lines[0] if lines else {}
     entries = tuple(
         Entry(e["kind"], e["name"], {k: v for k, v in e.items() if k not in ("kind", "name")}) for e in lines[1:]

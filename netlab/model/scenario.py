@@ -531,7 +531,7 @@ class _Builder:
             what = f"network {nd.name!r}"
             driver = Driver(nd.driver)
             if driver in (Driver.HOST, Driver.NONE):
-                raise self.fail(f"{what}: only one {driver} network exists; use the predefined {driver!r}")
+                raise self.fail(f"{what}: only one {driver} network exists; use the predefined {str(driver)!r}")
             parent = nd.parent
             if driver in (Driver.MACVLAN, Driver.IPVLAN):
                 if parent is None:

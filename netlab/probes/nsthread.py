@@ -15,6 +15,8 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 
+from netlab import safety
+
 CLONE_NEWNET = 0x40000000
 MS_BIND = 4096
 MNT_DETACH = 2
@@ -62,7 +64,7 @@ def netns_path(name: str) -> str:
 
 def create(name: str) -> str:
     """Create a named namespace the way `ip netns add` does, without forking. Returns its path."""
-    os.makedirs(NETNS_DIR, mode=0o755, exist_ok=True)
+    safety.own_dir(NETNS_DIR, mode=0o755)  # shared with `ip netns`; still never a link or writable by others
     path = netns_path(name)
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDONLY | os.O_CLOEXEC, 0o444)
     os.close(fd)

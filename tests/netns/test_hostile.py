@@ -107,6 +107,7 @@ CATALOGUE: list[tuple[str, str, list[str], str]] = [
     ("published-port-out-of-range", NET + 's.container("c", publish={70000: 80})\nSCENARIO = s', [], "70000"),
     ("expectation-to-nowhere", _bridge('s.expect("c", "ghost")'), [], "'ghost'"),
     ("bad-probe", _bridge('s.expect("c", "host", "tcp:99999")'), [], "tcp:99999"),
+    ("shell-in-a-dns-name", _bridge('s.expect("c", "host", "dns:$(touch x)")'), [], "dns:$(touch x)"),
     (
         "missing-parent-nic",
         'SCENARIO = __import__("netlab").Scenario("x")',

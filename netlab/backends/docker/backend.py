@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from netlab import faults
+from netlab import faults, safety
 from netlab.backends import journal as journals
 from netlab.backends import naming
 from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
@@ -164,8 +164,7 @@ class DockerBackend:
         if self.nodes:
             self._check_remote(topology)
             return
-        if os.geteuid() != 0:
-            raise EnvironmentProblem("the docker backend needs root (lans are network namespaces): run as root")
+        safety.require_privileges("the docker backend")
         if self.parent is not None and (
             not IFNAME_RE.match(self.parent) or not os.path.exists(f"/sys/class/net/{self.parent}")
         ):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
+from netlab import safety
 from netlab.backends import naming
 from netlab.backends.journal import Journal
 from netlab.errors import EnvironmentProblem, Timeout
@@ -70,8 +71,9 @@ def start(run: str, node: str, index: int, netns: str, resolver: IPv4Address | N
     d = PrivateDaemon(node, netns, data_root, exec_root)
     journal.record("dir", data_root)
     journal.record("dir", exec_root)
-    os.makedirs(data_root, mode=0o700, exist_ok=True)
-    os.makedirs(exec_root, mode=0o700, exist_ok=True)
+    for base, path in ((DATA_BASE, data_root), (EXEC_BASE, exec_root)):
+        safety.own_dir(base)
+        safety.own_dir(path)
     bip, pool = addressing(run, index)
     ns_tag = f"{naming.PREFIX}{run}-{node}"
     argv = [
@@ -166,8 +168,8 @@ def remove_dir(path: str, run: str) -> bool:
     """Remove a directory of the run after unmounting anything still mounted below it."""
     if not path.startswith((DATA_BASE + "/", EXEC_BASE + "/")) or run not in os.path.basename(path):
         return False
-    if not os.path.isdir(path):
-        return False
+    if os.path.islink(path) or not os.path.isdir(path):
+        return False  # never follow a link planted where the run's directory was
     mounts = []
     with open("/proc/self/mountinfo") as f:
         for line in f:

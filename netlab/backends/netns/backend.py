@@ -19,7 +19,7 @@ import shutil
 import subprocess
 from ipaddress import IPv4Address
 
-from netlab import faults
+from netlab import faults, safety
 from netlab.backends import journal as journals
 from netlab.backends import naming
 from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
@@ -103,8 +103,7 @@ class NetnsBackend:
 
     # -- check ----------------------------------------------------------
     def check(self, topology: Topology | None) -> None:
-        if os.geteuid() != 0:
-            raise EnvironmentProblem("the netns backend needs root (it creates network namespaces): run netlab as root")
+        safety.require_privileges("the netns backend")
         if shutil.which("iptables-restore") is None:
             raise EnvironmentProblem("iptables-restore not found: install it (apt-get install iptables)")
         if topology is None:
