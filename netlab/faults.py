@@ -1,7 +1,8 @@
 """Named points where tests stop a run on purpose (fault injection), and nowhere else.
 
 With NETLAB_FAULT=<point>[:<n>] a run that reaches <point> for the n-th time (default 1) writes
-its pid to the file NETLAB_FAULT_READY names and waits there (bounded) to be killed or signalled.
+its pid to the file NETLAB_FAULT_READY names and waits there (bounded) to be killed or signalled, or
+until the file NETLAB_FAULT_RESUME names exists (the test changed the world and lets the run go on).
 Without the variable `point()` is one dictionary lookup.
 """
 
@@ -28,6 +29,7 @@ def point(name: str) -> None:
     if ready:
         with open(ready, "w") as f:
             f.write(str(os.getpid()))
+    resume = os.environ.get("NETLAB_FAULT_RESUME")
     deadline = time.monotonic() + MAX_WAIT_S
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (resume and os.path.exists(resume)):
         time.sleep(0.05)  # a test waits on us here; a signal handler raises out of this loop

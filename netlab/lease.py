@@ -17,10 +17,11 @@ import contextlib
 import fcntl
 import json
 import os
+import time
 from collections.abc import Iterator
 
 from netlab import safety
-from netlab.errors import EnvironmentProblem
+from netlab.errors import EnvironmentProblem, Timeout
 
 STATE_DIR = os.environ.get("NETLAB_STATE_DIR", "/run/netlab")  # the journals' directory
 LEASE_DIR = os.path.join(STATE_DIR, "leases")
@@ -68,7 +69,7 @@ def lease() -> Iterator[Lease]:
     safety.own_dir(LEASE_DIR)
     fd = os.open(os.path.join(LEASE_DIR, "lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd, os.path.join(LEASE_DIR, "lock"))
         slot = next((k for k in range(SLOTS) if not _held(_path(k))), None)
         if slot is None:
             raise EnvironmentProblem(
@@ -86,6 +87,26 @@ def lease() -> Iterator[Lease]:
             with contextlib.suppress(OSError, ValueError), open(_path(slot)) as f:
                 if json.load(f).get("pid") == os.getpid():
                     os.unlink(_path(slot))
+
+
+LOCK_WAIT_S = 10.0
+
+
+def _lock(fd: int, path: str) -> None:
+    """The lock is held for a few file operations; a holder stopped (SIGSTOP, a debugger) does not make
+    every later run wait forever."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise Timeout(
+                    f"waited {LOCK_WAIT_S:g} s for the lease lock {path}, held by another netlab process that does "
+                    f"not let go (stopped?); find it with `fuser {path}`"
+                ) from None
+            time.sleep(0.01)
 
 
 def _write(path: str, owner: dict[str, object]) -> None:

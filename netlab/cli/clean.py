@@ -7,13 +7,16 @@ from typing import Annotated
 import typer
 
 from netlab import cleanup
+from netlab.cli.run import DaemonTimeout, set_daemon_timeout
 
 
 def clean(
     run: Annotated[str | None, typer.Option("--run", help="clean only this run id")] = None,
     all_runs: Annotated[bool, typer.Option("--all", help="clean every dead run (the default)")] = False,
+    daemon_timeout: DaemonTimeout = None,
 ) -> None:
     """Remove the objects of runs whose process is gone. Live runs are never touched."""
+    set_daemon_timeout(daemon_timeout)
     done = cleanup.clean(run)
     if not done:
         typer.echo("nothing to clean")

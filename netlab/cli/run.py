@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -21,6 +22,25 @@ Kernel = Annotated[str, typer.Option("--kernel", help="host | uml (user-mode Lin
 PcapDir = Annotated[str | None, typer.Option("--pcap", help="write one pcap per stage and capture point into DIR")]
 JsonOut = Annotated[str | None, typer.Option("--json", help="write the result (schema 1) to FILE")]
 Timeout = Annotated[float, typer.Option("--timeout", help="per-probe timeout in seconds")]
+DaemonTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--daemon-timeout",
+        help="docker backend: seconds one request to a Docker daemon may take before netlab gives up on it "
+        "(default 60, or NETLAB_DAEMON_TIMEOUT); exit 3 naming the request",
+    ),
+]
+
+
+def set_daemon_timeout(seconds: float | None) -> None:
+    """Every Docker client of this process (the run's and its teardown's) takes the limit from the environment."""
+    if seconds is None:
+        return
+    if not 0 < seconds <= 3600:
+        raise UsageError("--daemon-timeout takes seconds between 0 and 3600")
+    os.environ["NETLAB_DAEMON_TIMEOUT"] = f"{seconds:g}"
+
+
 Color = Annotated[bool | None, typer.Option("--color/--no-color", help="ANSI colour (default: on a terminal)")]
 
 
@@ -89,12 +109,14 @@ def run(
             "unix://, tcp://, ssh://user@host); probes then go through docker exec",
         ),
     ] = None,
+    daemon_timeout: DaemonTimeout = None,
 ) -> None:
     """Deploy SCENARIO, measure the reachability matrix after every stage and compare with its expectations."""
     if kernel not in ("host", "uml"):
         raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
     if timeout <= 0 or timeout > 30:
         raise UsageError("--timeout must be between 0 and 30 seconds")
+    set_daemon_timeout(daemon_timeout)
     engines = parse_nodes(node or [])
     backend = backend or ("docker" if engines else "netns")
     if engines and backend == "auto":  # remote engines are the docker backend whatever runs here

@@ -65,7 +65,22 @@ ROOT_NS = _root_ns()
 RESOLVER_BLOCK = IPv4Network("198.19.192.0/18")  # /30s for the run's resolver link, one per run
 EMBEDDED_DNS = IPv4Address("127.0.0.11")
 REMOTE_DNS = "127.0.0.1"  # remote engines: containers' upstream resolver is their own loopback (nothing there)
-API_TIMEOUT_S = 60
+#: how long one request to a Docker daemon may take before netlab calls it hung (--daemon-timeout,
+#: NETLAB_DAEMON_TIMEOUT); image imports and container starts on a loaded machine stay well below it
+API_TIMEOUT_S = 60.0
+
+
+def daemon_timeout() -> float:
+    raw = os.environ.get("NETLAB_DAEMON_TIMEOUT", "")
+    try:
+        value = float(raw) if raw else API_TIMEOUT_S
+    except ValueError as e:
+        raise UsageError(f"NETLAB_DAEMON_TIMEOUT={raw!r}: not a number of seconds") from e
+    if not 0 < value <= 3600:
+        raise UsageError(f"daemon timeout {value:g}: give 0 < seconds <= 3600")
+    return value
+
+
 SWARM_TIMEOUT_S = 60.0
 
 
@@ -109,6 +124,10 @@ class DockerBackend:
         self.nodes = dict(nodes or {})  # remote engines: scenario node -> engine URL
         self._client: Any = None
         self._engines: dict[str, Any] = {}
+        self.daemon_timeout = daemon_timeout()
+        #: set when a daemon did not answer in time: teardown then leaves its objects to `netlab clean`
+        #: instead of waiting for it again, object by object
+        self._hung: str | None = None
 
     # -- daemon -------------------------------------------------------------
     def client(self) -> Any:
@@ -119,13 +138,18 @@ class DockerBackend:
                 raise EnvironmentProblem("the docker Python package is missing: pip install docker") from e
             try:
                 c = (
-                    docker.DockerClient(base_url=self.base_url, timeout=API_TIMEOUT_S)
+                    docker.DockerClient(base_url=self.base_url, timeout=self.daemon_timeout)
                     if self.base_url
-                    else docker.from_env(timeout=API_TIMEOUT_S)
+                    else docker.from_env(timeout=self.daemon_timeout)
                 )
                 c.ping()
             except Exception as e:
                 where = self.base_url or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+                if "timed out" in str(e):
+                    raise Timeout(
+                        f"the Docker daemon on {where} accepts connections but did not answer within "
+                        f"{self.daemon_timeout:g} s; it may be hung (see its log; --daemon-timeout sets the limit)"
+                    ) from e
                 raise EnvironmentProblem(
                     f"no Docker daemon answers on {where} ({type(e).__name__}); start it (dockerd, or "
                     "systemctl start docker) or use --backend netns"
@@ -146,7 +170,9 @@ class DockerBackend:
             import docker
 
             try:
-                c = docker.DockerClient(base_url=url, timeout=API_TIMEOUT_S, use_ssh_client=url.startswith("ssh://"))
+                c = docker.DockerClient(
+                    base_url=url, timeout=self.daemon_timeout, use_ssh_client=url.startswith("ssh://")
+                )
                 c.ping()
             except Exception as e:
                 if "paramiko" in str(e):  # the SDK imports its ssh transport only with paramiko present
@@ -289,6 +315,8 @@ class DockerBackend:
                 for node in t.nodes:
                     self._hostprobe(dep, node.name, images[node.name])
             self._endpoints(dep)
+        except requests_timeout() as e:
+            raise self._did_not_answer(e) from e
         except (OSError, subprocess.SubprocessError, LookupError) as e:
             raise DeployError(f"docker backend: deploying {t.name!r} failed: {e}") from e
         except Exception as e:
@@ -577,6 +605,25 @@ class DockerBackend:
 
     # -- stages -------------------------------------------------------------------
     def apply(self, dep: Deployment, stage_index: int) -> None:
+        try:
+            self._apply(dep, stage_index)
+        except requests_timeout() as e:
+            raise self._did_not_answer(e) from e
+
+    def _did_not_answer(self, e: BaseException) -> Timeout:
+        """A request ran out of time: the daemon is taken as hung from here on (see cleanup)."""
+        req = getattr(e, "request", None)
+        what = f"{req.method} {req.path_url}" if req is not None else "a request"
+        where = self.base_url or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        pool: Any = getattr(e.args[0] if e.args else None, "pool", None)  # urllib3's error names its pool
+        if getattr(pool, "socket_path", None):  # a private daemon's socket, or the machine's
+            where = f"unix://{pool.socket_path}"
+        elif getattr(pool, "host", None) and getattr(pool, "port", None):
+            where = f"tcp://{pool.host}:{pool.port}"
+        self._hung = f"the Docker daemon on {where} did not answer {what} within {self.daemon_timeout:g} s"
+        return Timeout(f"{self._hung}; it may be hung (see its log; --daemon-timeout sets the limit)")
+
+    def _apply(self, dep: Deployment, stage_index: int) -> None:
         t, st = dep.topology, _state(dep)
         for k, action in enumerate(t.stages[stage_index].actions):
             progress.gate("action", f"{stage_index}:{k}")
@@ -619,7 +666,10 @@ class DockerBackend:
         st.shims.append((action.lan, action.address))
 
     def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
-        self._endpoints(dep)  # re-check every container is running and take its current pid
+        try:
+            self._endpoints(dep)  # re-check every container is running and take its current pid
+        except requests_timeout() as e:
+            raise self._did_not_answer(e) from e
         st = _state(dep)
         prober = remote.ExecProber(dict(st.where)) if st.engines else None
         return matrix.measure(dep, stage, timeout=timeout, prober=prober)
@@ -627,7 +677,7 @@ class DockerBackend:
     # -- teardown -----------------------------------------------------------------
     def destroy(self, dep: Deployment) -> None:
         st = dep.state.get("docker")
-        if isinstance(st, _State) and st.private:
+        if isinstance(st, _State) and st.private and not self._hung:
             # kill the containers first (SIGKILL): a daemon stopping them itself waits for each one
             for name, cid in st.containers.items():
                 with contextlib.suppress(Exception):
@@ -638,12 +688,15 @@ class DockerBackend:
         """Undo the journal in reverse; a Docker object is removed only if it carries the run's label."""
         removed: list[str] = []
         errors: list[str] = []
+        left: list[str] = []
         prefix = naming.run_prefix(record.run)
         for entry in reversed(record.entries):
             faults.point("docker.teardown")
             try:
                 engine = entry.extra.get("engine")
-                if entry.kind == "docker-container" and entry.name.startswith(prefix):
+                if entry.kind in ("docker-container", "docker-network") and self._hung:
+                    left.append(f"{entry.kind[7:]} {entry.name}")  # asking again would wait as long again
+                elif entry.kind == "docker-container" and entry.name.startswith(prefix):
                     removed += self._remove(record.run, "containers", entry.name, engine)
                 elif entry.kind == "docker-network" and entry.name.startswith(prefix):
                     removed += self._remove(record.run, "networks", entry.name, engine)
@@ -658,8 +711,17 @@ class DockerBackend:
                     removed.append(f"dir {entry.name}")
                 elif entry.kind == "netns" and entry.name.startswith(prefix) and nsthread.remove(entry.name):
                     removed.append(f"netns {entry.name}")
+            except requests_timeout() as e:
+                self._did_not_answer(e)
+                left.append(f"{entry.kind[7:]} {entry.name}")
             except Exception as e:  # keep going: leave as little as possible behind
                 errors.append(f"{entry.kind} {entry.name}: {e}")
+        if left:
+            raise Timeout(
+                f"{self._hung}; left for `netlab clean` (run it once the daemon answers again): "
+                + ", ".join(left)
+                + ("; also: " + "; ".join(errors) if errors else "")
+            )
         if errors:
             raise DeployError("docker backend: teardown incomplete: " + "; ".join(errors))
         return removed
@@ -669,7 +731,7 @@ class DockerBackend:
         t, st = dep.topology, _state(dep)
         for i, n in enumerate(t.nodes):
             faults.point("docker.daemon")
-            d = daemons.start(dep.run, n.name, i, st.node_ns[n.name], st.resolver, dep.journal)
+            d = daemons.start(dep.run, n.name, i, st.node_ns[n.name], st.resolver, dep.journal, self.daemon_timeout)
             st.daemons[n.name] = d
             st.clients[n.name] = d.client
         if not any(net.driver == Driver.OVERLAY for net in t.networks):
@@ -719,6 +781,15 @@ class DockerBackend:
         else:
             obj.remove()
         return [f"{kind[:-1]} {name}"]
+
+
+def requests_timeout() -> tuple[type[BaseException], ...]:
+    """The exception a docker SDK call raises when the daemon does not answer within the client's timeout."""
+    try:
+        from requests.exceptions import Timeout as RequestsTimeout
+    except ImportError:  # no docker SDK, no requests: nothing can time out
+        return ()
+    return (RequestsTimeout,)
 
 
 def _ready_nodes(client: Any) -> int:

@@ -62,7 +62,16 @@ def addressing(run: str, index: int) -> tuple[str, str]:
     return f"{next(bip_net.hosts())}/24", str(pool)
 
 
-def start(run: str, node: str, index: int, netns: str, resolver: IPv4Address | None, journal: Journal) -> PrivateDaemon:
+def start(
+    run: str,
+    node: str,
+    index: int,
+    netns: str,
+    resolver: IPv4Address | None,
+    journal: Journal,
+    timeout: float = 60.0,
+) -> PrivateDaemon:
+    """A dockerd in `netns`; `timeout` bounds each request of the client returned with it."""
     dockerd = shutil.which("dockerd")
     nsenter = shutil.which("nsenter")
     if dockerd is None or nsenter is None:
@@ -108,11 +117,11 @@ def start(run: str, node: str, index: int, netns: str, resolver: IPv4Address | N
     log = open(os.path.join(exec_root, "dockerd.log"), "wb")  # noqa: SIM115 - lives as long as the daemon
     d.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     journal.record("dockerd", str(d.proc.pid), exec_root=exec_root)
-    d.client = _wait_for(d)
+    d.client = _wait_for(d, timeout)
     return d
 
 
-def _wait_for(d: PrivateDaemon) -> Any:
+def _wait_for(d: PrivateDaemon, timeout: float) -> Any:
     import docker
 
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -123,7 +132,7 @@ def _wait_for(d: PrivateDaemon) -> Any:
             raise EnvironmentProblem(f"node {d.node!r}: dockerd exited at start:\n{_tail(d)}")
         if os.path.exists(d.socket):
             try:
-                client = docker.DockerClient(base_url=d.url, timeout=60)
+                client = docker.DockerClient(base_url=d.url, timeout=timeout)
                 client.ping()
                 return client
             except Exception as e:  # not answering yet
