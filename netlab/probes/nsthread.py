@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 
 from netlab import safety
+from netlab.errors import Timeout
 
 CLONE_NEWNET = 0x40000000
 MS_BIND = 4096
@@ -110,7 +111,10 @@ def write_sysctl(key: str, value: str) -> None:
 def run(path: str, argv: Sequence[str], stdin: str | None = None, timeout: float = 30.0) -> str:
     """Run a program inside a namespace (argv list, never a shell); returns stdout, raises on failure."""
     with entered(path):
-        proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+        try:
+            proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as e:
+            raise Timeout(f"{argv[0]} in namespace {path} did not finish within {timeout:g} s") from e
     if proc.returncode != 0:
         raise subprocess.CalledProcessError(proc.returncode, list(argv), proc.stdout, proc.stderr)
     return proc.stdout
@@ -146,8 +150,11 @@ def run_many(
                     with contextlib.suppress(BrokenPipeError):
                         proc.stdin.close()
                     proc.stdin = None  # communicate() must not flush it again
-            for proc, (_, argv, stdin) in zip(procs, batch, strict=True):
-                out, err = proc.communicate(None if proc.stdin is None else stdin, timeout=timeout)
+            for proc, (path, argv, stdin) in zip(procs, batch, strict=True):
+                try:
+                    out, err = proc.communicate(None if proc.stdin is None else stdin, timeout=timeout)
+                except subprocess.TimeoutExpired as e:
+                    raise Timeout(f"{argv[0]} in namespace {path} did not finish within {timeout:g} s") from e
                 done.append(subprocess.CompletedProcess(list(argv), proc.returncode, out, err))
         finally:
             for proc in procs:
