@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from netlab import safety
 from netlab.backends import journal, registry
-from netlab.errors import UsageError
+from netlab.errors import NetlabError, UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +40,21 @@ def clean(run: str | None = None) -> list[Cleaned]:
         if not records:
             raise UsageError(f"no journal for run {run!r}; `netlab clean` lists nothing to clean for it")
     out = []
+    failed: list[NetlabError] = []
     for rec in records:
         if rec.alive:
             if run is not None:
                 raise UsageError(f"run {rec.run} is still running (pid {rec.head.get('pid')}); stop it first")
             continue
         backend = registry.get(str(rec.head.get("backend", "netns")))
-        removed = backend.cleanup(rec)
+        try:
+            removed = backend.cleanup(rec)
+        except NetlabError as e:  # the other dead runs are still cleaned; this one keeps its journal
+            failed.append(e)
+            continue
         os.unlink(rec.path)
         out.append(Cleaned(rec.run, tuple(removed)))
+    if failed:
+        done = f" (cleaned {len(out)} other run(s))" if out else ""
+        raise type(failed[0])("; ".join(str(e) for e in failed) + done)
     return out

@@ -7,6 +7,7 @@ import os
 import runpy
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -46,6 +47,14 @@ def locate(spec: str) -> Path:
 LOAD_TIMEOUT_S = 10.0
 
 
+STUCK = (
+    "the scenario script was still running after {limit:g} s (an endless loop or a blocking call?); a scenario "
+    "only declares networks and containers (NETLAB_LOAD_TIMEOUT raises the limit)"
+)
+#: alarms (every 0.2 s after the limit) a script may swallow before netlab ends the process itself
+ESCALATE_AFTER = 10
+
+
 class _LoadTimeout(BaseException):
     """Raised inside the scenario script by the timer; BaseException so the script's `except Exception`
     cannot swallow it."""
@@ -63,22 +72,46 @@ def load_timeout() -> float:
 
 
 @contextlib.contextmanager
-def _bounded(seconds: float) -> Iterator[None]:
+def _bounded(seconds: float, path: Path) -> Iterator[None]:
     """Interrupt the scenario script after `seconds` (SIGALRM: main thread only; elsewhere unbounded)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
+    active = [True]
+    fired = [0]
+
     def expired(signum: int, frame: object) -> None:
+        if not active[0]:
+            return
+        fired[0] += 1
+        if fired[0] > ESCALATE_AFTER:  # the script swallowed every interruption for another second or two
+            os.write(2, f"netlab: {path}: {STUCK.format(limit=seconds)}; it ignored every interruption\n".encode())
+            os._exit(2)  # nothing exists yet but the script's own doing: the run has created nothing
         raise _LoadTimeout
 
+    t0 = time.monotonic()
     old = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # again every 0.2 s after the first: a script whose bare `except:` swallows one alarm meets the next
+    outer = signal.setitimer(signal.ITIMER_REAL, seconds, 0.2)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        while active[0]:
+            try:
+                active[0] = False  # from here on the handler ignores the alarm
+            except _LoadTimeout:
+                continue
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            while signal.SIGALRM in signal.sigpending():  # one of ours, raised before the timer stopped
+                signal.sigtimedwait([signal.SIGALRM], 0)
+            signal.signal(signal.SIGALRM, old)
+            if outer[0] > 0:  # the caller had a timer running (pytest-timeout, ...): it goes on
+                signal.setitimer(signal.ITIMER_REAL, max(outer[0] - (time.monotonic() - t0), 0.001), outer[1])
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def load(spec: str, subnet_offset: int = 0) -> Topology:
@@ -87,13 +120,10 @@ def load(spec: str, subnet_offset: int = 0) -> Topology:
     path = locate(spec)
     limit = load_timeout()
     try:
-        with _bounded(limit):
+        with _bounded(limit, path):
             namespace = runpy.run_path(str(path), run_name=f"netlab_scenario_{path.stem}")
     except _LoadTimeout as e:
-        raise ScenarioError(
-            f"{path}: the scenario script was still running after {limit:g} s (an endless loop or a blocking "
-            "call?); a scenario only declares networks and containers (NETLAB_LOAD_TIMEOUT raises the limit)"
-        ) from e
+        raise ScenarioError(f"{path}: {STUCK.format(limit=limit)}") from e
     except SystemExit as e:
         raise ScenarioError(f"{path}: the scenario script called exit({e.code!r}); it must define SCENARIO") from e
     except InvalidScenario as e:

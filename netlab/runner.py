@@ -167,6 +167,8 @@ def deployed(
     finally:
         progress.set_gate(None)  # a lecture's narrator, if any, is done with this deployment
         if keep and finished:
+            assert dep is not None
+            _record_kept(backend, dep)
             timings["destroy_s"] = 0.0
         else:
             progress.phase("removing everything the run created")
@@ -178,6 +180,18 @@ def deployed(
                 journal.close()
             timings["destroy_s"] = round(time.monotonic() - t1, 3)
         progress.clear()
+
+
+def _explain(be: Backend, dep: Deployment, observations: list[Observation]) -> list[Observation]:
+    """`--why` (netlab/evidence/why.py); a backend whose probes do not run in namespaces netlab can enter
+    (remote engines) says so in each cell instead."""
+    from netlab.evidence import why as why_evidence
+
+    root = getattr(be, "trace_root", lambda dep: None)(dep)
+    if getattr(be, "remote", lambda dep: False)(dep):
+        note = "not explained: probes on remote engines run through docker exec, where netlab cannot trace"
+        return [replace(o, why=note) if o.outcome.value == "unreachable" else o for o in observations]
+    return why_evidence.explain(dep, observations, root=root)
 
 
 def check_host_routes(topology: Topology) -> None:
@@ -192,9 +206,26 @@ def check_host_routes(topology: Topology) -> None:
         clash = next((text for net, text in host if subnet is not None and net.overlaps(subnet)), None)
         if clash is not None:
             raise ScenarioError(
-                f"{what}: subnet {subnet} overlaps the host's route {clash}; pick another subnet inside "
+                (f"{topology.source}: " if topology.source else "")
+                + f"{what}: subnet {subnet} overlaps the host's route {clash}; pick another subnet inside "
                 "198.18.0.0/15 (if that route is a leftover of a killed netlab run, `netlab clean` removes it)"
             )
+
+
+def _record_kept(backend: Backend, dep: Deployment) -> None:
+    """A deployment left up: its journal also says where each endpoint's namespace is, so that `netlab why`
+    can probe it later (netlab/evidence/why.py: kept_deployment). The netlab process's own namespace (the
+    Docker host's) is written as "root": its path is only valid in this process."""
+    root = getattr(backend, "trace_root", lambda dep: None)(dep)
+    dep.journal.record(
+        "kept",
+        dep.topology.name,
+        source=dep.topology.source,
+        subnet_offset=dep.topology.subnet_offset,
+        stage=dep.stage_index,
+        endpoints={n: ("root" if ep.netns == root else ep.netns) for n, ep in dep.endpoints.items()},
+        captures=[[c.name, "root" if c.netns == root else c.netns, c.role, c.node] for c in dep.capture_points],
+    )
 
 
 StageHook = Callable[[Deployment, int, list[Observation]], None]
@@ -222,6 +253,7 @@ def run_topology(
     decode: bool = True,
     keep: bool = False,
     narrator: Narrator | None = None,
+    why: bool = False,
 ) -> Result:
     """Deploy, measure every stage, collect its evidence, destroy (unless `keep`: then left up for
     inspection, removed later by `netlab clean`). `pcap`: a directory for one pcap per
@@ -233,7 +265,8 @@ def run_topology(
     else:
         be, name = backend, backend.name
     be.check(topology)
-    check_host_routes(topology)
+    if getattr(be, "uses_host_routes", True):
+        check_host_routes(topology)
     if narrator is not None:
         narrator.before_deploy(topology)
     progress.phase(f"deploying {topology.name} on {name} ({len(topology.containers)} containers)")
@@ -271,6 +304,11 @@ def run_topology(
             stage_obs = be.measure(dep, stage, timeout)
             packets = cap.stop()
             timings["probe_s"] = round(timings["probe_s"] + time.monotonic() - t, 3)
+            if why:
+                t = time.monotonic()
+                progress.phase(f"explaining the blocked cells of stage {stage.name}")
+                stage_obs = _explain(be, dep, stage_obs)
+                timings["why_s"] = round(timings.get("why_s", 0.0) + time.monotonic() - t, 3)
             observations.extend(stage_obs)
             t = time.monotonic()
             progress.phase(f"reading the evidence of stage {stage.name}")
@@ -379,6 +417,7 @@ def run_scenario(
     expect: str | None = None,
     keep: bool = False,
     narrator: Narrator | None = None,
+    why: bool = False,
 ) -> Result:
     """Load (a bundled name or a file) or take a built topology, run it, return the Result. `expect`: a
     matrix file (netlab/model/matrixfile.py) whose tables replace the expectations of the stages they cover."""
@@ -387,17 +426,21 @@ def run_scenario(
     if kernel == "uml":  # the guest is a kernel of its own: nothing to share, no lease
         if narrator is not None:
             raise UsageError("--step runs on the host kernel only (inside user-mode Linux nobody can press Enter)")
+        if keep:
+            raise UsageError("--keep runs on the host kernel only (the user-mode Linux guest ends with the run)")
         if isinstance(spec, Topology):
             raise UsageError("--kernel uml runs a scenario file or name, not an in-memory topology")
-        return run_in_uml(spec, _expecting(loader.load(spec), expect), backend, timeout, pcap, expect)
+        return run_in_uml(spec, _expecting(loader.load(spec), expect), backend, timeout, pcap, expect, why)
     if isinstance(spec, Topology):  # built by the caller: its addresses are as given
         return run_topology(
-            _expecting(spec, expect), backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator
+            _expecting(spec, expect), backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator, why=why
         )
     # runs at the same time take different parts of the pool for the subnets netlab picks (netlab/lease.py)
     with lease.lease() as held:
         topology = _expecting(loader.load(spec, subnet_offset=held.slot * lease.SLOT_SUBNETS), expect)
-        result = run_topology(topology, backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator)
+        result = run_topology(
+            topology, backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator, why=why
+        )
         if keep:  # the deployment outlives this process: so does the lease, until `netlab clean`
             held.keep_for(result.run)
         return result
@@ -418,6 +461,7 @@ def run_in_uml(
     timeout: float,
     pcap: str | None = None,
     expect: str | None = None,
+    why: bool = False,
 ) -> Result:
     """The same scenario on the netns backend inside user-mode Linux, reported as usual. The guest
     sends its captured frames back raw; they are decoded (and written to pcaps) here."""
@@ -431,7 +475,7 @@ def run_in_uml(
     try:
         with _terminate_raises():
             progress.phase(f"running {topology.name} inside user-mode Linux")
-            data = uml.run(spec, timeout, journal, sorted(features.link_kinds_needed(topology)), expect)
+            data = uml.run(spec, timeout, journal, sorted(features.link_kinds_needed(topology)), expect, why)
     finally:
         progress.clear()
         with _signals_blocked():

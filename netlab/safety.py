@@ -51,6 +51,13 @@ def own_dir(path: str, mode: int = 0o700) -> str:
         os.makedirs(path, mode=mode, exist_ok=True)
     except FileExistsError as e:  # something that is not a directory
         raise EnvironmentProblem(f"{path} exists and is not a directory; remove it") from e
+    except PermissionError as e:
+        raise EnvironmentProblem(f"cannot create {path}: netlab needs root (run it with sudo)") from e
+    return check_dir(path)
+
+
+def check_dir(path: str) -> str:
+    """An existing directory of netlab's, checked as `own_dir` checks it, without creating anything."""
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
         raise EnvironmentProblem(f"{path} is a symlink; netlab writes only to its own directories: remove the link")

@@ -11,6 +11,7 @@ import select
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 
 POOL = ipaddress.IPv4Network("198.18.0.0/15")
@@ -49,18 +50,31 @@ class UplinkCapture:
 
     def __post_init__(self) -> None:
         with open(f"/sys/class/net/{self.ifname}/address") as f:
-            self.mac = bytes.fromhex(f.read().strip().replace(":", ""))
+            self.mac = bytes.fromhex(f.read().strip().replace(":", "") or "00")
+        with open(f"/sys/class/net/{self.ifname}/type") as f:
+            self.ethernet = f.read().strip() in ("1", "772")  # ARPHRD_ETHER, ARPHRD_LOOPBACK; tun/wg carry bare IP
+        self.kernel_counted = 0
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         self._sock.bind((self.ifname, 0))
         self._sock.setblocking(False)
         self._stop_r, self._stop_w = os.pipe()
         self._thread = threading.Thread(target=self._read, daemon=True)
 
+    def _counters(self) -> int:
+        total = 0
+        for name in ("rx_packets", "tx_packets"):
+            with open(f"/sys/class/net/{self.ifname}/statistics/{name}") as f:
+                total += int(f.read())
+        return total
+
     def __enter__(self) -> UplinkCapture:
         self._thread.start()
+        self._start = self._counters()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.kernel_counted = self._counters() - self._start  # frames the kernel counted while we listened
+        time.sleep(0.2)  # the last of them reach the socket
         os.write(self._stop_w, b"x")
         self._thread.join(timeout=10)
         self._sock.close()
@@ -84,12 +98,17 @@ class UplinkCapture:
                 return
 
     def _check(self, frame: bytes, pkttype: int) -> None:
+        if not self.ethernet:  # a tun/wireguard uplink: bare IP packets, no MACs
+            self._check_ip(0x0800 if frame and frame[0] >> 4 == 4 else 0, frame, pkttype, None)
+            return
         if len(frame) < 14:
             return
-        src_mac, ethertype, body = frame[6:12], struct.unpack("!H", frame[12:14])[0], frame[14:]
+        self._check_ip(struct.unpack("!H", frame[12:14])[0], frame[14:], pkttype, frame[6:12])
+
+    def _check_ip(self, ethertype: int, body: bytes, pkttype: int, src_mac: bytes | None) -> None:
         if ethertype == 0x8100 and len(body) >= 4:  # one 802.1Q tag
             ethertype, body = struct.unpack("!H", body[2:4])[0], body[4:]
-        if pkttype == PACKET_OUTGOING and src_mac != self.mac:
+        if src_mac is not None and pkttype == PACKET_OUTGOING and src_mac != self.mac:
             self.violations.append(f"sent with MAC {src_mac.hex(':')} (the uplink's is {self.mac.hex(':')})")
         if ethertype == 0x0806 and len(body) >= 28:
             for ip in (body[14:18], body[24:28]):
@@ -104,5 +123,5 @@ class UplinkCapture:
                 _, dport = struct.unpack("!HH", body[ihl : ihl + 4])
                 if dport == 53:
                     name = _qname(body[ihl + 8 :])
-                    if name is not None and "." not in name.rstrip("."):
+                    if name and "." not in name.rstrip("."):
                         self.violations.append(f"DNS question for the bare name {name!r} to {dst}")

@@ -24,6 +24,7 @@ def share_a_segment(src: Endpoint, dst: Endpoint, probe: Probe) -> Outcome:
 
 class FakeBackend:
     name = "fake"
+    uses_host_routes = False  # nothing is deployed: the machine's routes do not matter
 
     def __init__(self, decide: Decide = share_a_segment) -> None:
         self.decide = decide

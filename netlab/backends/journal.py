@@ -98,8 +98,9 @@ def read(path: str) -> RunRecord:
 
 
 def runs() -> Iterator[RunRecord]:
-    if not os.path.isdir(JOURNAL_DIR):
+    if not os.path.lexists(JOURNAL_DIR):
         return
+    safety.check_dir(JOURNAL_DIR)  # never read journals (and delete what they name) from a planted directory
     for fn in sorted(os.listdir(JOURNAL_DIR)):
         if fn.endswith(".journal"):
             path = os.path.join(JOURNAL_DIR, fn)

@@ -15,6 +15,7 @@ from netlab.cli import explain as explain_cmd
 from netlab.cli import image as image_cmd
 from netlab.cli import list as list_cmd
 from netlab.cli import run as run_cmd
+from netlab.cli import why as why_cmd
 from netlab.errors import NetlabError
 from netlab.runner import Interrupted
 
@@ -45,6 +46,7 @@ app.command("compare")(compare_cmd.compare)
 app.command("clean")(clean_cmd.clean)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("image")(image_cmd.image)
+app.command("why")(why_cmd.why)
 
 
 def main() -> None:

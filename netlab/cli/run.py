@@ -110,6 +110,21 @@ def run(
         ),
     ] = None,
     daemon_timeout: DaemonTimeout = None,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="leave the deployment up after the run (until `netlab clean`); `netlab why` can then probe it",
+        ),
+    ] = False,
+    why: Annotated[
+        bool,
+        typer.Option(
+            "--why",
+            help="explain every X: re-send its probe with nftables tracing and name the rule or kernel decision "
+            "that ended it",
+        ),
+    ] = False,
 ) -> None:
     """Deploy SCENARIO, measure the reachability matrix after every stage and compare with its expectations."""
     if kernel not in ("host", "uml"):
@@ -140,8 +155,12 @@ def run(
         from netlab.report.step import StepNarrator
 
         narrator = StepNarrator(pause=pause, color=use_color)
-    from netlab import cleanup
+    from netlab import cleanup, safety
     from netlab.report import progress
+
+    if not engines:  # before anything reads or writes netlab's directories
+        backend_name = registry.resolve(backend) if isinstance(chosen, str) else chosen.name
+        safety.require_privileges(f"the {backend_name} backend")
 
     leftovers = cleanup.stale()  # runs whose process is gone; a live run is never listed, never touched
     if leftovers and clean_stale:
@@ -151,7 +170,15 @@ def run(
         print(cleanup.stale_hint(leftovers), file=sys.stderr)
     progress.enable()  # a terminal only: pipes and CI logs stay quiet
     result = run_scenario(
-        scenario, backend=chosen, timeout=timeout, kernel=kernel, pcap=pcap, expect=expect, narrator=narrator
+        scenario,
+        backend=chosen,
+        timeout=timeout,
+        kernel=kernel,
+        pcap=pcap,
+        expect=expect,
+        narrator=narrator,
+        why=why,
+        keep=keep,
     )
     sys.stdout.write(
         console.render_check(result, color=use_color) if check else console.render(result, color=use_color)
@@ -162,6 +189,13 @@ def run(
         from netlab.report import html
 
         write_output(html_file, html.render(result, html_file))
+    if keep:
+        print(
+            f"netlab: run {result.run} is kept up; "
+            + (f"`netlab why {json_file} SRC DST` explains a cell, " if json_file else "")
+            + f"`netlab clean --run {result.run}` removes it",
+            file=sys.stderr,
+        )
     raise typer.Exit(0 if result.ok else 1)
 
 

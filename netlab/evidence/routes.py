@@ -33,7 +33,7 @@ NUD = {
     0x80: "PERMANENT",
 }
 MAIN_TABLE = 254
-RTN_UNICAST = 1
+RTN_UNICAST, RTN_LOCAL = 1, 2
 # linux/rtnetlink.h, linux/netlink.h
 NETLINK_ROUTE = 0
 RTM_GETLINK, RTM_GETROUTE, RTM_GETNEIGH = 18, 26, 30
@@ -90,8 +90,10 @@ def read(netns: str) -> dict[str, list[str]]:
 
 
 def host_networks() -> list[tuple[IPv4Network, str]]:
-    """Every IPv4 destination the calling process's namespace routes, in any table and of any type (local
-    and broadcast routes stand for its own addresses), as (network, 'NETWORK dev IFNAME')."""
+    """The IPv4 destinations the calling process's namespace really uses, in any table: unicast routes (its
+    networks, VPNs) and local ones (its own addresses), as (network, 'NETWORK dev IFNAME'). Left out: default
+    routes and anything wider than the pool (/0 to /14: VPN catch-alls like 0.0.0.0/1), and blackhole,
+    unreachable or prohibit routes (a bogon filter for 198.18.0.0/15 uses no address)."""
     out = []
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE) as sock:
         sock.bind((0, 0))
@@ -101,7 +103,7 @@ def host_networks() -> list[tuple[IPv4Network, str]]:
         }
         for head, attrs in _dump(sock, RTM_GETROUTE, 2):
             dst = _ip(attrs.get(RTA_DST))
-            if dst is None:  # default routes: every run's subnets would "overlap" them
+            if dst is None or head[1] < 15 or head[7] not in (RTN_UNICAST, RTN_LOCAL):
                 continue
             net = IPv4Network(f"{dst}/{head[1]}", strict=False)
             dev = ""

@@ -81,6 +81,7 @@ def _guest_script(
     kinds: list[str],
     bundle: str | None = None,
     expect: str | None = None,
+    why: bool = False,
 ) -> str:
     q = shlex.quote
     modules = " ".join(q(m) for m in [*sorted(kinds), *NETFILTER_MODULES])
@@ -107,7 +108,7 @@ read up _ < /proc/uptime; echo "modules $up" >> /run/out/phases
 # -S: the caller's sys.path is given whole above, so site's .pth processing (a second of imports
 # here) is not needed
 {q(python)} -S -m netlab.kernel.uml_guest {q(spec)} {timeout} /run/out/result.json {q(expect or "")} \
-    >/run/out/guest.log 2>&1
+    {"why" if why else "-"} >/run/out/guest.log 2>&1
 echo "$?" > /run/out/exit
 read up _ < /proc/uptime; echo "scenario $up" >> /run/out/phases
 sync
@@ -115,7 +116,9 @@ poweroff -f
 """
 
 
-def run(spec: str, timeout: float, journal: Journal, kinds: list[str], expect: str | None = None) -> dict[str, Any]:
+def run(
+    spec: str, timeout: float, journal: Journal, kinds: list[str], expect: str | None = None, why: bool = False
+) -> dict[str, Any]:
     """Boot user-mode Linux, run the scenario there on the netns backend, return its JSON result."""
     missing = available()
     if missing:
@@ -138,7 +141,9 @@ def run(spec: str, timeout: float, journal: Journal, kinds: list[str], expect: s
     init = os.path.join(scratch, "init")
     with open(init, "w") as f:
         f.write(
-            _guest_script(spec, timeout, out, sys.executable, mods, kinds, bundle, expect and os.path.abspath(expect))
+            _guest_script(
+                spec, timeout, out, sys.executable, mods, kinds, bundle, expect and os.path.abspath(expect), why
+            )
         )
     os.chmod(init, 0o755)
     argv = [

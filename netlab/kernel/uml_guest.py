@@ -43,8 +43,9 @@ def main(argv: list[str]) -> int:
 
     spec, timeout, out = argv[0], float(argv[1]), argv[2]
     expect = argv[3] if len(argv) > 3 and argv[3] else None
+    why = len(argv) > 4 and argv[4] == "why"
     try:
-        result = run_scenario(spec, backend="netns", timeout=timeout, decode=False, expect=expect)
+        result = run_scenario(spec, backend="netns", timeout=timeout, decode=False, expect=expect, why=why)
     except NetlabError as e:
         traceback.print_exc()  # goes to the guest log in the scratch directory
         with open(out, "w") as f:

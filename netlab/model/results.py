@@ -29,3 +29,5 @@ class Observation:
     outcome: Outcome
     rtt_ms: float | None = None
     detail: str = ""
+    #: `--why`: the rule or kernel decision that ended an unreachable probe (netlab/evidence/why.py)
+    why: str = ""

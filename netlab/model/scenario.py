@@ -486,6 +486,7 @@ class _Builder:
             stages=stages,
             warnings=warnings,
             claims=tuple(s._claims),
+            subnet_offset=self.subnet_offset,
         )
 
     def check_overlaps(self, lans: list[tuple[str, IPv4Network]], nets: dict[str, IPv4Network]) -> None:

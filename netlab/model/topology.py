@@ -224,6 +224,9 @@ class Topology:
     warnings: tuple[str, ...] = ()
     #: lecture claims (netlab/model/claims.py) checked on this run's evidence: (claim id, expected to hold)
     claims: tuple[tuple[str, bool], ...] = ()
+    #: where in the pool the subnets netlab picked start (Scenario.build): the same file and offset give the
+    #: same topology again (`netlab why` on a kept run)
+    subnet_offset: int = 0
 
     # -- lookups (pure) -------------------------------------------------
     def network(self, name: str) -> Network:

@@ -26,7 +26,7 @@ Grid = dict[tuple[str, str], str]
 def _paint(cell: str, color: bool) -> str:
     if not color:
         return cell
-    code = {".": GREEN, "X": RED, "!": YELLOW, "*": RED + BOLD, "=": DIM, "-": DIM}.get(cell.strip())
+    code = {".": GREEN, "X": RED, "!": YELLOW, "*": RED + BOLD, "=": DIM, "-": DIM}.get(cell.strip()[:1])
     return f"{code}{cell}{RESET}" if code else cell
 
 
@@ -76,12 +76,42 @@ def _diff_mark(c: Check) -> str:
     return "!" if c.error else "*"
 
 
+def why_letters(observations: Sequence[Observation]) -> dict[tuple[str, str, str], str]:
+    """`--why`: a letter per explained cell (src, dst, probe), in observation order: a, b, ..., z, then `+`."""
+    out: dict[tuple[str, str, str], str] = {}
+    for o in observations:
+        key = (o.src, o.dst, str(o.probe))
+        if o.why and key not in out:
+            out[key] = LETTERS[len(out)] if len(out) < len(LETTERS) else "+"
+    return out
+
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def why_lines(observations: Sequence[Observation], color: bool) -> list[str]:
+    """The explanations behind the letters of the observed table."""
+    letters = why_letters(observations)
+    if not letters:
+        return []
+    out = ["  why (the letters after X in the observed table):"]
+    seen: set[tuple[str, str, str]] = set()
+    for o in observations:
+        key = (o.src, o.dst, str(o.probe))
+        if o.why and key not in seen:
+            seen.add(key)
+            out.append(f"    {_bold(letters[key], color)} {o.src} -> {o.dst} {o.probe}: {o.why}")
+    return out
+
+
 def stage_tables(
     stage: Stage, names: Sequence[str], observations: Sequence[Observation], checks: Sequence[Check], color: bool
 ) -> list[str]:
-    """The icmp matrix as three grids side by side; every other probe as one row per expectation."""
+    """The icmp matrix as three grids side by side; every other probe as one row per expectation. With
+    `--why` an explained X carries its letter (see why_lines)."""
     expected: Grid = {}
     diff: Grid = {}
+    letters = why_letters(observations)
     observed: Grid = {(o.src, o.dst): o.outcome.symbol for o in observations if str(o.probe) == "icmp"}
     for c in checks:
         if str(c.expectation.probe) != "icmp":
@@ -91,6 +121,9 @@ def stage_tables(
         if c.observation is not None:
             observed[key] = c.observed.symbol
         diff[key] = _diff_mark(c)
+    for (src, dst, probe), letter in letters.items():
+        if probe == "icmp" and observed.get((src, dst)) == "X":
+            observed[(src, dst)] = "X" + letter
     blocks = [
         table("expected", names, expected, color),
         table("observed", names, observed, color),
@@ -106,7 +139,8 @@ def stage_tables(
         for c in others:
             pair = f"{c.expectation.src} -> {c.expectation.dst}"
             mark = _diff_mark(c).strip()
-            seen = c.observed.symbol.center(8) if mark else c.observed.symbol.center(8).rstrip()
+            sym = c.observed.symbol + letters.get((c.expectation.src, c.expectation.dst, str(c.expectation.probe)), "")
+            seen = sym.center(8) if mark else sym.center(8).rstrip()
             out.append(
                 f"{str(c.expectation.probe).ljust(width_p)}  {pair.ljust(width_e)}  "
                 f"{_paint(c.expected.symbol.center(8), color)} {_paint(seen, color)}"
@@ -145,6 +179,7 @@ def render(r: Result, color: bool = False) -> str:
             )
             if e.claim:
                 lines.append(f"        claim: {e.claim}")
+        lines += why_lines(obs, color)
         lines += firewall_lines(r.evidence.get("firewall", {}).get(stage.name, {}), color)
         lines += container_firewall_lines(r.evidence.get("container_firewall", {}).get(stage.name, {}), color)
         lines += route_lines(r, stage.name, color)
@@ -177,7 +212,9 @@ def render(r: Result, color: bool = False) -> str:
         "",
         f"{r.verdict.summary()}{_claims_summary(r)}  "
         f"(backend {r.backend}{runner}; deploy {tm.get('deploy_s', 0):.2f} s, "
-        f"probe {tm.get('probe_s', 0):.2f} s, destroy {tm.get('destroy_s', 0):.2f} s)",
+        f"probe {tm.get('probe_s', 0):.2f} s, "
+        + (f"why {tm['why_s']:.2f} s, " if "why_s" in tm else "")
+        + f"destroy {tm.get('destroy_s', 0):.2f} s)",
     ]
     return "\n".join(lines) + "\n"
 
@@ -201,6 +238,7 @@ def render_check(r: Result, color: bool = False) -> str:
                 lines.append(
                     f"  {mark} {e.src} -> {e.dst} {e.probe}: expected {c.expected}, observed {c.observed} ({detail})"
                 )
+        lines += why_lines(obs, color)
     v = r.verdict
     lines += ["", f"{v.correct} correct, {v.wrong} wrong, {v.errors} errors"]
     return "\n".join(lines) + "\n"

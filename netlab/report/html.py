@@ -67,6 +67,8 @@ def _cell_detail(r: Result, stage: str, src: str, dst: str, probe: str) -> str:
             parts.append(f"round trip {obs.rtt_ms:.3f} ms")
         if obs.detail:
             parts.append(obs.detail)
+        if obs.why:
+            parts.append(f"why: {obs.why}")
     for cell in r.evidence.get("cells", []):
         if (cell.get("stage"), cell.get("src"), cell.get("dst"), cell.get("probe")) == (stage, src, dst, probe):
             parts += [f"seen: {f}" for f in cell.get("facts", [])]

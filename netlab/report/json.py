@@ -44,6 +44,7 @@ def result_to_json(r: Result) -> dict[str, Any]:
                 "outcome": str(o.outcome),
                 "rtt_ms": o.rtt_ms,
                 "detail": o.detail,
+                **({"why": o.why} if o.why else {}),
             }
             for o in r.observations
         ],
@@ -81,9 +82,7 @@ def result_from_json(data: dict[str, Any], topology: Topology) -> Result:
 
     endpoints = {}
     for name, ep in data["endpoints"].items():
-        addrs = [
-            Address(net, _segment(topology, net, ep["node"]), IPv4Address(a)) for net, a in ep["addresses"].items()
-        ]
+        addrs = [Address(net, segment(topology, net, ep["node"]), IPv4Address(a)) for net, a in ep["addresses"].items()]
         endpoints[name] = Endpoint(name, EndpointKind(ep["kind"]), ep["node"], None, addrs)
     observations = [
         Observation(
@@ -95,6 +94,7 @@ def result_from_json(data: dict[str, Any], topology: Topology) -> Result:
             outcome=Outcome(o["outcome"]),
             rtt_ms=o["rtt_ms"],
             detail=o["detail"],
+            why=o.get("why", ""),
         )
         for o in data["observations"]
     ]
@@ -112,7 +112,7 @@ def result_from_json(data: dict[str, Any], topology: Topology) -> Result:
     )
 
 
-def _segment(t: Topology, name: str, node: str | None) -> str:
+def segment(t: Topology, name: str, node: str | None) -> str:
     if node is not None and any(n.name == name for n in t.networks):
         return t.segment(name, node)
     return f"lan:{name}"

@@ -130,7 +130,13 @@ def test_no_scenario_string_reaches_a_shell_on_the_host() -> None:
     offenders = []
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text()
-        for pattern in (r"shell\s*=\s*True", r"os\.system\(", r"os\.popen\(", r"\bsh\", \"-c\""):
+        for pattern in (
+            r"shell\s*=\s*True",
+            r"os\.system\(",
+            r"os\.popen\(",
+            r"os\.exec[lv]p?e?\(",
+            r"""["'](?:/bin/)?(?:ba|da)?sh["']\s*,\s*["']-c["']""",
+        ):
             for m in re.finditer(pattern, text):
                 offenders.append(f"{path.relative_to(PACKAGE)}:{text[: m.start()].count(chr(10)) + 1}: {m.group()}")
     allowed = {"backends/netns/backend.py", "backends/docker/remote.py"}

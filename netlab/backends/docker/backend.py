@@ -129,6 +129,11 @@ class DockerBackend:
         #: instead of waiting for it again, object by object
         self._hung: str | None = None
 
+    @property
+    def uses_host_routes(self) -> bool:
+        """Remote engines (--node) route on their own machines; netlab cannot see their routes."""
+        return not self.nodes
+
     # -- daemon -------------------------------------------------------------
     def client(self) -> Any:
         if self._client is None:
@@ -146,10 +151,11 @@ class DockerBackend:
             except Exception as e:
                 where = self.base_url or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
                 if "timed out" in str(e):
-                    raise Timeout(
+                    self._hung = (
                         f"the Docker daemon on {where} accepts connections but did not answer within "
-                        f"{self.daemon_timeout:g} s; it may be hung (see its log; --daemon-timeout sets the limit)"
-                    ) from e
+                        f"{self.daemon_timeout:g} s"
+                    )
+                    raise Timeout(f"{self._hung}; it may be hung (see its log; --daemon-timeout sets the limit)") from e
                 raise EnvironmentProblem(
                     f"no Docker daemon answers on {where} ({type(e).__name__}); start it (dockerd, or "
                     "systemctl start docker) or use --backend netns"
@@ -203,6 +209,13 @@ class DockerBackend:
                 f"scenario {topology.name!r} needs private Docker daemons (several nodes or overlay networks): "
                 "dockerd and nsenter must be installed (apt-get install docker.io util-linux)"
             )
+        for net in topology.networks:
+            name = net.options.get("com.docker.network.bridge.name")
+            if name and os.path.exists(f"/sys/class/net/{name}"):
+                raise UsageError(
+                    f"network {net.name!r}: bridge name {name!r} is an existing interface of this host; Docker "
+                    "would take it over (its addresses, NAT, containers on it): pick a name no interface has"
+                )
         needed = features.link_kinds_needed(topology)
         kinds = features.link_kinds(frozenset(needed))
         for kind in sorted(needed):
@@ -665,6 +678,14 @@ class DockerBackend:
                         nl.route(IPv4Network(f"{a.address}/32"), None, oif=idx)
         st.shims.append((action.lan, action.address))
 
+    def trace_root(self, dep: Deployment) -> str | None:
+        """`--why`: the machine's own namespace, where Docker's rules live (single-node runs)."""
+        st = _state(dep)
+        return None if st.private or st.engines else ROOT_NS
+
+    def remote(self, dep: Deployment) -> bool:
+        return bool(_state(dep).engines)
+
     def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
         try:
             self._endpoints(dep)  # re-check every container is running and take its current pid
@@ -680,8 +701,13 @@ class DockerBackend:
         if isinstance(st, _State) and st.private and not self._hung:
             # kill the containers first (SIGKILL): a daemon stopping them itself waits for each one
             for name, cid in st.containers.items():
-                with contextlib.suppress(Exception):
+                try:
                     st.clients[dep.topology.container(name).node].api.remove_container(cid, force=True)
+                except requests_timeout() as e:  # stopping the daemons below takes its containers along
+                    self._did_not_answer(e)
+                    break
+                except Exception:
+                    continue
         self.cleanup(journals.read(dep.journal.path))
 
     def cleanup(self, record: RunRecord) -> list[str]:
@@ -705,6 +731,11 @@ class DockerBackend:
                         nl.index(entry.name)
                         nl.delete(entry.name)
                         removed.append(f"link {entry.name}")
+                elif entry.kind == "nft-table" and entry.extra.get("netns") == "root":
+                    from netlab.evidence import why
+
+                    if why.remove_table(ROOT_NS, record.run):
+                        removed.append(f"nft table inet {entry.name}")
                 elif entry.kind == "dockerd" and daemons.stop_pid(int(entry.name), str(entry.extra["exec_root"])):
                     removed.append(f"dockerd {entry.name}")
                 elif entry.kind == "dir" and daemons.remove_dir(entry.name, record.run):
@@ -714,6 +745,11 @@ class DockerBackend:
             except requests_timeout() as e:
                 self._did_not_answer(e)
                 left.append(f"{entry.kind[7:]} {entry.name}")
+            except Timeout as e:  # no client at all: the daemon did not answer its first request
+                if self._hung and entry.kind.startswith("docker-"):
+                    left.append(f"{entry.kind[7:]} {entry.name}")
+                else:
+                    errors.append(f"{entry.kind} {entry.name}: {e}")
             except Exception as e:  # keep going: leave as little as possible behind
                 errors.append(f"{entry.kind} {entry.name}: {e}")
         if left:

@@ -175,7 +175,12 @@ def stop_pid(pid: int, exec_root: str) -> bool:
 
 def remove_dir(path: str, run: str) -> bool:
     """Remove a directory of the run after unmounting anything still mounted below it."""
-    if not path.startswith((DATA_BASE + "/", EXEC_BASE + "/")) or run not in os.path.basename(path):
+    path = os.path.normpath(path)
+    if (
+        not run
+        or not path.startswith((DATA_BASE + "/", EXEC_BASE + "/"))
+        or not os.path.basename(path).startswith(f"{run}-")
+    ):
         return False
     if os.path.islink(path) or not os.path.isdir(path):
         return False  # never follow a link planted where the run's directory was

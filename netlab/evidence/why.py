@@ -1,0 +1,510 @@
+"""Why a cell is blocked: the rule or kernel decision that ended its probe (`netlab run --why`).
+
+For every cell observed unreachable netlab sends the probe again with nftables tracing on. A table of its
+own (`inet nltrace<run>`, one per namespace the run's packets pass: endpoints, nodes, lans) sets
+`meta nftrace set 1` on packets between the run's addresses at prerouting and output, before every other
+hook; the kernel then reports, on the NFNLGRP_NFTRACE netlink group of each namespace, every chain and rule
+those packets pass in every table, iptables-nft's included, and the verdict that ended them. The events are
+read here from netlink (no `nft monitor` text) and matched to cells by the IP and transport headers they
+carry. A drop names its namespace, table, chain and rule, printed as iptables-save prints it (the chain's
+n-th rule) and as nft lists it.
+
+When no rule dropped the packet the kernel decided, and other evidence says how: no route in the source's
+namespace; a macvlan/ipvlan child and its own parent (the driver's filter, no rule involved); no ARP answer
+for the next hop; or the request arrived and its reply had no route back. The tables are removed right
+after the re-probe; in the Docker host's own namespace the table is journaled first, so `netlab clean`
+removes it after a crash, and Docker's tables are never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Address
+
+from netlab.backends.base import Deployment
+from netlab.model.results import Observation, Outcome
+from netlab.model.topology import Driver, EndpointKind, ProbeKind
+from netlab.probes import matrix, nsthread
+from netlab.probes.matrix import Task
+
+# linux/netlink.h, linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h
+NETLINK_NETFILTER = 12
+SOL_NETLINK = 270
+NETLINK_ADD_MEMBERSHIP = 1
+NFNLGRP_NFTRACE = 9
+NFT_MSG_TRACE = (10 << 8) | 17  # NFNL_SUBSYS_NFTABLES, NFT_MSG_TRACE
+TRACE_TABLE, TRACE_CHAIN, TRACE_RULE_HANDLE, TRACE_TYPE, TRACE_VERDICT, TRACE_ID = 1, 2, 3, 4, 5, 6
+TRACE_NETWORK_HEADER, TRACE_TRANSPORT_HEADER, TRACE_POLICY = 8, 9, 16
+VERDICT_CODE, VERDICT_CHAIN = 1, 2
+TRACETYPE = {1: "policy", 2: "return", 3: "rule"}
+NF_DROP, NF_ACCEPT = 0, 1
+VERDICTS = {
+    0: "drop",
+    1: "accept",
+    2: "stolen",
+    3: "queue",
+    -1: "continue",
+    -2: "break",
+    -3: "jump",
+    -4: "goto",
+    -5: "return",
+}
+FAMILIES = {1: "inet", 2: "ip", 7: "bridge", 10: "ip6", 3: "arp", 5: "netdev"}
+#: how long the re-probe waits: a dropped packet is reported at once, a reply within milliseconds here
+REPROBE_S = 0.3
+TRACE_PREFIX = "nltrace"
+ROOT_LABEL = "the Docker host's own namespace"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One nftrace report: a packet (trace id) passed or left a chain."""
+
+    netns: str
+    trace_id: int
+    kind: str  # rule / policy / return
+    family: str
+    table: str
+    chain: str
+    handle: int | None
+    verdict: int | None
+    saddr: IPv4Address | None
+    daddr: IPv4Address | None
+    proto: int | None
+    dport: int | None
+    sport: int | None
+    icmp_type: int | None = None
+
+
+def table_name(run: str) -> str:
+    return f"{TRACE_PREFIX}{run}"
+
+
+def _attrs(data: bytes, start: int, end: int) -> dict[int, bytes]:
+    out: dict[int, bytes] = {}
+    while start + 4 <= end:
+        alen, atype = struct.unpack_from("=HH", data, start)
+        if alen < 4:
+            break
+        out[atype & 0x3FFF] = data[start + 4 : start + alen]
+        start += (alen + 3) & ~3
+    return out
+
+
+def parse(netns: str, data: bytes) -> list[Event]:
+    """The NFT_MSG_TRACE messages in one netlink datagram."""
+    events = []
+    off = 0
+    while off + 16 <= len(data):
+        length, typ = struct.unpack_from("=IH", data, off)
+        if length < 16:
+            break
+        if typ == NFT_MSG_TRACE and length >= 20:
+            family = data[off + 16]
+            a = _attrs(data, off + 20, off + length)
+            verdict = None
+            if TRACE_VERDICT in a:
+                v = _attrs(a[TRACE_VERDICT], 0, len(a[TRACE_VERDICT]))
+                if VERDICT_CODE in v:
+                    (verdict,) = struct.unpack("!i", v[VERDICT_CODE][:4])
+            if TRACE_POLICY in a and verdict is None:
+                (verdict,) = struct.unpack("!I", a[TRACE_POLICY][:4])
+            net = a.get(TRACE_NETWORK_HEADER, b"")
+            saddr = daddr = None
+            proto = sport = dport = None
+            if len(net) >= 20 and net[0] >> 4 == 4:
+                saddr, daddr, proto = IPv4Address(net[12:16]), IPv4Address(net[16:20]), net[9]
+            l4 = a.get(TRACE_TRANSPORT_HEADER, b"")
+            icmp_type = None
+            if proto in (6, 17) and len(l4) >= 4:
+                sport, dport = struct.unpack("!HH", l4[:4])
+            elif proto == 1 and l4:
+                icmp_type = l4[0]
+            events.append(
+                Event(
+                    netns,
+                    struct.unpack("!I", a[TRACE_ID][:4])[0] if TRACE_ID in a else 0,
+                    TRACETYPE.get(struct.unpack("!I", a[TRACE_TYPE][:4])[0], "?") if TRACE_TYPE in a else "?",
+                    FAMILIES.get(family, str(family)),
+                    a.get(TRACE_TABLE, b"").rstrip(b"\0").decode(),
+                    a.get(TRACE_CHAIN, b"").rstrip(b"\0").decode(),
+                    struct.unpack("!Q", a[TRACE_RULE_HANDLE][:8])[0] if TRACE_RULE_HANDLE in a else None,
+                    verdict,
+                    saddr,
+                    daddr,
+                    proto,
+                    dport,
+                    sport,
+                    icmp_type,
+                )
+            )
+        off += (length + 3) & ~3
+    return events
+
+
+def _trace_socket(netns: str) -> socket.socket:
+    with nsthread.entered(netns):
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, NETLINK_NETFILTER)
+    sock.bind((0, 0))
+    sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, NFNLGRP_NFTRACE)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    return sock
+
+
+def _table_rules(run: str, addresses: Sequence[IPv4Address]) -> str:
+    elements = ", ".join(sorted({str(a) for a in addresses}))
+    t = table_name(run)
+    return (
+        f"table inet {t} {{\n"
+        f"  set a {{ type ipv4_addr; elements = {{ {elements} }}; }}\n"
+        f"  chain pre {{ type filter hook prerouting priority -350; ip saddr @a ip daddr @a meta nftrace set 1; }}\n"
+        f"  chain out {{ type filter hook output priority -350; ip saddr @a ip daddr @a meta nftrace set 1; }}\n"
+        "}\n"
+    )
+
+
+@contextlib.contextmanager
+def tracing(dep: Deployment, namespaces: dict[str, str], addresses: Sequence[IPv4Address]) -> Iterator[list[str]]:
+    """Trace tables in `namespaces` (path -> label) for the duration; yields the paths traced (a namespace
+    whose kernel has no nf_tables, or without the `nft` tool, is left out)."""
+    nft = shutil.which("nft")
+    if nft is None or not addresses:
+        yield []
+        return
+    name = table_name(dep.run)
+    if any(label == ROOT_LABEL for label in namespaces.values()):
+        # the machine's own namespace: a crash must leave `netlab clean` a record of the table
+        dep.journal.record("nft-table", name, netns="root")
+    rules = _table_rules(dep.run, addresses)
+    paths = list(namespaces)
+    done = nsthread.run_many([(p, [nft, "-f", "-"], rules) for p in paths], timeout=10)
+    traced = [p for p, d in zip(paths, done, strict=True) if d.returncode == 0]
+    try:
+        yield traced
+    finally:
+        nsthread.run_many([(p, [nft, "delete", "table", "inet", name], None) for p in traced], timeout=10)
+
+
+def remove_table(netns: str, run: str) -> bool:
+    """`netlab clean`: the run's trace table in `netns`, if it is still there."""
+    nft = shutil.which("nft")
+    if nft is None:
+        return False
+    try:
+        nsthread.run(netns, [nft, "delete", "table", "inet", table_name(run)], timeout=10)
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
+def _labels(dep: Deployment, root: str | None) -> dict[str, str]:
+    """Every namespace the run's packets may pass, with a name for people."""
+    out: dict[str, str] = {}
+    for ep in sorted(dep.endpoints.values(), key=lambda e: e.kind != EndpointKind.HOST):
+        if ep.netns and ep.netns not in out:
+            out[ep.netns] = "(the Docker host's own namespace)" if ep.netns == root else f"{ep.name}'s namespace"
+    for cp in dep.capture_points:
+        if cp.netns not in out:
+            out[cp.netns] = f"lan {cp.name}" if cp.role == "lan" else f"{cp.node or cp.name}'s namespace"
+    return out
+
+
+def with_headers(events: list[Event]) -> list[Event]:
+    """The kernel puts the packet's headers in the first event of a trace id in each chain walk only; the
+    later events of the same id (same namespace) get them from there."""
+    first: dict[tuple[str, int], Event] = {}
+    out = []
+    for e in events:
+        key = (e.netns, e.trace_id)
+        if e.saddr is not None:
+            first[key] = e
+            out.append(e)
+        elif key in first:
+            h = first[key]
+            out.append(
+                replace(
+                    e, saddr=h.saddr, daddr=h.daddr, proto=h.proto, dport=h.dport, sport=h.sport, icmp_type=h.icmp_type
+                )
+            )
+    return out
+
+
+def _matches(e: Event, src: set[IPv4Address], dst: IPv4Address, task: Task) -> str | None:
+    """'request' or 'reply' when the event's packet belongs to the task's probe. (Cells are re-probed
+    together: the reverse cell's request is told from this one's reply by the ICMP type or the ports.)"""
+    want = {ProbeKind.ICMP: 1, ProbeKind.TCP: 6, ProbeKind.UDP: 17, ProbeKind.DNS: 17}[task.probe.kind]
+    if e.proto != want:
+        return None
+    port = task.probe.port if task.probe.kind is not ProbeKind.DNS else 53
+    if e.daddr == dst and e.saddr in src and (e.icmp_type == 8 if want == 1 else e.dport == port):
+        return "request"
+    if e.saddr == dst and e.daddr in src and (e.icmp_type == 0 if want == 1 else e.sport == port):
+        return "reply"
+    return None
+
+
+class RuleText:
+    """Rule handles to text, read once per chain: nft's listing (`# handle N`) and, for iptables-nft's
+    tables, the same rule as iptables-save prints it (the n-th rule of the chain in both)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str, str, str], tuple[dict[int, str], dict[int, str]]] = {}
+
+    def get(self, e: Event) -> tuple[str, str]:
+        key = (e.netns, e.family, e.table, e.chain)
+        if key not in self._cache:
+            self._cache[key] = self._read(*key)
+        nft, ipt = self._cache[key]
+        return nft.get(e.handle or -1, ""), ipt.get(e.handle or -1, "")
+
+    @staticmethod
+    def _read(netns: str, family: str, table: str, chain: str) -> tuple[dict[int, str], dict[int, str]]:
+        nft: dict[int, str] = {}
+        order: list[int] = []
+        with contextlib.suppress(subprocess.CalledProcessError, OSError):
+            text = nsthread.run(netns, ["nft", "-a", "list", "chain", family, table, chain], timeout=10)
+            for line in text.splitlines():
+                body, sep, handle = line.strip().rpartition("# handle ")
+                if sep and handle.isdigit() and not body.startswith(("chain", "type", "table")):
+                    nft[int(handle)] = re.sub(r"counter packets \d+ bytes \d+", "counter", body.strip())
+                    order.append(int(handle))
+        ipt: dict[int, str] = {}
+        tool = shutil.which("iptables-nft")
+        if family == "ip" and tool and order:
+            with contextlib.suppress(subprocess.CalledProcessError, OSError):
+                lines = nsthread.run(netns, [tool, "-w", "-t", table, "-S", chain], timeout=10).splitlines()
+                rules = [x for x in lines if x.startswith("-A ")]
+                if len(rules) == len(order):
+                    ipt = dict(zip(order, rules, strict=True))
+        return nft, ipt
+
+
+def _route_missing(netns: str, dst: IPv4Address) -> bool:
+    """True when the namespace has no route to `dst` (the kernel answers ENETUNREACH/EHOSTUNREACH)."""
+    with nsthread.entered(netns):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.connect((str(dst), 9))  # a UDP connect only looks the route up; nothing is sent
+    except OSError as e:
+        return e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH)
+    finally:
+        sock.close()
+    return False
+
+
+def _unanswered_neighbours(netns: str) -> list[tuple[str, str]]:
+    from netlab.evidence import routes
+
+    out = []
+    for line in routes.read(netns)["neighbours"]:
+        parts = line.split()
+        if parts and parts[-1] in ("FAILED", "INCOMPLETE"):
+            out.append((parts[0], parts[3] if len(parts) > 3 else "?"))
+    return out
+
+
+def _parent_child(dep: Deployment, src: str, dst: str) -> str | None:
+    """A node and a macvlan/ipvlan child of its own uplink: the driver keeps them apart, no rule does."""
+    t = dep.topology
+    kinds = {n: t.endpoint_kind(n) for n in (src, dst)}
+    for node, other in ((src, dst), (dst, src)):
+        if kinds[node] != EndpointKind.HOST or kinds[other] != EndpointKind.CONTAINER:
+            continue
+        c = t.container(other)
+        if c.node != node:
+            continue
+        for a in c.attachments:
+            net = t.network(a.network)
+            if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
+                d = str(net.driver)
+                art = "an" if d[0] in "aeiou" else "a"
+                return (
+                    f"no rule dropped it: {node} and {other} are {art} {d} parent and its own child on lan "
+                    f"{net.parent}; the kernel's {d} driver does not pass traffic between them ({art} {d} shim on the "
+                    "parent is the usual fix)"
+                )
+    return None
+
+
+def _ipvlan_l3(dep: Deployment, dst: str) -> bool:
+    t = dep.topology
+    if t.endpoint_kind(dst) != EndpointKind.CONTAINER:
+        return False
+    return any(
+        t.network(a.network).driver == Driver.IPVLAN and t.network(a.network).option("ipvlan_mode", "l2") != "l2"
+        for a in t.container(dst).attachments
+    )
+
+
+def explain(dep: Deployment, observations: Sequence[Observation], root: str | None = None) -> list[Observation]:
+    """The observations with `why` filled in for every unreachable one. `root`: the Docker host's own
+    namespace when it is one of the run's (docker backend), so its trace table is journaled."""
+    out = list(observations)
+    for i, o in enumerate(observations):  # a name lookup is an answer, not a packet: its detail says it
+        if o.outcome is Outcome.UNREACHABLE and o.probe.kind is ProbeKind.DNS:
+            out[i] = replace(o, why=f"no packet was dropped: the resolver {o.address} answered ({o.detail})")
+    cells = [
+        i
+        for i, o in enumerate(observations)
+        if o.outcome is Outcome.UNREACHABLE
+        and o.probe.kind is not ProbeKind.DNS
+        and o.address is not None
+        and dep.endpoints[o.src].netns
+    ]
+    if not cells:
+        return out
+    labels = _labels(dep, root)
+    tasks = [
+        Task(observations[i].src, observations[i].dst, observations[i].probe, observations[i].address) for i in cells
+    ]
+    addresses = sorted(
+        {a.address for ep in dep.endpoints.values() for a in ep.addresses}
+        | {t.address for t in tasks if t.address is not None}
+    )
+    events: list[Event] = []
+    with tracing(dep, labels, addresses) as traced:
+        socks = {}
+        for path in traced:
+            with contextlib.suppress(OSError):
+                socks[path] = _trace_socket(path)
+        try:
+            prober = matrix.LocalProber()
+            with prober.listening(dep, tasks):
+                prober.run(dep, tasks, REPROBE_S)
+            time.sleep(0.02)  # the last events of a dropped reply
+            for path, sock in socks.items():
+                while True:
+                    try:
+                        events += parse(path, sock.recv(1 << 16))
+                    except BlockingIOError:
+                        break
+        finally:
+            for sock in socks.values():
+                sock.close()
+    own = table_name(dep.run)
+    events = [e for e in with_headers(events) if e.table != own]
+    rules = RuleText()
+    for task, i in zip(tasks, cells, strict=True):
+        assert task.address is not None
+        src_ep = dep.endpoints[task.src]
+        src_addrs = {a.address for a in src_ep.addresses}
+        if not src_addrs:
+            src_addrs = set(addresses)
+        mine = [(e, _matches(e, src_addrs, task.address, task)) for e in events]
+        mine = [(e, d) for e, d in mine if d]
+        why = _drop(mine, labels, rules) or _kernel_reason(dep, task, mine, labels, traced)
+        out[i] = replace(observations[i], why=why)
+    return out
+
+
+def _drop(mine: list[tuple[Event, str | None]], labels: dict[str, str], rules: RuleText) -> str | None:
+    for e, direction in mine:
+        if e.verdict != NF_DROP or e.kind not in ("rule", "policy"):
+            continue
+        where = labels.get(e.netns, e.netns)
+        what = "the request" if direction == "request" else "the reply"
+        if e.kind == "policy":
+            return (
+                f"{what} was dropped in {where} by the policy of {e.family} {e.table} {e.chain} "
+                "(policy drop: no rule of the chain accepted it)"
+            )
+        nft, ipt = rules.get(e)
+        text = f"`{ipt}`" if ipt else f"`{nft}`" if nft else f"rule handle {e.handle}"
+        also = f" (nft: {nft})" if ipt and nft else ""
+        return f"{what} was dropped in {where} by {e.family} {e.table} {e.chain} rule {text}{also}"
+    return None
+
+
+def _kernel_reason(
+    dep: Deployment, task: Task, mine: list[tuple[Event, str | None]], labels: dict[str, str], traced: list[str]
+) -> str:
+    assert task.address is not None
+    src, dst = dep.endpoints[task.src], dep.endpoints[task.dst]
+    assert src.netns is not None
+    if _route_missing(src.netns, task.address):
+        return f"no rule dropped it: {task.src} has no route to {task.address} in its namespace"
+    parent = _parent_child(dep, task.src, task.dst)
+    if parent:
+        return parent
+    for ip, dev in _unanswered_neighbours(src.netns):
+        if ip == str(task.address) and _ipvlan_l3(dep, task.dst):
+            return (
+                f"no rule dropped it: {task.dst} is an ipvlan L3 child, which answers no ARP (no broadcast in L3 "
+                f"mode); {task.src} needs a route via the parent's address instead of ARP on {dev}"
+            )
+        return f"no rule dropped it: no ARP answer for {ip} on {dev} in {task.src}'s namespace"
+    for a in src.addresses if dst.netns else []:
+        assert dst.netns is not None
+        if _route_missing(dst.netns, a.address):
+            reached = any(d == "request" and e.netns == dst.netns for e, d in mine)
+            how = "the request reached it" if reached else "the request can reach it"
+            return f"no rule dropped it: {how}, but the reply is lost: {task.dst} has no route back to {a.address}"
+    if not traced:
+        return "not explained: nftables tracing is not available here and no route or ARP entry is missing"
+    seen = [e for e, _ in mine]
+    if not seen:
+        return "not explained: no traced packet of this probe was seen in any namespace (no rule saw it)"
+    last = seen[-1]
+    return (
+        f"not explained: no rule dropped it; last seen in {labels.get(last.netns, last.netns)} "
+        f"({last.family} {last.table} {last.chain}, {VERDICTS.get(last.verdict or 0, last.verdict)})"
+    )
+
+
+def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
+    """The deployment of a run kept up (`netlab run --keep --json FILE`), rebuilt from its JSON result and
+    its journal, and the Docker host's namespace when the run used it. Raises UsageError when the run is
+    not up any more."""
+    from netlab import loader
+    from netlab.backends import journal as journals
+    from netlab.backends.base import Address, CapturePoint, Endpoint
+    from netlab.backends.journal import Journal
+    from netlab.errors import UsageError
+    from netlab.report.json import segment
+
+    run = str(data.get("run", ""))
+    path = os.path.join(journals.JOURNAL_DIR, f"{run}.journal")
+    kept = None
+    if run and os.path.exists(path):
+        kept = next((e for e in journals.read(path).entries if e.kind == "kept"), None)
+    if kept is None:
+        raise UsageError(
+            f"run {run!r} is not up: `netlab why` probes a deployment kept with "
+            "`netlab run SCENARIO --keep --json FILE` (and not yet removed by `netlab clean`)"
+        )
+    source = str(kept.extra.get("source") or "")
+    if not source:
+        raise UsageError(f"run {run}: its scenario was built in memory; `netlab why` needs a scenario file")
+    topology = loader.load(source, subnet_offset=int(kept.extra.get("subnet_offset", 0)))
+    root = None
+    if data.get("backend") == "docker":
+        from netlab.backends.docker.backend import ROOT_NS
+
+        root = ROOT_NS
+    dep = Deployment(run, str(data.get("backend")), topology, Journal(run, path))
+    dep.stage_index = int(kept.extra.get("stage", 0))
+    where = dict(kept.extra.get("endpoints", {}))
+    endpoints = data.get("endpoints")
+    assert isinstance(endpoints, dict)
+    for name, ep in endpoints.items():
+        netns = where.get(name)
+        addrs = [Address(net, segment(topology, net, ep["node"]), IPv4Address(a)) for net, a in ep["addresses"].items()]
+        dep.endpoints[name] = Endpoint(
+            name, EndpointKind(ep["kind"]), ep["node"], root if netns == "root" else netns, addrs
+        )
+    for name, netns, role, node in kept.extra.get("captures", []):
+        dep.capture_points.append(CapturePoint(name, str(root if netns == "root" else netns), "", role, node))
+    missing = [n for n, ep in dep.endpoints.items() if ep.netns and not os.path.exists(ep.netns)]
+    if missing:
+        raise UsageError(f"run {run}: the namespaces of {', '.join(missing)} are gone; run the scenario again")
+    return dep, root

@@ -1,0 +1,81 @@
+"""`--why` pieces that need no kernel: the nftrace message parser and the console's letters."""
+
+from __future__ import annotations
+
+import struct
+from ipaddress import IPv4Address
+
+from netlab.evidence import why
+from netlab.model.expectations import parse_probe
+from netlab.model.results import Observation, Outcome
+from netlab.report import console
+
+
+def _attr(kind: int, value: bytes) -> bytes:
+    raw = struct.pack("=HH", 4 + len(value), kind) + value
+    return raw + b"\0" * (-len(raw) % 4)
+
+
+def _trace(table: str, chain: str, handle: int | None, kind: int, verdict: int, net: bytes, l4: bytes = b"") -> bytes:
+    body = struct.pack("=BBH", 2, 0, 0)  # nfgenmsg: family ip
+    body += _attr(why.TRACE_TABLE, table.encode() + b"\0") + _attr(why.TRACE_CHAIN, chain.encode() + b"\0")
+    if handle is not None:
+        body += _attr(why.TRACE_RULE_HANDLE, struct.pack("!Q", handle))
+    body += _attr(why.TRACE_TYPE, struct.pack("!I", kind)) + _attr(why.TRACE_ID, struct.pack("!I", 7))
+    if kind == 1:
+        body += _attr(why.TRACE_POLICY, struct.pack("!I", verdict))
+    else:
+        body += _attr(why.TRACE_VERDICT, _attr(why.VERDICT_CODE, struct.pack("!i", verdict)))
+    body += _attr(why.TRACE_NETWORK_HEADER, net)
+    if l4:
+        body += _attr(why.TRACE_TRANSPORT_HEADER, l4)
+    return struct.pack("=IHHII", 16 + len(body), why.NFT_MSG_TRACE, 0, 0, 0) + body
+
+
+IP = bytes.fromhex("45000054000040004001") + b"\0\0" + bytes([198, 18, 1, 2]) + bytes([198, 18, 2, 2])
+TCP_IP = IP[:9] + bytes([6]) + IP[10:]
+
+
+def test_a_rule_drop_and_a_policy_drop_are_parsed_with_their_packet() -> None:
+    data = _trace("filter", "DOCKER-ISOLATION-STAGE-2", 12, 3, 0, IP) + _trace(
+        "filter", "FORWARD", None, 1, 0, TCP_IP, struct.pack("!HH", 40000, 80)
+    )
+    rule, policy = why.parse("/run/netns/x", data)
+    assert (rule.kind, rule.table, rule.chain, rule.handle, rule.verdict) == (
+        "rule",
+        "filter",
+        "DOCKER-ISOLATION-STAGE-2",
+        12,
+        0,
+    )
+    assert (rule.family, rule.saddr, rule.daddr, rule.proto) == (
+        "ip",
+        IPv4Address("198.18.1.2"),
+        IPv4Address("198.18.2.2"),
+        1,
+    )
+    assert (policy.kind, policy.chain, policy.handle, policy.verdict, policy.dport, policy.sport) == (
+        "policy",
+        "FORWARD",
+        None,
+        0,
+        80,
+        40000,
+    )
+
+
+def test_other_netlink_messages_and_garbage_are_skipped() -> None:
+    assert why.parse("x", struct.pack("=IHHII", 16, 3, 0, 0, 0)) == []
+    assert why.parse("x", b"\x01\x02") == []
+
+
+def test_explained_cells_get_letters_in_the_observed_table_and_are_listed() -> None:
+    icmp = parse_probe("icmp")
+    obs = [
+        Observation("initial", "a", "b", IPv4Address("198.18.2.2"), icmp, Outcome.UNREACHABLE, why="dropped by X"),
+        Observation("initial", "b", "a", IPv4Address("198.18.1.2"), icmp, Outcome.UNREACHABLE, why="no route"),
+        Observation("initial", "a", "a2", IPv4Address("198.18.1.3"), icmp, Outcome.REACHABLE),
+    ]
+    assert console.why_letters(obs) == {("a", "b", "icmp"): "a", ("b", "a", "icmp"): "b"}
+    lines = console.why_lines(obs, color=False)
+    assert lines[1:] == ["    a a -> b icmp: dropped by X", "    b b -> a icmp: no route"]
