@@ -22,7 +22,7 @@ from netlab import Scenario
 from netlab.model.results import Outcome
 from netlab.runner import run_topology
 
-HEADING = "## --why (issue 9)"
+HEADING = "## --why (issue 9), {backend} backend"
 TARGET_S = 2.0
 
 
@@ -70,7 +70,7 @@ def main() -> None:
     width = max(len(k) for k, _ in rows)
     table = "\n".join(f"| {k.ljust(width)} | {v} |" for k, v in rows)
     section = (
-        f"{HEADING}\n\n"
+        f"{HEADING.format(backend=args.backend)}\n\n"
         f"`python benchmarks/why.py --repeat {args.repeat} --backend {args.backend}` on {platform.node()} "
         f"(kernel {platform.release()}, {time.strftime('%Y-%m-%d')}): one container on bridge `a`, five on "
         "bridge `b`, so exactly 10 cells blocked.\n\n"
@@ -78,7 +78,7 @@ def main() -> None:
     )
     print(section)
     if args.write:
-        replace_section(HEADING, section)
+        replace_section(HEADING.format(backend=args.backend), section)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 
+from netlab import faults
 from netlab.backends.base import Deployment
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import Driver, EndpointKind, ProbeKind
@@ -190,6 +191,7 @@ def tracing(dep: Deployment, namespaces: dict[str, str], addresses: Sequence[IPv
     done = nsthread.run_many([(p, [nft, "-f", "-"], rules) for p in paths], timeout=10)
     traced = [p for p, d in zip(paths, done, strict=True) if d.returncode == 0]
     try:
+        faults.point("why.traced")
         yield traced
     finally:
         nsthread.run_many([(p, [nft, "delete", "table", "inet", name], None) for p in traced], timeout=10)
@@ -212,7 +214,7 @@ def _labels(dep: Deployment, root: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for ep in sorted(dep.endpoints.values(), key=lambda e: e.kind != EndpointKind.HOST):
         if ep.netns and ep.netns not in out:
-            out[ep.netns] = "(the Docker host's own namespace)" if ep.netns == root else f"{ep.name}'s namespace"
+            out[ep.netns] = ROOT_LABEL if ep.netns == root else f"{ep.name}'s namespace"
     for cp in dep.capture_points:
         if cp.netns not in out:
             out[cp.netns] = f"lan {cp.name}" if cp.role == "lan" else f"{cp.node or cp.name}'s namespace"
@@ -353,6 +355,13 @@ def explain(dep: Deployment, observations: Sequence[Observation], root: str | No
     for i, o in enumerate(observations):  # a name lookup is an answer, not a packet: its detail says it
         if o.outcome is Outcome.UNREACHABLE and o.probe.kind is ProbeKind.DNS:
             out[i] = replace(o, why=f"no packet was dropped: the resolver {o.address} answered ({o.detail})")
+        elif o.outcome is Outcome.UNREACHABLE and (o.address is None or not dep.endpoints[o.src].netns):
+            only_none = dep.topology.endpoint_kind(o.dst) == EndpointKind.CONTAINER and all(
+                dep.topology.network(a.network).driver == Driver.NONE
+                for a in dep.topology.container(o.dst).attachments
+            )
+            extra = " (its only network is 'none': a loopback interface and nothing else)" if only_none else ""
+            out[i] = replace(o, why=f"no packet was sent: {o.detail}{extra}")
     cells = [
         i
         for i, o in enumerate(observations)
@@ -433,6 +442,16 @@ def _kernel_reason(
     assert src.netns is not None
     if _route_missing(src.netns, task.address):
         return f"no rule dropped it: {task.src} has no route to {task.address} in its namespace"
+    transit = []
+    for e, d in mine:  # namespaces the request was seen in, on its way
+        if d == "request" and e.netns not in (src.netns, dst.netns) and e.netns not in transit:
+            transit.append(e.netns)
+    for netns in transit:
+        if _route_missing(netns, task.address):
+            return (
+                f"no rule dropped it: the request reached {labels.get(netns, netns)}, which has no route to "
+                f"{task.address}"
+            )
     parent = _parent_child(dep, task.src, task.dst)
     if parent:
         return parent

@@ -1,0 +1,127 @@
+"""`--why` on the netns backend: every blocked cell of the bundled scenarios gets the rule or the kernel
+decision that ended it, and the six cases of issue 9 are named right. The host is as before afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from hostsnap import HostSnapshot
+
+from netlab.model.results import Observation, Outcome
+from netlab.runner import Result, run_scenario
+
+
+def _why(result: Result, src: str, dst: str, probe: str = "icmp", stage: str | None = None) -> str:
+    stage = stage or result.topology.stages[0].name
+    found = [o for o in result.observations if (o.stage, o.src, o.dst, str(o.probe)) == (stage, src, dst, probe)]
+    assert found, (stage, src, dst, probe)
+    assert found[0].outcome is Outcome.UNREACHABLE, found[0]
+    return found[0].why
+
+
+def _all_explained(result: Result) -> list[Observation]:
+    return [
+        o for o in result.observations if o.outcome is Outcome.UNREACHABLE and (not o.why or "not explained" in o.why)
+    ]
+
+
+def test_bridge_cross_network_peer_and_default_bridge(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("bridge", backend="netns", why=True)
+    assert _all_explained(r) == []
+    cross = _why(r, "web", "db")
+    assert "DOCKER-ISOLATION-STAGE-2" in cross and "-j DROP`" in cross and "host's namespace" in cross, cross
+    assert "-o docker0 -j DROP" in _why(r, "app", "legacy")
+    assert "ext has no route to" in _why(r, "ext", "web")
+    # the peer routes the subnet via the host: Docker's FORWARD policy drops what no DOCKER rule accepts
+    routed = _why(r, "ext", "web", stage="route")
+    assert "policy of ip filter FORWARD (policy drop" in routed, routed
+    assert "policy of ip filter FORWARD" in _why(r, "ext", "app", "tcp:80", stage="route")
+    assert "NXDOMAIN" in _why(r, "legacy", "web", "dns:web")
+    assert r.timings["why_s"] > 0
+
+
+def test_icc_disabled_is_the_forward_drop_for_the_bridge(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("bridge_icc", backend="netns", why=True)
+    closed = r.topology.network("closed").bridge_name
+    for src, dst, probe in (("c1", "c2", "icmp"), ("c2", "c1", "tcp:80")):
+        why = _why(r, src, dst, probe)
+        assert f"`-A FORWARD -i {closed} -o {closed} -j DROP`" in why, why
+
+
+def test_internal_network_is_docker_20_10s_isolation_stage_1_drop(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("bridge_internal", backend="netns", why=True)
+    inner = r.topology.network("inner")
+    out = _why(r, "c1", "ext")
+    assert f"`-A DOCKER-ISOLATION-STAGE-1 ! -d {inner.subnet} -i {inner.bridge_name} -j DROP`" in out, out
+    inbound = _why(r, "out", "c1")
+    assert f"`-A DOCKER-ISOLATION-STAGE-1 ! -s {inner.subnet} -o {inner.bridge_name} -j DROP`" in inbound, inbound
+
+
+def test_macvlan_host_to_its_child_is_the_drivers_filter_not_a_rule(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("macvlan", backend="netns", why=True)
+    why = _why(r, "host", "c1")
+    assert why.startswith("no rule dropped it: host and c1 are a macvlan parent and its own child"), why
+    assert _all_explained(r) == []
+
+
+def test_ipvlan_l3_peer_has_no_route_back(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("ipvlan", backend="netns", kernel="uml", why=True)
+    assert "the reply is lost: ext has no route back to" in _why(r, "c1", "ext")
+    assert "ext has no route to" in _why(r, "ext", "c2")
+    assert "an ipvlan parent and its own child" in _why(r, "c1", "host")
+    assert _all_explained(r) == []
+
+
+def test_netlab_why_explains_a_cell_of_a_kept_run(tmp_path: Path, host_unchanged: HostSnapshot) -> None:
+    out = tmp_path / "r.json"
+    kept = subprocess.run(["netlab", "run", "bridge", "--keep", "--json", str(out)], capture_output=True, text=True)
+    assert kept.returncode == 0, kept.stderr
+    run = json.loads(out.read_text())["run"]
+    try:
+        assert f"netlab clean --run {run}" in kept.stderr
+        blocked = subprocess.run(["netlab", "why", str(out), "web", "db"], capture_output=True, text=True)
+        assert blocked.returncode == 0, blocked.stderr
+        assert "DOCKER-ISOLATION-STAGE-2" in blocked.stdout, blocked.stdout
+        tcp = subprocess.run(["netlab", "why", str(out), "ext", "app", "tcp:80"], capture_output=True, text=True)
+        assert "policy of ip filter FORWARD" in tcp.stdout, tcp.stdout  # the kept run is in its last stage
+        fine = subprocess.run(["netlab", "why", str(out), "web", "app"], capture_output=True, text=True)
+        assert "reachable now" in fine.stdout and fine.returncode == 0, fine
+        wrong = subprocess.run(["netlab", "why", str(out), "web", "nobody"], capture_output=True, text=True)
+        assert wrong.returncode == 2 and "'nobody' is not an endpoint" in wrong.stderr
+    finally:
+        clean = subprocess.run(["netlab", "clean", "--run", run], capture_output=True, text=True)
+        assert clean.returncode == 0, clean.stderr
+    gone = subprocess.run(["netlab", "why", str(out), "web", "db"], capture_output=True, text=True)
+    assert gone.returncode == 2 and "is not up" in gone.stderr, gone.stderr
+
+
+@pytest.mark.parametrize("scenario", ["bridge_nonat", "none", "host", "overlay", "macvlan_private"])
+def test_every_blocked_cell_of_the_other_scenarios_is_explained(scenario: str, host_unchanged: HostSnapshot) -> None:
+    r = run_scenario(scenario, backend="netns", why=True)
+    assert _all_explained(r) == [], [(o.src, o.dst, str(o.probe), o.why) for o in _all_explained(r)]
+    assert all(o.why == "" for o in r.observations if o.outcome is not Outcome.UNREACHABLE)
+
+
+def test_a_run_killed_while_tracing_leaves_nothing_for_clean_to_miss(
+    tmp_path: Path, host_unchanged: HostSnapshot
+) -> None:
+    import signal
+    import time
+
+    ready = tmp_path / "ready"
+    env = dict(os.environ, NETLAB_FAULT="why.traced", NETLAB_FAULT_READY=str(ready))
+    proc = subprocess.Popen(
+        ["netlab", "run", "bridge", "--why"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True)
+    assert clean.returncode == 0 and "removed" in clean.stdout, clean
