@@ -79,3 +79,30 @@ def test_explained_cells_get_letters_in_the_observed_table_and_are_listed() -> N
     assert console.why_letters(obs) == {("a", "b", "icmp"): "a", ("b", "a", "icmp"): "b"}
     lines = console.why_lines(obs, color=False)
     assert lines[1:] == ["    a a -> b icmp: dropped by X", "    b b -> a icmp: no route"]
+
+
+def test_why_goes_into_the_json_observation_and_the_html_hover() -> None:
+    import dataclasses
+    import json
+
+    import jsonschema
+    from unit_helpers import schema1
+
+    from netlab import loader
+    from netlab.backends.fake import FakeBackend
+    from netlab.report import html
+    from netlab.report import json as json_report
+    from netlab.runner import run_topology
+
+    topology = loader.load("bridge")
+    result = run_topology(topology, backend=FakeBackend())
+    i = next(k for k, o in enumerate(result.observations) if o.outcome is Outcome.UNREACHABLE)
+    o = result.observations[i]
+    result.observations[i] = dataclasses.replace(o, why="dropped by ip filter FORWARD rule `-A FORWARD -j DROP`")
+    doc = json.loads(json.dumps(result.to_json()))
+    jsonschema.validate(doc, schema1())
+    assert doc["observations"][i]["why"].startswith("dropped by")
+    assert all("why" not in x for k, x in enumerate(doc["observations"]) if k != i)  # only when explained
+    assert json_report.result_from_json(doc, topology).observations[i].why == result.observations[i].why
+    hover = html._cell_detail(result, o.stage, o.src, o.dst, str(o.probe))
+    assert "why: dropped by ip filter FORWARD" in hover
