@@ -65,7 +65,11 @@ def main() -> None:
         ("run without --why (median wall)", f"{med(plain):.2f} s"),
         ("run with --why (median wall)", f"{med(traced):.2f} s"),
         ("--why's own time (median of why_s)", f"{med(why_s):.2f} s (min {min(why_s):.2f}, max {max(why_s):.2f})"),
-        ("target", f"under {TARGET_S:g} s added: {'met' if med(why_s) < TARGET_S else 'MISSED'}"),
+        (
+            "target",
+            f"under {TARGET_S:g} s added for 10 blocked cells: "
+            + ("met" if med(why_s) < TARGET_S and blocked == explained == 10 else "MISSED (or not 10 cells)"),
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     table = "\n".join(f"| {k.ljust(width)} | {v} |" for k, v in rows)

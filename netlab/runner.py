@@ -182,7 +182,7 @@ def deployed(
         progress.clear()
 
 
-def _explain(be: Backend, dep: Deployment, observations: list[Observation]) -> list[Observation]:
+def _explain(be: Backend, dep: Deployment, observations: list[Observation], stage: Stage) -> list[Observation]:
     """`--why` (netlab/evidence/why.py); a backend whose probes do not run in namespaces netlab can enter
     (remote engines) says so in each cell instead."""
     from netlab.evidence import why as why_evidence
@@ -191,7 +191,8 @@ def _explain(be: Backend, dep: Deployment, observations: list[Observation]) -> l
     if getattr(be, "remote", lambda dep: False)(dep):
         note = "not explained: probes on remote engines run through docker exec, where netlab cannot trace"
         return [replace(o, why=note) if o.outcome.value == "unreachable" else o for o in observations]
-    return why_evidence.explain(dep, observations, root=root)
+    blocked = frozenset((e.src, e.dst, str(e.probe)) for e in stage.expectations if not e.reachable)
+    return why_evidence.explain(dep, observations, root=root, surprising=blocked)
 
 
 def check_host_routes(topology: Topology) -> None:
@@ -220,7 +221,7 @@ def _record_kept(backend: Backend, dep: Deployment) -> None:
     dep.journal.record(
         "kept",
         dep.topology.name,
-        source=dep.topology.source,
+        source=os.path.abspath(dep.topology.source) if dep.topology.source else "",
         subnet_offset=dep.topology.subnet_offset,
         stage=dep.stage_index,
         endpoints={n: ("root" if ep.netns == root else ep.netns) for n, ep in dep.endpoints.items()},
@@ -307,7 +308,7 @@ def run_topology(
             if why:
                 t = time.monotonic()
                 progress.phase(f"explaining the blocked cells of stage {stage.name}")
-                stage_obs = _explain(be, dep, stage_obs)
+                stage_obs = _explain(be, dep, stage_obs, stage)
                 timings["why_s"] = round(timings.get("why_s", 0.0) + time.monotonic() - t, 3)
             observations.extend(stage_obs)
             t = time.monotonic()

@@ -67,6 +67,8 @@ class HostSnapshot:
     routes: str
     iptables: str
     mounts: str
+    #: every nftables table (iptables-save shows none of netlab's own, e.g. --why's `inet nltrace<run>`)
+    nft_tables: str = ""
 
     @classmethod
     def take(cls) -> HostSnapshot:
@@ -76,6 +78,7 @@ class HostSnapshot:
             routes=_routes(),
             iptables=_iptables(),
             mounts=_mounts(),
+            nft_tables="\n".join(sorted(_run(["nft", "list", "tables"]).splitlines())),
         )
 
     def diff(self, other: HostSnapshot) -> list[str]:

@@ -33,6 +33,7 @@ from ipaddress import IPv4Address
 
 from netlab import faults
 from netlab.backends.base import Deployment
+from netlab.errors import NetlabError
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import Driver, EndpointKind, ProbeKind
 from netlab.probes import matrix, nsthread
@@ -187,14 +188,24 @@ def tracing(dep: Deployment, namespaces: dict[str, str], addresses: Sequence[IPv
         # the machine's own namespace: a crash must leave `netlab clean` a record of the table
         dep.journal.record("nft-table", name, netns="root")
     rules = _table_rules(dep.run, addresses)
-    paths = list(namespaces)
-    done = nsthread.run_many([(p, [nft, "-f", "-"], rules) for p in paths], timeout=10)
+    paths = [p for p in namespaces if os.path.exists(p)]
+    try:
+        done = nsthread.run_many([(p, [nft, "-f", "-"], rules) for p in paths], timeout=10)
+    except (OSError, NetlabError):  # a namespace went away meanwhile: one at a time, skipping it
+        done = []
+        for p in paths:
+            try:
+                done.append(nsthread.run_many([(p, [nft, "-f", "-"], rules)], timeout=10)[0])
+            except (OSError, NetlabError):
+                done.append(subprocess.CompletedProcess([nft], 1, "", "namespace gone"))
     traced = [p for p, d in zip(paths, done, strict=True) if d.returncode == 0]
     try:
         faults.point("why.traced")
         yield traced
     finally:
-        nsthread.run_many([(p, [nft, "delete", "table", "inet", name], None) for p in traced], timeout=10)
+        for p in traced:  # one by one: a namespace that went away must not keep the others' tables
+            with contextlib.suppress(OSError, NetlabError):
+                nsthread.run_many([(p, [nft, "delete", "table", "inet", name], None)], timeout=10)
 
 
 def remove_table(netns: str, run: str) -> bool:
@@ -348,24 +359,36 @@ def _ipvlan_l3(dep: Deployment, dst: str) -> bool:
     )
 
 
-def explain(dep: Deployment, observations: Sequence[Observation], root: str | None = None) -> list[Observation]:
-    """The observations with `why` filled in for every unreachable one. `root`: the Docker host's own
-    namespace when it is one of the run's (docker backend), so its trace table is journaled."""
+def explain(
+    dep: Deployment,
+    observations: Sequence[Observation],
+    root: str | None = None,
+    surprising: frozenset[tuple[str, str, str]] = frozenset(),
+) -> list[Observation]:
+    """The observations with `why` filled in for every unreachable one, and for each reachable one the
+    scenario expected blocked (`surprising`: (src, dst, probe)), the rule that let it through. `root`: the
+    Docker host's own namespace when it is one of the run's (docker backend), so its trace table is journaled."""
     out = list(observations)
     for i, o in enumerate(observations):  # a name lookup is an answer, not a packet: its detail says it
         if o.outcome is Outcome.UNREACHABLE and o.probe.kind is ProbeKind.DNS:
-            out[i] = replace(o, why=f"no packet was dropped: the resolver {o.address} answered ({o.detail})")
+            answered = any(rcode in o.detail for rcode in ("NXDOMAIN", "SERVFAIL", "REFUSED", "no A record"))
+            why = (
+                f"no packet was dropped: the resolver {o.address} answered ({o.detail})"
+                if answered
+                else f"the name lookup failed: {o.detail}"
+            )
+            out[i] = replace(o, why=why)
         elif o.outcome is Outcome.UNREACHABLE and (o.address is None or not dep.endpoints[o.src].netns):
             only_none = dep.topology.endpoint_kind(o.dst) == EndpointKind.CONTAINER and all(
-                dep.topology.network(a.network).driver == Driver.NONE
-                for a in dep.topology.container(o.dst).attachments
+                dep.topology.network(a.network).driver == Driver.NONE for a in dep.topology.container(o.dst).attachments
             )
             extra = " (its only network is 'none': a loopback interface and nothing else)" if only_none else ""
             out[i] = replace(o, why=f"no packet was sent: {o.detail}{extra}")
     cells = [
         i
         for i, o in enumerate(observations)
-        if o.outcome is Outcome.UNREACHABLE
+        if (o.outcome is Outcome.UNREACHABLE or (o.src, o.dst, str(o.probe)) in surprising)
+        and o.outcome is not Outcome.ERROR
         and o.probe.kind is not ProbeKind.DNS
         and o.address is not None
         and dep.endpoints[o.src].netns
@@ -397,6 +420,9 @@ def explain(dep: Deployment, observations: Sequence[Observation], root: str | No
                         events += parse(path, sock.recv(1 << 16))
                     except BlockingIOError:
                         break
+                    except OSError as e:  # ENOBUFS: the kernel dropped events the buffer had no room for
+                        if e.errno != errno.ENOBUFS:
+                            raise
         finally:
             for sock in socks.values():
                 sock.close()
@@ -407,13 +433,34 @@ def explain(dep: Deployment, observations: Sequence[Observation], root: str | No
         assert task.address is not None
         src_ep = dep.endpoints[task.src]
         src_addrs = {a.address for a in src_ep.addresses}
-        if not src_addrs:
-            src_addrs = set(addresses)
         mine = [(e, _matches(e, src_addrs, task.address, task)) for e in events]
         mine = [(e, d) for e, d in mine if d]
-        why = _drop(mine, labels, rules) or _kernel_reason(dep, task, mine, labels, traced)
+        if observations[i].outcome is Outcome.REACHABLE:
+            why = _accepted(mine, labels, rules, dep.endpoints[task.src].netns, traced)
+        else:
+            try:
+                why = _drop(mine, labels, rules) or _kernel_reason(dep, task, mine, labels, traced)
+            except (OSError, subprocess.SubprocessError, NetlabError) as e:  # a namespace vanished meanwhile
+                why = f"not explained: reading the evidence failed ({e})"
         out[i] = replace(observations[i], why=why)
     return out
+
+
+def _accepted(
+    mine: list[tuple[Event, str | None]], labels: dict[str, str], rules: RuleText, src: str | None, traced: list[str]
+) -> str:
+    """Why an expected-blocked probe got through: the filter rule that accepted its request on the way."""
+    for e, direction in mine:
+        if direction == "request" and e.kind == "rule" and e.verdict == NF_ACCEPT and e.netns != src:
+            if e.table != "filter":
+                continue
+            nft, ipt = rules.get(e)
+            text = f"`{ipt}`" if ipt else f"`{nft}`" if nft else f"rule handle {e.handle}"
+            where = labels.get(e.netns, e.netns)
+            return f"it got through: accepted in {where} by {e.family} {e.table} {e.chain} rule {text}"
+    if not traced:
+        return "it got through: nftables tracing is not available here to say which rule let it pass"
+    return "it got through: no filter rule on its path stopped it (no rule matched and the chain policies accept)"
 
 
 def _drop(mine: list[tuple[Event, str | None]], labels: dict[str, str], rules: RuleText) -> str | None:
@@ -456,7 +503,9 @@ def _kernel_reason(
     if parent:
         return parent
     for ip, dev in _unanswered_neighbours(src.netns):
-        if ip == str(task.address) and _ipvlan_l3(dep, task.dst):
+        if ip != str(task.address):  # the machine's own LAN may have failed entries of its own
+            continue
+        if _ipvlan_l3(dep, task.dst):
             return (
                 f"no rule dropped it: {task.dst} is an ipvlan L3 child, which answers no ARP (no broadcast in L3 "
                 f"mode); {task.src} needs a route via the parent's address instead of ARP on {dev}"
@@ -476,7 +525,8 @@ def _kernel_reason(
     last = seen[-1]
     return (
         f"not explained: no rule dropped it; last seen in {labels.get(last.netns, last.netns)} "
-        f"({last.family} {last.table} {last.chain}, {VERDICTS.get(last.verdict or 0, last.verdict)})"
+        f"({last.family} {last.table} {last.chain}, "
+        f"{VERDICTS.get(last.verdict, '?') if last.verdict is not None else 'no verdict'})"
     )
 
 
@@ -492,10 +542,13 @@ def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
     from netlab.report.json import segment
 
     run = str(data.get("run", ""))
+    if not re.fullmatch(r"[0-9a-f]{1,16}", run):
+        raise UsageError(f"run id {run!r} in the JSON result is not one netlab writes")
     path = os.path.join(journals.JOURNAL_DIR, f"{run}.journal")
     kept = None
-    if run and os.path.exists(path):
-        kept = next((e for e in journals.read(path).entries if e.kind == "kept"), None)
+    records = {r.run: r for r in journals.runs()}  # through netlab's own, checked directory only
+    if run in records:
+        kept = next((e for e in records[run].entries if e.kind == "kept"), None)
     if kept is None:
         raise UsageError(
             f"run {run!r} is not up: `netlab why` probes a deployment kept with "
@@ -505,6 +558,8 @@ def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
     if not source:
         raise UsageError(f"run {run}: its scenario was built in memory; `netlab why` needs a scenario file")
     topology = loader.load(source, subnet_offset=int(kept.extra.get("subnet_offset", 0)))
+    if not 0 <= int(kept.extra.get("stage", 0)) < len(topology.stages):
+        raise UsageError(f"{source} changed since run {run} was kept (its stages differ); run it again")
     root = None
     if data.get("backend") == "docker":
         from netlab.backends.docker.backend import ROOT_NS
@@ -514,7 +569,8 @@ def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
     dep.stage_index = int(kept.extra.get("stage", 0))
     where = dict(kept.extra.get("endpoints", {}))
     endpoints = data.get("endpoints")
-    assert isinstance(endpoints, dict)
+    if not isinstance(endpoints, dict) or set(endpoints) != set(where):
+        raise UsageError(f"the JSON result does not match run {run}'s journal (other endpoints)")
     for name, ep in endpoints.items():
         netns = where.get(name)
         addrs = [Address(net, segment(topology, net, ep["node"]), IPv4Address(a)) for net, a in ep["addresses"].items()]

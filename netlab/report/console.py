@@ -33,7 +33,8 @@ def _paint(cell: str, color: bool) -> str:
 def table(title: str, names: Sequence[str], grid: Grid, color: bool = False) -> list[str]:
     """Rows are sources, columns destinations."""
     label = max([len(n) for n in names] + [len(title)])
-    widths = [max(len(n), 1) + 1 for n in names]
+    # a column is as wide as its name or its widest cell (`Xa` with --why), plus one space before it
+    widths = [max([len(n), 1] + [len(v) for (_, d), v in grid.items() if d == n]) + 1 for n in names]
     head = title.ljust(label) + " " + "".join(n.rjust(w) for n, w in zip(names, widths, strict=True))
     lines = [head]
     for src in names:
@@ -77,12 +78,13 @@ def _diff_mark(c: Check) -> str:
 
 
 def why_letters(observations: Sequence[Observation]) -> dict[tuple[str, str, str], str]:
-    """`--why`: a letter per explained cell (src, dst, probe), in observation order: a, b, ..., z, then `+`."""
+    """`--why`: a label per explained cell (src, dst, probe), in observation order: a ... z, then aa, ab, ..."""
     out: dict[tuple[str, str, str], str] = {}
     for o in observations:
         key = (o.src, o.dst, str(o.probe))
         if o.why and key not in out:
-            out[key] = LETTERS[len(out)] if len(out) < len(LETTERS) else "+"
+            n = len(out)
+            out[key] = LETTERS[n] if n < 26 else LETTERS[n // 26 - 1] + LETTERS[n % 26] if n < 702 else "+"
     return out
 
 
@@ -94,7 +96,7 @@ def why_lines(observations: Sequence[Observation], color: bool) -> list[str]:
     letters = why_letters(observations)
     if not letters:
         return []
-    out = ["  why (the letters after X in the observed table):"]
+    out = ["  why (the letters in the observed table):"]
     seen: set[tuple[str, str, str]] = set()
     for o in observations:
         key = (o.src, o.dst, str(o.probe))
@@ -122,14 +124,17 @@ def stage_tables(
             observed[key] = c.observed.symbol
         diff[key] = _diff_mark(c)
     for (src, dst, probe), letter in letters.items():
-        if probe == "icmp" and observed.get((src, dst)) == "X":
-            observed[(src, dst)] = "X" + letter
+        if probe == "icmp" and observed.get((src, dst)) in ("X", "."):
+            observed[(src, dst)] += letter
     blocks = [
         table("expected", names, expected, color),
         table("observed", names, observed, color),
         table("diff", names, diff, color),
     ]
-    plain = [max(len(line) for line in table(t, names, {}, False)) for t in ("expected", "observed", "diff")]
+    plain = [
+        max(len(line) for line in table(t, names, g, False))
+        for t, g in (("expected", expected), ("observed", observed), ("diff", diff))
+    ]
     out = _side_by_side(blocks, plain_width=plain)
     others = [c for c in checks if str(c.expectation.probe) != "icmp"]
     if others:

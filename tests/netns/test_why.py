@@ -125,3 +125,26 @@ def test_a_run_killed_while_tracing_leaves_nothing_for_clean_to_miss(
     proc.communicate(timeout=30)
     clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True)
     assert clean.returncode == 0 and "removed" in clean.stdout, clean
+
+
+def test_a_failed_expectation_that_got_through_names_the_rule_that_let_it(
+    tmp_path: Path, host_unchanged: HostSnapshot
+) -> None:
+    path = tmp_path / "wrong.py"
+    path.write_text(
+        "from netlab import Scenario\n"
+        's = Scenario("wrong")\n'
+        'n = s.network("n")\n'
+        's.container("a", n)\n'
+        's.container("b", n)\n'
+        's.expect("a", "b", "icmp", reachable=False)  # wrong: one bridge, icc on\n'
+        "SCENARIO = s\n"
+    )
+    r = run_scenario(str(path), backend="netns", why=True)
+    assert not r.ok
+    cell = next(o for o in r.observations if (o.src, o.dst, str(o.probe)) == ("a", "b", "icmp"))
+    bridge = r.topology.network("n").bridge_name
+    assert cell.outcome is Outcome.REACHABLE
+    assert cell.why.startswith("it got through: accepted in host's namespace by ip filter FORWARD rule"), cell.why
+    assert f"-A FORWARD -i {bridge} -o {bridge} -j ACCEPT" in cell.why, cell.why
+    assert [o.why for o in r.observations if (o.src, o.dst) == ("b", "a")] == [""]  # expected and reachable

@@ -106,3 +106,27 @@ def test_why_goes_into_the_json_observation_and_the_html_hover() -> None:
     assert json_report.result_from_json(doc, topology).observations[i].why == result.observations[i].why
     hover = html._cell_detail(result, o.stage, o.src, o.dst, str(o.probe))
     assert "why: dropped by ip filter FORWARD" in hover
+
+
+def test_later_events_of_a_packet_get_its_headers_and_replies_are_told_from_reverse_requests() -> None:
+    from netlab.probes.matrix import Task
+
+    a, b = IPv4Address("198.18.1.2"), IPv4Address("198.18.2.2")
+    first = why.Event("ns", 7, "rule", "ip", "filter", "FORWARD", 3, -3, a, b, 1, None, None, 8)
+    later = why.Event("ns", 7, "rule", "ip", "filter", "DOCKER-ISOLATION-STAGE-2", 9, 0, None, None, None, None, None)
+    orphan = why.Event("other", 7, "rule", "ip", "filter", "FORWARD", 4, 0, None, None, None, None, None)
+    filled = why.with_headers([first, later, orphan])
+    assert [(e.chain, e.saddr, e.daddr, e.icmp_type) for e in filled] == [
+        ("FORWARD", a, b, 8),
+        ("DOCKER-ISOLATION-STAGE-2", a, b, 8),
+    ]  # the orphan (another namespace, no headers seen) is left out
+    task = Task("x", "y", parse_probe("icmp"), b)
+    reply = why.Event("ns", 8, "rule", "ip", "filter", "FORWARD", 3, 1, b, a, 1, None, None, 0)
+    reverse_request = why.Event("ns", 9, "rule", "ip", "filter", "FORWARD", 3, 1, b, a, 1, None, None, 8)
+    assert why._matches(filled[1], {a}, b, task) == "request"
+    assert why._matches(reply, {a}, b, task) == "reply"
+    assert why._matches(reverse_request, {a}, b, task) is None
+    tcp = Task("x", "y", parse_probe("tcp:80"), b)
+    syn = why.Event("ns", 10, "rule", "ip", "filter", "FORWARD", 3, 0, a, b, 6, 80, 40000)
+    other_port = why.Event("ns", 11, "rule", "ip", "filter", "FORWARD", 3, 0, a, b, 6, 22, 40001)
+    assert why._matches(syn, {a}, b, tcp) == "request" and why._matches(other_port, {a}, b, tcp) is None
