@@ -132,24 +132,39 @@ class ExecProber:
                 if line is not None:
                     by_src[task.src].append(line)
         if by_src:
-            with ThreadPoolExecutor(max_workers=min(EXEC_WORKERS, len(by_src))) as pool:
-                futures = {n: pool.submit(self._exec, self.where[n], script(ls, timeout)) for n, ls in by_src.items()}
-                for name, fut in futures.items():
-                    wanted = {int(line.split()[1]) for line in by_src[name]}
-                    try:
-                        out = fut.result()
-                    except Exception as e:  # the engine refused the exec: nothing was measured from there
-                        for i in wanted:
-                            results[i] = Answer(Outcome.ERROR, None, f"docker exec in {name} failed: {e}")
-                        continue
-                    for line in out.splitlines():
-                        parts = line.split(" ", 3)
-                        if len(parts) >= 3 and parts[0].isdigit() and int(parts[0]) in wanted:
-                            text = parts[3] if len(parts) > 3 else ""
-                            with contextlib.suppress(ValueError):
-                                results[int(parts[0])] = parse(parts[1], int(parts[2]), text, timeout)
-                    for i in wanted - results.keys():
-                        results[i] = Answer(Outcome.ERROR, None, f"the probe script in {name} printed nothing for it")
+            results.update(self._sweep(by_src, timeout))
+            # a probe whose line never came back gets one more try (seen once in CI under load, cause not found)
+            again = {n: [x for x in ls if int(x.split()[1]) not in results] for n, ls in by_src.items()}
+            again = {n: ls for n, ls in again.items() if ls}
+            if again:
+                results.update(self._sweep(again, timeout))
+            for name, ls in by_src.items():
+                for x in ls:
+                    results.setdefault(
+                        int(x.split()[1]),
+                        Answer(Outcome.ERROR, None, f"the probe script in {name} printed nothing for it"),
+                    )
+        return results
+
+    def _sweep(self, by_src: dict[str, list[str]], timeout: float) -> dict[int, Answer]:
+        """One probe script per source, run side by side; the answers of the lines that came back."""
+        results: dict[int, Answer] = {}
+        with ThreadPoolExecutor(max_workers=min(EXEC_WORKERS, len(by_src))) as pool:
+            futures = {n: pool.submit(self._exec, self.where[n], script(ls, timeout)) for n, ls in by_src.items()}
+            for name, fut in futures.items():
+                wanted = {int(line.split()[1]) for line in by_src[name]}
+                try:
+                    out = fut.result()
+                except Exception as e:  # the engine refused the exec: nothing was measured from there
+                    for i in wanted:
+                        results[i] = Answer(Outcome.ERROR, None, f"docker exec in {name} failed: {e}")
+                    continue
+                for line in out.splitlines():
+                    parts = line.split(" ", 3)
+                    if len(parts) >= 3 and parts[0].isdigit() and int(parts[0]) in wanted:
+                        text = parts[3] if len(parts) > 3 else ""
+                        with contextlib.suppress(ValueError):
+                            results[int(parts[0])] = parse(parts[1], int(parts[2]), text, timeout)
         return results
 
     @staticmethod
