@@ -12,11 +12,11 @@ import ctypes
 import errno
 import os
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 
 from netlab import safety
-from netlab.errors import Timeout
+from netlab.errors import DeployError, Timeout
 
 CLONE_NEWNET = 0x40000000
 MS_BIND = 4096
@@ -102,10 +102,42 @@ def exists(name: str) -> bool:
     return os.path.exists(netns_path(name))
 
 
-def write_sysctl(key: str, value: str) -> None:
-    """Write a net sysctl of the calling thread's namespace (call inside `entered`)."""
-    with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
-        f.write(value)
+def _sysctl_path(key: str) -> str:
+    return "/proc/sys/" + key.replace(".", "/")
+
+
+#: the namespace this process started in (the machine's own, or a guest kernel's): stat'ed once at
+#: import, before any thread could have entered another one
+_HOME = os.stat("/proc/self/ns/net")
+
+
+def _is_home(path: str) -> bool:
+    """True if `path` is the network namespace netlab was started in, which it never configures."""
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino) == (_HOME.st_dev, _HOME.st_ino)
+
+
+def write_sysctls(path: str, values: Mapping[str, str], optional: Collection[str] = ()) -> None:
+    """Write net sysctls of the namespace at `path`. /proc/sys/net shows the namespace of the calling
+    THREAD, so the namespace is entered for the writes: a netlink socket bound to a namespace does
+    not move the thread, and a write from outside lands in the root namespace. netlab never writes
+    the machine's own namespace; keys in `optional` may be missing from the kernel (e.g. IPv6)."""
+    if _is_home(path):
+        raise DeployError(f"refusing to write {', '.join(values)} in the network namespace netlab was started in (the machine's own)")
+    with entered(path):
+        for key, value in values.items():
+            try:
+                with open(_sysctl_path(key), "w") as f:
+                    f.write(value)
+            except FileNotFoundError:
+                if key not in optional:
+                    raise
+
+
+def read_sysctl(path: str, key: str) -> str:
+    """A net sysctl of the namespace at `path`, read from inside it."""
+    with entered(path), open(_sysctl_path(key)) as f:
+        return f.read().strip()
 
 
 def run(path: str, argv: Sequence[str], stdin: str | None = None, timeout: float = 30.0) -> str:

@@ -22,11 +22,12 @@ from typing import Any
 
 from netlab import faults, safety
 from netlab.backends import journal as journals
-from netlab.backends import naming
+from netlab.backends import namespaces, naming
 from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
 from netlab.backends.docker import daemons, remote
 from netlab.backends.docker import image as probe_image
 from netlab.backends.journal import Journal, RunRecord
+from netlab.backends.namespaces import Role
 from netlab.backends.netns import lan as lans
 from netlab.backends.netns.links import netlink_in, netns_fd
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout, UsageError
@@ -291,14 +292,14 @@ class DockerBackend:
                 st.clients = {node: self.engine(url) for node, url in st.engines.items()}
             elif st.private:
                 for node in t.nodes:
-                    st.node_ns[node.name] = self._netns(dep, node.name)
+                    st.node_ns[node.name] = self._netns(dep, node.name, Role.FRESH_HOST)
             else:
                 st.node_ns[t.nodes[0].name] = ROOT_NS
                 st.clients[t.nodes[0].name] = self.client()
                 dep.firewall_baseline[t.nodes[0].name] = (ROOT_NS, firewall_evidence.save(ROOT_NS))
             if not self.nodes:
                 for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
-                    st.ns[obj] = self._netns(dep, obj)
+                    st.ns[obj] = self._netns(dep, obj, Role.PLAIN)
                 for x in t.lans:
                     progress.gate("lan", x.name)
                 faults.point("docker.uplinks")
@@ -344,14 +345,8 @@ class DockerBackend:
             raise
         return dep
 
-    def _netns(self, dep: Deployment, obj: str) -> str:
-        name = naming.ns_name(dep.run, obj)
-        dep.journal.record("netns", name)
-        path = nsthread.create(name)
-        with nsthread.entered(path):
-            for key in ("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"):
-                with contextlib.suppress(OSError):
-                    nsthread.write_sysctl(key, "1")
+    def _netns(self, dep: Deployment, obj: str, role: Role) -> str:
+        path = namespaces.create(dep.journal, dep.run, obj, role)
         with netlink_in(path) as nl:
             nl.up(nl.index("lo"))
         return path
@@ -376,7 +371,7 @@ class DockerBackend:
     def _resolver(self, dep: Deployment) -> None:
         """The run's own DNS upstream: a namespace on a /30 link from the root namespace."""
         st, t = _state(dep), dep.topology
-        st.ns["dns"] = self._netns(dep, "dns")
+        st.ns["dns"] = self._netns(dep, "dns", Role.PLAIN)
         if st.private:
             # nodes are namespaces: the resolver sits on the first lan like a server of the site
             lan = t.lans[0]

@@ -12,7 +12,6 @@ Everything lives in namespaces named nl<run>-<object>; the root namespace is nev
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
@@ -21,9 +20,10 @@ from ipaddress import IPv4Address
 
 from netlab import faults, safety
 from netlab.backends import journal as journals
-from netlab.backends import naming
+from netlab.backends import namespaces, naming
 from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
 from netlab.backends.journal import Journal, RunRecord
+from netlab.backends.namespaces import Role
 from netlab.backends.netns import attach, dockerfw, lan
 from netlab.backends.netns.attach import State
 from netlab.backends.netns.links import docker_random_mac
@@ -118,16 +118,18 @@ class NetnsBackend:
         dep.state["netns"] = st
         t = topology
         try:
-            for obj in [*(n.name for n in t.nodes), *(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
-                st.ns[obj] = self._netns(dep, obj)
+            for n in t.nodes:
+                st.ns[n.name] = self._netns(dep, n.name, Role.DOCKER_HOST)
+            for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
+                st.ns[obj] = self._netns(dep, obj, Role.PLAIN)
             for c in t.containers:
                 if not attach.shares_node_ns(t, c):
-                    st.ns[c.name] = self._netns(dep, c.name)
+                    st.ns[c.name] = self._netns(dep, c.name, Role.ON_DOCKER_HOST)
             for node in t.nodes:
                 for net in t.networks_on(node.name):
                     if net.driver == Driver.OVERLAY:
                         sandbox = f"{node.name}.{net.name}"
-                        st.ns[sandbox] = self._netns(dep, sandbox)
+                        st.ns[sandbox] = self._netns(dep, sandbox, Role.ON_DOCKER_HOST)
             self._lans(dep)
             for node in t.nodes:
                 self._node(dep, node.name)
@@ -151,15 +153,9 @@ class NetnsBackend:
             st.sessions.close()  # an open socket would keep a namespace alive after teardown
         return dep
 
-    def _netns(self, dep: Deployment, obj: str) -> str:
-        name = naming.ns_name(dep.run, obj)
-        dep.journal.record("netns", name)
-        path = nsthread.create(name)
+    def _netns(self, dep: Deployment, obj: str, role: namespaces.Role) -> str:
+        path = namespaces.create(dep.journal, dep.run, obj, role)
         faults.point("netns.created")
-        with nsthread.entered(path):
-            for key in ("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"):
-                with contextlib.suppress(OSError):  # kernel without IPv6: nothing to silence
-                    nsthread.write_sysctl(key, "1")
         _state(dep).sessions(path).up(LOOPBACK_IFINDEX)
         return path
 
@@ -172,16 +168,15 @@ class NetnsBackend:
 
     def _node(self, dep: Deployment, node: str) -> None:
         t, st = dep.topology, _state(dep)
+        try:
+            # what dockerd does at start besides forwarding (set with the namespace): br_netfilter on
+            nsthread.write_sysctls(st.ns[node], {"net.bridge.bridge-nf-call-iptables": "1"})
+        except FileNotFoundError as e:
+            raise KernelFeatureMissing(
+                "br_netfilter: /proc/sys/net/bridge is missing, Docker's bridge rules cannot "
+                "filter bridged traffic; load it with `modprobe br_netfilter`"
+            ) from e
         with st.sessions.use(st.ns[node]) as nl:
-            # what dockerd does at start: forwarding on (so FORWARD policy DROP), br_netfilter on
-            nsthread.write_sysctl("net.ipv4.ip_forward", "1")
-            try:
-                nsthread.write_sysctl("net.bridge.bridge-nf-call-iptables", "1")
-            except OSError as e:
-                raise KernelFeatureMissing(
-                    "br_netfilter: /proc/sys/net/bridge is missing, Docker's bridge rules cannot "
-                    "filter bridged traffic; load it with `modprobe br_netfilter`"
-                ) from e
             for u in t.uplinks_of(node):
                 idx = nl.index(u.ifname)
                 nl.addr(idx, u.address, t.lan(u.lan).subnet.prefixlen)
