@@ -31,6 +31,7 @@ from netlab.evidence import capture as capture_evidence
 from netlab.evidence import cells as cell_evidence
 from netlab.evidence import firewall as firewall_evidence
 from netlab.evidence import routes as route_evidence
+from netlab.kernel import hoststate
 from netlab.model.results import Observation
 from netlab.model.topology import EndpointKind, Route, Stage, Topology
 from netlab.probes import matrix
@@ -55,6 +56,9 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     #: the lecture's claims the scenario asked to check on the evidence (netlab.compare.check_claims)
     claims: list[dict[str, Any]] = field(default_factory=list)
+    #: root-namespace sysctls that differed after the run (`key old -> new`); netlab writes none, so
+    #: anything here was changed by something else meanwhile, or is a bug of netlab's
+    host_changes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -149,10 +153,17 @@ def _signals_blocked() -> Iterator[None]:
 
 @contextmanager
 def deployed(
-    backend: Backend, topology: Topology, run: str, timings: dict[str, float], keep: bool = False
+    backend: Backend,
+    topology: Topology,
+    run: str,
+    timings: dict[str, float],
+    keep: bool = False,
+    host_changes: list[str] | None = None,
 ) -> Iterator[Deployment]:
     """Setup and teardown as one context manager: errors, Ctrl-C and SIGTERM still tear down. `keep`: a
-    deployment that ran to the end is left up (its journal too, so `netlab clean` removes it later)."""
+    deployment that ran to the end is left up (its journal too, so `netlab clean` removes it later).
+    `host_changes` receives the root-namespace sysctls that differ afterwards (kernel/hoststate.py)."""
+    sysctls_before = hoststate.root_sysctls()
     journal = Journal.open(run, backend.name, topology.name)
     dep: Deployment | None = None
     t0 = time.monotonic()
@@ -179,6 +190,8 @@ def deployed(
                 backend.destroy(dep)
                 journal.close()
             timings["destroy_s"] = round(time.monotonic() - t1, 3)
+        if host_changes is not None:
+            host_changes += hoststate.changes(sysctls_before, hoststate.root_sysctls())
         progress.clear()
 
 
@@ -280,8 +293,9 @@ def run_topology(
     container_firewall: dict[str, Any] = {}
     routes: dict[str, Any] = {}
     captures: list[dict[str, Any]] = []
+    host_changes: list[str] = []
     with (
-        deployed(be, topology, run, timings, keep=keep) as dep,
+        deployed(be, topology, run, timings, keep=keep, host_changes=host_changes) as dep,
         capture_evidence.Capture(dep.capture_points, everything=pcap is not None) as cap,
     ):
         # scapy's layers import (0.5 s of CPU) while the first stage's probes wait out their timeout;
@@ -347,6 +361,7 @@ def run_topology(
             "cells": cell_evidence.attach(topology, endpoints, observations, captures) if decode else [],
         },
         timings=timings,
+        host_changes=host_changes,
     )
     if decode:
         _check_claims(result)
@@ -472,6 +487,7 @@ def run_in_uml(
     if backend not in ("netns", "auto"):
         raise UsageError("--kernel uml runs the netns backend (there is no Docker inside the guest)")
     run = _fresh_run_id()
+    sysctls_before = hoststate.root_sysctls()
     journal = Journal.open(run, "netns", topology.name)
     try:
         with _terminate_raises():
@@ -487,6 +503,8 @@ def run_in_uml(
         err.exit_code = int(data.get("exit_code", 3))
         raise err
     result = result_from_json(data, topology)
+    result.host_changes = [f"inside user-mode Linux: {c}" for c in result.host_changes]
+    result.host_changes += hoststate.changes(sysctls_before, hoststate.root_sysctls())
     result.environment["kernel_runner"] = "uml"
     captures = result.evidence.get("captures", [])
     capture_evidence.frames_from_json(captures)

@@ -123,7 +123,9 @@ def write_sysctls(path: str, values: Mapping[str, str], optional: Collection[str
     not move the thread, and a write from outside lands in the root namespace. netlab never writes
     the machine's own namespace; keys in `optional` may be missing from the kernel (e.g. IPv6)."""
     if _is_home(path):
-        raise DeployError(f"refusing to write {', '.join(values)} in the network namespace netlab was started in (the machine's own)")
+        raise DeployError(
+            f"refusing to write {', '.join(values)} in the network namespace netlab was started in (the machine's own)"
+        )
     with entered(path):
         for key, value in values.items():
             try:

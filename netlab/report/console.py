@@ -212,6 +212,9 @@ def render(r: Result, color: bool = False) -> str:
             lines += [f"         {k}: {v['evidence']}" for k, v in lc["measured"].items()]
             if lc["note"] and not lc["expected"]:
                 lines.append(f"         ({lc['note']})")
+    if r.host_changes:
+        lines += ["", _red("warning: the machine's own sysctls differ after the run (netlab writes none):", color)]
+        lines += [f"  {change}" for change in r.host_changes]
     tm = r.timings
     lines += [
         "",

@@ -65,6 +65,7 @@ def result_to_json(r: Result) -> dict[str, Any]:
         "claims": r.claims,
         "timings": r.timings,
         "warnings": list(r.topology.warnings),
+        "host_changes": list(r.host_changes),
     }
 
 
@@ -109,6 +110,7 @@ def result_from_json(data: dict[str, Any], topology: Topology) -> Result:
         evidence=dict(data.get("evidence", {})),
         claims=list(data.get("claims", [])),
         timings=dict(data.get("timings", {})),
+        host_changes=list(data.get("host_changes", [])),
     )
 
 

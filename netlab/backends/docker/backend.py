@@ -21,8 +21,8 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from netlab import faults, safety
+from netlab.backends import cgroups, namespaces, naming
 from netlab.backends import journal as journals
-from netlab.backends import namespaces, naming
 from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
 from netlab.backends.docker import daemons, remote
 from netlab.backends.docker import image as probe_image
@@ -733,6 +733,8 @@ class DockerBackend:
                         removed.append(f"nft table inet {entry.name}")
                 elif entry.kind == "dockerd" and daemons.stop_pid(int(entry.name), str(entry.extra["exec_root"])):
                     removed.append(f"dockerd {entry.name}")
+                elif entry.kind == "cgroup":
+                    removed += cgroups.end(record.run, entry.name)
                 elif entry.kind == "dir" and daemons.remove_dir(entry.name, record.run):
                     removed.append(f"dir {entry.name}")
                 elif entry.kind == "netns" and entry.name.startswith(prefix) and nsthread.remove(entry.name):

@@ -19,7 +19,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from netlab import safety
-from netlab.backends import naming
+from netlab.backends import cgroups, naming
 from netlab.backends.journal import Journal
 from netlab.errors import EnvironmentProblem, Timeout
 
@@ -85,6 +85,10 @@ def start(
         safety.own_dir(path)
     bip, pool = addressing(run, index)
     ns_tag = f"{naming.PREFIX}{run}-{node}"
+    # the daemon, containerd and every shim in a cgroup of the run's; containers below a parent of the run's
+    journal.record("cgroup", cgroups.container_parent(run, node))
+    journal.record("cgroup", cgroups.daemon_cgroup(run, node))
+    cgroup = cgroups.create(cgroups.daemon_cgroup(run, node))
     argv = [
         nsenter,
         f"--net={netns}",
@@ -106,7 +110,7 @@ def start(
         "--containerd-plugins-namespace",
         f"{ns_tag}-p",
         "--cgroup-parent",
-        f"netlab-{run}-{node}",
+        cgroups.container_parent(run, node),
         "--shutdown-timeout",
         "1",
         "--log-level",
@@ -115,6 +119,7 @@ def start(
     if resolver is not None:
         argv += ["--dns", str(resolver)]
     log = open(os.path.join(exec_root, "dockerd.log"), "wb")  # noqa: SIM115 - lives as long as the daemon
+    argv = cgroups.enter_argv(cgroup, argv)
     d.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     journal.record("dockerd", str(d.proc.pid), exec_root=exec_root)
     d.client = _wait_for(d, timeout)
