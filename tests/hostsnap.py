@@ -7,6 +7,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from netlab.backends import cgroups
+from netlab.kernel import hoststate
+
 
 def _run(argv: list[str]) -> str:
     if shutil.which(argv[0]) is None:
@@ -69,6 +72,12 @@ class HostSnapshot:
     mounts: str
     #: every nftables table (iptables-save shows none of netlab's own, e.g. --why's `inet nltrace<run>`)
     nft_tables: str = ""
+    #: the root namespace's sysctls a run could touch (forwarding, br_netfilter, neighbour limits)
+    sysctls: str = ""
+    #: processes living in a network namespace other than the machine's (containers, private dockerds
+    #: and their containerd shims), and netlab's cgroups in every hierarchy
+    processes: str = ""
+    cgroups: str = ""
 
     @classmethod
     def take(cls) -> HostSnapshot:
@@ -79,6 +88,9 @@ class HostSnapshot:
             iptables=_iptables(),
             mounts=_mounts(),
             nft_tables="\n".join(sorted(_run(["nft", "list", "tables"]).splitlines())),
+            sysctls="\n".join(f"{k}={v}" for k, v in sorted(hoststate.root_sysctls().items())),
+            processes="\n".join(hoststate.run_processes()),
+            cgroups="\n".join(cgroups.leftovers()),
         )
 
     def diff(self, other: HostSnapshot) -> list[str]:

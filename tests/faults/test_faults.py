@@ -8,10 +8,12 @@ teardown finishes first), so only SIGKILL is injected there. docs/reliability.md
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,14 @@ DOCKER_POINTS = [
 ]
 DOCKER_TEARDOWN = ["docker.teardown:1", "docker.teardown:3"]
 SWARM_POINTS = ["docker.daemon:1", "docker.daemon:2", "docker.swarm.init", "docker.swarm.join"]
+#: the private daemons' containers: each one's containerd shim must not outlive the run
+OVERLAY_POINTS = [
+    "docker.container.create:1",
+    "docker.container.start:1",
+    "docker.container.start:2",
+    "runner.deployed",
+    "runner.measure",
+]
 
 
 def _docker_state() -> str:
@@ -76,10 +86,23 @@ def _docker_state() -> str:
         ["docker", "volume", "ls", "-q"],
         ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
         ["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"],
-        ["pgrep", "-c", "-x", "dockerd"],
     ):
         out.append(subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout)
+    out.append(f"{_live_dockerds()} dockerd")
     return "\n".join(out)
+
+
+def _live_dockerds() -> int:
+    """dockerd processes that are running (a killed one stays a zombie until init reaps it: not counted)."""
+    n = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, _, tail = stat.read_text().rpartition(")")
+            comm, state = head.split("(", 1)[1], tail.split()[0]
+        except (OSError, IndexError):
+            continue
+        n += comm == "dockerd" and state != "Z"
+    return n
 
 
 def _paused(tmp_path: Path, point: str, argv: list[str]) -> subprocess.Popen[str]:
@@ -97,9 +120,20 @@ def _paused(tmp_path: Path, point: str, argv: list[str]) -> subprocess.Popen[str
     return proc
 
 
-def _inject(tmp_path: Path, point: str, sig: signal.Signals, argv: list[str], docker: bool) -> None:
+def _inject(
+    tmp_path: Path,
+    point: str,
+    sig: signal.Signals,
+    argv: list[str],
+    docker: bool,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
+    """Stop the run at `point`, do `meanwhile` (if any), signal it, `netlab clean`: the host snapshot (links,
+    namespaces, routes, rules, root sysctls, processes in other namespaces, netlab's cgroups) as before."""
     before, state = HostSnapshot.take(), _docker_state() if docker else ""
     proc = _paused(tmp_path, point, argv)
+    if meanwhile is not None:
+        meanwhile()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=180)
     assert proc.returncode != 0
@@ -143,3 +177,49 @@ def test_docker_teardown(tmp_path: Path, point: str) -> None:
 def test_docker_swarm(tmp_path: Path, point: str, sig: signal.Signals) -> None:
     """Private daemons in node namespaces, joined into a swarm: none of them, and no swarm, may survive."""
     _inject(tmp_path, point, sig, ["overlay", "--backend", "docker"], docker=True)
+
+
+@pytest.mark.parametrize("point", OVERLAY_POINTS)
+def test_docker_overlay_kill(tmp_path: Path, point: str) -> None:
+    """SIGKILL while the private daemons create and start containers, or later: every process they started
+    (containerd, one shim per container, the containers) is gone after `netlab clean`."""
+    _inject(tmp_path, point, KILL, ["overlay", "--backend", "docker"], docker=True)
+
+
+def _private_dockerds() -> list[int]:
+    pids = []
+    for journal in Path(os.environ.get("NETLAB_STATE_DIR", "/run/netlab")).glob("*.journal"):
+        for line in journal.read_text().splitlines()[1:]:
+            entry = json.loads(line)
+            if entry["kind"] == "dockerd":
+                pids.append(int(entry["name"]))
+    return pids
+
+
+def test_docker_overlay_kill_mid_container_start(tmp_path: Path) -> None:
+    """The run is let go at the second container's start and killed while dockerd is starting it: the
+    daemon finishes the start for a client that is gone."""
+    resume = tmp_path / "resume"
+
+    def let_go() -> None:
+        resume.touch()
+        time.sleep(0.03)
+
+    os.environ["NETLAB_FAULT_RESUME"] = str(resume)
+    try:
+        _inject(tmp_path, "docker.container.start:2", KILL, ["overlay", "--backend", "docker"], True, let_go)
+    finally:
+        del os.environ["NETLAB_FAULT_RESUME"]
+
+
+def test_docker_overlay_daemons_killed_with_the_run(tmp_path: Path) -> None:
+    """The run and its private dockerds are killed (an OOM kill, a crash): their containerd shims and containers
+    reparent to init and are connected to nothing but the run's cgroups; `netlab clean` ends them."""
+
+    def kill_daemons() -> None:
+        pids = _private_dockerds()
+        assert pids, "the run has no private dockerd to kill"
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+
+    _inject(tmp_path, "runner.deployed", KILL, ["overlay", "--backend", "docker"], True, kill_daemons)
