@@ -1,7 +1,8 @@
 """netlab: make Docker's network drivers visible and testable.
 
 Public API: `Scenario` (build a scenario), `run_scenario(spec, backend=..., ...) -> Result` (deploy, measure,
-compare, destroy) and `Result` (`.ok`, `.observations`, `.verdict`, `.evidence`, `.expect(table)`,
+compare, destroy; `spec` is a bundled name, a file, a `Scenario` or a built topology) and `Result` (`.ok`,
+`.observations`, `.verdict`, `.evidence`, `.expect(table)` or `.expect(src, dst, probe, reachable=...)`,
 `.to_json()`); `netlab.testing.assert_reachability` for tests.
 """
 
@@ -19,7 +20,7 @@ __version__ = "0.1.0"
 
 
 def run_scenario(spec: Any, **options: Any) -> Result:
-    """Deploy a scenario (a bundled name, a file or a built Topology), measure every stage, compare with its
+    """Deploy a scenario (a bundled name, a file, a Scenario or a built Topology), measure every stage, compare with its
     expectations, destroy; see netlab.runner.run_scenario for the options."""
     from netlab.runner import run_scenario as run
 

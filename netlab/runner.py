@@ -32,6 +32,7 @@ from netlab.evidence import cells as cell_evidence
 from netlab.evidence import firewall as firewall_evidence
 from netlab.evidence import routes as route_evidence
 from netlab.kernel import hoststate
+from netlab.model import Scenario
 from netlab.model.results import Observation
 from netlab.model.topology import EndpointKind, Route, Stage, Topology
 from netlab.probes import matrix
@@ -70,17 +71,38 @@ class Result:
 
         return result_to_json(self)
 
-    def expect(self, table: str, probe: str = "icmp", stage: str | None = None) -> Verdict:
-        """Check this run's observations against a truth table (netlab/model/matrixfile.py: a header of
-        destinations, one row per source, `.` reachable, `X` unreachable, `-` not checked), for `stage`
-        (default: the first). Returns the verdict; raises AssertionError whose message is the expected /
+    def expect(
+        self,
+        table: Any,
+        dst: Any = None,
+        probe: str = "icmp",
+        reachable: bool = True,
+        stage: str | None = None,
+    ) -> Verdict:
+        """Check this run's observations, in either of two forms:
+
+        - `result.expect(table, probe="icmp", stage=None)`: a truth table (netlab/model/matrixfile.py: a header
+          of destinations, one row per source, `.` reachable, `X` unreachable, `-` not checked);
+        - `result.expect(src, dst, probe="icmp", reachable=True, stage=None)`: one cell, in the words of
+          `Scenario.expect` (src and dst are names or the scenario's objects).
+
+        `stage` defaults to the first. Returns the verdict; raises AssertionError whose message is the expected /
         observed / diff table when a cell is wrong. Cells of probes the run did not measure are errors: the
         full icmp matrix is always measured, other probes only where the scenario expects something."""
         from netlab.model import matrixfile
 
-        return self.check_cells(
-            matrixfile.parse_table(table, "expected matrix", probe=probe.lower(), stage=stage), "expected matrix"
-        )
+        if isinstance(table, str) and "\n" in table:  # a table; a second positional argument is its probe
+            probe = dst if isinstance(dst, str) else probe
+            cells = matrixfile.parse_table(table, "expected matrix", probe=probe.lower(), stage=stage)
+            return self.check_cells(cells, "expected matrix")
+        if dst is None:
+            raise UsageError(
+                "Result.expect: give a truth table (several lines: destinations, then one row per source) "
+                "or a cell: expect(src, dst, probe='icmp', reachable=True)"
+            )
+        src_name, dst_name = getattr(table, "name", table), getattr(dst, "name", dst)
+        cell = matrixfile.Cell(stage, probe.lower(), str(src_name), str(dst_name), reachable, 0, 0, 0, 0, 0)
+        return self.check_cells([cell], f"expect({src_name!r}, {dst_name!r}, {probe!r})")
 
     def check_cells(self, cells: Sequence[Any], source: str) -> Verdict:
         """`expect` for cells already parsed (matrixfile.parse_table or matrixfile.load)."""
@@ -424,7 +446,7 @@ def _container_firewall_changes(dep: Deployment, seen: dict[str, str], reread: b
 
 
 def run_scenario(
-    spec: str | Topology,
+    spec: str | Scenario | Topology,
     backend: str | Backend = "netns",
     timeout: float = matrix.DEFAULT_TIMEOUT,
     kernel: str = "host",
@@ -435,7 +457,8 @@ def run_scenario(
     narrator: Narrator | None = None,
     why: bool = False,
 ) -> Result:
-    """Load (a bundled name or a file) or take a built topology, run it, return the Result. `expect`: a
+    """Load (a bundled name or a file), build (a `Scenario` made with the API: netlab picks its subnets as for a
+    file) or take a built topology, run it, return the Result. `expect`: a
     matrix file (netlab/model/matrixfile.py) whose tables replace the expectations of the stages they cover."""
     if kernel not in ("host", "uml"):
         raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
@@ -444,8 +467,8 @@ def run_scenario(
             raise UsageError("--step runs on the host kernel only (inside user-mode Linux nobody can press Enter)")
         if keep:
             raise UsageError("--keep runs on the host kernel only (the user-mode Linux guest ends with the run)")
-        if isinstance(spec, Topology):
-            raise UsageError("--kernel uml runs a scenario file or name, not an in-memory topology")
+        if not isinstance(spec, str):
+            raise UsageError("--kernel uml runs a scenario file or name, not an in-memory scenario or topology")
         return run_in_uml(spec, _expecting(loader.load(spec), expect), backend, timeout, pcap, expect, why)
     if isinstance(spec, Topology):  # built by the caller: its addresses are as given
         return run_topology(
@@ -453,7 +476,9 @@ def run_scenario(
         )
     # runs at the same time take different parts of the pool for the subnets netlab picks (netlab/lease.py)
     with lease.lease() as held:
-        topology = _expecting(loader.load(spec, subnet_offset=held.slot * lease.SLOT_SUBNETS), expect)
+        offset = held.slot * lease.SLOT_SUBNETS
+        built = spec.build(offset) if isinstance(spec, Scenario) else loader.load(spec, subnet_offset=offset)
+        topology = _expecting(built, expect)
         result = run_topology(
             topology, backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator, why=why
         )

@@ -153,3 +153,35 @@ def test_keep(netlab_run):
         clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=120)
     assert clean.returncode == 0, clean.stderr
     assert f"run {run}: removed" in clean.stdout
+
+
+SCENARIO_OBJECT_TEST = """\
+from netlab import Scenario
+
+
+def two_nets():
+    s = Scenario("twonets")
+    a = s.network("a", driver="bridge")
+    b = s.network("b", driver="bridge")
+    s.container("a1", a)
+    s.container("a2", a)
+    s.container("b1", b)
+    return s
+
+
+def test_a_scenario_built_in_the_test(netlab_run):
+    result = netlab_run(two_nets())
+    result.expect("a1", "a2", "icmp", reachable=True)
+    result.expect("a1", "b1", "icmp", reachable=False)
+    result.expect('''
+           a2  b1
+      a1   .   X
+    ''')
+"""
+
+
+def test_netlab_run_takes_a_scenario_object(pytester: pytest.Pytester, host_unchanged: HostSnapshot) -> None:
+    """`netlab_run(two_nets())` with a Scenario built in the test (it failed with AttributeError 'endswith')."""
+    pytester.makepyfile(test_objects=SCENARIO_OBJECT_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", "--netlab-backend", "netns")
+    assert _outcomes(result) == {"passed": 1}, result.stdout.str()

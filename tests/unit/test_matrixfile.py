@@ -9,6 +9,7 @@ import pytest
 from test_cli import ALL_HOLD, run_main, scenario_file
 
 from netlab import Scenario
+from netlab.errors import UsageError
 from netlab.model import matrixfile
 from netlab.model.errors import InvalidScenario
 from netlab.model.matrixfile import MatrixError
@@ -176,3 +177,20 @@ def test_assert_reachability_never_passes_on_nothing(tmp_path: Path) -> None:
 def test_a_probe_error_points_at_the_probe_value() -> None:
     with pytest.raises(MatrixError, match=r"m:1:8: bad probe 'p'"):
         matrixfile.parse_table("probe: p\n", "m")
+
+
+def test_result_expect_takes_a_cell_in_the_words_of_scenario_expect() -> None:
+    from netlab.backends.fake import FakeBackend
+    from netlab.runner import run_topology
+
+    t = topology()
+    result = run_topology(t, FakeBackend())
+    assert result.expect("app", "web", "icmp", reachable=True).ok  # the fake backend reaches everything
+    assert result.expect(t.container("app"), t.container("web")).ok  # the scenario's objects, as in s.expect
+    with pytest.raises(AssertionError, match="0 correct, 1 wrong, 0 errors"):
+        result.expect("app", "web", "icmp", reachable=False)
+    with pytest.raises(AssertionError, match="0 correct, 0 wrong, 1 errors"):
+        result.expect("app", "web", "tcp:5432")  # a probe the run did not measure is an error, not a pass
+    assert result.expect("   web\napp .\n", "icmp").ok  # the table form's probe, given positionally
+    with pytest.raises(UsageError, match="give a truth table"):
+        result.expect("app")
