@@ -17,11 +17,11 @@ import contextlib
 import fcntl
 import json
 import os
-import time
 from collections.abc import Iterator
 
 from netlab import safety
 from netlab.errors import EnvironmentProblem, Timeout
+from netlab.waiting import wait_until
 
 STATE_DIR = os.environ.get("NETLAB_STATE_DIR", "/run/netlab")  # the journals' directory
 LEASE_DIR = os.path.join(STATE_DIR, "leases")
@@ -95,18 +95,21 @@ LOCK_WAIT_S = 10.0
 def _lock(fd: int, path: str) -> None:
     """The lock is held for a few file operations; a holder stopped (SIGSTOP, a debugger) does not make
     every later run wait forever."""
-    deadline = time.monotonic() + LOCK_WAIT_S
-    while True:
+
+    def locked() -> bool:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
+            return True
         except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise Timeout(
-                    f"waited {LOCK_WAIT_S:g} s for the lease lock {path}, held by another netlab process that does "
-                    f"not let go (stopped?); find it with `fuser {path}`"
-                ) from None
-            time.sleep(0.01)
+            return False
+
+    try:
+        wait_until(locked, LOCK_WAIT_S, f"the lease lock {path}", interval=0.01)
+    except Timeout:
+        raise Timeout(
+            f"waited {LOCK_WAIT_S:g} s for the lease lock {path}, held by another netlab process that does "
+            f"not let go (stopped?); find it with `fuser {path}`"
+        ) from None
 
 
 def _write(path: str, owner: dict[str, object]) -> None:

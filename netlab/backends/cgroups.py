@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import signal
 import sys
-import time
 from collections.abc import Iterator, Sequence
 
-from netlab.errors import Timeout
+from netlab.waiting import wait_until
 
 MOUNTINFO = "/proc/self/mountinfo"
 END_TIMEOUT_S = 10.0
@@ -118,41 +118,44 @@ def processes(run: str, name: str) -> set[int]:
 
 
 def end(run: str, name: str, timeout: float = END_TIMEOUT_S) -> list[str]:
-    """Kill every process in the run's cgroup `name` (SIGKILL, repeated until none is left: a process
-    may fork while it is being killed) and remove its directories in every hierarchy. Returns what
-    was removed. Only names of the run (netlab-<run>-...) are touched."""
+    """Kill every process in the run's cgroup `name` (SIGKILL, repeated until none is left) and remove its
+    directories in every hierarchy. Returns what was removed. Only names of the run (netlab-<run>-...) are
+    touched."""
     if not owned(run, name):
         return []
     tops = [os.path.join(mount, name) for mount, _ in hierarchies()]
     tops = [t for t in tops if os.path.isdir(t) and not os.path.islink(t)]
     if not tops:
         return []
-    killed = 0
-    deadline = time.monotonic() + timeout
-    while True:
+    killed: list[int] = []
+
+    def emptied() -> bool:
         pids = set().union(*(_pids(t) for t in tops))
-        if not pids:
-            break
-        if time.monotonic() > deadline:
-            raise Timeout(f"cgroup {name}: processes {sorted(pids)} still alive {timeout:g} s after SIGKILL")
-        for pid in pids:
+        for pid in pids:  # a process may fork while it is being killed: killed again on the next round
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
-        time.sleep(0.02)  # the kernel takes them out of the cgroup as they exit
+                killed.append(pid)
+        return not pids
+
+    wait_until(emptied, timeout, f"the processes of cgroup {name} to exit after SIGKILL", interval=0.02)
     for top in tops:
         for d in _dirs(top):
-            while True:
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as e:  # EBUSY: a process just left, the kernel has not let go of it yet
-                    if e.errno != errno.EBUSY or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.02)
-    return [f"cgroup {name}" + (f" ({killed} processes killed)" if killed else "")]
+            wait_until(functools.partial(_rmdir, d), timeout, f"cgroup {d} to be released", interval=0.02)
+    n = len(set(killed))
+    return [f"cgroup {name}" + (f" ({n} processes killed)" if n else "")]
+
+
+def _rmdir(path: str) -> bool:
+    """True once the directory is gone; False while the kernel still holds an exited process (EBUSY)."""
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        if e.errno != errno.EBUSY:
+            raise
+        return False
+    return True
 
 
 def leftovers(prefix: str = "netlab-") -> list[str]:

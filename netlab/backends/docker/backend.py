@@ -15,7 +15,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -50,6 +49,7 @@ from netlab.model.topology import (
 from netlab.probes import matrix, nsthread
 from netlab.probes.responders import Listen
 from netlab.report import progress
+from netlab.waiting import wait_until
 
 
 def _root_ns() -> str:
@@ -792,7 +792,7 @@ class DockerBackend:
                 listen_addr=f"{up.address}:2377",
                 advertise_addr=str(up.address),
             )
-        _wait_until(
+        wait_until(
             lambda: _ready_nodes(st.clients[manager]) >= len(t.nodes),
             SWARM_TIMEOUT_S,
             f"all {len(t.nodes)} swarm nodes ready",
@@ -827,14 +827,6 @@ def requests_timeout() -> tuple[type[BaseException], ...]:
 
 def _ready_nodes(client: Any) -> int:
     return sum(1 for n in client.nodes.list() if n.attrs.get("Status", {}).get("State") == "ready")
-
-
-def _wait_until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise Timeout(f"waited {timeout:g} s for {what}")
-        time.sleep(0.2)  # polling the daemon's API: it offers no event for this
 
 
 def needs_private_nodes(t: Topology) -> bool:

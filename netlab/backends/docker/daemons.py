@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -22,6 +21,7 @@ from netlab import safety
 from netlab.backends import cgroups, naming
 from netlab.backends.journal import Journal
 from netlab.errors import EnvironmentProblem, Timeout
+from netlab.waiting import wait_until
 
 DATA_BASE = "/var/lib/netlab"
 EXEC_BASE = "/run/nl"  # short: unix socket paths under it must stay below 108 bytes
@@ -127,23 +127,29 @@ def start(
 
 
 def _wait_for(d: PrivateDaemon, timeout: float) -> Any:
+    """A client once the daemon's socket answers (dockerd gives no other readiness signal)."""
     import docker
 
-    deadline = time.monotonic() + START_TIMEOUT_S
-    last: Exception | None = None
-    while time.monotonic() < deadline:
+    last: list[Exception] = []
+
+    def answering() -> Any:
         assert d.proc is not None
         if d.proc.poll() is not None:
             raise EnvironmentProblem(f"node {d.node!r}: dockerd exited at start:\n{_tail(d)}")
-        if os.path.exists(d.socket):
-            try:
-                client = docker.DockerClient(base_url=d.url, timeout=timeout)
-                client.ping()
-                return client
-            except Exception as e:  # not answering yet
-                last = e
-        time.sleep(0.1)  # dockerd gives no readiness signal but its socket answering
-    raise Timeout(f"node {d.node!r}: dockerd did not answer within {START_TIMEOUT_S:g} s ({last})\n{_tail(d)}")
+        if not os.path.exists(d.socket):
+            return None
+        try:
+            client = docker.DockerClient(base_url=d.url, timeout=timeout)
+            client.ping()
+            return client
+        except Exception as e:  # not answering yet
+            last[:] = [e]
+            return None
+
+    try:
+        return wait_until(answering, START_TIMEOUT_S, f"dockerd of node {d.node!r} to answer", interval=0.1)
+    except Timeout as e:
+        raise Timeout(f"node {d.node!r}: {e} ({last[0] if last else 'no socket'})\n{_tail(d)}") from None
 
 
 def _tail(d: PrivateDaemon, lines: int = 12) -> str:
@@ -165,12 +171,15 @@ def stop_pid(pid: int, exec_root: str) -> bool:
         return False  # pid reused by another process: not ours
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+
+    def gone() -> bool:
         with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.05)  # waiting for the daemon to stop its containers and exit
-    if os.path.exists(f"/proc/{pid}"):
+            os.waitpid(pid, os.WNOHANG)  # our own child: reaped here, or it stays a zombie
+        return not os.path.exists(f"/proc/{pid}")
+
+    try:
+        wait_until(gone, STOP_TIMEOUT_S, f"dockerd {pid} to stop its containers and exit")
+    except Timeout:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
