@@ -112,11 +112,15 @@ def _paused(tmp_path: Path, point: str, argv: list[str]) -> subprocess.Popen[str
         ["netlab", "run", *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     deadline = time.monotonic() + 180
-    while not ready.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"the run ended before reaching {point}: {proc.communicate()}")
-        assert time.monotonic() < deadline, f"the run never reached {point}"
-        time.sleep(0.05)
+    try:
+        while not ready.exists():
+            if proc.poll() is not None:
+                raise AssertionError(f"the run ended before reaching {point}: {proc.communicate()}")
+            assert time.monotonic() < deadline, f"the run never reached {point}"
+            time.sleep(0.05)
+    except BaseException:
+        _leave_nothing(proc)
+        raise
     return proc
 
 
@@ -132,12 +136,15 @@ def _inject(
     namespaces, routes, rules, root sysctls, processes in other namespaces, netlab's cgroups) as before."""
     before, state = HostSnapshot.take(), _docker_state() if docker else ""
     proc = _paused(tmp_path, point, argv)
-    if meanwhile is not None:
-        meanwhile()
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=180)
-    assert proc.returncode != 0
-    clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=180)
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=180)
+        assert proc.returncode != 0
+        clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=180)
+    finally:
+        _leave_nothing(proc)
     assert clean.returncode == 0, clean.stderr
     if sig == KILL:
         assert "removed" in clean.stdout, clean.stdout  # the run could not clean up: clean did
@@ -148,6 +155,15 @@ def _inject(
     assert after.diff(before) == [], before.describe(after)
     if docker:
         assert _docker_state() == state
+
+
+def _leave_nothing(proc: subprocess.Popen[str]) -> None:
+    """Whatever happened, this test's run is gone and cleaned before the test reports: a failure here must
+    not become every later test's failure (their snapshots would see this run's objects vanish)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate(timeout=60)
+    subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=180, check=False)
 
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)

@@ -36,12 +36,19 @@ def test_a_connect_stage_is_read_again(host_unchanged: HostSnapshot) -> None:
     r = run_scenario(str(Path(__file__).resolve().parent.parent / "data" / "remote_bridge.py"))
     moved = r.evidence["firewall"]["moved"]["host"]
     assert "read" not in moved and moved["changes"] == {}  # joining a bridge without published ports: no rule
+    # not blind: the same reader saw the first stage's networks and published port arrive
+    first = r.evidence["firewall"][r.topology.stages[0].name]["host"]["changes"]
+    assert any("DNAT" in rule for rules in first["nat"]["added"].values() for rule in rules), first
 
 
 def test_macvlan_adds_no_rule_to_the_host(host_unchanged: HostSnapshot) -> None:
     r = run_scenario("macvlan")
     for stage, nodes in r.evidence["firewall"].items():
         assert nodes["host"]["changes"] == {}, stage
+        assert "read" not in nodes["host"], stage  # read again after the shim stage, not skipped
+    # not blind: in the same run the same reader saw Docker's embedded-DNS rules appear inside the containers
+    inside = r.evidence["container_firewall"][r.topology.stages[0].name]
+    assert set(inside) == {"c1", "c2"}, inside
 
 
 def test_embedded_dns_rules_are_inside_the_containers_not_the_node(host_unchanged: HostSnapshot) -> None:

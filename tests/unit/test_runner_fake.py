@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import time
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -158,8 +160,11 @@ def test_run_id_of_an_existing_journal_is_never_reused(journal_dir: Path, monkey
 
 
 def test_run_id_is_four_hex_digits():
-    run = run_topology(staged(), backend=FakeBackend()).run
-    assert len(run) == 4 and int(run, 16) >= 0
+    be = FakeBackend()
+    runs = [run_topology(staged(), backend=be).run for _ in range(8)]
+    assert all(re.fullmatch(r"[0-9a-f]{4}", r) for r in runs), runs
+    assert be.deployed == runs == be.destroyed  # the id the backend deployed and destroyed under
+    assert len(set(runs)) > 1  # random, not a constant (8 equal draws: 1 in 2**84)
 
 
 def test_icmp_is_observed_for_every_ordered_pair_of_endpoints_in_every_stage():
@@ -209,10 +214,35 @@ def test_stage_hook_sees_each_stage_with_its_observations():
     assert calls == [(0, {"initial"}), (1, {"join"}), (2, {"leave"})]
 
 
+class _Slow(FakeBackend):
+    """Spends a known time in each phase."""
+
+    def deploy(self, topology: Topology, run: str, journal: Journal) -> Deployment:
+        time.sleep(0.05)
+        return super().deploy(topology, run, journal)
+
+    def apply(self, dep: Deployment, stage_index: int) -> None:
+        time.sleep(0.03)
+        super().apply(dep, stage_index)
+
+    def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
+        time.sleep(0.04)
+        return super().measure(dep, stage, timeout)
+
+    def destroy(self, dep: Deployment) -> None:
+        time.sleep(0.06)
+        super().destroy(dep)
+
+
 def test_timings_are_recorded_for_every_phase():
-    result = run_topology(staged(), backend=FakeBackend())
-    assert set(result.timings) == {"deploy_s", "probe_s", "evidence_s", "destroy_s"}
-    assert all(v >= 0 for v in result.timings.values())
+    result = run_topology(staged(), backend=_Slow())
+    tm = result.timings
+    assert set(tm) == {"deploy_s", "probe_s", "evidence_s", "destroy_s"}
+    assert tm["deploy_s"] >= 0.05 + 2 * 0.03  # the deployment and both later stages' actions
+    assert tm["probe_s"] >= 3 * 0.04  # three stages measured
+    assert tm["destroy_s"] >= 0.06
+    assert tm["evidence_s"] >= 0
+    assert tm["deploy_s"] < 5 and tm["probe_s"] < 5  # seconds, not milliseconds
 
 
 def test_outcomes_decided_by_the_backend_reach_the_verdict():
