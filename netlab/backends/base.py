@@ -14,44 +14,9 @@ from ipaddress import IPv4Address
 from typing import Protocol
 
 from netlab.backends.journal import Journal, RunRecord
+from netlab.model.deployed import Address, CapturePoint, Endpoint, Listen
 from netlab.model.results import Observation
-from netlab.model.topology import EndpointKind, Stage, Topology
-from netlab.probes.responders import Listen
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    """One address of an endpoint; `segment` identifies the L2/L3 segment it sits on."""
-
-    network: str  # network or lan name (as in the JSON's endpoints.addresses)
-    segment: str  # "lan:<lan>", "<node>/<network>" for node-local networks, "<network>" for global ones
-    address: IPv4Address
-
-
-@dataclass(slots=True)
-class Endpoint:
-    name: str
-    kind: EndpointKind
-    node: str | None
-    netns: str | None  # path of the network namespace probes run in; None: no namespace (not running)
-    addresses: list[Address] = field(default_factory=list)
-
-    def primary(self) -> IPv4Address | None:
-        return self.addresses[0].address if self.addresses else None
-
-
-@dataclass(frozen=True, slots=True)
-class CapturePoint:
-    """An interface netlab can capture on while probing (netlab/evidence/capture.py)."""
-
-    name: str  # unique in the run, used in pcap file names: "lan0", "host-front"
-    netns: str
-    ifname: str
-    role: str  # "lan": everything on the simulated LAN; "bridge": a node's Linux bridge (ARP only without pcaps)
-    node: str | None = None
-    #: put the interface in promiscuous mode while capturing (a bridge then shows what it forwards);
-    #: False for interfaces netlab did not create
-    promisc: bool = True
+from netlab.model.topology import Stage, Topology
 
 
 @dataclass(slots=True)
@@ -91,3 +56,6 @@ class Backend(Protocol):
     def destroy(self, dep: Deployment) -> None: ...
 
     def cleanup(self, record: RunRecord) -> list[str]: ...
+
+
+__all__ = ["Address", "Backend", "CapturePoint", "Deployment", "Endpoint", "Listen"]

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import Enum
 
+from netlab import nsthread
 from netlab.backends import naming
 from netlab.backends.journal import Journal
-from netlab.probes import nsthread
 
 #: netlab configures no IPv6: without it no link-local address sends router solicitations
 NO_IPV6 = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}

@@ -33,9 +33,9 @@ from ipaddress import IPv4Address
 from types import TracebackType
 from typing import Any
 
-from netlab.backends.base import CapturePoint, Endpoint
+from netlab import nsthread
+from netlab.model.deployed import CapturePoint, Endpoint
 from netlab.model.topology import EndpointKind
-from netlab.probes import nsthread
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263  # linux/socket.h

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netlab.backends.base import Endpoint
+from netlab.model.deployed import Endpoint
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import EndpointKind, Topology
 

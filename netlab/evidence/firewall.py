@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from netlab.probes import nsthread
+from netlab import nsthread
 
 SAVE_TOOLS = {"iptables-nft": "iptables-nft-save", "iptables-legacy": "iptables-legacy-save"}
 

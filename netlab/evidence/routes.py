@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from ipaddress import IPv4Network
 from typing import Any
 
+from netlab import nsthread
 from netlab.backends.base import Deployment
-from netlab.probes import nsthread
 
 PROTO = {2: "kernel", 4: "static"}  # boot (3), the kernel's default for a route added by hand, is not shown
 SCOPE = {253: "link", 254: "host"}

@@ -31,12 +31,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 
-from netlab import faults
+from netlab import faults, nsthread
 from netlab.backends.base import Deployment
 from netlab.errors import NetlabError
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import Driver, EndpointKind, ProbeKind
-from netlab.probes import matrix, nsthread
+from netlab.probes import matrix
 from netlab.probes.matrix import Task
 
 # linux/netlink.h, linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h
@@ -536,9 +536,9 @@ def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
     not up any more."""
     from netlab import loader
     from netlab.backends import journal as journals
-    from netlab.backends.base import Address, CapturePoint, Endpoint
     from netlab.backends.journal import Journal
     from netlab.errors import UsageError
+    from netlab.model.deployed import Address, CapturePoint, Endpoint
     from netlab.report.json import segment
 
     run = str(data.get("run", ""))

@@ -15,9 +15,10 @@ from typing import NamedTuple, Protocol
 from netlab import faults
 from netlab.backends.base import Deployment, Endpoint
 from netlab.kernel import features
+from netlab.model.deployed import Listen
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import ICMP, Probe, ProbeKind, Stage
-from netlab.probes.responders import Listen, Responders
+from netlab.probes.responders import Responders
 from netlab.probes.sweep import Answer, Shot, sweep_all
 
 DEFAULT_TIMEOUT = 1.0

@@ -11,21 +11,11 @@ import select
 import socket
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from types import TracebackType
 
-from netlab.probes import dns, nsthread
-
-
-@dataclass(frozen=True, slots=True)
-class Listen:
-    netns: str
-    #: "tcp" | "udp" (echo) | "dns" (answers A queries from `zone`, NXDOMAIN otherwise) | "dnstcp" (the same
-    #: over TCP, RFC 1035 4.2.2 length-prefixed)
-    proto: str
-    port: int
-    bind: str = "0.0.0.0"
-    zone: tuple[tuple[str, str], ...] = ()
+from netlab import nsthread
+from netlab.model.deployed import Listen
+from netlab.probes import dns
 
 
 class Responders:

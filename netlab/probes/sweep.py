@@ -20,9 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address
 from typing import NamedTuple
 
+from netlab import nsthread
 from netlab.model.results import Outcome
 from netlab.model.topology import ProbeKind
-from netlab.probes import dns, nsthread
+from netlab.probes import dns
 
 ICMP_ECHO_REPLY = 0
 ICMP_UNREACH = 3

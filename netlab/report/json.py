@@ -77,7 +77,7 @@ def dump(r: Result, path: str) -> None:
 
 def result_from_json(data: dict[str, Any], topology: Topology) -> Result:
     """Rebuild a Result from schema-1 JSON (a run made elsewhere, e.g. inside user-mode Linux)."""
-    from netlab.backends.base import Address, Endpoint
+    from netlab.model.deployed import Address, Endpoint
     from netlab.runner import Result
     from netlab.verdict import compare
 

@@ -11,7 +11,7 @@ import time
 from typing import TextIO
 
 from netlab import narrate
-from netlab.backends.base import Endpoint
+from netlab.model.deployed import Endpoint
 from netlab.model.results import Observation
 from netlab.model.topology import Topology
 from netlab.report import explain, progress

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab import loader
+from netlab import loader, nsthread
 from netlab.backends import journal as journals
 from netlab.backends import naming
 from netlab.backends.docker import daemons
@@ -22,7 +22,6 @@ from netlab.backends.docker.backend import DockerBackend
 from netlab.backends.journal import Journal
 from netlab.backends.netns.links import netlink_in
 from netlab.model.results import Outcome
-from netlab.probes import nsthread
 from netlab.runner import Result, run_topology
 
 SCENARIO = str(Path(__file__).resolve().parent.parent / "data" / "remote_bridge.py")

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 from hostsnap import HostSnapshot
 
-from netlab import loader
+from netlab import loader, nsthread
 from netlab.backends.base import Deployment
 from netlab.backends.netns.links import mac_from_ip
 from netlab.kernel import features, uml
 from netlab.model.results import Observation
-from netlab.probes import nsthread
 from netlab.runner import run_topology
 
 HAS_IPVLAN = features.link_kinds().get("ipvlan") == ""

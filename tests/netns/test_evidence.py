@@ -159,9 +159,9 @@ def test_overlay_underlay_carries_vxlan_with_the_network_vni(host_unchanged: Hos
 
 
 def test_legacy_and_native_nft_rules_are_read_beside_iptables_nft(host_unchanged: HostSnapshot) -> None:
+    from netlab import nsthread
     from netlab.backends import naming
     from netlab.evidence import firewall
-    from netlab.probes import nsthread
 
     name = naming.ns_name(naming.new_run_id(), "fwviews")
     path = nsthread.create(name)

@@ -15,14 +15,13 @@ from collections.abc import Iterator
 import pytest
 from hostsnap import HostSnapshot
 
-from netlab import loader
+from netlab import loader, nsthread
 from netlab.backends import cgroups
 from netlab.backends.fake import FakeBackend
 from netlab.backends.journal import Journal
 from netlab.backends.netns.links import Sessions
 from netlab.errors import DeployError
 from netlab.kernel import features, hoststate
-from netlab.probes import nsthread
 from netlab.report import console
 from netlab.runner import run_scenario, run_topology
 

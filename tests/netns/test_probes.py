@@ -8,13 +8,12 @@ from collections.abc import Iterator
 import pytest
 from hostsnap import HostSnapshot
 
-from netlab import Scenario
+from netlab import Scenario, nsthread
 from netlab.backends import naming
 from netlab.backends.base import Deployment
 from netlab.backends.netns.backend import NetnsBackend
 from netlab.model.results import Outcome
 from netlab.model.topology import ProbeKind
-from netlab.probes import nsthread
 from netlab.probes.sweep import Answer, Shot, sweep_all
 from netlab.runner import deployed
 

@@ -7,10 +7,9 @@ import subprocess
 import pytest
 from hostsnap import HostSnapshot
 
-from netlab import loader
+from netlab import loader, nsthread
 from netlab.backends.base import Deployment
 from netlab.model.results import Observation, Outcome
-from netlab.probes import nsthread
 from netlab.runner import run_scenario, run_topology
 
 BUNDLED = [info.name for info in loader.bundled()]

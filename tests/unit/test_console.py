@@ -7,8 +7,8 @@ import re
 import pytest
 
 from netlab import Scenario
-from netlab.backends.base import Endpoint
 from netlab.backends.fake import FakeBackend, share_a_segment
+from netlab.model.deployed import Endpoint
 from netlab.model.results import Outcome
 from netlab.model.topology import Probe
 from netlab.report import console

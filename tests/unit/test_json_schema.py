@@ -12,8 +12,8 @@ import pytest
 from unit_helpers import schema1
 
 from netlab import loader
-from netlab.backends.base import Endpoint
 from netlab.backends.fake import FakeBackend
+from netlab.model.deployed import Endpoint
 from netlab.model.results import Outcome
 from netlab.model.topology import Probe
 from netlab.report import json as json_report

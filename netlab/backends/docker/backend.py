@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from netlab import faults, safety
+from netlab import faults, nsthread, safety
 from netlab.backends import cgroups, namespaces, naming
 from netlab.backends import journal as journals
 from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
@@ -32,6 +32,7 @@ from netlab.backends.netns.links import netlink_in, netns_fd
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout, UsageError
 from netlab.evidence import firewall as firewall_evidence
 from netlab.kernel import features
+from netlab.model.deployed import Listen
 from netlab.model.results import Observation
 from netlab.model.scenario import IFNAME_RE
 from netlab.model.topology import (
@@ -46,8 +47,7 @@ from netlab.model.topology import (
     Stage,
     Topology,
 )
-from netlab.probes import matrix, nsthread
-from netlab.probes.responders import Listen
+from netlab.probes import matrix
 from netlab.report import progress
 from netlab.waiting import wait_until
 

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 from ipaddress import IPv4Address
 
-from netlab import faults, safety
+from netlab import faults, nsthread, safety
 from netlab.backends import journal as journals
 from netlab.backends import namespaces, naming
 from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
@@ -30,10 +30,10 @@ from netlab.backends.netns.links import docker_random_mac
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing
 from netlab.evidence import firewall as firewall_evidence
 from netlab.kernel import features, uml
+from netlab.model.deployed import Listen
 from netlab.model.results import Observation
 from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Stage, Topology
-from netlab.probes import matrix, nsthread
-from netlab.probes.responders import Listen
+from netlab.probes import matrix
 from netlab.report import progress
 
 LOOPBACK_IFINDEX = 1

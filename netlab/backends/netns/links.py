@@ -16,7 +16,7 @@ from typing import Any
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from netlab.probes import nsthread
+from netlab import nsthread
 
 EEXIST = 17
 ENODEV = 19

@@ -1,0 +1,56 @@
+"""What a deployment hands the layers above it: endpoints with their addresses and namespaces, capture
+points, and the listeners probing needs. Plain data, seen by every layer (backends fill them in; probes,
+evidence, reports and the JSON read them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+
+from netlab.model.topology import EndpointKind
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One address of an endpoint; `segment` identifies the L2/L3 segment it sits on."""
+
+    network: str  # network or lan name (as in the JSON's endpoints.addresses)
+    segment: str  # "lan:<lan>", "<node>/<network>" for node-local networks, "<network>" for global ones
+    address: IPv4Address
+
+
+@dataclass(slots=True)
+class Endpoint:
+    name: str
+    kind: EndpointKind
+    node: str | None
+    netns: str | None  # path of the network namespace probes run in; None: no namespace (not running)
+    addresses: list[Address] = field(default_factory=list)
+
+    def primary(self) -> IPv4Address | None:
+        return self.addresses[0].address if self.addresses else None
+
+
+@dataclass(frozen=True, slots=True)
+class CapturePoint:
+    """An interface netlab can capture on while probing (netlab/evidence/capture.py)."""
+
+    name: str  # unique in the run, used in pcap file names: "lan0", "host-front"
+    netns: str
+    ifname: str
+    role: str  # "lan": everything on the simulated LAN; "bridge": a node's Linux bridge (ARP only without pcaps)
+    node: str | None = None
+    #: put the interface in promiscuous mode while capturing (a bridge then shows what it forwards);
+    #: False for interfaces netlab did not create
+    promisc: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    netns: str
+    #: "tcp" | "udp" (echo) | "dns" (answers A queries from `zone`, NXDOMAIN otherwise) | "dnstcp" (the same
+    #: over TCP, RFC 1035 4.2.2 length-prefixed)
+    proto: str
+    port: int
+    bind: str = "0.0.0.0"
+    zone: tuple[tuple[str, str], ...] = ()
