@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from netlab.model import Scenario
 
 if TYPE_CHECKING:
-    from netlab.runner import Result
+    from netlab.result import Result
 
 __all__ = ["Result", "Scenario", "run_scenario"]
 __version__ = "0.1.0"
@@ -29,7 +29,7 @@ def run_scenario(spec: Any, **options: Any) -> Result:
 
 def __getattr__(name: str) -> Any:
     if name == "Result":  # imported on use: `import netlab` stays light for scenario scripts
-        from netlab.runner import Result
+        from netlab.result import Result
 
         return Result
     raise AttributeError(name)

@@ -106,9 +106,12 @@ def _sysctl_path(key: str) -> str:
     return "/proc/sys/" + key.replace(".", "/")
 
 
-#: the namespace this process started in (the machine's own, or a guest kernel's): stat'ed once at
-#: import, before any thread could have entered another one
-_HOME = os.stat("/proc/self/ns/net")
+#: the namespace this process started in (the machine's own, or a guest kernel's, the Docker host's for
+#: the local engine): opened once at import, before any thread could have entered another one, so the
+#: path stays valid while threads setns
+_HOME_FD = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+HOME = f"/proc/self/fd/{_HOME_FD}"
+_HOME = os.fstat(_HOME_FD)
 
 
 def _is_home(path: str) -> bool:

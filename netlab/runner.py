@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
 import signal
-import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from types import FrameType
 from typing import Any, Protocol
 
@@ -29,6 +27,7 @@ from netlab.backends.journal import Journal
 from netlab.errors import NetlabError, ScenarioError, UsageError
 from netlab.evidence import capture as capture_evidence
 from netlab.evidence import cells as cell_evidence
+from netlab.evidence import claims as claim_evidence
 from netlab.evidence import firewall as firewall_evidence
 from netlab.evidence import routes as route_evidence
 from netlab.kernel import hoststate
@@ -37,100 +36,12 @@ from netlab.model.results import Observation
 from netlab.model.topology import EndpointKind, Route, Stage, Topology
 from netlab.probes import matrix
 from netlab.report import progress
-from netlab.verdict import Verdict, compare
+from netlab.result import Result as Result  # re-exported: `from netlab.runner import Result` keeps working
+from netlab.verdict import compare
 
 
 class Interrupted(BaseException):
     """SIGTERM arrived; raised so that every `finally` runs, like KeyboardInterrupt for SIGINT."""
-
-
-@dataclass(slots=True)
-class Result:
-    topology: Topology
-    backend: str
-    run: str
-    environment: dict[str, Any]
-    endpoints: dict[str, Endpoint]
-    observations: list[Observation]
-    verdict: Verdict
-    evidence: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    #: the lecture's claims the scenario asked to check on the evidence (netlab.compare.check_claims)
-    claims: list[dict[str, Any]] = field(default_factory=list)
-    #: root-namespace sysctls that differed after the run (`key old -> new`); netlab writes none, so
-    #: anything here was changed by something else meanwhile, or is a bug of netlab's
-    host_changes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict.ok and all(c["as_expected"] is not False for c in self.claims)
-
-    def to_json(self) -> dict[str, Any]:
-        """The result as schema-1 JSON (what `netlab run --json` writes)."""
-        from netlab.report.json import result_to_json
-
-        return result_to_json(self)
-
-    def expect(
-        self,
-        table: Any,
-        dst: Any = None,
-        probe: str = "icmp",
-        reachable: bool = True,
-        stage: str | None = None,
-    ) -> Verdict:
-        """Check this run's observations, in either of two forms:
-
-        - `result.expect(table, probe="icmp", stage=None)`: a truth table (netlab/model/matrixfile.py: a header
-          of destinations, one row per source, `.` reachable, `X` unreachable, `-` not checked);
-        - `result.expect(src, dst, probe="icmp", reachable=True, stage=None)`: one cell, in the words of
-          `Scenario.expect` (src and dst are names or the scenario's objects).
-
-        `stage` defaults to the first. Returns the verdict; raises AssertionError whose message is the expected /
-        observed / diff table when a cell is wrong. Cells of probes the run did not measure are errors: the
-        full icmp matrix is always measured, other probes only where the scenario expects something."""
-        from netlab.model import matrixfile
-
-        if isinstance(table, str) and "\n" in table:  # a table; a second positional argument is its probe
-            probe = dst if isinstance(dst, str) else probe
-            cells = matrixfile.parse_table(table, "expected matrix", probe=probe.lower(), stage=stage)
-            return self.check_cells(cells, "expected matrix")
-        if dst is None:
-            raise UsageError(
-                "Result.expect: give a truth table (several lines: destinations, then one row per source) "
-                "or a cell: expect(src, dst, probe='icmp', reachable=True)"
-            )
-        src_name, dst_name = getattr(table, "name", table), getattr(dst, "name", dst)
-        cell = matrixfile.Cell(stage, probe.lower(), str(src_name), str(dst_name), reachable, 0, 0, 0, 0, 0)
-        return self.check_cells([cell], f"expect({src_name!r}, {dst_name!r}, {probe!r})")
-
-    def check_cells(self, cells: Sequence[Any], source: str) -> Verdict:
-        """`expect` for cells already parsed (matrixfile.parse_table or matrixfile.load)."""
-        from netlab.model import matrixfile
-        from netlab.report import console
-
-        if not cells:
-            raise matrixfile.MatrixError(
-                f"{source}: no cell to check (a table is a header of destinations, then rows of '.', 'X' or '-')"
-            )
-        topology = matrixfile.apply(self.topology, cells, source)
-        covered = {c.stage or topology.stages[0].name for c in cells}
-        topology = replace(topology, stages=tuple(s for s in topology.stages if s.name in covered))
-        verdict = compare(topology, self.observations)
-        if not verdict.ok:
-            raise AssertionError("\n" + console.render_check(replace(self, topology=topology, verdict=verdict)))
-        return verdict
-
-
-def firewall_flavour() -> str:
-    exe = shutil.which("iptables")
-    if exe is None:
-        return "nft" if shutil.which("nft") else "none"
-    try:
-        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=5, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return "iptables-nft" if "nf_tables" in out else "iptables-legacy"
 
 
 def environment(backend: str) -> dict[str, Any]:
@@ -138,7 +49,7 @@ def environment(backend: str) -> dict[str, Any]:
         "kernel": platform.release(),
         "kernel_runner": "host",
         "docker": None,
-        "firewall": firewall_flavour(),
+        "firewall": hoststate.firewall_flavour(),
         "backend": backend,
     }
 
@@ -391,9 +302,7 @@ def run_topology(
 
 
 def _check_claims(result: Result) -> None:
-    from netlab.compare import check_claims  # compare builds on this module
-
-    result.claims = check_claims(result)
+    result.claims = claim_evidence.check_claims(result)
 
 
 def _touches_firewall(stage: Stage) -> bool:
@@ -507,7 +416,7 @@ def run_in_uml(
     """The same scenario on the netns backend inside user-mode Linux, reported as usual. The guest
     sends its captured frames back raw; they are decoded (and written to pcaps) here."""
     from netlab.kernel import features, uml
-    from netlab.report.json import result_from_json
+    from netlab.result import result_from_json
 
     if backend not in ("netns", "auto"):
         raise UsageError("--kernel uml runs the netns backend (there is no Docker inside the guest)")

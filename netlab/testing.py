@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from netlab.model import matrixfile
-from netlab.runner import Result
+from netlab.result import Result
 from netlab.verdict import Verdict
 
 

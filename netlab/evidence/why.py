@@ -538,8 +538,7 @@ def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
     from netlab.backends import journal as journals
     from netlab.backends.journal import Journal
     from netlab.errors import UsageError
-    from netlab.model.deployed import Address, CapturePoint, Endpoint
-    from netlab.report.json import segment
+    from netlab.model.deployed import Address, CapturePoint, Endpoint, segment
 
     run = str(data.get("run", ""))
     if not re.fullmatch(r"[0-9a-f]{1,16}", run):
@@ -562,9 +561,7 @@ def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
         raise UsageError(f"{source} changed since run {run} was kept (its stages differ); run it again")
     root = None
     if data.get("backend") == "docker":
-        from netlab.backends.docker.backend import ROOT_NS
-
-        root = ROOT_NS
+        root = nsthread.HOME
     dep = Deployment(run, str(data.get("backend")), topology, Journal(run, path))
     dep.stage_index = int(kept.extra.get("stage", 0))
     where = dict(kept.extra.get("endpoints", {}))

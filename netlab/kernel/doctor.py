@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass
 
 from netlab.kernel import features, uml
+from netlab.kernel.hoststate import firewall_flavour
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +33,6 @@ def docker_version(timeout: float = 3.0) -> tuple[str | None, str]:
     except Exception as e:  # DockerException, connection refused, timeouts
         return None, f"no daemon answers ({type(e).__name__}); start dockerd or use --backend netns"
     return version, f"Docker Engine {version} answers on the default socket"
-
-
-def firewall_flavour() -> str:
-    from netlab.runner import firewall_flavour as flavour
-
-    return flavour()
 
 
 def findings() -> list[Finding]:

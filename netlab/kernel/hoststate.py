@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
+import subprocess
 
 PROC_SYS = "/proc/sys/"
 
@@ -98,3 +100,15 @@ def run_processes() -> list[str]:
         if comm is not None:
             out.append(f"{pid} {comm}")
     return sorted(out, key=lambda line: int(line.split()[0]))
+
+
+def firewall_flavour() -> str:
+    """Which iptables this machine's `iptables` command is: iptables-nft, iptables-legacy (or nft alone)."""
+    exe = shutil.which("iptables")
+    if exe is None:
+        return "nft" if shutil.which("nft") else "none"
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=5, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return "iptables-nft" if "nf_tables" in out else "iptables-legacy"

@@ -198,9 +198,7 @@ def _bytecode_bundle(path: str) -> str:
     Where nothing wrote netlab's bytecode (an editable install run with PYTHONDONTWRITEBYTECODE, as
     on this project's VM), the guest would compile every module on each run: seconds of a kernel
     whose every system call is several host context switches. Compiling here takes 0.1 s."""
-    import netlab
-
-    root = Path(netlab.__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # the netlab package
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
         for src in sorted(root.rglob("*.py")):
             code = compile(src.read_bytes(), str(src), "exec", dont_inherit=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
-from netlab.model.topology import EndpointKind
+from netlab.model.topology import EndpointKind, Topology
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +54,10 @@ class Listen:
     port: int
     bind: str = "0.0.0.0"
     zone: tuple[tuple[str, str], ...] = ()
+
+
+def segment(t: Topology, name: str, node: str | None) -> str:
+    """The segment of an endpoint's address on `name` (a network of `node`, else a lan)."""
+    if node is not None and any(n.name == name for n in t.networks):
+        return t.segment(name, node)
+    return f"lan:{name}"

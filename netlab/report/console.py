@@ -15,7 +15,7 @@ from netlab.model.topology import Stage
 from netlab.verdict import Check
 
 if TYPE_CHECKING:
-    from netlab.runner import Result
+    from netlab.result import Result
 
 RED, GREEN, YELLOW, DIM, BOLD, RESET = "\033[31m", "\033[32m", "\033[33m", "\033[2m", "\033[1m", "\033[0m"
 WIDTH = 160

@@ -14,7 +14,7 @@ from netlab.report import diagram
 from netlab.report.console import _diff_mark
 
 if TYPE_CHECKING:
-    from netlab.runner import Result
+    from netlab.result import Result
 
 CSS = """
 body { font-family: DejaVu Sans, Helvetica, Arial, sans-serif; font-size: 20px; color: #000; background: #fff;

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
-from netlab.model.expectations import parse_probe
-from netlab.model.results import Observation, Outcome
-from netlab.model.topology import EndpointKind, Topology
-
 if TYPE_CHECKING:
-    from netlab.runner import Result
+    from netlab.result import Result
 
 SCHEMA = 1
 
@@ -73,48 +68,3 @@ def dump(r: Result, path: str) -> None:
     with open(path, "w") as f:
         json.dump(result_to_json(r), f, indent=2)
         f.write("\n")
-
-
-def result_from_json(data: dict[str, Any], topology: Topology) -> Result:
-    """Rebuild a Result from schema-1 JSON (a run made elsewhere, e.g. inside user-mode Linux)."""
-    from netlab.model.deployed import Address, Endpoint
-    from netlab.runner import Result
-    from netlab.verdict import compare
-
-    endpoints = {}
-    for name, ep in data["endpoints"].items():
-        addrs = [Address(net, segment(topology, net, ep["node"]), IPv4Address(a)) for net, a in ep["addresses"].items()]
-        endpoints[name] = Endpoint(name, EndpointKind(ep["kind"]), ep["node"], None, addrs)
-    observations = [
-        Observation(
-            stage=o["stage"],
-            src=o["src"],
-            dst=o["dst"],
-            address=IPv4Address(o["address"]) if o["address"] else None,
-            probe=parse_probe(o["probe"]),
-            outcome=Outcome(o["outcome"]),
-            rtt_ms=o["rtt_ms"],
-            detail=o["detail"],
-            why=o.get("why", ""),
-        )
-        for o in data["observations"]
-    ]
-    return Result(
-        topology=topology,
-        backend=data["backend"],
-        run=data["run"],
-        environment=dict(data["environment"]),
-        endpoints=endpoints,
-        observations=observations,
-        verdict=compare(topology, observations),
-        evidence=dict(data.get("evidence", {})),
-        claims=list(data.get("claims", [])),
-        timings=dict(data.get("timings", {})),
-        host_changes=list(data.get("host_changes", [])),
-    )
-
-
-def segment(t: Topology, name: str, node: str | None) -> str:
-    if node is not None and any(n.name == name for n in t.networks):
-        return t.segment(name, node)
-    return f"lan:{name}"

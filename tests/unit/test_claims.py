@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from netlab import compare
+from netlab.evidence import claims as claims_evidence
 from netlab.model.claims import CLAIMS, Claim, verdict
 
 
 def test_every_claim_is_decided_by_properties_compare_measures() -> None:
-    ids = {p.id for p in compare.PROPERTIES}
+    ids = {p.id for p in claims_evidence.PROPERTIES}
     for claim in CLAIMS:
         assert claim.driver in compare.SCENARIOS, claim.id
         assert set(claim.expects) <= ids, claim.id

@@ -17,6 +17,7 @@ from netlab.model.deployed import Endpoint
 from netlab.model.results import Outcome
 from netlab.model.topology import Probe
 from netlab.report import json as json_report
+from netlab.result import result_from_json
 from netlab.runner import run_topology
 
 BUNDLED = [i.name for i in loader.bundled()]
@@ -198,7 +199,7 @@ def test_result_read_back_from_json_has_the_same_observations_verdict_and_json(n
     topology = loader.load(name)
     result = run_topology(topology, backend=FakeBackend())
     doc = json.loads(json.dumps(result.to_json()))
-    back = json_report.result_from_json(doc, topology)
+    back = result_from_json(doc, topology)
     assert back.observations == result.observations
     assert back.verdict == result.verdict
     assert back.to_json() == doc

@@ -9,6 +9,7 @@ from netlab.evidence import why
 from netlab.model.expectations import parse_probe
 from netlab.model.results import Observation, Outcome
 from netlab.report import console
+from netlab.result import result_from_json
 
 
 def _attr(kind: int, value: bytes) -> bytes:
@@ -91,7 +92,6 @@ def test_why_goes_into_the_json_observation_and_the_html_hover() -> None:
     from netlab import loader
     from netlab.backends.fake import FakeBackend
     from netlab.report import html
-    from netlab.report import json as json_report
     from netlab.runner import run_topology
 
     topology = loader.load("bridge")
@@ -103,7 +103,7 @@ def test_why_goes_into_the_json_observation_and_the_html_hover() -> None:
     jsonschema.validate(doc, schema1())
     assert doc["observations"][i]["why"].startswith("dropped by")
     assert all("why" not in x for k, x in enumerate(doc["observations"]) if k != i)  # only when explained
-    assert json_report.result_from_json(doc, topology).observations[i].why == result.observations[i].why
+    assert result_from_json(doc, topology).observations[i].why == result.observations[i].why
     hover = html._cell_detail(result, o.stage, o.src, o.dst, str(o.probe))
     assert "why: dropped by ip filter FORWARD" in hover
 

@@ -51,18 +51,8 @@ from netlab.probes import matrix
 from netlab.report import progress
 from netlab.waiting import wait_until
 
-
-def _root_ns() -> str:
-    """A path to the namespace netlab started in (the Docker host's), stable while threads setns:
-    an fd opened once, at import, from the main thread."""
-    global _ROOT_FD
-    if _ROOT_FD is None:
-        _ROOT_FD = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    return f"/proc/self/fd/{_ROOT_FD}"
-
-
-_ROOT_FD: int | None = None
-ROOT_NS = _root_ns()
+#: the namespace netlab started in: the local engine's Docker host
+ROOT_NS = nsthread.HOME
 RESOLVER_BLOCK = IPv4Network("198.19.192.0/18")  # /30s for the run's resolver link, one per run
 EMBEDDED_DNS = IPv4Address("127.0.0.11")
 REMOTE_DNS = "127.0.0.1"  # remote engines: containers' upstream resolver is their own loopback (nothing there)

@@ -1,0 +1,245 @@
+"""The measured properties of a run that the lecture's driver cards talk about (same-network reach, host to
+container, own MAC on the lan, iptables, NAT...), each decided from the observations and the evidence with
+a short reference to what showed it; and the lecture's claims a scenario names (`s.claim(id, holds)`),
+decided on them. `netlab compare` (netlab/compare.py) lays the same properties out as the driver table."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from netlab.model.results import Observation, Outcome
+from netlab.model.topology import EndpointKind, Topology
+
+if TYPE_CHECKING:
+    from netlab.result import Result
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    value: bool | None  # None: the scenario cannot tell
+    evidence: str
+
+    @property
+    def mark(self) -> str:
+        return "–" if self.value is None else ("✓" if self.value else "✗")
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    id: str
+    question: str
+    measure: Callable[[Result, str], Cell]
+
+
+def _first(r: Result) -> list[Observation]:
+    stage = r.topology.stages[0].name
+    return [o for o in r.observations if o.stage == stage and str(o.probe) == "icmp"]
+
+
+def _containers(t: Topology, driver: str) -> dict[str, set[str]]:
+    """Containers attached to a network of `driver` (host: the host-network containers), with those networks."""
+    out: dict[str, set[str]] = {}
+    for c in t.containers:
+        for a in c.attachments:
+            if str(t.network(a.network).driver) == driver:
+                out.setdefault(c.name, set()).add(a.network)
+    return out
+
+
+def _pairs(r: Result, keep: Callable[[Observation], bool]) -> tuple[int, int, str]:
+    """How many of the first stage's icmp cells `keep` selects were reachable; one example."""
+    cells = [o for o in _first(r) if keep(o)]
+    ok = [o for o in cells if o.outcome is Outcome.REACHABLE]
+    example = ok[0] if ok else (cells[0] if cells else None)
+    ref = f"{example.src} -> {example.dst} {example.outcome}" if example else ""
+    return len(ok), len(cells), ref
+
+
+def _reach(r: Result, keep: Callable[[Observation], bool]) -> Cell:
+    ok, total, ref = _pairs(r, keep)
+    if total == 0:
+        return Cell(None, "no such pair in the scenario")
+    return Cell(ok == total, f"{ok}/{total} reachable ({ref})")
+
+
+def _kinds(r: Result) -> dict[str, EndpointKind]:
+    return {name: ep.kind for name, ep in r.endpoints.items()}
+
+
+def same_network(r: Result, driver: str) -> Cell:
+    members = _containers(r.topology, driver)
+    if driver == "host":
+        return Cell(None, "host-network containers share the node's namespace")
+    return _reach(r, lambda o: o.src in members and o.dst in members and bool(members[o.src] & members[o.dst]))
+
+
+def cross_network(r: Result, driver: str) -> Cell:
+    members = _containers(r.topology, driver)
+    t = r.topology
+    nodes = {c.name: c.node for c in t.containers}
+    return _reach(
+        r,
+        lambda o: (
+            o.src in members
+            and o.dst in members
+            and not members[o.src] & members[o.dst]
+            and nodes[o.src] == nodes[o.dst]
+        ),
+    )
+
+
+def host_to_container(r: Result, driver: str) -> Cell:
+    members = _containers(r.topology, driver)
+    nodes = {c.name: c.node for c in r.topology.containers}
+    if driver == "host":
+        return Cell(True, "the container is in the node's own namespace")
+    return _reach(r, lambda o: o.dst in members and o.src == nodes[o.dst])
+
+
+def peer_to_container(r: Result, driver: str) -> Cell:
+    members, kinds = _containers(r.topology, driver), _kinds(r)
+    return _reach(r, lambda o: o.dst in members and kinds.get(o.src) is EndpointKind.PEER)
+
+
+def container_to_lan(r: Result, driver: str) -> Cell:
+    members, kinds = _containers(r.topology, driver), _kinds(r)
+    return _reach(r, lambda o: o.src in members and kinds.get(o.dst) is EndpointKind.PEER)
+
+
+def _lan_facts(r: Result) -> list[dict[str, Any]]:
+    stage = r.topology.stages[0].name
+    return [c.get("facts", {}) for c in r.evidence.get("captures", []) if c["stage"] == stage and c["role"] == "lan"]
+
+
+def _addresses(r: Result, names: Iterable[str]) -> dict[str, str]:
+    return {str(a.address): n for n in names for a in r.endpoints[n].addresses if n in r.endpoints}
+
+
+def own_mac(r: Result, driver: str) -> Cell:
+    members = _containers(r.topology, driver)
+    addrs = _addresses(r, [m for m in members if r.topology.container(m).node == r.topology.nodes[0].name])
+    nodes = {str(a.address) for n in r.topology.nodes for a in r.endpoints[n.name].addresses if n.name in r.endpoints}
+    node_macs = {m for f in _lan_facts(r) for a, m in f.get("macs", {}).items() if a.split()[0] in nodes}
+    seen = {a.split()[0]: m for f in _lan_facts(r) for a, m in f.get("macs", {}).items() if a.split()[0] in addrs}
+    if not seen:
+        return Cell(False if addrs else None, "no container address answered ARP on the lan")
+    own = {a: m for a, m in seen.items() if m not in node_macs}
+    example = next(iter(seen.items()))
+    return Cell(
+        len(own) == len(seen),
+        f"{len(own)}/{len(seen)} with a MAC of their own on the lan ({addrs[example[0]]} {example[1]})",
+    )
+
+
+def iptables(r: Result, driver: str) -> Cell:
+    """Rules the first stage added that belong to this driver's networks (their subnets or bridges), or for
+    the host driver to its containers' published ports."""
+    t = r.topology
+    stage = t.stages[0].name
+    rules = [
+        rule
+        for node in r.evidence.get("firewall", {}).get(stage, {}).values()
+        for table in node.get("changes", {}).values()
+        for chain_rules in table.get("added", {}).values()
+        for rule in chain_rules
+    ]
+    if not r.evidence.get("firewall", {}).get(stage):
+        return Cell(None, "no firewall evidence (remote engine)")
+    marks: set[str] = set()
+    for net in t.networks:
+        if str(net.driver) == driver or (driver == "overlay" and net.name == "docker_gwbridge"):
+            marks |= {str(s) for s in net.subnets}
+            if net.bridge_name:
+                marks.add(net.bridge_name)
+    if driver == "overlay":
+        marks.add("docker_gwbridge")
+    if driver == "host":
+        ports = {p.host_port for c in t.containers for p in c.publish if c.name in _containers(t, "host")}
+        marks |= {f"--dport {p} " for p in ports}
+    bridges = {b for rule in rules for b in re.findall(r"br-[0-9a-f]{12}", rule) if any(m in rule for m in marks)}
+    mine = [rule for rule in rules if any(m in f"{rule} " for m in marks | bridges)]
+    if not mine:
+        return Cell(False, "no rule added for it")
+    return Cell(True, f"{len(mine)} rules added, e.g. {mine[0]}")
+
+
+def nat(r: Result, driver: str) -> Cell:
+    members = _containers(r.topology, driver)
+    container_addrs = _addresses(r, members)
+    sources = [a.split()[0] for f in _lan_facts(r) for a in f.get("sources", {})]
+    if not sources:
+        return Cell(None, "no container traffic reached the lan's peers")
+    own = [a for a in sources if a in container_addrs]
+    if driver == "host":
+        return Cell(False, "the container sends with the node's own address (no translation: it is the node)")
+    if own:
+        return Cell(False, f"the peer saw {own[0]} ({container_addrs[own[0]]}) itself")
+    return Cell(True, f"the peer saw only {', '.join(sorted(set(sources)))}")
+
+
+def broadcast_domain(r: Result, driver: str) -> Cell:
+    members = _containers(r.topology, driver)
+    addrs = _addresses(r, members)
+    asked = [q for f in _lan_facts(r) for q in f.get("arp", {})]
+    theirs = [q for q in asked if any(f" {a}" in f" {q.split(' tell ')[0]}" or q.endswith(f" {a}") for a in addrs)]
+    if theirs:
+        return Cell(True, f"their ARP on the lan: {theirs[0]}")
+    return Cell(False, "no ARP for or from them on the lan")
+
+
+def spans_hosts(r: Result, driver: str) -> Cell:
+    members = _containers(r.topology, driver)
+    nodes = {c.name: c.node for c in r.topology.containers}
+    if len({nodes[m] for m in members}) < 2:
+        return Cell(None, "the scenario has its containers on one node")
+    return _reach(
+        r,
+        lambda o: (
+            o.src in members
+            and o.dst in members
+            and bool(members[o.src] & members[o.dst])
+            and nodes[o.src] != nodes[o.dst]
+        ),
+    )
+
+
+PROPERTIES = [
+    Property("same-network", "containers on the same network reach each other", same_network),
+    Property("cross-network", "containers on different networks (same node) reach each other", cross_network),
+    Property("host-to-container", "the node reaches its containers", host_to_container),
+    Property("peer-to-container", "a lan peer reaches the containers (no route added)", peer_to_container),
+    Property("container-to-lan", "the containers reach a lan peer", container_to_lan),
+    Property("own-mac", "containers show a MAC of their own on the lan", own_mac),
+    Property("iptables", "Docker adds iptables rules for it", iptables),
+    Property("nat", "egress to the lan is masqueraded (the peer sees the node's address)", nat),
+    Property("broadcast-domain", "containers are on the lan's broadcast domain (their ARP is on it)", broadcast_domain),
+    Property("spans-hosts", "containers of one network on different nodes reach each other", spans_hosts),
+]
+
+
+def check_claims(result: Result) -> list[dict[str, Any]]:
+    """The lecture's claims the scenario names (`s.claim(id, holds)`), decided on this run's measurements."""
+    from netlab.model.claims import BY_ID, verdict
+
+    out = []
+    for claim_id, holds in result.topology.claims:
+        claim = BY_ID[claim_id]
+        cells = {p.id: p.measure(result, claim.driver) for p in PROPERTIES if p.id in claim.expects}
+        held = verdict(claim, {k: c.value for k, c in cells.items()})
+        out.append(
+            {
+                "id": claim.id,
+                "driver": claim.driver,
+                "wording": claim.wording,
+                "expected": holds,
+                "held": held,
+                # None: this backend cannot see what decides it (no captures or rules on a remote engine)
+                "as_expected": None if held is None else held is holds,
+                "measured": {k: {"value": c.value, "evidence": c.evidence} for k, c in cells.items()},
+                "note": claim.note,
+            }
+        )
+    return out
