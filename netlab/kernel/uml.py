@@ -27,6 +27,7 @@ from typing import Any
 
 from netlab.backends.journal import Journal
 from netlab.errors import EnvironmentProblem, Timeout
+from netlab.kernel import uml_launch
 
 MODULE_ROOT = Path("/usr/lib/uml/modules")
 #: Modules every netns deployment needs (Docker's rules through iptables-nft or -legacy); link kinds are
@@ -160,6 +161,14 @@ def run(
         "con0=null,fd:1",
         "quiet",
     ]
+    if uml_launch.needed():  # AVX-512/AMX host: UML 6.1 cannot save the FPU state (kernel/uml_launch.py)
+        argv = [
+            sys.executable,
+            "-S",
+            uml_launch.__file__,
+            *argv,
+            *(f"{k}={v}" for k, v in uml_launch.GUEST_ENV.items()),
+        ]
     # UML backs the guest's RAM with an unlinked file in TMPDIR: on tmpfs it stays in memory (on a disk-backed
     # /tmp every guest page fault could become disk I/O)
     memdir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else scratch

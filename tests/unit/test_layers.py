@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("model", ("netlab.model",)),
     ("loading", ("netlab.loader", "netlab.lease")),
     ("kernel", ("netlab.kernel.features", "netlab.kernel.hoststate")),
-    ("backends", ("netlab.backends", "netlab.kernel.uml")),
+    ("backends", ("netlab.backends", "netlab.kernel.uml", "netlab.kernel.uml_launch")),
     ("probes", ("netlab.probes",)),
     ("evidence", ("netlab.evidence",)),
     ("verdict", ("netlab.verdict", "netlab.narrate")),
