@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from netlab import safety
+from netlab import nsthread, safety
 from netlab.backends import journal, registry
 from netlab.errors import NetlabError, UsageError
+from netlab.evidence import why
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ def clean(run: str | None = None) -> list[Cleaned]:
             continue
         backend = registry.get(str(rec.head.get("backend", "netns")))
         try:
-            removed = backend.cleanup(rec)
+            removed = [*_trace_tables(rec), *backend.cleanup(rec)]
         except NetlabError as e:  # the other dead runs are still cleaned; this one keeps its journal
             failed.append(e)
             continue
@@ -58,3 +59,17 @@ def clean(run: str | None = None) -> list[Cleaned]:
         done = f" (cleaned {len(out)} other run(s))" if out else ""
         raise type(failed[0])("; ".join(str(e) for e in failed) + done)
     return out
+
+
+def _trace_tables(rec: journal.RunRecord) -> list[str]:
+    """`--why`'s trace table in the machine's own namespace (Docker's rules live there), if the run died
+    while tracing; tables in the run's own namespaces go with them."""
+    removed = []
+    for entry in rec.entries:
+        if (
+            entry.kind == "nft-table"
+            and entry.extra.get("netns") == "root"
+            and why.remove_table(nsthread.HOME, rec.run)
+        ):
+            removed.append(f"nft table inet {entry.name}")
+    return removed

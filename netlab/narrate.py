@@ -32,7 +32,7 @@ class Step:
     what: str  # one sentence, plain words
     docker: list[str] = field(default_factory=list)  # the Docker CLI commands
     kernel: list[str] = field(default_factory=list)  # what that does in the kernel (ip, iptables)
-    key: tuple[str, str] | None = None  # (kind, name) a backend passes to progress.gate before doing it
+    key: tuple[str, str] | None = None  # (kind, name) a backend passes to its gate hook before doing it
 
 
 def _net_create(t: Topology, net: Network) -> Step:

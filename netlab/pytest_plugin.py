@@ -84,7 +84,7 @@ def unavailable(name: str) -> str:
     from netlab.errors import NetlabError
 
     try:
-        registry.get(name).check(None)  # type: ignore[arg-type]
+        registry.get(name).check(None)
     except NetlabError as e:
         return str(e)
     return ""

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from netlab import faults, lease, loader
 from netlab.backends import journal as journals
 from netlab.backends import naming, registry
-from netlab.backends.base import Backend, Deployment, Endpoint
+from netlab.backends.base import Backend, Deployment, Endpoint, Hooks
 from netlab.backends.journal import Journal
 from netlab.errors import NetlabError, ScenarioError, UsageError
 from netlab.evidence import capture as capture_evidence
@@ -32,6 +32,7 @@ from netlab.evidence import firewall as firewall_evidence
 from netlab.evidence import routes as route_evidence
 from netlab.kernel import hoststate
 from netlab.model import Scenario
+from netlab.model.probing import Probing, ThroughShells
 from netlab.model.results import Observation
 from netlab.model.topology import EndpointKind, Route, Stage, Topology
 from netlab.probes import matrix
@@ -92,10 +93,12 @@ def deployed(
     timings: dict[str, float],
     keep: bool = False,
     host_changes: list[str] | None = None,
+    narrator: Narrator | None = None,
 ) -> Iterator[Deployment]:
     """Setup and teardown as one context manager: errors, Ctrl-C and SIGTERM still tear down. `keep`: a
     deployment that ran to the end is left up (its journal too, so `netlab clean` removes it later).
-    `host_changes` receives the root-namespace sysctls that differ afterwards (kernel/hoststate.py)."""
+    `host_changes` receives the root-namespace sysctls that differ afterwards (kernel/hoststate.py).
+    `narrator` (--step) is told right before each object the backend creates."""
     sysctls_before = hoststate.root_sysctls()
     journal = Journal.open(run, backend.name, topology.name)
     dep: Deployment | None = None
@@ -103,13 +106,12 @@ def deployed(
     finished = False
     try:
         with _terminate_raises():
-            dep = backend.deploy(topology, run, journal)
+            dep = backend.deploy(topology, run, journal, _hooks(narrator))
             timings["deploy_s"] = round(time.monotonic() - t0, 3)
             faults.point("runner.deployed")
             yield dep
             finished = True
     finally:
-        progress.set_gate(None)  # a lecture's narrator, if any, is done with this deployment
         if keep and finished:
             assert dep is not None
             _record_kept(backend, dep)
@@ -128,13 +130,28 @@ def deployed(
         progress.clear()
 
 
-def _explain(be: Backend, dep: Deployment, observations: list[Observation], stage: Stage) -> list[Observation]:
-    """`--why` (netlab/evidence/why.py); a backend whose probes do not run in namespaces netlab can enter
-    (remote engines) says so in each cell instead."""
+def _hooks(narrator: Narrator | None) -> Hooks:
+    """What the backend tells while it builds: progress on the terminal, each object to the narrator of
+    `--step` right before it is created, and each node's firewall as its daemon has it before any network
+    of the scenario exists (the baseline of the firewall evidence)."""
+
+    def gate(kind: str, name: str) -> None:
+        if narrator is not None:
+            progress.clear()
+            narrator.gate(kind, name)
+
+    return Hooks(tick=progress.tick, gate=gate, read_firewall=firewall_evidence.save)
+
+
+def _explain(
+    be: Backend, dep: Deployment, observations: list[Observation], stage: Stage, probing: Probing
+) -> list[Observation]:
+    """`--why` (netlab/evidence/why.py); probes that do not run in namespaces netlab can enter
+    (remote engines) say so in each cell instead."""
     from netlab.evidence import why as why_evidence
 
-    root = getattr(be, "trace_root", lambda dep: None)(dep)
-    if getattr(be, "remote", lambda dep: False)(dep):
+    root = be.trace_root(dep)
+    if isinstance(probing, ThroughShells):
         note = "not explained: probes on remote engines run through docker exec, where netlab cannot trace"
         return [replace(o, why=note) if o.outcome.value == "unreachable" else o for o in observations]
     blocked = frozenset((e.src, e.dst, str(e.probe)) for e in stage.expectations if not e.reachable)
@@ -163,7 +180,7 @@ def _record_kept(backend: Backend, dep: Deployment) -> None:
     """A deployment left up: its journal also says where each endpoint's namespace is, so that `netlab why`
     can probe it later (netlab/evidence/why.py: kept_deployment). The netlab process's own namespace (the
     Docker host's) is written as "root": its path is only valid in this process."""
-    root = getattr(backend, "trace_root", lambda dep: None)(dep)
+    root = backend.trace_root(dep)
     dep.journal.record(
         "kept",
         dep.topology.name,
@@ -183,6 +200,9 @@ class Narrator(Protocol):
     later stage's actions, and after each stage was measured."""
 
     def before_deploy(self, topology: Topology) -> None: ...
+
+    def gate(self, kind: str, name: str) -> None:
+        """Right before the backend creates a lan, network or container, or does a stage's action."""
 
     def before_stage(self, topology: Topology, index: int) -> None: ...
 
@@ -212,7 +232,7 @@ def run_topology(
     else:
         be, name = backend, backend.name
     be.check(topology)
-    if getattr(be, "uses_host_routes", True):
+    if be.uses_host_routes():
         check_host_routes(topology)
     if narrator is not None:
         narrator.before_deploy(topology)
@@ -228,7 +248,7 @@ def run_topology(
     captures: list[dict[str, Any]] = []
     host_changes: list[str] = []
     with (
-        deployed(be, topology, run, timings, keep=keep, host_changes=host_changes) as dep,
+        deployed(be, topology, run, timings, keep=keep, host_changes=host_changes, narrator=narrator) as dep,
         capture_evidence.Capture(dep.capture_points, everything=pcap is not None) as cap,
     ):
         # scapy's layers import (0.5 s of CPU) while the first stage's probes wait out their timeout;
@@ -249,13 +269,14 @@ def run_topology(
             faults.point("runner.measure")
             cap.start()
             faults.point("runner.capture")
-            stage_obs = be.measure(dep, stage, timeout)
+            probing = be.probing(dep)
+            stage_obs = matrix.measure(dep, stage, timeout, prober=matrix.prober_for(probing))
             packets = cap.stop()
             timings["probe_s"] = round(timings["probe_s"] + time.monotonic() - t, 3)
             if why:
                 t = time.monotonic()
                 progress.phase(f"explaining the blocked cells of stage {stage.name}")
-                stage_obs = _explain(be, dep, stage_obs, stage)
+                stage_obs = _explain(be, dep, stage_obs, stage, probing)
                 timings["why_s"] = round(timings.get("why_s", 0.0) + time.monotonic() - t, 3)
             observations.extend(stage_obs)
             t = time.monotonic()

@@ -1,18 +1,19 @@
 """A backend that creates nothing: for unit tests of the runner, reports and CLI (no root needed).
 
 Endpoints get the addresses the topology declares; `decide(src, dst, probe)` says what each probe
-observes (default: reachable when the two share a segment, the simplest plausible network).
+observes (default: reachable when the two share a segment, the simplest plausible network): the probe
+engine asks it instead of sending packets (model/probing.py: Decided).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from netlab.backends.base import Address, Deployment, Endpoint
+from netlab.backends.base import NO_HOOKS, Address, Backend, Deployment, Endpoint, Hooks
 from netlab.backends.journal import Journal, RunRecord
-from netlab.model.results import Observation, Outcome
-from netlab.model.topology import Driver, EndpointKind, Probe, Stage, Topology
-from netlab.probes.matrix import plan
+from netlab.model.probing import Answer, Decided, Probing, Task
+from netlab.model.results import Outcome
+from netlab.model.topology import Driver, EndpointKind, Probe, Topology
 
 Decide = Callable[[Endpoint, Endpoint, Probe], Outcome]
 
@@ -22,9 +23,8 @@ def share_a_segment(src: Endpoint, dst: Endpoint, probe: Probe) -> Outcome:
     return Outcome.REACHABLE if shared else Outcome.UNREACHABLE
 
 
-class FakeBackend:
+class FakeBackend(Backend):
     name = "fake"
-    uses_host_routes = False  # nothing is deployed: the machine's routes do not matter
 
     def __init__(self, decide: Decide = share_a_segment) -> None:
         self.decide = decide
@@ -35,8 +35,11 @@ class FakeBackend:
     def check(self, topology: Topology | None) -> None:
         return None
 
-    def deploy(self, topology: Topology, run: str, journal: Journal) -> Deployment:
-        dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal)
+    def uses_host_routes(self) -> bool:
+        return False  # nothing is deployed: the machine's routes do not matter
+
+    def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
+        dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal, hooks=hooks)
         self.deployed.append(run)
         self._endpoints(dep, 0)
         return dep
@@ -64,13 +67,12 @@ class FakeBackend:
         dep.stage_index = stage_index
         self._endpoints(dep, stage_index)
 
-    def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
-        out = []
-        for task in plan(dep, stage):
-            src, dst = dep.endpoints[task.src], dep.endpoints[task.dst]
-            outcome = self.decide(src, dst, task.probe)
-            out.append(Observation(stage.name, task.src, task.dst, task.address, task.probe, outcome, 0.01, "fake"))
-        return out
+    def probing(self, dep: Deployment) -> Probing:
+        def answer(task: Task) -> Answer:
+            outcome = self.decide(dep.endpoints[task.src], dep.endpoints[task.dst], task.probe)
+            return Answer(outcome, 0.01, "fake")
+
+        return Decided(answer)
 
     def destroy(self, dep: Deployment) -> None:
         self.destroyed.append(dep.run)

@@ -34,7 +34,7 @@ def resolve(name: str) -> str:
     if "docker" in BACKENDS:
         probe = get("docker")
         try:
-            probe.check(None)  # type: ignore[arg-type]
+            probe.check(None)
             return "docker"
         except Exception:
             pass

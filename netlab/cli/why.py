@@ -10,6 +10,7 @@ import typer
 from netlab import safety
 from netlab.errors import UsageError
 from netlab.model.expectations import parse_probe
+from netlab.model.probing import Task
 from netlab.model.results import Observation, Outcome
 from netlab.probes import matrix
 
@@ -44,7 +45,7 @@ def why(
     address = matrix.pick_address(dep.endpoints[src], dep.endpoints[dst])
     stage = dep.topology.stages[dep.stage_index].name
     obs = Observation(stage, src, dst, address, spec, Outcome.UNREACHABLE)
-    tasks = [matrix.Task(src, dst, spec, address)]
+    tasks = [Task(src, dst, spec, address)]
     prober = matrix.LocalProber()
     with prober.listening(dep, tasks):
         answered = prober.run(dep, tasks, 1.0)[0]

@@ -24,8 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from netlab import nsthread
-
-SAVE_TOOLS = {"iptables-nft": "iptables-nft-save", "iptables-legacy": "iptables-legacy-save"}
+from netlab.kernel.iptables import SAVE_TOOLS
 
 Tables = dict[str, dict[str, Any]]  # table -> {"policies": {chain: policy}, "rules": [rule lines]}
 

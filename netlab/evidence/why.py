@@ -34,10 +34,10 @@ from ipaddress import IPv4Address
 from netlab import faults, nsthread
 from netlab.backends.base import Deployment
 from netlab.errors import NetlabError
+from netlab.model.probing import Task
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import Driver, EndpointKind, ProbeKind
 from netlab.probes import matrix
-from netlab.probes.matrix import Task
 
 # linux/netlink.h, linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h
 NETLINK_NETFILTER = 12

@@ -10,27 +10,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from ipaddress import IPv4Address
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from netlab import faults
 from netlab.backends.base import Deployment, Endpoint
 from netlab.kernel import features
 from netlab.model.deployed import Listen
+from netlab.model.probing import Answer, Decided, FromNamespaces, Probing, Task, ThroughShells
 from netlab.model.results import Observation, Outcome
-from netlab.model.topology import ICMP, Probe, ProbeKind, Stage
+from netlab.model.topology import ICMP, ProbeKind, Stage
 from netlab.probes.responders import Responders
-from netlab.probes.sweep import Answer, Shot, sweep_all
+from netlab.probes.shells import ShellProber
+from netlab.probes.sweep import Shot, sweep_all
 
 DEFAULT_TIMEOUT = 1.0
 RETRY_FLOOR_S = 0.03
-
-
-class Task(NamedTuple):
-    src: str
-    dst: str
-    probe: Probe
-    address: IPv4Address | None
-    override: bool = False  # the address came from the expectation
 
 
 def pick_address(src: Endpoint, dst: Endpoint) -> IPv4Address | None:
@@ -133,6 +127,32 @@ class LocalProber:
 
     def run(self, dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, Answer]:
         return _run(dep, tasks, timeout)
+
+
+class DecidedProber:
+    """No packets: the backend's own answer for each probe (Decided)."""
+
+    local = False
+
+    def __init__(self, decided: Decided) -> None:
+        self.decided = decided
+
+    @contextmanager
+    def listening(self, dep: Deployment, tasks: Sequence[Task]) -> Iterator[dict[int, str]]:
+        yield {}
+
+    def run(self, dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, Answer]:
+        return {i: self.decided.answer(task) for i, task in enumerate(tasks)}
+
+
+def prober_for(probing: Probing) -> Prober:
+    """The prober for what a backend says about its endpoints (Backend.probing)."""
+    if isinstance(probing, ThroughShells):
+        return ShellProber(dict(probing.shells))
+    if isinstance(probing, Decided):
+        return DecidedProber(probing)
+    assert isinstance(probing, FromNamespaces)
+    return LocalProber()
 
 
 def measure(

@@ -21,6 +21,7 @@ from ipaddress import IPv4Address
 from typing import NamedTuple
 
 from netlab import nsthread
+from netlab.model.probing import Answer
 from netlab.model.results import Outcome
 from netlab.model.topology import ProbeKind
 from netlab.probes import dns
@@ -65,14 +66,6 @@ class Shot(NamedTuple):
     address: IPv4Address  # dns: the resolver the source uses
     port: int | None = None
     name: str | None = None  # dns: the name to resolve
-
-
-class Answer(NamedTuple):
-    outcome: Outcome
-    rtt_ms: float | None
-    detail: str
-    timed_out: bool = False
-    stamped: bool = False  # rtt_ms from the kernel's receive stamp (else from when netlab read the answer)
 
 
 def _checksum(data: bytes) -> int:

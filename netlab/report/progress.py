@@ -2,36 +2,20 @@
 (deploying 37/100 containers, starting daemons, probing stage X, ...) on one line of stderr that is
 rewritten in place and cleared at the end; in a pipe, a log or CI nothing is written at all.
 
-Backends call `tick(what, done, total)` in their long loops; the runner calls `phase(text)`. Both cost a
+Backends report their long loops through the runner's hooks, which call `tick(what, done, total)`; the
+runner calls `phase(text)`. Both cost a
 dictionary lookup when progress is off (the default: the library never writes to a terminal unasked)."""
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from typing import TextIO
 
 _out: TextIO | None = None
 _last = 0.0
 _width = 0
 MIN_INTERVAL_S = 0.1  # redraws at most ten times a second
-
-
-_gate: Callable[[str, str], None] | None = None
-
-
-def set_gate(fn: Callable[[str, str], None] | None) -> None:
-    """Lecture mode (`--step`): `fn(kind, name)` is called before each object a backend creates."""
-    global _gate
-    _gate = fn
-
-
-def gate(kind: str, name: str) -> None:
-    """Backends call this right before creating a lan, network or container (kind: lan, network, container)."""
-    if _gate is not None:
-        clear()
-        _gate(kind, name)
 
 
 def enable(stream: TextIO | None = None) -> bool:

@@ -14,7 +14,7 @@ from netlab import narrate
 from netlab.model.deployed import Endpoint
 from netlab.model.results import Observation
 from netlab.model.topology import Topology
-from netlab.report import explain, progress
+from netlab.report import explain
 from netlab.report.console import _bold, stage_tables
 from netlab.verdict import compare
 
@@ -57,7 +57,7 @@ class StepNarrator:
 
     def before_deploy(self, topology: Topology) -> None:
         """The picture and the plan; then each step is told, and waited for, right before the backend does it
-        (progress.gate), so the audience sees one thing happen at a time."""
+        (the runner calls `gate`), so the audience sees one thing happen at a time."""
         self.steps = narrate.deploy_steps(topology)
         self.told = 0
         lines = [_bold(f"netlab run {topology.name} --step: {topology.title}", self.color), ""]
@@ -65,9 +65,8 @@ class StepNarrator:
         lines += [_bold("the plan", self.color), *(f"  {i}. {s.what}" for i, s in enumerate(self.steps, 1)), ""]
         lines += ["each step shows the Docker CLI command ($) and what it does in the kernel (#)"]
         self._say(lines)
-        progress.set_gate(self._gate)
 
-    def _gate(self, kind: str, name: str) -> None:
+    def gate(self, kind: str, name: str) -> None:
         at = next((i for i, s in enumerate(self.steps) if s.key == (kind, name)), None)
         if at is None or at < self.told:
             return  # told already (a network created on several nodes) or not a step of its own
@@ -90,12 +89,10 @@ class StepNarrator:
         lines = [_bold(f"next: stage {stage.name}" + (f": {stage.doc}" if stage.doc else ""), self.color)]
         lines += [f"  {i}. {s.what}" for i, s in enumerate(self.steps, 1)]
         self._say(lines)
-        progress.set_gate(self._gate)
 
     def after_stage(
         self, topology: Topology, index: int, observations: list[Observation], endpoints: dict[str, Endpoint]
     ) -> None:
-        progress.set_gate(None)
         self._tell(len(self.steps))  # what no backend step announced (e.g. Docker's own docker_gwbridge)
         stage = topology.stages[index]
         checks = compare(topology, observations).stage(stage.name)

@@ -17,6 +17,7 @@ from hostsnap import HostSnapshot
 
 from netlab import loader, nsthread
 from netlab.backends import cgroups
+from netlab.backends.base import NO_HOOKS
 from netlab.backends.fake import FakeBackend
 from netlab.backends.journal import Journal
 from netlab.backends.netns.links import Sessions
@@ -152,10 +153,10 @@ def test_ipvlan_scenario_passes_with_the_machines_forwarding_off(name: str, root
 class _TouchesRoot(FakeBackend):
     """A backend with the bug this file is about: it changes a root-namespace sysctl while deploying."""
 
-    def deploy(self, topology, run, journal: Journal):  # type: ignore[no-untyped-def]
+    def deploy(self, topology, run, journal: Journal, hooks=NO_HOOKS):  # type: ignore[no-untyped-def]
         key = "/proc/sys/net/ipv4/neigh/default/gc_thresh1"
         _write(key, str(int(_read(key)) + 1))
-        return super().deploy(topology, run, journal)
+        return super().deploy(topology, run, journal, hooks)
 
 
 def test_run_reports_a_root_sysctl_that_changed() -> None:

@@ -12,9 +12,10 @@ from netlab import Scenario, nsthread
 from netlab.backends import naming
 from netlab.backends.base import Deployment
 from netlab.backends.netns.backend import NetnsBackend
+from netlab.model.probing import Answer
 from netlab.model.results import Outcome
 from netlab.model.topology import ProbeKind
-from netlab.probes.sweep import Answer, Shot, sweep_all
+from netlab.probes.sweep import Shot, sweep_all
 from netlab.runner import deployed
 
 TIMEOUT = 0.5

@@ -6,13 +6,13 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from netlab.backends.docker import remote
 from netlab.cli.run import parse_nodes
 from netlab.errors import UsageError
 from netlab.model.expectations import parse_probe
+from netlab.model.probing import Task
 from netlab.model.results import Outcome
 from netlab.model.topology import Probe, ProbeKind
-from netlab.probes.matrix import Task
+from netlab.probes import shells
 
 
 def test_one_script_starts_every_probe_of_a_source_at_once() -> None:
@@ -21,16 +21,16 @@ def test_one_script_starts_every_probe_of_a_source_at_once() -> None:
         Task("a", "b", parse_probe("tcp:80"), IPv4Address("198.18.0.3")),
         Task("a", "b", parse_probe("dns:web"), None),
     ]
-    lines = [remote.probe_line(i, t) for i, t in enumerate(tasks)]
+    lines = [shells.probe_line(i, t) for i, t in enumerate(tasks)]
     assert lines == ["p 0 198.18.0.3", "c 1 198.18.0.3 80", "d 2 web"]
-    text = remote.script([x for x in lines if x], 0.3)
+    text = shells.script([x for x in lines if x], 0.3)
     assert text.startswith("\nT=1\n")  # busybox ping -W takes whole seconds
     assert text.endswith("p 0 198.18.0.3 &\nc 1 198.18.0.3 80 &\nd 2 web &\nwait\n")
 
 
 def test_the_shell_never_sees_a_name_unquoted() -> None:
     # scenario validation already refuses such names; the script quotes anyway
-    line = remote.probe_line(7, Task("a", "b", Probe(ProbeKind.DNS, name="a;b"), None))
+    line = shells.probe_line(7, Task("a", "b", Probe(ProbeKind.DNS, name="a;b"), None))
     assert line == "d 7 'a;b'"
 
 
@@ -67,7 +67,7 @@ def test_the_shell_never_sees_a_name_unquoted() -> None:
     ],
 )
 def test_what_the_tools_print_becomes_an_answer(kind: str, rc: int, text: str, outcome: str, timed_out: int) -> None:
-    a = remote.parse(kind, rc, text, 1.0)
+    a = shells.parse(kind, rc, text, 1.0)
     assert (a.outcome, a.timed_out) == (Outcome(outcome), bool(timed_out)), a
     if kind == "icmp" and rc == 0:
         assert a.rtt_ms == 0.081

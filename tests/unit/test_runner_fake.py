@@ -13,12 +13,13 @@ import pytest
 from unit_helpers import schema1
 
 from netlab import Scenario
-from netlab.backends.base import Deployment, Endpoint
+from netlab.backends.base import NO_HOOKS, Deployment, Endpoint, Hooks
 from netlab.backends.fake import FakeBackend
 from netlab.backends.journal import Journal
 from netlab.errors import DeployError, EnvironmentProblem
+from netlab.model.probing import Answer, Decided, Probing, Task
 from netlab.model.results import Observation, Outcome
-from netlab.model.topology import Probe, Stage, Topology
+from netlab.model.topology import Probe, Topology
 from netlab.runner import run_topology
 
 
@@ -49,10 +50,10 @@ class MeasureFails(FakeBackend):
         super().__init__()
         self.fail_at = fail_at
 
-    def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
+    def probing(self, dep: Deployment) -> Probing:
         if dep.stage_index == self.fail_at:
-            raise RuntimeError(f"probe engine crashed in {stage.name}")
-        return super().measure(dep, stage, timeout)
+            raise RuntimeError(f"probe engine crashed in {dep.topology.stages[dep.stage_index].name}")
+        return super().probing(dep)
 
 
 class ApplyFails(FakeBackend):
@@ -62,7 +63,7 @@ class ApplyFails(FakeBackend):
 
 
 class DeployFails(FakeBackend):
-    def deploy(self, topology: Topology, run: str, journal: Journal) -> Deployment:
+    def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
         self.deployed.append(run)
         raise DeployError("bridge: could not create it")
 
@@ -217,17 +218,17 @@ def test_stage_hook_sees_each_stage_with_its_observations():
 class _Slow(FakeBackend):
     """Spends a known time in each phase."""
 
-    def deploy(self, topology: Topology, run: str, journal: Journal) -> Deployment:
+    def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
         time.sleep(0.05)
-        return super().deploy(topology, run, journal)
+        return super().deploy(topology, run, journal, hooks)
 
     def apply(self, dep: Deployment, stage_index: int) -> None:
         time.sleep(0.03)
         super().apply(dep, stage_index)
 
-    def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
+    def probing(self, dep: Deployment) -> Probing:
         time.sleep(0.04)
-        return super().measure(dep, stage, timeout)
+        return super().probing(dep)
 
     def destroy(self, dep: Deployment) -> None:
         time.sleep(0.06)
@@ -272,16 +273,12 @@ def test_expectation_without_address_is_judged_on_the_default_address_even_after
     t = s.build()
 
     class ByAddress(FakeBackend):
-        def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
-            out = []
-            for o in super().measure(dep, stage, timeout):
-                reach = o.address == IPv4Address("198.18.30.254")
-                out.append(
-                    Observation(
-                        o.stage, o.src, o.dst, o.address, o.probe, Outcome.REACHABLE if reach else Outcome.UNREACHABLE
-                    )
-                )
-            return out
+        def probing(self, dep: Deployment) -> Probing:
+            def answer(task: Task) -> Answer:
+                reach = task.address == IPv4Address("198.18.30.254")
+                return Answer(Outcome.REACHABLE if reach else Outcome.UNREACHABLE, None, "")
+
+            return Decided(answer)
 
     result = run_topology(t, backend=ByAddress())
     got = [

@@ -109,7 +109,7 @@ def test_why_goes_into_the_json_observation_and_the_html_hover() -> None:
 
 
 def test_later_events_of_a_packet_get_its_headers_and_replies_are_told_from_reverse_requests() -> None:
-    from netlab.probes.matrix import Task
+    from netlab.model.probing import Task
 
     a, b = IPv4Address("198.18.1.2"), IPv4Address("198.18.2.2")
     first = why.Event("ns", 7, "rule", "ip", "filter", "FORWARD", 3, -3, a, b, 1, None, None, 8)

@@ -22,7 +22,7 @@ from typing import Any
 from netlab import faults, nsthread, safety
 from netlab.backends import cgroups, namespaces, naming
 from netlab.backends import journal as journals
-from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
+from netlab.backends.base import NO_HOOKS, Address, Backend, CapturePoint, Deployment, Endpoint, Hooks
 from netlab.backends.docker import daemons, remote
 from netlab.backends.docker import image as probe_image
 from netlab.backends.journal import Journal, RunRecord
@@ -30,10 +30,9 @@ from netlab.backends.namespaces import Role
 from netlab.backends.netns import lan as lans
 from netlab.backends.netns.links import netlink_in, netns_fd
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout, UsageError
-from netlab.evidence import firewall as firewall_evidence
 from netlab.kernel import features
 from netlab.model.deployed import Listen
-from netlab.model.results import Observation
+from netlab.model.probing import FromNamespaces, Probing, Shell, ThroughShells
 from netlab.model.scenario import IFNAME_RE
 from netlab.model.topology import (
     GWBRIDGE,
@@ -44,11 +43,8 @@ from netlab.model.topology import (
     EndpointKind,
     Route,
     Shim,
-    Stage,
     Topology,
 )
-from netlab.probes import matrix
-from netlab.report import progress
 from netlab.waiting import wait_until
 
 #: the namespace netlab started in: the local engine's Docker host
@@ -95,11 +91,11 @@ class _State:
     daemons: dict[str, daemons.PrivateDaemon] = field(default_factory=dict)
     #: remote mode (--node NAME=URL): engines netlab cannot enter; probes go through docker exec
     engines: dict[str, str] = field(default_factory=dict)  # node -> engine URL
-    where: dict[str, remote.Where] = field(default_factory=dict)  # endpoint -> container its probes run in
+    where: dict[str, Shell] = field(default_factory=dict)  # endpoint -> container its probes run in
     hostprobes: dict[str, str] = field(default_factory=dict)  # node -> id of its network_mode=host container
 
 
-class DockerBackend:
+class DockerBackend(Backend):
     name = "docker"
 
     def __init__(
@@ -120,7 +116,6 @@ class DockerBackend:
         #: instead of waiting for it again, object by object
         self._hung: str | None = None
 
-    @property
     def uses_host_routes(self) -> bool:
         """Remote engines (--node) route on their own machines; netlab cannot see their routes."""
         return not self.nodes
@@ -269,8 +264,8 @@ class DockerBackend:
                     raise EnvironmentProblem(f"overlay on remote engines: the engine of {node!r} is not in the swarm")
 
     # -- deploy -----------------------------------------------------------------
-    def deploy(self, topology: Topology, run: str, journal: Journal) -> Deployment:
-        dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal)
+    def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
+        dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal, hooks=hooks)
         st = _State()
         dep.state["docker"] = st
         t = topology
@@ -286,12 +281,12 @@ class DockerBackend:
             else:
                 st.node_ns[t.nodes[0].name] = ROOT_NS
                 st.clients[t.nodes[0].name] = self.client()
-                dep.firewall_baseline[t.nodes[0].name] = (ROOT_NS, firewall_evidence.save(ROOT_NS))
+                dep.firewall_baseline[t.nodes[0].name] = (ROOT_NS, hooks.read_firewall(ROOT_NS))
             if not self.nodes:
                 for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
                     st.ns[obj] = self._netns(dep, obj, Role.PLAIN)
                 for x in t.lans:
-                    progress.gate("lan", x.name)
+                    dep.hooks.gate("lan", x.name)
                 faults.point("docker.uplinks")
                 self._uplinks(dep)
                 faults.point("docker.resolver")
@@ -299,21 +294,21 @@ class DockerBackend:
             if st.private:
                 self._private_daemons(dep)
                 for name, path in st.node_ns.items():  # each daemon is up, no network of the scenario yet
-                    dep.firewall_baseline[name] = (path, firewall_evidence.save(path))
+                    dep.firewall_baseline[name] = (path, hooks.read_firewall(path))
             images = {node: probe_image.ensure(c, self.image) for node, c in st.clients.items()}
             for node in t.nodes:
                 for net in t.networks_on(node.name):
                     if not net.predefined and net.driver != Driver.OVERLAY:
-                        progress.gate("network", net.name)
+                        dep.hooks.gate("network", net.name)
                         faults.point("docker.network")
                         self._network(dep, net, node.name)
             for net in t.networks:
                 if net.driver == Driver.OVERLAY:
-                    progress.gate("network", net.name)
+                    dep.hooks.gate("network", net.name)
                     self._network(dep, net, t.nodes[0].name)
             for i, c in enumerate(t.containers, 1):
-                progress.tick("starting containers", i, len(t.containers))
-                progress.gate("container", c.name)
+                dep.hooks.tick("starting containers", i, len(t.containers))
+                dep.hooks.gate("container", c.name)
                 self._container(dep, c, images[c.node])
             if self.nodes:
                 for node in t.nodes:
@@ -524,7 +519,7 @@ class DockerBackend:
             node_addrs[node] = addrs
             eps[node] = Endpoint(node, EndpointKind.HOST, node, st.node_ns.get(node), addrs)
             if node in st.hostprobes:
-                st.where[node] = remote.Where(st.clients[node].api, st.hostprobes[node], shares_host=True)
+                st.where[node] = remote.shell(st.clients[node].api, st.hostprobes[node], shares_host=True)
         dep.resolvers.clear()
         dep.dns_servers[:] = [Listen(st.ns["dns"], "dns", 53, bind=str(st.resolver))] if st.resolver else []
         for c in t.containers_at(dep.stage_index):
@@ -536,7 +531,7 @@ class DockerBackend:
             pid = int(state["Pid"])
             host_net = any(t.network(a.network).driver == Driver.HOST for a in c.attachments)
             if st.engines:  # remote: the pid is the remote host's; probes go through docker exec
-                st.where[c.name] = remote.Where(st.clients[c.node].api, info["Id"], shares_host=host_net)
+                st.where[c.name] = remote.shell(st.clients[c.node].api, info["Id"], shares_host=host_net)
             if host_net:
                 node_ep = eps[c.node]
                 eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, node_ep.netns, list(node_addrs[c.node]))
@@ -624,7 +619,7 @@ class DockerBackend:
     def _apply(self, dep: Deployment, stage_index: int) -> None:
         t, st = dep.topology, _state(dep)
         for k, action in enumerate(t.stages[stage_index].actions):
-            progress.gate("action", f"{stage_index}:{k}")
+            dep.hooks.gate("action", f"{stage_index}:{k}")
             if isinstance(action, Route):
                 ep = dep.endpoints[action.target]
                 if ep.netns is None:
@@ -668,17 +663,14 @@ class DockerBackend:
         st = _state(dep)
         return None if st.private or st.engines else ROOT_NS
 
-    def remote(self, dep: Deployment) -> bool:
-        return bool(_state(dep).engines)
-
-    def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
+    def probing(self, dep: Deployment) -> Probing:
+        """Containers on this machine's engines are entered; on remote ones probed through `docker exec`."""
         try:
             self._endpoints(dep)  # re-check every container is running and take its current pid
         except requests_timeout() as e:
             raise self._did_not_answer(e) from e
         st = _state(dep)
-        prober = remote.ExecProber(dict(st.where)) if st.engines else None
-        return matrix.measure(dep, stage, timeout=timeout, prober=prober)
+        return ThroughShells(dict(st.where)) if st.engines else FromNamespaces()
 
     # -- teardown -----------------------------------------------------------------
     def destroy(self, dep: Deployment) -> None:
@@ -716,11 +708,6 @@ class DockerBackend:
                         nl.index(entry.name)
                         nl.delete(entry.name)
                         removed.append(f"link {entry.name}")
-                elif entry.kind == "nft-table" and entry.extra.get("netns") == "root":
-                    from netlab.evidence import why
-
-                    if why.remove_table(ROOT_NS, record.run):
-                        removed.append(f"nft table inet {entry.name}")
                 elif entry.kind == "dockerd" and daemons.stop_pid(int(entry.name), str(entry.extra["exec_root"])):
                     removed.append(f"dockerd {entry.name}")
                 elif entry.kind == "cgroup":

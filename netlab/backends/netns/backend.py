@@ -21,28 +21,22 @@ from ipaddress import IPv4Address
 from netlab import faults, nsthread, safety
 from netlab.backends import journal as journals
 from netlab.backends import namespaces, naming
-from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
+from netlab.backends.base import NO_HOOKS, Address, Backend, CapturePoint, Deployment, Endpoint, Hooks
 from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.namespaces import Role
 from netlab.backends.netns import attach, dockerfw, lan
 from netlab.backends.netns.attach import State
 from netlab.backends.netns.links import docker_random_mac
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing
-from netlab.evidence import firewall as firewall_evidence
 from netlab.kernel import features, uml
+from netlab.kernel.iptables import RESTORE_TOOLS, SAVE_TOOLS
 from netlab.model.deployed import Listen
-from netlab.model.results import Observation
-from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Stage, Topology
-from netlab.probes import matrix
-from netlab.report import progress
+from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Topology
 
 LOOPBACK_IFINDEX = 1
 EMBEDDED_DNS = IPv4Address("127.0.0.11")
 #: where the kernel picks the ports Docker's embedded resolver binds (net.ipv4.ip_local_port_range default)
 EPHEMERAL_PORTS = range(32768, 61000)
-
-#: iptables front ends in order of preference: what Debian's `iptables` is (nft), then legacy
-FIREWALL_TOOLS = {"iptables-nft": "iptables-nft-restore", "iptables-legacy": "iptables-legacy-restore"}
 
 
 def restore_rules(
@@ -55,10 +49,10 @@ def restore_rules(
     Returns the flavour used and the baseline as iptables-save printed it ('' without one)."""
     errors = []
     hint = preferred or os.environ.get("NETLAB_FIREWALL")
-    order = [hint, *(f for f in FIREWALL_TOOLS if f != hint)] if hint in FIREWALL_TOOLS else list(FIREWALL_TOOLS)
+    order = [hint, *(f for f in RESTORE_TOOLS if f != hint)] if hint in RESTORE_TOOLS else list(RESTORE_TOOLS)
     for flavour in order:
         assert flavour is not None
-        tool = FIREWALL_TOOLS[flavour]
+        tool = RESTORE_TOOLS[flavour]
         if shutil.which(tool) is None:
             errors.append(f"{tool} not installed")
             continue
@@ -66,7 +60,7 @@ def restore_rules(
             if baseline is None:
                 nsthread.run(netns, [tool], stdin=rules)
                 return flavour, ""
-            save = firewall_evidence.SAVE_TOOLS[flavour]
+            save = SAVE_TOOLS[flavour]
             script = (
                 f"set -e\n{tool} <<'NETLAB_BASE'\n{baseline}NETLAB_BASE\n{save}\n"
                 f"{tool} <<'NETLAB_FULL'\n{rules}NETLAB_FULL\n"
@@ -98,7 +92,7 @@ def _state(dep: Deployment) -> State:
     return st
 
 
-class NetnsBackend:
+class NetnsBackend(Backend):
     name = "netns"
 
     # -- check ----------------------------------------------------------
@@ -112,8 +106,8 @@ class NetnsBackend:
         features.require_neighbour_room(topology)
 
     # -- deploy -----------------------------------------------------------
-    def deploy(self, topology: Topology, run: str, journal: Journal) -> Deployment:
-        dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal)
+    def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
+        dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal, hooks=hooks)
         st = State()
         dep.state["netns"] = st
         t = topology
@@ -134,8 +128,8 @@ class NetnsBackend:
             for node in t.nodes:
                 self._node(dep, node.name)
             for i, c in enumerate(t.containers, 1):
-                progress.tick("wiring containers", i, len(t.containers))
-                progress.gate("container", c.name)
+                dep.hooks.tick("wiring containers", i, len(t.containers))
+                dep.hooks.gate("container", c.name)
                 faults.point("netns.container")
                 st.containers[c.name] = c
                 attach.container(t, st, c)
@@ -162,7 +156,7 @@ class NetnsBackend:
     def _lans(self, dep: Deployment) -> None:
         st = _state(dep)
         for x in dep.topology.lans:
-            progress.gate("lan", x.name)
+            dep.hooks.gate("lan", x.name)
         faults.point("netns.lans")
         lan.build(dep.topology, st.ns, lambda u: (u.ifname, st.ns[u.node]))
 
@@ -182,7 +176,7 @@ class NetnsBackend:
                 nl.addr(idx, u.address, t.lan(u.lan).subnet.prefixlen)
                 nl.up(idx)
             for net in t.networks_on(node):
-                progress.gate("network", net.name)
+                dep.hooks.gate("network", net.name)
                 faults.point("netns.network")
                 if net.driver == Driver.BRIDGE:
                     assert net.bridge_name and net.gateway and net.subnet
@@ -285,7 +279,7 @@ class NetnsBackend:
             if c.name not in st.dns_ports:
                 udp, tcp = _free_port(t, c.name), _free_port(t, c.name)
                 st.dns_ports[c.name] = (udp, tcp)
-                tool = FIREWALL_TOOLS[st.firewall or "iptables-nft"]
+                tool = RESTORE_TOOLS[st.firewall or "iptables-nft"]
                 load.append((st.ns[c.name], [tool], dockerfw.embedded_dns(udp, tcp)))
             udp, tcp = st.dns_ports[c.name]
             dep.resolvers[c.name] = EMBEDDED_DNS
@@ -316,7 +310,7 @@ class NetnsBackend:
         touched_nodes: set[str] = set()
         now = {c.name: c for c in t.containers_at(stage_index)}
         for k, action in enumerate(t.stages[stage_index].actions):
-            progress.gate("action", f"{stage_index}:{k}")
+            dep.hooks.gate("action", f"{stage_index}:{k}")
             faults.point("netns.action")
             if isinstance(action, Route):
                 path = dep.endpoints[action.target].netns
@@ -341,9 +335,6 @@ class NetnsBackend:
             self._dns(dep)  # a container that joined a user-defined network gets the embedded DNS
         dep.stage_index = stage_index
         self._endpoints(dep)
-
-    def measure(self, dep: Deployment, stage: Stage, timeout: float) -> list[Observation]:
-        return matrix.measure(dep, stage, timeout=timeout)
 
     # -- teardown ---------------------------------------------------------
     def destroy(self, dep: Deployment) -> None:

@@ -1,0 +1,9 @@
+"""The two iptables front ends Docker's rules are written with, and the tool each uses to load and to
+print a ruleset. iptables-nft is what Debian's `iptables` is; iptables-legacy is used where the
+kernel's nf_tables lacks what Docker's rules need (user-mode Linux 6.1 has no nat chain type)."""
+
+from __future__ import annotations
+
+#: in order of preference
+RESTORE_TOOLS = {"iptables-nft": "iptables-nft-restore", "iptables-legacy": "iptables-legacy-restore"}
+SAVE_TOOLS = {"iptables-nft": "iptables-nft-save", "iptables-legacy": "iptables-legacy-save"}
