@@ -165,7 +165,7 @@ def check_host_routes(topology: Topology) -> None:
     for n in topology.networks:
         if not n.predefined:  # Docker's own (docker0, docker_gwbridge) are the daemon's business
             mine += [(f"network {n.name!r}", sub) for sub in n.subnets]
-    host = route_evidence.host_networks()
+    host = hoststate.host_networks()
     for what, subnet in mine:
         clash = next((text for net, text in host if subnet is not None and net.overlaps(subnet)), None)
         if clash is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from netlab.backends import endpoints as common
 from netlab.backends.base import NO_HOOKS, Address, Backend, Deployment, Endpoint, Hooks
 from netlab.backends.journal import Journal, RunRecord
 from netlab.model.probing import Answer, Decided, Probing, Task
@@ -48,18 +49,16 @@ class FakeBackend(Backend):
         t = dep.topology
         eps: dict[str, Endpoint] = {}
         for node in t.nodes:
-            addrs = [Address(u.lan, f"lan:{u.lan}", u.address) for u in t.uplinks_of(node.name)]
+            addrs = common.uplink_addresses(t, node.name)
             eps[node.name] = Endpoint(node.name, EndpointKind.HOST, node.name, f"fake:{node.name}", addrs)
         for c in t.containers_at(stage_index):
             if any(t.network(a.network).driver == Driver.HOST for a in c.attachments):
-                eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, f"fake:{c.node}", eps[c.node].addresses)
+                eps[c.name] = common.sharing_node(c, eps[c.node])
                 continue
             addrs = [Address(a.network, t.segment(a.network, c.node), a.address) for a in c.attachments if a.address]
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, f"fake:{c.name}", addrs)
         for p in t.peers:
-            eps[p.name] = Endpoint(
-                p.name, EndpointKind.PEER, None, f"fake:{p.name}", [Address(p.lan, f"lan:{p.lan}", p.address)]
-            )
+            eps[p.name] = common.peer(p, f"fake:{p.name}")
         dep.endpoints = {n: eps[n] for n in t.endpoint_names()}
 
     def apply(self, dep: Deployment, stage_index: int) -> None:

@@ -18,7 +18,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import socket
+import struct
 import subprocess
+from ipaddress import IPv4Network
+
+from netlab.kernel import rtnetlink
 
 PROC_SYS = "/proc/sys/"
 
@@ -112,3 +117,25 @@ def firewall_flavour() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return "iptables-nft" if "nf_tables" in out else "iptables-legacy"
+
+
+def host_networks() -> list[tuple[IPv4Network, str]]:
+    """The IPv4 destinations the calling process's namespace really uses, in any table: unicast routes (its
+    networks, VPNs) and local ones (its own addresses), as (network, 'NETWORK dev IFNAME'). Left out: default
+    routes and anything wider than the pool (/0 to /14: VPN catch-alls like 0.0.0.0/1), and blackhole,
+    unreachable or prohibit routes (a bogon filter for 198.18.0.0/15 uses no address)."""
+    out = []
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, rtnetlink.NETLINK_ROUTE) as sock:
+        sock.bind((0, 0))
+        names = rtnetlink.link_names(sock)
+        for head, attrs in rtnetlink.dump(sock, rtnetlink.RTM_GETROUTE, 2):
+            dst = rtnetlink.ip(attrs.get(rtnetlink.RTA_DST))
+            if dst is None or head[1] < 15 or head[7] not in (rtnetlink.RTN_UNICAST, rtnetlink.RTN_LOCAL):
+                continue
+            net = IPv4Network(f"{dst}/{head[1]}", strict=False)
+            dev = ""
+            if rtnetlink.RTA_OIF in attrs:
+                (oif,) = struct.unpack("=i", attrs[rtnetlink.RTA_OIF][:4])
+                dev = f" dev {names.get(oif, oif)}"
+            out.append((net, f"{net}{dev}"))
+    return out

@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("netlab.errors", "netlab.safety", "netlab.faults", "netlab.waiting", "netlab.nsthread")),
     ("model", ("netlab.model",)),
     ("loading", ("netlab.loader", "netlab.lease")),
-    ("kernel", ("netlab.kernel.features", "netlab.kernel.hoststate", "netlab.kernel.iptables")),
+    ("kernel", ("netlab.kernel.features", "netlab.kernel.hoststate", "netlab.kernel.iptables", "netlab.kernel.rtnetlink")),
     ("backends", ("netlab.backends", "netlab.kernel.uml", "netlab.kernel.uml_launch")),
     ("probes", ("netlab.probes",)),
     ("evidence", ("netlab.evidence",)),

@@ -19,6 +19,7 @@ import subprocess
 from ipaddress import IPv4Address
 
 from netlab import faults, nsthread, safety
+from netlab.backends import endpoints as common
 from netlab.backends import journal as journals
 from netlab.backends import namespaces, naming
 from netlab.backends.base import NO_HOOKS, Address, Backend, CapturePoint, Deployment, Endpoint, Hooks
@@ -215,26 +216,23 @@ class NetnsBackend(Backend):
         t, st = dep.topology, _state(dep)
         eps: dict[str, Endpoint] = {}
         for node in t.nodes:
-            addrs = [Address(u.lan, f"lan:{u.lan}", u.address) for u in t.uplinks_of(node.name)]
+            addrs = common.uplink_addresses(t, node.name)
             for net in t.networks_on(node.name):
                 if net.driver == Driver.BRIDGE and net.gateway is not None:
                     addrs.append(Address(net.name, t.segment(net.name, node.name), net.gateway))
             for shim in st.shims.get(node.name, []):
-                addrs.append(Address(f"{shim.lan}-shim", f"lan:{shim.lan}", shim.address))
+                addrs.append(common.shim_address(shim.lan, shim.address))
             eps[node.name] = Endpoint(node.name, EndpointKind.HOST, node.name, st.ns[node.name], addrs)
         for c in st.containers.values():
             if attach.shares_node_ns(t, c):
-                node_ep = eps[c.node]
-                eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, node_ep.netns, list(node_ep.addresses))
+                eps[c.name] = common.sharing_node(c, eps[c.node])
                 continue
             addrs = [Address(a.network, t.segment(a.network, c.node), a.address) for a in c.attachments if a.address]
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, st.ns[c.name], addrs)
         for p in t.peers:
-            eps[p.name] = Endpoint(
-                p.name, EndpointKind.PEER, None, st.ns[p.name], [Address(p.lan, f"lan:{p.lan}", p.address)]
-            )
+            eps[p.name] = common.peer(p, st.ns[p.name])
         dep.endpoints = {name: eps[name] for name in t.endpoint_names()}
-        dep.capture_points = [CapturePoint(lan.name, st.ns[lan.name], lan.name, "lan") for lan in t.lans]
+        dep.capture_points = common.lan_capture_points(t, st.ns)
         for node in t.nodes:
             for net in t.networks_on(node.name):
                 if net.driver == Driver.BRIDGE and net.bridge_name:
