@@ -1,4 +1,5 @@
-"""Finding and loading scenario scripts: `bridge` (bundled) or `path/to/file.py` (any file)."""
+"""Finding and loading scenario scripts: `bridge` (bundled) or `path/to/file.py` (any file); reading expected
+matrix files (`--expect`, parsed by netlab/model/matrixfile.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from netlab.errors import ScenarioError
-from netlab.model import InvalidScenario, Scenario, Topology
+from netlab.model import InvalidScenario, Scenario, Topology, matrixfile
 
 
 def bundled_dir() -> Path:
@@ -142,6 +143,17 @@ def load(spec: str, subnet_offset: int = 0) -> Topology:
     except InvalidScenario as e:
         raise ScenarioError(f"{path}: {e}") from e
     return replace(topology, source=str(path))
+
+
+def load_matrix(path: str | Path) -> list[matrixfile.Cell]:
+    """The cells of a matrix file: YAML (`.yaml`/`.yml`, or a file whose first setting is `matrices:`) or
+    the plain format."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise matrixfile.MatrixError(f"{path}: cannot read the expected matrix ({e.strerror or e})") from e
+    return matrixfile.parse(text, str(path), as_yaml=p.suffix in (".yaml", ".yml"))
 
 
 def bundled() -> list[ScenarioInfo]:

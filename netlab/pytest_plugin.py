@@ -224,7 +224,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         try:
             topology = loader.load(scenario)
             if expect:
-                topology = matrixfile.apply(topology, matrixfile.load(expect), expect)
+                topology = matrixfile.apply(topology, loader.load_matrix(expect), expect)
         except NetlabError as err:
             raise pytest.UsageError(f"{item.nodeid}: {err}") from err
         assert item.parent is not None

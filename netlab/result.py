@@ -77,7 +77,7 @@ class Result:
         return self.check_cells([cell], f"expect({src_name!r}, {dst_name!r}, {probe!r})")
 
     def check_cells(self, cells: Sequence[Any], source: str) -> Verdict:
-        """`expect` for cells already parsed (matrixfile.parse_table or matrixfile.load)."""
+        """`expect` for cells already parsed (matrixfile.parse_table or loader.load_matrix)."""
         from netlab.model import matrixfile
         from netlab.report import console
 

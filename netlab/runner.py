@@ -422,7 +422,7 @@ def _expecting(topology: Topology, expect: str | None) -> Topology:
         return topology
     from netlab.model import matrixfile
 
-    return matrixfile.apply(topology, matrixfile.load(expect), expect)
+    return matrixfile.apply(topology, loader.load_matrix(expect), expect)
 
 
 def run_in_uml(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from netlab import loader
 from netlab.model import matrixfile
 from netlab.result import Result
 from netlab.verdict import Verdict
@@ -39,7 +40,7 @@ def assert_reachability(
     if isinstance(expected, Path) or (
         "\n" not in expected and (os.path.isfile(expected) or _looks_like_a_file(expected))
     ):
-        return result.check_cells(matrixfile.load(expected), str(expected))  # a missing file: MatrixError
+        return result.check_cells(loader.load_matrix(expected), str(expected))  # a missing file: MatrixError
     cells = matrixfile.parse_table(expected, "expected matrix", probe=probe.lower(), stage=stage)
     return result.check_cells(cells, "expected matrix")
 

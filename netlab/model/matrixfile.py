@@ -30,7 +30,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from netlab.errors import UsageError
 from netlab.model.expectations import parse_probe
@@ -182,21 +181,18 @@ def parse_table(
     return cells
 
 
-def load(path: str | Path) -> list[Cell]:
-    """The cells of a matrix file: YAML (`.yaml`/`.yml`, or a file whose first setting is `matrices:`) or
-    the plain format."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise MatrixError(f"{path}: cannot read the expected matrix ({e.strerror or e})") from e
+def parse(text: str, source: str, as_yaml: bool = False) -> list[Cell]:
+    """The cells of a matrix file's text: YAML when `as_yaml` (the file is named `.yaml`/`.yml`) or when its
+    first setting is `matrices:`, else the plain format. Reading the file is the loading layer's
+    (netlab/loader.py, `load_matrix`)."""
     first = next((ln.strip() for ln in text.splitlines() if _strip_comment(ln).strip()), "")
-    if p.suffix in (".yaml", ".yml") or first.startswith("matrices:"):
-        return _load_yaml(text, str(path))
-    return parse_table(text, str(path))
+    if as_yaml or first.startswith("matrices:"):
+        return parse_yaml(text, source)
+    return parse_table(text, source)
 
 
-def _load_yaml(text: str, source: str) -> list[Cell]:
+def parse_yaml(text: str, source: str) -> list[Cell]:
+    """The cells of a YAML matrix file's text (`matrices: [{stage, probe, table}]`)."""
     import yaml
 
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_cli import ALL_HOLD, run_main, scenario_file
 
-from netlab import Scenario
+from netlab import Scenario, loader
 from netlab.errors import UsageError
 from netlab.model import matrixfile
 from netlab.model.errors import InvalidScenario
@@ -82,14 +82,14 @@ def test_yaml_file_errors_point_into_the_file(tmp_path: Path) -> None:
         "matrices:\n  - stage: later\n    probe: icmp\n    table: |\n      src\\dst web app\n      web       -  maybe\n"
     )
     with pytest.raises(MatrixError) as e:
-        matrixfile.load(f)
+        loader.load_matrix(f)
     assert str(e.value).startswith(f"{f}:6:20: cell web -> app is 'maybe'"), str(e.value)
     f.write_text("matrices:\n  - stage: later\n    tabel: x\n")
     with pytest.raises(MatrixError, match=r"m\.yaml:3:5: unknown key 'tabel'"):
-        matrixfile.load(f)
+        loader.load_matrix(f)
     f.write_text("matrices: [\n")
     with pytest.raises(MatrixError, match="not valid YAML"):
-        matrixfile.load(f)
+        loader.load_matrix(f)
 
 
 def test_yaml_and_plain_files_apply_to_their_stages(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_yaml_and_plain_files_apply_to_their_stages(tmp_path: Path) -> None:
         "matrices:\n  - stage: later\n    table: |\n      \\    web app\n      web  -   X\n"
         "  - probe: dns:web\n    table: |\n      \\    web\n      app  .\n"
     )
-    t = matrixfile.apply(topology(), matrixfile.load(f), str(f))
+    t = matrixfile.apply(topology(), loader.load_matrix(f), str(f))
     initial, later = t.stages
     assert [(e.src, e.dst, str(e.probe), e.reachable) for e in initial.expectations] == [
         ("app", "web", "dns:web", True)
@@ -110,10 +110,10 @@ def test_unknown_names_and_stages_are_reported_where_they_are_written(tmp_path: 
     f = tmp_path / "m.txt"
     f.write_text("      web  cache\nweb    -    .\n")
     with pytest.raises(MatrixError, match=r"m\.txt:1:12: unknown endpoint 'cache'"):
-        matrixfile.apply(topology(), matrixfile.load(f), str(f))
+        matrixfile.apply(topology(), loader.load_matrix(f), str(f))
     f.write_text("stage: end\n   web\napp .\n")
     with pytest.raises(MatrixError, match=r"m\.txt:1:1: unknown stage 'end'"):
-        matrixfile.apply(topology(), matrixfile.load(f), str(f))
+        matrixfile.apply(topology(), loader.load_matrix(f), str(f))
 
 
 def test_render_reads_back_as_the_same_expectations() -> None:

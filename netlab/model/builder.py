@@ -1,0 +1,460 @@
+"""The builder: turns what a Scenario recorded (netlab/model/declarations.py) into a frozen, validated
+Topology, its addresses allocated. Called by `Scenario.build()`."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
+
+from netlab.model.addressing import POOL, HostAllocator, SubnetAllocator, docker_network_id, in_pool
+from netlab.model.declarations import IFNAME_RE, MAX_CONTAINERS, OPTIONS, Declarations, _CtrDecl
+from netlab.model.errors import InvalidScenario
+from netlab.model.expectations import parse_probe
+from netlab.model.topology import (
+    GWBRIDGE,
+    INITIAL,
+    Action,
+    Attachment,
+    Connect,
+    Container,
+    Disconnect,
+    Driver,
+    Expectation,
+    Lan,
+    Network,
+    Node,
+    Peer,
+    Publish,
+    Route,
+    Shim,
+    Stage,
+    Topology,
+    Uplink,
+)
+
+
+def build(declarations: Declarations, subnet_offset: int = 0) -> Topology:
+    """Validate and freeze. `subnet_offset`: where in the pool (in /24s) the subnets netlab picks itself
+    start (see Scenario.build)."""
+    return _Builder(declarations, subnet_offset).build()
+
+
+class _Builder:
+    """Turns the recorded declarations into a frozen, validated Topology."""
+
+    def __init__(self, d: Declarations, subnet_offset: int = 0) -> None:
+        self.d = d
+        self.subnet_offset = subnet_offset
+        self._lan_addresses: list[IPv4Address] = []
+        self._ipam: dict[str, HostAllocator] = {}
+        self._shims: list[IPv4Address] = []
+        self._attached: dict[str, set[str]] = {}
+
+    def fail(self, msg: str) -> InvalidScenario:
+        return InvalidScenario(msg)
+
+    def subnet(self, what: str, text: str) -> IPv4Network:
+        try:
+            net = ip_network(text, strict=True)
+        except ValueError as e:
+            raise self.fail(f"{what}: invalid subnet {text!r} ({e})") from e
+        if not isinstance(net, IPv4Network):
+            raise self.fail(f"{what}: only IPv4 subnets are supported, got {text!r}")
+        if not in_pool(net):
+            raise self.fail(f"{what}: subnet {net} is outside netlab's pool {POOL}; use a subnet inside it")
+        return net
+
+    def address(self, what: str, text: str, subnet: IPv4Network | None = None) -> IPv4Address:
+        try:
+            addr = ip_address(text)
+        except ValueError as e:
+            raise self.fail(f"{what}: invalid address {text!r}") from e
+        if not isinstance(addr, IPv4Address):
+            raise self.fail(f"{what}: only IPv4 addresses are supported, got {text!r}")
+        if subnet is not None and (addr not in subnet or addr in (subnet.network_address, subnet.broadcast_address)):
+            raise self.fail(f"{what}: address {addr} is not a host address of its subnet {subnet}")
+        return addr
+
+    def build(self) -> Topology:
+        d = self.d
+        if len(d.containers) > MAX_CONTAINERS:
+            raise self.fail(f"scenario {d.name!r}: {len(d.containers)} containers (at most {MAX_CONTAINERS})")
+        explicit: list[tuple[str, IPv4Network]] = []
+        lans: list[Lan] = []
+        for name, text in d.lans.items():
+            if text:
+                net = self.subnet(f"lan {name!r}", text)
+                explicit.append((f"lan {name!r}", net))
+        decl_subnets: dict[str, IPv4Network] = {}
+        for nd in d.networks.values():
+            if nd.subnet:
+                decl_subnets[nd.name] = self.subnet(f"network {nd.name!r}", nd.subnet)
+            for i, extra in enumerate(nd.more_subnets):
+                decl_subnets[f"{nd.name}#{i + 1}"] = self.subnet(f"network {nd.name!r}", extra)
+        self.check_overlaps(explicit, decl_subnets)
+        alloc = SubnetAllocator([n for _, n in explicit] + list(decl_subnets.values()), offset=self.subnet_offset)
+        for name, text in d.lans.items():
+            lans.append(Lan(name, self.subnet(f"lan {name!r}", text) if text else alloc.allocate()))
+        lan_by = {lan.name: lan for lan in lans}
+
+        # nodes' uplinks and peers take lan addresses from the top of the lan subnet
+        lan_hosts = {lan.name: HostAllocator(lan.subnet) for lan in lans}
+        for pname, (lname, addr) in d.peers.items():
+            if lname not in lan_by:
+                raise self.fail(f"peer {pname!r}: unknown lan {lname!r}")
+            if addr:
+                a = self.address(f"peer {pname!r}", addr, lan_by[lname].subnet)
+                if lan_hosts[lname].is_used(a):
+                    raise self.fail(f"peer {pname!r}: address {a} is already taken on lan {lname!r}")
+                lan_hosts[lname].reserve(a)
+        uplinks: list[Uplink] = []
+        for node in d.nodes:
+            for i, lan in enumerate(lans):
+                uplinks.append(Uplink(node, lan.name, lan_hosts[lan.name].next_from_top(), f"eth{i}"))
+        peers: list[Peer] = []
+        for pname, (lname, addr) in d.peers.items():
+            a = (
+                self.address(f"peer {pname!r}", addr, lan_by[lname].subnet)
+                if addr
+                else lan_hosts[lname].next_from_top()
+            )
+            peers.append(Peer(pname, lname, a))
+
+        self._lan_addresses = [u.address for u in uplinks] + [p.address for p in peers]
+        networks = self.networks(alloc, decl_subnets, lan_by)
+        net_by = {n.name: n for n in networks}
+        containers = self.containers(net_by)
+        stages = self.stages(net_by, containers, lan_by, peers, uplinks)
+        warnings = tuple(
+            f"container {c.name!r}: published ports are discarded when using host network mode"
+            for c in containers
+            if c.publish and any(net_by[a.network].driver == Driver.HOST for a in c.attachments)
+        )
+        return Topology(
+            name=d.name,
+            title=d.title,
+            doc=d.doc,
+            nodes=tuple(Node(n) for n in d.nodes),
+            lans=tuple(lans),
+            uplinks=tuple(uplinks),
+            peers=tuple(peers),
+            networks=tuple(networks),
+            containers=tuple(containers),
+            stages=stages,
+            warnings=warnings,
+            claims=tuple(d.claims),
+            subnet_offset=self.subnet_offset,
+        )
+
+    def check_overlaps(self, lans: list[tuple[str, IPv4Network]], nets: dict[str, IPv4Network]) -> None:
+        items = lans + [(f"network {k.split('#')[0]!r}", v) for k, v in nets.items()]
+        for i, (wa, a) in enumerate(items):
+            for wb, b in items[i + 1 :]:
+                if not a.overlaps(b):
+                    continue
+                if self.may_share(wa, wb, a, b):
+                    continue
+                raise self.fail(f"{wb}: subnet {b} overlaps {wa} ({a}); give each a subnet of its own")
+
+    def may_share(self, wa: str, wb: str, a: IPv4Network, b: IPv4Network) -> bool:
+        """macvlan/ipvlan networks live on their parent lan's subnet, as they do in real deployments."""
+        for w, other in ((wa, wb), (wb, wa)):
+            if w.startswith("network "):
+                nd = self.d.networks[w.split("'")[1].split("#")[0]]
+                if nd.driver in (Driver.MACVLAN, Driver.IPVLAN) and other == f"lan {nd.parent!r}":
+                    return True
+        return False
+
+    def networks(
+        self,
+        alloc: SubnetAllocator,
+        decl_subnets: dict[str, IPv4Network],
+        lan_by: dict[str, Lan],
+    ) -> list[Network]:
+        d = self.d
+        default = alloc.allocate()
+        out = [
+            Network(
+                "bridge",
+                Driver.BRIDGE,
+                default,
+                next(default.hosts()),
+                predefined=True,
+                bridge_name="docker0",
+            ),
+            Network("host", Driver.HOST, predefined=True),
+            Network("none", Driver.NONE, predefined=True),
+        ]
+        for nd in d.networks.values():
+            what = f"network {nd.name!r}"
+            driver = Driver(nd.driver)
+            if driver in (Driver.HOST, Driver.NONE):
+                raise self.fail(f"{what}: only one {driver} network exists; use the predefined {str(driver)!r}")
+            parent = nd.parent
+            if driver in (Driver.MACVLAN, Driver.IPVLAN):
+                if parent is None:
+                    raise self.fail(f"{what}: {driver} needs parent=<a lan> (the node's uplink on it)")
+                if parent not in lan_by:
+                    raise self.fail(
+                        f"{what}: parent {parent!r} is not a lan of this scenario; parents are lans (a real NIC "
+                        "is used only when named on the command line: --backend docker --parent IFACE)"
+                    )
+            elif parent is not None:
+                raise self.fail(f"{what}: parent= only applies to macvlan and ipvlan networks")
+            subnet = decl_subnets.get(nd.name)
+            if subnet is None and parent is not None:
+                subnet = lan_by[parent].subnet  # netlab's convenience: children live on their lan's subnet
+            if subnet is None:
+                subnet = alloc.allocate()
+            gateway = self.address(f"{what} gateway", nd.gateway, subnet) if nd.gateway else None
+            if gateway is None:
+                gateway = next(subnet.hosts())
+            self.check_options(what, driver, nd.options)
+            more = tuple(decl_subnets[f"{nd.name}#{i + 1}"] for i in range(len(nd.more_subnets)))
+            bridge_name = None
+            if driver == Driver.BRIDGE:
+                bridge_name = nd.options.get(
+                    "com.docker.network.bridge.name", "br-" + docker_network_id(d.name, nd.name)[:12]
+                )
+            out.append(
+                Network(
+                    nd.name,
+                    driver,
+                    subnet,
+                    gateway,
+                    parent,
+                    dict(nd.options),
+                    nd.internal,
+                    bridge_name=bridge_name,
+                    more_subnets=more,
+                )
+            )
+        if any(n.driver == Driver.OVERLAY for n in out):
+            if not lan_by:
+                raise self.fail("overlay networks need an underlay: declare a lan that connects the nodes")
+            gw_subnet = alloc.allocate()
+            out.append(
+                Network(
+                    GWBRIDGE,
+                    Driver.BRIDGE,
+                    gw_subnet,
+                    next(gw_subnet.hosts()),
+                    options={
+                        "com.docker.network.bridge.enable_icc": "false",
+                        "com.docker.network.bridge.enable_ip_masquerade": "true",
+                    },
+                    predefined=True,
+                    bridge_name=GWBRIDGE,
+                )
+            )
+        return out
+
+    def check_options(self, what: str, driver: Driver, options: dict[str, str]) -> None:
+        for key in options:
+            if key not in OPTIONS:
+                raise self.fail(f"{what}: option {key!r} is not supported; netlab knows {', '.join(OPTIONS)}")
+            if driver not in OPTIONS[key]:
+                raise self.fail(f"{what}: option {key} applies to {OPTIONS[key][0]} networks, not {driver}")
+        name = options.get("com.docker.network.bridge.name")
+        if name is not None and (not IFNAME_RE.match(name) or name in ("docker0", GWBRIDGE)):
+            raise self.fail(
+                f"{what}: bridge name {name!r} must be an interface name of 1-15 letters, digits, '_', '.', '-' "
+                "and not one of Docker's own bridges"
+            )
+        bools = ("com.docker.network.bridge.enable_icc", "com.docker.network.bridge.enable_ip_masquerade")
+        for key in bools:
+            if key in options and options[key] not in ("true", "false"):
+                raise self.fail(f"{what}: option {key} must be true or false, got {options[key]!r}")
+        modes = {"macvlan_mode": ("bridge", "private", "vepa", "passthru"), "ipvlan_mode": ("l2", "l3", "l3s")}
+        for key, valid in modes.items():
+            if key in options and options[key] not in valid:
+                raise self.fail(f"{what}: {key} {options[key]!r} is not one of {', '.join(valid)}")
+
+    def containers(self, net_by: dict[str, Network]) -> list[Container]:
+        d = self.d
+        ipam: dict[str, HostAllocator] = {}
+        for n in net_by.values():
+            if n.subnet is not None:
+                taken = [n.gateway] if n.gateway else []
+                taken += [a for a in self._lan_addresses if a in n.subnet]
+                ipam[n.name] = HostAllocator(n.subnet, taken)
+        # explicit addresses first, so automatic ones never take them
+        for cd in d.containers.values():
+            if cd.ip and cd.networks and cd.networks[0] in ipam:
+                first = net_by[cd.networks[0]]
+                assert first.subnet is not None
+                addr = self.address(f"container {cd.name!r}", cd.ip)
+                home = first.subnet_for(addr)
+                if home is None:
+                    subnets = ", ".join(str(x) for x in first.subnets)
+                    raise self.fail(f"container {cd.name!r}: address {addr} is not in {first.name!r} ({subnets})")
+                self.address(f"container {cd.name!r}", cd.ip, home)
+                if ipam[first.name].is_used(addr):
+                    raise self.fail(f"container {cd.name!r}: address {addr} is already taken on {first.name!r}")
+                ipam[first.name].reserve(addr)
+        self._ipam = ipam
+        out: list[Container] = []
+        for cd in d.containers.values():
+            what = f"container {cd.name!r}"
+            if cd.node not in d.nodes:
+                raise self.fail(f"{what}: unknown node {cd.node!r}")
+            atts: list[Attachment] = []
+            for i, nname in enumerate(cd.networks):
+                if nname not in net_by:
+                    raise self.fail(f"{what}: unknown network {nname!r}")
+                if nname in (a.network for a in atts):
+                    raise self.fail(f"{what}: attached to {nname!r} twice")
+                atts.append(Attachment(nname, self.assign(cd, nname, i == 0, net_by)))
+            drivers = {net_by[a.network].driver for a in atts}
+            if len(atts) > 1 and drivers & {Driver.HOST, Driver.NONE}:
+                raise self.fail(f"{what}: the host and none networks cannot be combined with other networks")
+            if cd.ip and not net_by[cd.networks[0]].has_addresses:
+                raise self.fail(f"{what}: ip= given but network {cd.networks[0]!r} has no addresses")
+            only_overlay = atts and all(net_by[a.network].driver == Driver.OVERLAY for a in atts)
+            if only_overlay and not net_by[atts[0].network].internal:
+                # overlay sets no gateway: Docker gives the container an endpoint on docker_gwbridge
+                atts.append(Attachment(GWBRIDGE, ipam[GWBRIDGE].next()))
+            publish = []
+            for hp, cp in cd.publish.items():
+                for port in (hp, cp):
+                    if not isinstance(port, int) or not 1 <= port <= 65535:
+                        raise self.fail(f"{what}: publish port {port!r} is not a port number")
+                publish.append(Publish(hp, cp))
+            out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish)))
+            self._attached[cd.name] = {a.network for a in atts}
+        for n in net_by.values():
+            if n.driver == Driver.MACVLAN and n.option("macvlan_mode", "bridge") == "passthru":
+                for node in d.nodes:
+                    on = [c.name for c in out if c.node == node and n.name in (a.network for a in c.attachments)]
+                    if len(on) > 1:
+                        raise self.fail(
+                            f"network {n.name!r}: macvlan passthru takes over the parent, so only one container "
+                            f"per node can use it ({', '.join(on)} on {node!r})"
+                        )
+        return out
+
+    def assign(self, cd: _CtrDecl, nname: str, first: bool, net_by: dict[str, Network]) -> IPv4Address | None:
+        if not net_by[nname].has_addresses:
+            return None
+        if first and cd.ip:
+            return ip_address(cd.ip)  # type: ignore[return-value]  # validated above
+        return self._ipam[nname].next()
+
+    def stages(
+        self,
+        net_by: dict[str, Network],
+        containers: list[Container],
+        lan_by: dict[str, Lan],
+        peers: list[Peer],
+        uplinks: list[Uplink],
+    ) -> tuple[Stage, ...]:
+        d = self.d
+        endpoints = {*d.nodes, *d.containers, *d.peers}
+        ctr_nodes = {c.name: c.node for c in containers}
+        exps: dict[str, list[Expectation]] = {INITIAL: []}
+        for st in d.stages:
+            exps[st.name] = []
+        for e in d.expectations:
+            what = f"expectation {e.src} -> {e.dst} ({e.probe})"
+            for end in (e.src, e.dst):
+                if end not in endpoints:
+                    raise self.fail(f"{what}: unknown endpoint {end!r}; known are {', '.join(sorted(endpoints))}")
+            try:
+                probe = parse_probe(e.probe)
+            except ValueError as err:
+                raise self.fail(f"{what}: {err}") from err
+            addr = self.address(what, e.address) if e.address else None
+            exps[e.stage].append(Expectation(e.stage, e.src, e.dst, probe, e.reachable, e.claim, addr))
+        out = [Stage(INITIAL, "", (), tuple(exps[INITIAL]))]
+        for st in d.stages:
+            actions = tuple(
+                self.action(st.name, kind, args, net_by, lan_by, peers, uplinks, ctr_nodes) for kind, args in st.actions
+            )
+            out.append(Stage(st.name, st.doc, actions, tuple(exps[st.name])))
+        return tuple(out)
+
+    def action(
+        self,
+        stage: str,
+        kind: str,
+        args: tuple[str, ...],
+        net_by: dict[str, Network],
+        lan_by: dict[str, Lan],
+        peers: list[Peer],
+        uplinks: list[Uplink],
+        ctr_nodes: dict[str, str],
+    ) -> Action:
+        d = self.d
+        what = f"stage {stage!r}: {kind}({', '.join(args)})"
+        if kind == "route":
+            target, dst, via = args
+            if target not in {*d.nodes, *d.containers, *d.peers}:
+                raise self.fail(f"{what}: unknown endpoint {target!r}")
+            if dst in net_by:
+                sub = net_by[dst].subnet
+                if sub is None:
+                    raise self.fail(f"{what}: network {dst!r} has no subnet")
+            else:
+                try:
+                    sub = IPv4Network(dst, strict=True)
+                except ValueError as err:
+                    raise self.fail(f"{what}: {dst!r} is neither a network nor a subnet") from err
+            via_addr = self.via_address(what, target, via, peers, uplinks)
+            return Route(target, sub, via_addr)
+        if kind == "shim":
+            node, lan = args
+            if node not in d.nodes:
+                raise self.fail(f"{what}: unknown node {node!r}")
+            if lan not in lan_by:
+                raise self.fail(f"{what}: unknown lan {lan!r}")
+            return Shim(node, lan, self.shim_address(lan_by[lan], peers, uplinks))
+        container, network = args[0], args[1]
+        if container not in d.containers:
+            raise self.fail(f"{what}: unknown container {container!r}")
+        if network not in net_by:
+            raise self.fail(f"{what}: unknown network {network!r}")
+        attached = self._attached[container]
+        if kind == "connect":
+            if network in attached:
+                raise self.fail(f"{what}: container {container!r} is already on network {network!r}")
+            drivers = {net_by[x].driver for x in attached | {network}}
+            if attached and drivers & {Driver.HOST, Driver.NONE}:
+                raise self.fail(
+                    f"{what}: container {container!r}: the host and none networks cannot be combined "
+                    "with other networks"
+                )
+            ip = args[2]
+            n = net_by[network]
+            addr = None
+            if n.has_addresses:
+                assert n.subnet is not None
+                if ip:
+                    addr = self.address(what, ip, n.subnet)
+                    if self._ipam[network].is_used(addr):
+                        raise self.fail(f"{what}: address {addr} is already taken on {network!r}")
+                    self._ipam[network].reserve(addr)
+                else:
+                    addr = self._ipam[network].next()
+            attached.add(network)
+            return Connect(container, network, addr)
+        if network not in attached:
+            raise self.fail(f"{what}: container {container!r} is not on network {network!r}")
+        attached.discard(network)
+        return Disconnect(container, network)
+
+    def via_address(self, what: str, target: str, via: str, peers: list[Peer], uplinks: list[Uplink]) -> IPv4Address:
+        if via in self.d.nodes:
+            target_lans = {p.lan for p in peers if p.name == target}
+            for u in uplinks:
+                if u.node == via and (u.lan in target_lans or not target_lans):
+                    return u.address
+            raise self.fail(f"{what}: node {via!r} shares no lan with {target!r}")
+        for p in peers:
+            if p.name == via:
+                return p.address
+        return self.address(what, via)
+
+    def shim_address(self, lan: Lan, peers: list[Peer], uplinks: list[Uplink]) -> IPv4Address:
+        used = {p.address for p in peers} | {u.address for u in uplinks} | set(self._shims)
+        addr = HostAllocator(lan.subnet, used).next_from_top()
+        self._shims.append(addr)
+        return addr

@@ -1,0 +1,83 @@
+"""What a scenario script records (netlab/model/scenario.py) and the builder validates (netlab/model/builder.py):
+the declarations as written, and the rules their names and options follow."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from netlab.model.topology import Driver
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,14}\Z")
+#: a scenario's own name: it labels Docker objects and journals and is printed; no spaces, slashes or controls
+SCENARIO_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
+#: interface names the kernel accepts and Docker passes through (com.docker.network.bridge.name)
+IFNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}\Z")
+STAGE_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}\Z")
+MAX_CONTAINERS = 500
+MAX_TEXT = 2000
+#: the network options both backends implement (Docker's own keys); anything else is refused rather than
+#: handed to dockerd unchecked
+OPTIONS = {
+    "com.docker.network.bridge.enable_icc": (Driver.BRIDGE,),
+    "com.docker.network.bridge.enable_ip_masquerade": (Driver.BRIDGE,),
+    "com.docker.network.bridge.name": (Driver.BRIDGE,),
+    "macvlan_mode": (Driver.MACVLAN,),
+    "ipvlan_mode": (Driver.IPVLAN,),
+}
+
+
+@dataclass(slots=True)
+class _NetDecl:
+    name: str
+    driver: str
+    subnet: str | None
+    more_subnets: tuple[str, ...]
+    gateway: str | None
+    parent: str | None
+    options: dict[str, str]
+    internal: bool
+
+
+@dataclass(slots=True)
+class _CtrDecl:
+    name: str
+    networks: list[str]
+    node: str
+    publish: dict[int, int]
+    ip: str | None
+
+
+@dataclass(slots=True)
+class _ExpDecl:
+    stage: str
+    src: str
+    dst: str
+    probe: str
+    reachable: bool
+    claim: str | None
+    address: str | None
+
+
+@dataclass(slots=True)
+class _StageDecl:
+    name: str
+    doc: str
+    actions: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Declarations:
+    """Everything a Scenario recorded, as the builder reads it (in declaration order)."""
+
+    name: str
+    title: str
+    doc: str
+    nodes: list[str]
+    lans: dict[str, str]  # name -> subnet ("" when netlab picks it)
+    peers: dict[str, tuple[str, str | None]]  # name -> (lan, address)
+    networks: dict[str, _NetDecl]
+    containers: dict[str, _CtrDecl]
+    expectations: list[_ExpDecl]
+    stages: list[_StageDecl]
+    claims: list[tuple[str, bool]]
