@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from netlab import nsthread, safety
 from netlab.backends import journal, registry
 from netlab.errors import NetlabError, UsageError
-from netlab.evidence import why
+from netlab.evidence import nftrace
+from netlab.options import MAX_DAEMON_TIMEOUT_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +33,11 @@ def stale_hint(records: list[journal.RunRecord]) -> str:
     )
 
 
-def clean(run: str | None = None) -> list[Cleaned]:
-    """Clean dead runs (all of them, or the one named). A live run is never touched."""
+def clean(run: str | None = None, daemon_timeout: float | None = None) -> list[Cleaned]:
+    """Clean dead runs (all of them, or the one named). A live run is never touched. `daemon_timeout`: how
+    long one request to a Docker daemon may take (runs of the docker backend)."""
+    if daemon_timeout is not None and not 0 < daemon_timeout <= MAX_DAEMON_TIMEOUT_S:
+        raise UsageError("--daemon-timeout takes seconds between 0 and 3600")
     safety.require_privileges("netlab clean")
     records = list(journal.runs())
     if run is not None:
@@ -47,7 +51,9 @@ def clean(run: str | None = None) -> list[Cleaned]:
             if run is not None:
                 raise UsageError(f"run {rec.run} is still running (pid {rec.head.get('pid')}); stop it first")
             continue
-        backend = registry.get(str(rec.head.get("backend", "netns")))
+        name = str(rec.head.get("backend", "netns"))
+        options = {"daemon_timeout": daemon_timeout} if name == "docker" and daemon_timeout is not None else {}
+        backend = registry.get(name, **options)
         try:
             removed = [*_trace_tables(rec), *backend.cleanup(rec)]
         except NetlabError as e:  # the other dead runs are still cleaned; this one keeps its journal
@@ -69,7 +75,7 @@ def _trace_tables(rec: journal.RunRecord) -> list[str]:
         if (
             entry.kind == "nft-table"
             and entry.extra.get("netns") == "root"
-            and why.remove_table(nsthread.HOME, rec.run)
+            and nftrace.remove_table(nsthread.HOME, rec.run)
         ):
             removed.append(f"nft table inet {entry.name}")
     return removed

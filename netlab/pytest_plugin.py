@@ -117,8 +117,10 @@ def netlab_backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def netlab_run(request: pytest.FixtureRequest, netlab_backend: str) -> Any:
     """`netlab_run(scenario, backend=None, **options) -> Result`: a fresh run (relative paths: from the test's
-    directory), on this test's backend unless one is given."""
-    from netlab.runner import run_scenario
+    directory), on this test's backend unless one is given; `options` are those of netlab.options.RunOptions
+    (timeout, kernel, expect, why, pcap, keep...)."""
+    from netlab import runner
+    from netlab.options import RunOptions
 
     keep = bool(request.config.getoption("netlab_keep"))
     here = Path(str(request.node.path)).parent
@@ -126,7 +128,7 @@ def netlab_run(request: pytest.FixtureRequest, netlab_backend: str) -> Any:
     def run(scenario: Any, backend: str | None = None, **options: Any) -> Any:
         spec = _resolve(scenario, here) if isinstance(scenario, str) else scenario
         options.setdefault("keep", keep)
-        return run_scenario(spec, backend=backend or netlab_backend, **options)
+        return runner.run(spec, RunOptions(backend=backend or netlab_backend, **options))
 
     return run
 
@@ -155,15 +157,15 @@ def _marked(marker: Any, here: Path) -> tuple[str, str | None]:
 
 
 def cached_run(config: pytest.Config, scenario: str, backend: str, expect: str | None) -> Any:
-    from netlab.runner import run_scenario
+    from netlab import runner
+    from netlab.options import RunOptions
 
     cache = config.stash[_CACHE]
     key = (scenario, backend, expect)
     if key not in cache:
         try:
-            cache[key] = run_scenario(
-                scenario, backend=backend, expect=expect, keep=bool(config.getoption("netlab_keep"))
-            )
+            options = RunOptions(backend=backend, expect=expect, keep=bool(config.getoption("netlab_keep")))
+            cache[key] = runner.run(scenario, options)
         except Exception as e:  # remembered, so the cells of a scenario that cannot run fail once each, fast
             cache[key] = e
     found = cache[key]

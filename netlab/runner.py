@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 from netlab import faults, lease, loader
 from netlab.backends import journal as journals
@@ -35,6 +35,8 @@ from netlab.model import Scenario
 from netlab.model.probing import Probing, ThroughShells
 from netlab.model.results import Observation
 from netlab.model.topology import EndpointKind, Route, Stage, Topology
+from netlab.options import Narrator as Narrator  # re-exported: report/step.py's narrator implements it
+from netlab.options import RunOptions
 from netlab.probes import matrix
 from netlab.report import progress
 from netlab.result import Result as Result  # re-exported: `from netlab.runner import Result` keeps working
@@ -193,22 +195,6 @@ def _record_kept(backend: Backend, dep: Deployment) -> None:
 
 
 StageHook = Callable[[Deployment, int, list[Observation]], None]
-
-
-class Narrator(Protocol):
-    """Lecture mode (`netlab run --step`, netlab/report/step.py): told before the deployment, before each
-    later stage's actions, and after each stage was measured."""
-
-    def before_deploy(self, topology: Topology) -> None: ...
-
-    def gate(self, kind: str, name: str) -> None:
-        """Right before the backend creates a lan, network or container, or does a stage's action."""
-
-    def before_stage(self, topology: Topology, index: int) -> None: ...
-
-    def after_stage(
-        self, topology: Topology, index: int, observations: list[Observation], endpoints: dict[str, Endpoint]
-    ) -> None: ...
 
 
 def run_topology(
@@ -387,34 +373,54 @@ def run_scenario(
     narrator: Narrator | None = None,
     why: bool = False,
 ) -> Result:
+    """`run(spec, RunOptions(...))` with the options as keyword arguments."""
+    options = RunOptions(
+        backend=backend,
+        timeout=timeout,
+        kernel=kernel,
+        pcap=pcap,
+        decode=decode,
+        expect=expect,
+        keep=keep,
+        narrator=narrator,
+        why=why,
+    )
+    return run(spec, options)
+
+
+def run(spec: str | Scenario | Topology, options: RunOptions) -> Result:
     """Load (a bundled name or a file), build (a `Scenario` made with the API: netlab picks its subnets as for a
-    file) or take a built topology, run it, return the Result. `expect`: a
-    matrix file (netlab/model/matrixfile.py) whose tables replace the expectations of the stages they cover."""
-    if kernel not in ("host", "uml"):
-        raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
-    if kernel == "uml":  # the guest is a kernel of its own: nothing to share, no lease
-        if narrator is not None:
+    file) or take a built topology, run it as `options` say, return the Result. `options.expect`: a matrix file
+    (netlab/model/matrixfile.py) whose tables replace the expectations of the stages they cover."""
+    options.check()
+    if options.kernel == "uml":  # the guest is a kernel of its own: nothing to share, no lease
+        if options.narrator is not None:
             raise UsageError("--step runs on the host kernel only (inside user-mode Linux nobody can press Enter)")
-        if keep:
+        if options.keep:
             raise UsageError("--keep runs on the host kernel only (the user-mode Linux guest ends with the run)")
         if not isinstance(spec, str):
             raise UsageError("--kernel uml runs a scenario file or name, not an in-memory scenario or topology")
-        return run_in_uml(spec, _expecting(loader.load(spec), expect), backend, timeout, pcap, expect, why)
+        if options.backend_name not in ("netns", "auto"):
+            raise UsageError("--kernel uml runs the netns backend (there is no Docker inside the guest)")
+        topology = _expecting(loader.load(spec), options.expect)
+        return run_in_uml(spec, topology, options.timeout, options.pcap, options.expect, options.why)
+    options = options.resolved()
     if isinstance(spec, Topology):  # built by the caller: its addresses are as given
-        return run_topology(
-            _expecting(spec, expect), backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator, why=why
-        )
+        return _run(_expecting(spec, options.expect), options)
     # runs at the same time take different parts of the pool for the subnets netlab picks (netlab/lease.py)
     with lease.lease() as held:
         offset = held.slot * lease.SLOT_SUBNETS
         built = spec.build(offset) if isinstance(spec, Scenario) else loader.load(spec, subnet_offset=offset)
-        topology = _expecting(built, expect)
-        result = run_topology(
-            topology, backend, timeout, pcap=pcap, decode=decode, keep=keep, narrator=narrator, why=why
-        )
-        if keep:  # the deployment outlives this process: so does the lease, until `netlab clean`
+        result = _run(_expecting(built, options.expect), options)
+        if options.keep:  # the deployment outlives this process: so does the lease, until `netlab clean`
             held.keep_for(result.run)
         return result
+
+
+def _run(topology: Topology, o: RunOptions) -> Result:
+    return run_topology(
+        topology, o.chosen, o.timeout, pcap=o.pcap, decode=o.decode, keep=o.keep, narrator=o.narrator, why=o.why
+    )
 
 
 def _expecting(topology: Topology, expect: str | None) -> Topology:
@@ -428,7 +434,6 @@ def _expecting(topology: Topology, expect: str | None) -> Topology:
 def run_in_uml(
     spec: str,
     topology: Topology,
-    backend: str | Backend,
     timeout: float,
     pcap: str | None = None,
     expect: str | None = None,
@@ -439,8 +444,6 @@ def run_in_uml(
     from netlab.kernel import features, uml
     from netlab.result import result_from_json
 
-    if backend not in ("netns", "auto"):
-        raise UsageError("--kernel uml runs the netns backend (there is no Docker inside the guest)")
     run = _fresh_run_id()
     sysctls_before = hoststate.root_sysctls()
     journal = Journal.open(run, "netns", topology.name)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from netlab import cleanup
-from netlab.cli.run import DaemonTimeout, set_daemon_timeout
+from netlab.cli.run import DaemonTimeout
 
 
 def clean(
@@ -16,8 +16,7 @@ def clean(
     daemon_timeout: DaemonTimeout = None,
 ) -> None:
     """Remove the objects of runs whose process is gone. Live runs are never touched."""
-    set_daemon_timeout(daemon_timeout)
-    done = cleanup.clean(run)
+    done = cleanup.clean(run, daemon_timeout=daemon_timeout)
     if not done:
         typer.echo("nothing to clean")
     for c in done:

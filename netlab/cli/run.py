@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Annotated
 
 import typer
 
-from netlab.backends import registry
-from netlab.backends.base import Backend
+from netlab import runner
 from netlab.errors import EnvironmentProblem, UsageError
+from netlab.options import Narrator, RunOptions
 from netlab.report import console
 from netlab.report import json as json_report
-from netlab.runner import run_scenario
 
 BackendOpt = Annotated[
     str | None, typer.Option("--backend", "-b", help="auto | netns | docker (default: netns; docker with --node)")
@@ -30,15 +28,6 @@ DaemonTimeout = Annotated[
         "(default 60, or NETLAB_DAEMON_TIMEOUT); exit 3 naming the request",
     ),
 ]
-
-
-def set_daemon_timeout(seconds: float | None) -> None:
-    """Every Docker client of this process (the run's and its teardown's) takes the limit from the environment."""
-    if seconds is None:
-        return
-    if not 0 < seconds <= 3600:
-        raise UsageError("--daemon-timeout takes seconds between 0 and 3600")
-    os.environ["NETLAB_DAEMON_TIMEOUT"] = f"{seconds:g}"
 
 
 Color = Annotated[bool | None, typer.Option("--color/--no-color", help="ANSI colour (default: on a terminal)")]
@@ -127,59 +116,30 @@ def run(
     ] = False,
 ) -> None:
     """Deploy SCENARIO, measure the reachability matrix after every stage and compare with its expectations."""
-    if kernel not in ("host", "uml"):
-        raise UsageError(f"--kernel {kernel!r}: use 'host' or 'uml'")
-    if timeout <= 0 or timeout > 30:
-        raise UsageError("--timeout must be between 0 and 30 seconds")
-    set_daemon_timeout(daemon_timeout)
-    engines = parse_nodes(node or [])
-    backend = backend or ("docker" if engines else "netns")
-    if engines and backend == "auto":  # remote engines are the docker backend whatever runs here
-        backend = "docker"
-    chosen: str | Backend = backend
-    if image or parent or engines:
-        if registry.resolve(backend) != "docker":
-            raise UsageError("--image, --parent and --node apply to the docker backend only")
-        if engines and kernel != "host":
-            raise UsageError("--node runs on remote engines; --kernel uml is for the netns backend")
-        chosen = registry.get("docker", image=image, parent=parent, nodes=engines)
     use_color = sys.stdout.isatty() if color is None else color
-    if html_file:
-        check_output(html_file, needs_graphviz=True)
-    if json_file:
-        check_output(json_file)
     if pause is not None and (pause < 0 or not step):
         raise UsageError("--pause takes seconds >= 0 and goes with --step")
-    narrator = None
-    if step:
-        from netlab.report.step import StepNarrator
-
-        narrator = StepNarrator(pause=pause, color=use_color)
-    from netlab import cleanup, safety
-    from netlab.report import progress
-
-    if not engines:  # before anything reads or writes netlab's directories
-        backend_name = registry.resolve(backend) if isinstance(chosen, str) else chosen.name
-        safety.require_privileges(f"the {backend_name} backend")
-
-    leftovers = cleanup.stale()  # runs whose process is gone; a live run is never listed, never touched
-    if leftovers and clean_stale:
-        for c in cleanup.clean():
-            print(f"netlab: run {c.run} (dead): removed {len(c.removed)} objects", file=sys.stderr)
-    elif leftovers:
-        print(cleanup.stale_hint(leftovers), file=sys.stderr)
-    progress.enable()  # a terminal only: pipes and CI logs stay quiet
-    result = run_scenario(
-        scenario,
-        backend=chosen,
-        timeout=timeout,
+    options = RunOptions(
+        backend=backend,
         kernel=kernel,
-        pcap=pcap,
+        timeout=timeout,
+        daemon_timeout=daemon_timeout,
+        image=image,
+        parent=parent,
+        nodes=parse_nodes(node or []),
         expect=expect,
-        narrator=narrator,
-        why=why,
+        pcap=pcap,
         keep=keep,
+        why=why,
+        narrator=_narrator(pause, use_color) if step else None,
     )
+    options.check()
+    if options.kernel == "host":  # decided once (`auto` asks the daemon); user-mode Linux runs netns
+        options = options.resolved()
+    for path in filter(None, (html_file, json_file)):
+        check_output(path, needs_graphviz=path == html_file)
+    _prepare(options, clean_stale)
+    result = runner.run(scenario, options)
     sys.stdout.write(
         console.render_check(result, color=use_color) if check else console.render(result, color=use_color)
     )
@@ -197,6 +157,30 @@ def run(
             file=sys.stderr,
         )
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _narrator(pause: float | None, color: bool) -> Narrator:
+    from netlab.report.step import StepNarrator
+
+    return StepNarrator(pause=pause, color=color)
+
+
+def _prepare(options: RunOptions, clean_stale: bool) -> None:
+    """Before the run: root where this machine is used, what dead runs left (removed or named), progress on a
+    terminal only."""
+    from netlab import cleanup, safety
+    from netlab.report import progress
+
+    if not options.nodes:  # before anything reads or writes netlab's directories
+        name = "netns" if options.kernel == "uml" else options.backend_name
+        safety.require_privileges(f"the {name} backend")
+    leftovers = cleanup.stale()  # runs whose process is gone; a live run is never listed, never touched
+    if leftovers and clean_stale:
+        for c in cleanup.clean():
+            print(f"netlab: run {c.run} (dead): removed {len(c.removed)} objects", file=sys.stderr)
+    elif leftovers:
+        print(cleanup.stale_hint(leftovers), file=sys.stderr)
+    progress.enable()  # a terminal only: pipes and CI logs stay quiet
 
 
 def check_output(path: str, needs_graphviz: bool = False) -> None:

@@ -18,7 +18,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("netlab.errors", "netlab.safety", "netlab.faults", "netlab.waiting", "netlab.nsthread")),
     ("model", ("netlab.model",)),
     ("loading", ("netlab.loader", "netlab.lease")),
-    ("kernel", ("netlab.kernel.features", "netlab.kernel.hoststate", "netlab.kernel.iptables", "netlab.kernel.rtnetlink")),
+    (
+        "kernel",
+        ("netlab.kernel.features", "netlab.kernel.hoststate", "netlab.kernel.iptables", "netlab.kernel.rtnetlink"),
+    ),
     ("backends", ("netlab.backends", "netlab.kernel.uml", "netlab.kernel.uml_launch")),
     ("probes", ("netlab.probes",)),
     ("evidence", ("netlab.evidence",)),
@@ -27,7 +30,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("result", ("netlab.result",)),
     (
         "runner",
-        ("netlab.runner", "netlab.cleanup", "netlab.compare", "netlab.kernel.doctor", "netlab.kernel.uml_guest"),
+        (
+            "netlab.options",
+            "netlab.runner",
+            "netlab.cleanup",
+            "netlab.compare",
+            "netlab.kernel.doctor",
+            "netlab.kernel.uml_guest",
+        ),
     ),
     ("edge", ("netlab.cli", "netlab.pytest_plugin", "netlab.testing", "netlab")),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from ipaddress import IPv4Address
 
-from netlab.evidence import why
+from netlab.evidence import nftrace, why
 from netlab.model.expectations import parse_probe
 from netlab.model.results import Observation, Outcome
 from netlab.report import console
@@ -19,18 +19,18 @@ def _attr(kind: int, value: bytes) -> bytes:
 
 def _trace(table: str, chain: str, handle: int | None, kind: int, verdict: int, net: bytes, l4: bytes = b"") -> bytes:
     body = struct.pack("=BBH", 2, 0, 0)  # nfgenmsg: family ip
-    body += _attr(why.TRACE_TABLE, table.encode() + b"\0") + _attr(why.TRACE_CHAIN, chain.encode() + b"\0")
+    body += _attr(nftrace.TRACE_TABLE, table.encode() + b"\0") + _attr(nftrace.TRACE_CHAIN, chain.encode() + b"\0")
     if handle is not None:
-        body += _attr(why.TRACE_RULE_HANDLE, struct.pack("!Q", handle))
-    body += _attr(why.TRACE_TYPE, struct.pack("!I", kind)) + _attr(why.TRACE_ID, struct.pack("!I", 7))
+        body += _attr(nftrace.TRACE_RULE_HANDLE, struct.pack("!Q", handle))
+    body += _attr(nftrace.TRACE_TYPE, struct.pack("!I", kind)) + _attr(nftrace.TRACE_ID, struct.pack("!I", 7))
     if kind == 1:
-        body += _attr(why.TRACE_POLICY, struct.pack("!I", verdict))
+        body += _attr(nftrace.TRACE_POLICY, struct.pack("!I", verdict))
     else:
-        body += _attr(why.TRACE_VERDICT, _attr(why.VERDICT_CODE, struct.pack("!i", verdict)))
-    body += _attr(why.TRACE_NETWORK_HEADER, net)
+        body += _attr(nftrace.TRACE_VERDICT, _attr(nftrace.VERDICT_CODE, struct.pack("!i", verdict)))
+    body += _attr(nftrace.TRACE_NETWORK_HEADER, net)
     if l4:
-        body += _attr(why.TRACE_TRANSPORT_HEADER, l4)
-    return struct.pack("=IHHII", 16 + len(body), why.NFT_MSG_TRACE, 0, 0, 0) + body
+        body += _attr(nftrace.TRACE_TRANSPORT_HEADER, l4)
+    return struct.pack("=IHHII", 16 + len(body), nftrace.NFT_MSG_TRACE, 0, 0, 0) + body
 
 
 IP = bytes.fromhex("45000054000040004001") + b"\0\0" + bytes([198, 18, 1, 2]) + bytes([198, 18, 2, 2])
@@ -41,7 +41,7 @@ def test_a_rule_drop_and_a_policy_drop_are_parsed_with_their_packet() -> None:
     data = _trace("filter", "DOCKER-ISOLATION-STAGE-2", 12, 3, 0, IP) + _trace(
         "filter", "FORWARD", None, 1, 0, TCP_IP, struct.pack("!HH", 40000, 80)
     )
-    rule, policy = why.parse("/run/netns/x", data)
+    rule, policy = nftrace.parse("/run/netns/x", data)
     assert (rule.kind, rule.table, rule.chain, rule.handle, rule.verdict) == (
         "rule",
         "filter",
@@ -66,8 +66,8 @@ def test_a_rule_drop_and_a_policy_drop_are_parsed_with_their_packet() -> None:
 
 
 def test_other_netlink_messages_and_garbage_are_skipped() -> None:
-    assert why.parse("x", struct.pack("=IHHII", 16, 3, 0, 0, 0)) == []
-    assert why.parse("x", b"\x01\x02") == []
+    assert nftrace.parse("x", struct.pack("=IHHII", 16, 3, 0, 0, 0)) == []
+    assert nftrace.parse("x", b"\x01\x02") == []
 
 
 def test_explained_cells_get_letters_in_the_observed_table_and_are_listed() -> None:
@@ -112,21 +112,23 @@ def test_later_events_of_a_packet_get_its_headers_and_replies_are_told_from_reve
     from netlab.model.probing import Task
 
     a, b = IPv4Address("198.18.1.2"), IPv4Address("198.18.2.2")
-    first = why.Event("ns", 7, "rule", "ip", "filter", "FORWARD", 3, -3, a, b, 1, None, None, 8)
-    later = why.Event("ns", 7, "rule", "ip", "filter", "DOCKER-ISOLATION-STAGE-2", 9, 0, None, None, None, None, None)
-    orphan = why.Event("other", 7, "rule", "ip", "filter", "FORWARD", 4, 0, None, None, None, None, None)
-    filled = why.with_headers([first, later, orphan])
+    first = nftrace.Event("ns", 7, "rule", "ip", "filter", "FORWARD", 3, -3, a, b, 1, None, None, 8)
+    later = nftrace.Event(
+        "ns", 7, "rule", "ip", "filter", "DOCKER-ISOLATION-STAGE-2", 9, 0, None, None, None, None, None
+    )
+    orphan = nftrace.Event("other", 7, "rule", "ip", "filter", "FORWARD", 4, 0, None, None, None, None, None)
+    filled = nftrace.with_headers([first, later, orphan])
     assert [(e.chain, e.saddr, e.daddr, e.icmp_type) for e in filled] == [
         ("FORWARD", a, b, 8),
         ("DOCKER-ISOLATION-STAGE-2", a, b, 8),
     ]  # the orphan (another namespace, no headers seen) is left out
     task = Task("x", "y", parse_probe("icmp"), b)
-    reply = why.Event("ns", 8, "rule", "ip", "filter", "FORWARD", 3, 1, b, a, 1, None, None, 0)
-    reverse_request = why.Event("ns", 9, "rule", "ip", "filter", "FORWARD", 3, 1, b, a, 1, None, None, 8)
+    reply = nftrace.Event("ns", 8, "rule", "ip", "filter", "FORWARD", 3, 1, b, a, 1, None, None, 0)
+    reverse_request = nftrace.Event("ns", 9, "rule", "ip", "filter", "FORWARD", 3, 1, b, a, 1, None, None, 8)
     assert why._matches(filled[1], {a}, b, task) == "request"
     assert why._matches(reply, {a}, b, task) == "reply"
     assert why._matches(reverse_request, {a}, b, task) is None
     tcp = Task("x", "y", parse_probe("tcp:80"), b)
-    syn = why.Event("ns", 10, "rule", "ip", "filter", "FORWARD", 3, 0, a, b, 6, 80, 40000)
-    other_port = why.Event("ns", 11, "rule", "ip", "filter", "FORWARD", 3, 0, a, b, 6, 22, 40001)
+    syn = nftrace.Event("ns", 10, "rule", "ip", "filter", "FORWARD", 3, 0, a, b, 6, 80, 40000)
+    other_port = nftrace.Event("ns", 11, "rule", "ip", "filter", "FORWARD", 3, 0, a, b, 6, 22, 40001)
     assert why._matches(syn, {a}, b, tcp) == "request" and why._matches(other_port, {a}, b, tcp) is None

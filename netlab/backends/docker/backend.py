@@ -30,7 +30,8 @@ from netlab.backends import journal as journals
 from netlab.backends.base import NO_HOOKS, Backend, Deployment, Hooks
 from netlab.backends.docker import daemons, endpoints, remote, site, swarm
 from netlab.backends.docker import image as probe_image
-from netlab.backends.docker.engine import Engines, api_errors, daemon_timeout, requests_timeout
+from netlab.backends.docker.engine import Engines, api_errors, requests_timeout
+from netlab.backends.docker.engine import daemon_timeout as default_daemon_timeout
 from netlab.backends.docker.state import REMOTE_DNS, ROOT_NS, State, docker_network, labels, record, state
 from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.namespaces import Role
@@ -51,12 +52,14 @@ class DockerBackend(Backend):
         parent: str | None = None,
         base_url: str | None = None,
         nodes: dict[str, str] | None = None,
+        daemon_timeout: float | None = None,
     ) -> None:
         self.image = image
         self.parent = parent
         self.base_url = base_url
         self.nodes = dict(nodes or {})  # remote engines: scenario node -> engine URL
-        self.daemon_timeout = daemon_timeout()
+        #: seconds one request may take (None: NETLAB_DAEMON_TIMEOUT, else 60)
+        self.daemon_timeout = daemon_timeout if daemon_timeout is not None else default_daemon_timeout()
         self.engines = Engines(base_url, self.daemon_timeout)
 
     def uses_host_routes(self) -> bool:

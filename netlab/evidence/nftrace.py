@@ -1,0 +1,223 @@
+"""nftables tracing of the run's own packets, read from netlink (the mechanics `--why` stands on).
+
+A table of the run's own (`inet nltrace<run>`, one per namespace the run's packets pass) sets
+`meta nftrace set 1` on packets between the run's addresses at prerouting and output, before every other hook;
+the kernel then reports on the NFNLGRP_NFTRACE netlink group of that namespace every chain and rule those packets
+pass, in every table, and the verdict that ended them. `parse` reads those reports (no `nft monitor` text);
+`tracing` plants the tables and always removes them; in the Docker host's own namespace the table is journaled
+first, so `netlab clean` removes it after a crash (`remove_table`). Docker's tables are never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import struct
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Address
+
+from netlab import faults, nsthread
+from netlab.backends.base import Deployment
+from netlab.errors import NetlabError
+
+# linux/netlink.h, linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h
+NETLINK_NETFILTER = 12
+SOL_NETLINK = 270
+NETLINK_ADD_MEMBERSHIP = 1
+NFNLGRP_NFTRACE = 9
+NFT_MSG_TRACE = (10 << 8) | 17  # NFNL_SUBSYS_NFTABLES, NFT_MSG_TRACE
+TRACE_TABLE, TRACE_CHAIN, TRACE_RULE_HANDLE, TRACE_TYPE, TRACE_VERDICT, TRACE_ID = 1, 2, 3, 4, 5, 6
+TRACE_NETWORK_HEADER, TRACE_TRANSPORT_HEADER, TRACE_POLICY = 8, 9, 16
+VERDICT_CODE, VERDICT_CHAIN = 1, 2
+TRACETYPE = {1: "policy", 2: "return", 3: "rule"}
+NF_DROP, NF_ACCEPT = 0, 1
+VERDICTS = {
+    0: "drop",
+    1: "accept",
+    2: "stolen",
+    3: "queue",
+    -1: "continue",
+    -2: "break",
+    -3: "jump",
+    -4: "goto",
+    -5: "return",
+}
+FAMILIES = {1: "inet", 2: "ip", 7: "bridge", 10: "ip6", 3: "arp", 5: "netdev"}
+TRACE_PREFIX = "nltrace"
+ROOT_LABEL = "the Docker host's own namespace"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One nftrace report: a packet (trace id) passed or left a chain."""
+
+    netns: str
+    trace_id: int
+    kind: str  # rule / policy / return
+    family: str
+    table: str
+    chain: str
+    handle: int | None
+    verdict: int | None
+    saddr: IPv4Address | None
+    daddr: IPv4Address | None
+    proto: int | None
+    dport: int | None
+    sport: int | None
+    icmp_type: int | None = None
+
+
+def table_name(run: str) -> str:
+    return f"{TRACE_PREFIX}{run}"
+
+
+def _attrs(data: bytes, start: int, end: int) -> dict[int, bytes]:
+    out: dict[int, bytes] = {}
+    while start + 4 <= end:
+        alen, atype = struct.unpack_from("=HH", data, start)
+        if alen < 4:
+            break
+        out[atype & 0x3FFF] = data[start + 4 : start + alen]
+        start += (alen + 3) & ~3
+    return out
+
+
+def parse(netns: str, data: bytes) -> list[Event]:
+    """The NFT_MSG_TRACE messages in one netlink datagram."""
+    events = []
+    off = 0
+    while off + 16 <= len(data):
+        length, typ = struct.unpack_from("=IH", data, off)
+        if length < 16:
+            break
+        if typ == NFT_MSG_TRACE and length >= 20:
+            family = data[off + 16]
+            a = _attrs(data, off + 20, off + length)
+            verdict = None
+            if TRACE_VERDICT in a:
+                v = _attrs(a[TRACE_VERDICT], 0, len(a[TRACE_VERDICT]))
+                if VERDICT_CODE in v:
+                    (verdict,) = struct.unpack("!i", v[VERDICT_CODE][:4])
+            if TRACE_POLICY in a and verdict is None:
+                (verdict,) = struct.unpack("!I", a[TRACE_POLICY][:4])
+            net = a.get(TRACE_NETWORK_HEADER, b"")
+            saddr = daddr = None
+            proto = sport = dport = None
+            if len(net) >= 20 and net[0] >> 4 == 4:
+                saddr, daddr, proto = IPv4Address(net[12:16]), IPv4Address(net[16:20]), net[9]
+            l4 = a.get(TRACE_TRANSPORT_HEADER, b"")
+            icmp_type = None
+            if proto in (6, 17) and len(l4) >= 4:
+                sport, dport = struct.unpack("!HH", l4[:4])
+            elif proto == 1 and l4:
+                icmp_type = l4[0]
+            events.append(
+                Event(
+                    netns,
+                    struct.unpack("!I", a[TRACE_ID][:4])[0] if TRACE_ID in a else 0,
+                    TRACETYPE.get(struct.unpack("!I", a[TRACE_TYPE][:4])[0], "?") if TRACE_TYPE in a else "?",
+                    FAMILIES.get(family, str(family)),
+                    a.get(TRACE_TABLE, b"").rstrip(b"\0").decode(),
+                    a.get(TRACE_CHAIN, b"").rstrip(b"\0").decode(),
+                    struct.unpack("!Q", a[TRACE_RULE_HANDLE][:8])[0] if TRACE_RULE_HANDLE in a else None,
+                    verdict,
+                    saddr,
+                    daddr,
+                    proto,
+                    dport,
+                    sport,
+                    icmp_type,
+                )
+            )
+        off += (length + 3) & ~3
+    return events
+
+
+def trace_socket(netns: str) -> socket.socket:
+    with nsthread.entered(netns):
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, NETLINK_NETFILTER)
+    sock.bind((0, 0))
+    sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, NFNLGRP_NFTRACE)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    return sock
+
+
+def _table_rules(run: str, addresses: Sequence[IPv4Address]) -> str:
+    elements = ", ".join(sorted({str(a) for a in addresses}))
+    t = table_name(run)
+    return (
+        f"table inet {t} {{\n"
+        f"  set a {{ type ipv4_addr; elements = {{ {elements} }}; }}\n"
+        f"  chain pre {{ type filter hook prerouting priority -350; ip saddr @a ip daddr @a meta nftrace set 1; }}\n"
+        f"  chain out {{ type filter hook output priority -350; ip saddr @a ip daddr @a meta nftrace set 1; }}\n"
+        "}\n"
+    )
+
+
+@contextlib.contextmanager
+def tracing(dep: Deployment, namespaces: dict[str, str], addresses: Sequence[IPv4Address]) -> Iterator[list[str]]:
+    """Trace tables in `namespaces` (path -> label) for the duration; yields the paths traced (a namespace
+    whose kernel has no nf_tables, or without the `nft` tool, is left out)."""
+    nft = shutil.which("nft")
+    if nft is None or not addresses:
+        yield []
+        return
+    name = table_name(dep.run)
+    if any(label == ROOT_LABEL for label in namespaces.values()):
+        # the machine's own namespace: a crash must leave `netlab clean` a record of the table
+        dep.journal.record("nft-table", name, netns="root")
+    rules = _table_rules(dep.run, addresses)
+    paths = [p for p in namespaces if os.path.exists(p)]
+    try:
+        done = nsthread.run_many([(p, [nft, "-f", "-"], rules) for p in paths], timeout=10)
+    except (OSError, NetlabError):  # a namespace went away meanwhile: one at a time, skipping it
+        done = []
+        for p in paths:
+            try:
+                done.append(nsthread.run_many([(p, [nft, "-f", "-"], rules)], timeout=10)[0])
+            except (OSError, NetlabError):
+                done.append(subprocess.CompletedProcess([nft], 1, "", "namespace gone"))
+    traced = [p for p, d in zip(paths, done, strict=True) if d.returncode == 0]
+    try:
+        faults.point("why.traced")
+        yield traced
+    finally:
+        for p in traced:  # one by one: a namespace that went away must not keep the others' tables
+            with contextlib.suppress(OSError, NetlabError):
+                nsthread.run_many([(p, [nft, "delete", "table", "inet", name], None)], timeout=10)
+
+
+def remove_table(netns: str, run: str) -> bool:
+    """`netlab clean`: the run's trace table in `netns`, if it is still there."""
+    nft = shutil.which("nft")
+    if nft is None:
+        return False
+    try:
+        nsthread.run(netns, [nft, "delete", "table", "inet", table_name(run)], timeout=10)
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
+def with_headers(events: list[Event]) -> list[Event]:
+    """The kernel puts the packet's headers in the first event of a trace id in each chain walk only; the
+    later events of the same id (same namespace) get them from there."""
+    first: dict[tuple[str, int], Event] = {}
+    out = []
+    for e in events:
+        key = (e.netns, e.trace_id)
+        if e.saddr is not None:
+            first[key] = e
+            out.append(e)
+        elif key in first:
+            h = first[key]
+            out.append(
+                replace(
+                    e, saddr=h.saddr, daddr=h.daddr, proto=h.proto, dport=h.dport, sport=h.sport, icmp_type=h.icmp_type
+                )
+            )
+    return out

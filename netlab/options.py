@@ -1,0 +1,101 @@
+"""What one run is asked for, in one object: built once by the CLI (`netlab run`) or the pytest plugin
+(`netlab_run`), checked once, its backend resolved once, and handed to `runner.run(spec, options)`.
+
+    from netlab.options import RunOptions
+    from netlab.runner import run
+    result = run("bridge", RunOptions(backend="docker", timeout=0.5, why=True))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from netlab.backends import registry
+from netlab.backends.base import Backend, Endpoint
+from netlab.errors import UsageError
+from netlab.model.results import Observation
+from netlab.model.topology import Topology
+from netlab.probes.matrix import DEFAULT_TIMEOUT
+
+KERNELS = ("host", "uml")
+MAX_DAEMON_TIMEOUT_S = 3600.0
+DOCKER_ONLY = "--image, --parent and --node apply to the docker backend only"
+
+
+class Narrator(Protocol):
+    """Lecture mode (`netlab run --step`, netlab/report/step.py): told before the deployment, before each
+    later stage's actions, and after each stage was measured."""
+
+    def before_deploy(self, topology: Topology) -> None: ...
+
+    def gate(self, kind: str, name: str) -> None:
+        """Right before the backend creates a lan, network or container, or does a stage's action."""
+
+    def before_stage(self, topology: Topology, index: int) -> None: ...
+
+    def after_stage(
+        self, topology: Topology, index: int, observations: list[Observation], endpoints: dict[str, Endpoint]
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    #: auto | netns | docker (a registry name) or a Backend object; None: netns, or docker with `nodes`
+    backend: str | Backend | None = None
+    kernel: str = "host"  # host | uml (user-mode Linux)
+    timeout: float = DEFAULT_TIMEOUT  # per probe, seconds
+    #: docker backend: seconds one request to a daemon may take (None: NETLAB_DAEMON_TIMEOUT, else 60)
+    daemon_timeout: float | None = None
+    image: str | None = None  # docker backend: the probe image
+    parent: str | None = None  # docker backend: a real NIC as macvlan/ipvlan parent (named by the user only)
+    nodes: dict[str, str] = field(default_factory=dict)  # docker backend: scenario node -> remote engine URL
+    expect: str | None = None  # a matrix file replacing the expectations of the stages it covers
+    pcap: str | None = None  # a directory for one pcap per stage and capture point
+    keep: bool = False  # leave the deployment up (until `netlab clean`)
+    why: bool = False  # explain every blocked cell (nftables trace)
+    decode: bool = True  # decode captured frames here (False: left raw, user-mode Linux's guest)
+    narrator: Narrator | None = None  # `--step`
+
+    def check(self) -> None:
+        """Every problem of the options themselves, before anything is read or created."""
+        if self.kernel not in KERNELS:
+            raise UsageError(f"--kernel {self.kernel!r}: use 'host' or 'uml'")
+        if not 0 < self.timeout <= 30:
+            raise UsageError("--timeout must be between 0 and 30 seconds")
+        if self.daemon_timeout is not None and not 0 < self.daemon_timeout <= MAX_DAEMON_TIMEOUT_S:
+            raise UsageError("--daemon-timeout takes seconds between 0 and 3600")
+        if self._docker_only and isinstance(self.backend, str) and self.backend not in ("docker", "auto"):
+            raise UsageError(DOCKER_ONLY)
+        if self.nodes and self.kernel != "host":
+            raise UsageError("--node runs on remote engines; --kernel uml is for the netns backend")
+
+    @property
+    def _docker_only(self) -> bool:
+        return bool(self.image or self.parent or self.nodes)
+
+    @property
+    def backend_name(self) -> str:
+        if isinstance(self.backend, str):
+            return self.backend
+        return self.backend.name if self.backend is not None else ("docker" if self.nodes else "netns")
+
+    def resolved(self) -> RunOptions:
+        """The same options with the backend made: `auto` decided (docker when a daemon answers), the docker
+        backend given its image, parent, remote engines and daemon timeout. Done once per run."""
+        if self.backend is not None and not isinstance(self.backend, str):
+            return self
+        name = "docker" if self.nodes and self.backend in (None, "auto") else registry.resolve(self.backend_name)
+        if self._docker_only and name != "docker":
+            raise UsageError(DOCKER_ONLY)
+        options: dict[str, object] = {}
+        if name == "docker":
+            options = {"image": self.image, "parent": self.parent, "nodes": dict(self.nodes)}
+            options["daemon_timeout"] = self.daemon_timeout
+        return replace(self, backend=registry.get(name, **options))
+
+    @property
+    def chosen(self) -> Backend:
+        """The backend of resolved options."""
+        assert self.backend is not None and not isinstance(self.backend, str), "call resolved() first"
+        return self.backend
