@@ -34,7 +34,7 @@ from netlab.kernel import hoststate
 from netlab.model import Scenario
 from netlab.model.probing import Probing, ThroughShells
 from netlab.model.results import Observation
-from netlab.model.topology import EndpointKind, Route, Stage, Topology
+from netlab.model.topology import Stage, Topology
 from netlab.options import Narrator as Narrator  # re-exported: report/step.py's narrator implements it
 from netlab.options import RunOptions
 from netlab.probes import matrix
@@ -268,9 +268,9 @@ def run_topology(
             t = time.monotonic()
             progress.phase(f"reading the evidence of stage {stage.name}")
             faults.point("runner.evidence")
-            reread = i == 0 or _touches_firewall(stage)
-            firewall[stage.name] = _firewall_changes(dep, seen, reread=reread)
-            container_firewall[stage.name] = _container_firewall_changes(dep, seen_inside, reread=reread)
+            reread = i == 0 or firewall_evidence.touched_by(stage)
+            firewall[stage.name] = firewall_evidence.node_changes(dep, seen, reread=reread)
+            container_firewall[stage.name] = firewall_evidence.container_changes(dep, seen_inside, reread=reread)
             routes[stage.name] = route_evidence.collect(dep)
             stage_captures = capture_evidence.entries(stage.name, packets)
             if decoder is not None:
@@ -310,55 +310,6 @@ def run_topology(
 
 def _check_claims(result: Result) -> None:
     result.claims = claim_evidence.check_claims(result)
-
-
-def _touches_firewall(stage: Stage) -> bool:
-    """Docker writes rules when containers join or leave networks (and a shim is a link of netlab's);
-    a route added on a peer or a node changes no rule."""
-    return any(not isinstance(a, Route) for a in stage.actions)
-
-
-def _firewall_changes(dep: Deployment, seen: dict[str, str], reread: bool = True) -> dict[str, Any]:
-    """Per node: what the stage changed in its rules (the first stage: since the daemon's own baseline).
-    Without `reread` the rules are not read again (under user-mode Linux one iptables-save costs seconds):
-    `"read": false` says so."""
-    out: dict[str, Any] = {}
-    for node, (netns, _) in dep.firewall_baseline.items():
-        tool = dep.facts.get("firewall", "iptables-nft")
-        if not reread:
-            out[node] = {"tool": tool, "changes": {}, "read": False}
-            continue
-        now = firewall_evidence.save(netns, dep.facts.get("firewall"))
-        out[node] = {"tool": tool, "changes": firewall_evidence.diff(seen[node], now)}
-        seen[node] = now
-    return out
-
-
-def _container_firewall_changes(dep: Deployment, seen: dict[str, str], reread: bool = True) -> dict[str, Any]:
-    """Per container with a namespace of its own (on a node netlab can read): what the stage changed in
-    the rules inside it. Only Docker writes there (its embedded DNS: DNAT of 127.0.0.11:53 to the
-    resolver's ports), so these are reported apart from the node's. Containers without rules are left out."""
-    nodes = {n: ep.netns for n, ep in dep.endpoints.items() if ep.kind == EndpointKind.HOST}
-    inside = {
-        name: ep.netns
-        for name, ep in dep.endpoints.items()
-        if ep.kind == EndpointKind.CONTAINER
-        and ep.netns is not None
-        and ep.node in dep.firewall_baseline
-        and ep.netns != nodes.get(ep.node or "")
-    }
-    tool = dep.facts.get("firewall", "iptables-nft")
-    if not reread:
-        return {c: {"tool": tool, "changes": {}, "read": False} for c in inside if seen.get(c)}
-    texts = firewall_evidence.save_many(list(inside.values()), dep.facts.get("firewall"))
-    out: dict[str, Any] = {}
-    for c, netns in inside.items():
-        now = texts.get(netns, "")
-        changes = firewall_evidence.diff(seen.get(c, ""), now)
-        if changes:
-            out[c] = {"tool": tool, "changes": changes}
-        seen[c] = now
-    return out
 
 
 def run_scenario(

@@ -24,7 +24,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from netlab import nsthread
+from netlab.backends.base import Deployment
 from netlab.kernel.iptables import SAVE_TOOLS
+from netlab.model.topology import EndpointKind, Route, Stage
 
 Tables = dict[str, dict[str, Any]]  # table -> {"policies": {chain: policy}, "rules": [rule lines]}
 
@@ -212,3 +214,52 @@ def _by_chain(order: list[str], wanted: Counter[str]) -> dict[str, list[str]]:
 
 def rule_count(d: dict[str, Any], key: str = "added") -> int:
     return sum(len(rules) for table in d.values() for rules in table.get(key, {}).values())
+
+
+def touched_by(stage: Stage) -> bool:
+    """Docker writes rules when containers join or leave networks (and a shim is a link of netlab's);
+    a route added on a peer or a node changes no rule."""
+    return any(not isinstance(a, Route) for a in stage.actions)
+
+
+def node_changes(dep: Deployment, seen: dict[str, str], reread: bool = True) -> dict[str, Any]:
+    """Per node: what the stage changed in its rules (the first stage: since the daemon's own baseline).
+    Without `reread` the rules are not read again (under user-mode Linux one iptables-save costs seconds):
+    `"read": false` says so."""
+    out: dict[str, Any] = {}
+    for node, (netns, _) in dep.firewall_baseline.items():
+        tool = dep.facts.get("firewall", "iptables-nft")
+        if not reread:
+            out[node] = {"tool": tool, "changes": {}, "read": False}
+            continue
+        now = save(netns, dep.facts.get("firewall"))
+        out[node] = {"tool": tool, "changes": diff(seen[node], now)}
+        seen[node] = now
+    return out
+
+
+def container_changes(dep: Deployment, seen: dict[str, str], reread: bool = True) -> dict[str, Any]:
+    """Per container with a namespace of its own (on a node netlab can read): what the stage changed in
+    the rules inside it. Only Docker writes there (its embedded DNS: DNAT of 127.0.0.11:53 to the
+    resolver's ports), so these are reported apart from the node's. Containers without rules are left out."""
+    nodes = {n: ep.netns for n, ep in dep.endpoints.items() if ep.kind == EndpointKind.HOST}
+    inside = {
+        name: ep.netns
+        for name, ep in dep.endpoints.items()
+        if ep.kind == EndpointKind.CONTAINER
+        and ep.netns is not None
+        and ep.node in dep.firewall_baseline
+        and ep.netns != nodes.get(ep.node or "")
+    }
+    tool = dep.facts.get("firewall", "iptables-nft")
+    if not reread:
+        return {c: {"tool": tool, "changes": {}, "read": False} for c in inside if seen.get(c)}
+    texts = save_many(list(inside.values()), dep.facts.get("firewall"))
+    out: dict[str, Any] = {}
+    for c, netns in inside.items():
+        now = texts.get(netns, "")
+        changes = diff(seen.get(c, ""), now)
+        if changes:
+            out[c] = {"tool": tool, "changes": changes}
+        seen[c] = now
+    return out
