@@ -17,6 +17,7 @@ from netlab.errors import UsageError
 from netlab.model.results import Observation
 from netlab.model.topology import Topology
 from netlab.probes.matrix import DEFAULT_TIMEOUT
+from netlab.report import files
 
 KERNELS = ("host", "uml")
 MAX_DAEMON_TIMEOUT_S = 3600.0
@@ -56,6 +57,8 @@ class RunOptions:
     why: bool = False  # explain every blocked cell (nftables trace)
     decode: bool = True  # decode captured frames here (False: left raw, user-mode Linux's guest)
     narrator: Narrator | None = None  # `--step`
+    json_file: str | None = None  # write the result (schema 1) here
+    html_file: str | None = None  # write the one-file HTML report here (needs Graphviz)
 
     def check(self) -> None:
         """Every problem of the options themselves, before anything is read or created."""
@@ -69,6 +72,10 @@ class RunOptions:
             raise UsageError(DOCKER_ONLY)
         if self.nodes and self.kernel != "host":
             raise UsageError("--node runs on remote engines; --kernel uml is for the netns backend")
+        if self.html_file:
+            files.check_output(self.html_file, needs_graphviz=True)
+        if self.json_file:
+            files.check_output(self.json_file)
 
     @property
     def _docker_only(self) -> bool:

@@ -38,7 +38,7 @@ from netlab.model.topology import Stage, Topology
 from netlab.options import Narrator as Narrator  # re-exported: report/step.py's narrator implements it
 from netlab.options import RunOptions
 from netlab.probes import matrix
-from netlab.report import progress
+from netlab.report import files, progress
 from netlab.result import Result as Result  # re-exported: `from netlab.runner import Result` keeps working
 from netlab.verdict import compare
 
@@ -341,9 +341,23 @@ def run_scenario(
 
 def run(spec: str | Scenario | Topology, options: RunOptions) -> Result:
     """Load (a bundled name or a file), build (a `Scenario` made with the API: netlab picks its subnets as for a
-    file) or take a built topology, run it as `options` say, return the Result. `options.expect`: a matrix file
-    (netlab/model/matrixfile.py) whose tables replace the expectations of the stages they cover."""
+    file) or take a built topology, run it as `options` say, write the files they name, return the Result.
+    `options.expect`: a matrix file (netlab/model/matrixfile.py) whose tables replace the expectations of the
+    stages they cover."""
     options.check()
+    result = _measure(spec, options)
+    if options.json_file:
+        from netlab.report import json as json_report
+
+        json_report.dump(result, options.json_file)
+    if options.html_file:
+        from netlab.report import html
+
+        files.write_output(options.html_file, html.render(result, options.html_file))
+    return result
+
+
+def _measure(spec: str | Scenario | Topology, options: RunOptions) -> Result:
     if options.kernel == "uml":  # the guest is a kernel of its own: nothing to share, no lease
         if options.narrator is not None:
             raise UsageError("--step runs on the host kernel only (inside user-mode Linux nobody can press Enter)")

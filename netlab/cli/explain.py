@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from netlab import loader
-from netlab.cli.run import check_output, write_output
 from netlab.report import explain as explain_report
+from netlab.report.files import check_output, write_output
 
 
 def explain(

@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 
 from netlab import runner
-from netlab.errors import EnvironmentProblem, UsageError
+from netlab.errors import UsageError
 from netlab.options import Narrator, RunOptions
 from netlab.report import console
-from netlab.report import json as json_report
 
 BackendOpt = Annotated[
     str | None, typer.Option("--backend", "-b", help="auto | netns | docker (default: netns; docker with --node)")
@@ -121,6 +120,8 @@ def run(
         raise UsageError("--pause takes seconds >= 0 and goes with --step")
     options = RunOptions(
         backend=backend,
+        json_file=json_file,
+        html_file=html_file,
         kernel=kernel,
         timeout=timeout,
         daemon_timeout=daemon_timeout,
@@ -136,19 +137,11 @@ def run(
     options.check()
     if options.kernel == "host":  # decided once (`auto` asks the daemon); user-mode Linux runs netns
         options = options.resolved()
-    for path in filter(None, (html_file, json_file)):
-        check_output(path, needs_graphviz=path == html_file)
     _prepare(options, clean_stale)
     result = runner.run(scenario, options)
     sys.stdout.write(
         console.render_check(result, color=use_color) if check else console.render(result, color=use_color)
     )
-    if json_file:
-        json_report.dump(result, json_file)
-    if html_file:
-        from netlab.report import html
-
-        write_output(html_file, html.render(result, html_file))
     if keep:
         print(
             f"netlab: run {result.run} is kept up; "
@@ -181,23 +174,3 @@ def _prepare(options: RunOptions, clean_stale: bool) -> None:
     elif leftovers:
         print(cleanup.stale_hint(leftovers), file=sys.stderr)
     progress.enable()  # a terminal only: pipes and CI logs stay quiet
-
-
-def check_output(path: str, needs_graphviz: bool = False) -> None:
-    """Before a run: the file can be written (its directory exists) and, for pictures, Graphviz is there."""
-    import os
-    import shutil
-
-    where = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(where):
-        raise UsageError(f"{path}: directory {where} does not exist")
-    if needs_graphviz and shutil.which("dot") is None:
-        raise EnvironmentProblem(f"{path}: drawing the topology needs Graphviz (apt-get install graphviz)")
-
-
-def write_output(path: str, text: str) -> None:
-    try:
-        with open(path, "w") as f:
-            f.write(text)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e

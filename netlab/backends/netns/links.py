@@ -10,6 +10,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from errno import EEXIST, ENODEV, ESRCH
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
@@ -18,9 +19,6 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from netlab import nsthread
 
-EEXIST = 17
-ENODEV = 19
-ESRCH = 3
 NUD_NOARP = 0x40
 NTF_SELF = 0x02
 IFF_UP = 0x1
