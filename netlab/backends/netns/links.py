@@ -159,6 +159,23 @@ class Netlink:
             if e.code != EEXIST:
                 raise
 
+    def default_route(self, gateway: IPv4Address | None, oif: int | None) -> None:
+        """Make the default route this one (via `gateway`, or straight out of `oif`), replacing any; with
+        neither, remove it (a container left without a gateway network)."""
+        kw: dict[str, Any] = {"family": socket.AF_INET, "proto": RTPROT_BOOT, "dst": "0.0.0.0/0"}
+        if gateway is None and oif is None:
+            try:
+                self._ipr.route("del", family=socket.AF_INET, dst="0.0.0.0/0")
+            except NetlinkError as e:
+                if e.code != ESRCH:
+                    raise
+            return
+        if gateway is not None:
+            kw["gateway"] = str(gateway)
+        if oif is not None:
+            kw["oif"] = oif
+        self._ipr.route("replace", **kw)
+
     def neigh(self, index: int, address: IPv4Address, mac: str) -> None:
         """A permanent neighbour (ARP) entry, as Docker's overlay driver programs for remote peers."""
         self._ipr.neigh("replace", ifindex=index, dst=str(address), lladdr=mac, state=NUD_PERMANENT)
