@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from netlab.backends import registry
 from netlab.backends.base import Backend, Endpoint
@@ -22,6 +22,10 @@ from netlab.report import files
 KERNELS = ("host", "uml")
 MAX_DAEMON_TIMEOUT_S = 3600.0
 DOCKER_ONLY = "--image, --parent and --node apply to the docker backend only"
+FORWARD_ON_NETNS = (
+    "--forward-policy emulates a host on the netns backend; the docker backend runs on the host's own policy "
+    "(the run reports it as `node ...: FORWARD policy`)"
+)
 
 
 class Narrator(Protocol):
@@ -36,8 +40,14 @@ class Narrator(Protocol):
     def before_stage(self, topology: Topology, index: int) -> None: ...
 
     def after_stage(
-        self, topology: Topology, index: int, observations: list[Observation], endpoints: dict[str, Endpoint]
-    ) -> None: ...
+        self,
+        topology: Topology,
+        index: int,
+        observations: list[Observation],
+        endpoints: dict[str, Endpoint],
+        environment: dict[str, Any],
+    ) -> None:
+        """`environment`: the run's facts so far (conditional expectations are judged on them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +67,9 @@ class RunOptions:
     why: bool = False  # explain every blocked cell (nftables trace)
     decode: bool = True  # decode captured frames here (False: left raw, user-mode Linux's guest)
     narrator: Narrator | None = None  # `--step`
+    #: netns backend: the FORWARD policy of the simulated hosts, accept | drop (None: drop, Docker's own
+    #: choice on a host where it turned forwarding on)
+    forward_policy: str | None = None
     json_file: str | None = None  # write the result (schema 1) here
     html_file: str | None = None  # write the one-file HTML report here (needs Graphviz)
 
@@ -72,6 +85,13 @@ class RunOptions:
             raise UsageError(DOCKER_ONLY)
         if self.nodes and self.kernel != "host":
             raise UsageError("--node runs on remote engines; --kernel uml is for the netns backend")
+        if self.forward_policy is not None:
+            if self.forward_policy.lower() not in ("accept", "drop"):
+                raise UsageError(f"--forward-policy {self.forward_policy!r}: use accept or drop")
+            if (isinstance(self.backend, str) and self.backend not in ("netns", "auto")) or self.nodes:
+                raise UsageError(FORWARD_ON_NETNS)
+            if self.kernel == "uml":
+                raise UsageError("--forward-policy runs on the host kernel only for now (not with --kernel uml)")
         if self.html_file:
             files.check_output(self.html_file, needs_graphviz=True)
         if self.json_file:
@@ -96,6 +116,10 @@ class RunOptions:
         if self._docker_only and name != "docker":
             raise UsageError(DOCKER_ONLY)
         options: dict[str, object] = {}
+        if self.forward_policy is not None:
+            if name != "netns":
+                raise UsageError(FORWARD_ON_NETNS)
+            options["forward_policy"] = self.forward_policy
         if name == "docker":
             options = {"image": self.image, "parent": self.parent, "nodes": dict(self.nodes)}
             options["daemon_timeout"] = self.daemon_timeout

@@ -88,7 +88,7 @@ class Result:
         topology = matrixfile.apply(self.topology, cells, source)
         covered = {c.stage or topology.stages[0].name for c in cells}
         topology = replace(topology, stages=tuple(s for s in topology.stages if s.name in covered))
-        verdict = compare(topology, self.observations)
+        verdict = compare(topology, self.observations, self.environment)
         if not verdict.ok:
             raise AssertionError("\n" + console.render_check(replace(self, topology=topology, verdict=verdict)))
         return verdict
@@ -122,7 +122,7 @@ def result_from_json(data: dict[str, Any], topology: Topology) -> Result:
         environment=dict(data["environment"]),
         endpoints=endpoints,
         observations=observations,
-        verdict=compare(topology, observations),
+        verdict=compare(topology, observations, data["environment"]),
         evidence=dict(data.get("evidence", {})),
         claims=list(data.get("claims", [])),
         timings=dict(data.get("timings", {})),

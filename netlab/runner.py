@@ -29,6 +29,7 @@ from netlab.evidence import capture as capture_evidence
 from netlab.evidence import cells as cell_evidence
 from netlab.evidence import claims as claim_evidence
 from netlab.evidence import firewall as firewall_evidence
+from netlab.evidence import hostfacts
 from netlab.evidence import routes as route_evidence
 from netlab.kernel import hoststate
 from netlab.model import Scenario
@@ -227,7 +228,7 @@ def run_topology(
     timings: dict[str, float] = {"deploy_s": 0.0, "probe_s": 0.0, "evidence_s": 0.0, "destroy_s": 0.0}
     observations: list[Observation] = []
     endpoints: dict[str, Endpoint] = {}
-    facts: dict[str, str] = {}
+    facts: dict[str, Any] = {}
     firewall: dict[str, Any] = {}
     container_firewall: dict[str, Any] = {}
     routes: dict[str, Any] = {}
@@ -270,6 +271,8 @@ def run_topology(
             faults.point("runner.evidence")
             reread = i == 0 or firewall_evidence.touched_by(stage)
             firewall[stage.name] = firewall_evidence.node_changes(dep, seen, reread=reread)
+            if i == 0:
+                facts["nodes"] = hostfacts.nodes(dep, seen)
             container_firewall[stage.name] = firewall_evidence.container_changes(dep, seen_inside, reread=reread)
             routes[stage.name] = route_evidence.collect(dep)
             stage_captures = capture_evidence.entries(stage.name, packets)
@@ -284,15 +287,16 @@ def run_topology(
             if on_stage is not None:
                 on_stage(dep, i, stage_obs)
             if narrator is not None:
-                narrator.after_stage(topology, i, stage_obs, dep.endpoints)
+                narrator.after_stage(topology, i, stage_obs, dep.endpoints, {**environment(name), **facts})
+    env = {**environment(name), **facts}
     result = Result(
         topology=topology,
         backend=name,
         run=run,
-        environment={**environment(name), **facts},
+        environment=env,
         endpoints=endpoints,
         observations=observations,
-        verdict=compare(topology, observations),
+        verdict=compare(topology, observations, env),
         evidence={
             "firewall": firewall,
             "container_firewall": container_firewall,

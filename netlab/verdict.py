@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from netlab.model import conditions
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import Expectation, Topology
 
@@ -13,6 +15,14 @@ from netlab.model.topology import Expectation, Topology
 class Check:
     expectation: Expectation
     observation: Observation | None
+    #: a conditional expectation whose condition the run's facts cannot decide (e.g. a remote engine's
+    #: FORWARD policy): not judged, reported as an error
+    undecided: bool = False
+
+    @property
+    def condition(self) -> str:
+        """The condition under which the expectation applied ('' for an unconditional one)."""
+        return conditions.text(self.expectation.when)
 
     @property
     def expected(self) -> Outcome:
@@ -20,6 +30,8 @@ class Check:
 
     @property
     def observed(self) -> Outcome:
+        if self.undecided:
+            return Outcome.ERROR
         return self.observation.outcome if self.observation is not None else Outcome.ERROR
 
     @property
@@ -68,6 +80,27 @@ def find(observations: Sequence[Observation], e: Expectation) -> Observation | N
     return None
 
 
-def compare(topology: Topology, observations: Sequence[Observation]) -> Verdict:
-    checks = [Check(e, find(observations, e)) for stage in topology.stages for e in stage.expectations]
+def compare(
+    topology: Topology, observations: Sequence[Observation], environment: Mapping[str, Any] | None = None
+) -> Verdict:
+    """Every expectation that applies against its observation. A conditional one applies where the run's facts
+    (`environment`: Result.environment) meet its condition, is left out where they do not, and is an error
+    where they cannot tell."""
+    env = environment or {}
+    nodes = {c.name: c.node for c in topology.containers}
+    checks = []
+    for stage in topology.stages:
+        for e in stage.expectations:
+            undecided = False
+            if e.when:
+                node = nodes.get(e.dst) or nodes.get(e.src) or (e.dst if e.dst in _node_names(topology) else None)
+                applies = conditions.holds(e.when, conditions.facts_of(env, node))
+                if applies is False:
+                    continue
+                undecided = applies is None
+            checks.append(Check(e, find(observations, e), undecided))
     return Verdict(tuple(checks))
+
+
+def _node_names(topology: Topology) -> set[str]:
+    return {n.name for n in topology.nodes}

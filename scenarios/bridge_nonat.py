@@ -36,6 +36,15 @@ with s.stage("route_back", "The peer routes the container subnet via the host") 
         "icmp",
         reachable=False,
         claim="A route alone does not open the container: Docker's FORWARD policy drops new inbound flows",
+        when={"forward_policy": "DROP"},
+    )
+    st.expect(
+        ext,
+        c1,
+        "icmp",
+        reachable=True,
+        claim="On a host whose FORWARD policy stayed ACCEPT a route alone opens the container",
+        when={"forward_policy": "ACCEPT"},
     )
 
 SCENARIO = s

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Protocol
+from typing import Any, Protocol
 
 from netlab.backends.journal import Journal, RunRecord
 from netlab.model.deployed import Address, CapturePoint, Endpoint, Listen
@@ -65,8 +65,9 @@ class Deployment:
     resolvers: dict[str, IPv4Address] = field(default_factory=dict)
     #: DNS servers netlab runs while probing (embedded DNS of the netns backend, the run's upstream)
     dns_servers: list[Listen] = field(default_factory=list)
-    #: facts about the environment the backend found (e.g. "firewall": "iptables-legacy")
-    facts: dict[str, str] = field(default_factory=dict)
+    #: facts about the environment the backend found ("firewall": "iptables-legacy", "engine": "Docker Engine
+    #: 20.10.24", "userland_proxy": "on", "daemon_options": {...}); they end up in Result.environment
+    facts: dict[str, Any] = field(default_factory=dict)
     #: node -> (its namespace, its iptables-save text with the daemon up but no scenario network created):
     #: what the firewall evidence diffs against; nodes netlab cannot read (remote engines) are absent
     firewall_baseline: dict[str, tuple[str, str]] = field(default_factory=dict)

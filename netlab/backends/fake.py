@@ -41,6 +41,7 @@ class FakeBackend(Backend):
 
     def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
         dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal, hooks=hooks)
+        dep.facts["forward_policy"] = "DROP"  # the host it pretends to be: Docker's default on a fresh machine
         self.deployed.append(run)
         self._endpoints(dep, 0)
         return dep

@@ -98,6 +98,14 @@ def run(
         ),
     ] = None,
     daemon_timeout: DaemonTimeout = None,
+    forward_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--forward-policy",
+            help="netns backend: the simulated hosts' FORWARD policy, drop (Docker's on a fresh host, the default) "
+            "or accept (a host whose IP forwarding was on before Docker started)",
+        ),
+    ] = None,
     keep: Annotated[
         bool,
         typer.Option(
@@ -125,6 +133,7 @@ def run(
         kernel=kernel,
         timeout=timeout,
         daemon_timeout=daemon_timeout,
+        forward_policy=forward_policy,
         image=image,
         parent=parent,
         nodes=parse_nodes(node or []),

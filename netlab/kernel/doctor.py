@@ -56,10 +56,12 @@ def findings() -> list[Finding]:
     out.append(
         Finding(
             "br_netfilter",
-            os.path.isdir("/proc/sys/net/bridge"),
+            os.path.isdir(features.BR_NETFILTER_DIR),
             "bridged traffic passes iptables (Docker's icc/isolation rules work)"
-            if os.path.isdir("/proc/sys/net/bridge")
-            else "missing: modprobe br_netfilter",
+            if os.path.isdir(features.BR_NETFILTER_DIR)
+            else "not loaded: every scenario has a bridge network, and `netlab run` loads it as dockerd does "
+            "(modprobe br_netfilter)",
+            True,
         )
     )
     limit = features.neighbour_limit()

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterable
 
@@ -122,6 +125,32 @@ def require(kinds: Iterable[str]) -> None:
             raise KernelFeatureMissing(
                 f"{kind}: {REMEDY.get(kind, 'not supported by this kernel')} [kernel said: {err}]"
             )
+
+
+# -- br_netfilter -------------------------------------------------------------
+# Docker's bridge rules (icc, isolation, the FORWARD policy) see bridged traffic only through br_netfilter.
+# Built into some kernels; a module on Debian's, which dockerd loads itself at start (`modprobe br_netfilter`).
+BR_NETFILTER_DIR = "/proc/sys/net/bridge"
+BR_NETFILTER_LOAD = ["modprobe", "br_netfilter"]
+
+
+def require_br_netfilter(sysctl_dir: str | None = None) -> bool:
+    """Make sure br_netfilter is there, loading it as dockerd does when it is a module not yet loaded.
+    True when this call loaded it. KernelFeatureMissing, naming the command, where loading fails."""
+    sysctl_dir = sysctl_dir or BR_NETFILTER_DIR
+    if os.path.isdir(sysctl_dir):
+        return False
+    why = "modprobe is not installed (apt-get install kmod)"
+    if shutil.which(BR_NETFILTER_LOAD[0]) is not None:
+        done = subprocess.run(BR_NETFILTER_LOAD, capture_output=True, text=True, check=False, timeout=30)
+        if os.path.isdir(sysctl_dir):
+            return True
+        why = done.stderr.strip() or f"exit {done.returncode}"
+    raise KernelFeatureMissing(
+        f"br_netfilter: {sysctl_dir} is missing and `{' '.join(BR_NETFILTER_LOAD)}` did not load it ({why}); "
+        "Docker's bridge rules cannot filter bridged traffic without it: load it (or build it into the kernel) "
+        "and run again"
+    )
 
 
 # -- the kernel's neighbour (ARP) table --------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 
+from netlab.model import conditions
 from netlab.model.addressing import POOL, HostAllocator, SubnetAllocator, docker_network_id, in_pool
 from netlab.model.declarations import IFNAME_RE, MAX_CONTAINERS, OPTIONS, Declarations, _CtrDecl
 from netlab.model.errors import InvalidScenario
@@ -363,7 +364,11 @@ class _Builder:
             except ValueError as err:
                 raise self.fail(f"{what}: {err}") from err
             addr = self.address(what, e.address) if e.address else None
-            exps[e.stage].append(Expectation(e.stage, e.src, e.dst, probe, e.reachable, e.claim, addr))
+            try:
+                when = conditions.parse(e.when, what)
+            except ValueError as err:
+                raise self.fail(str(err)) from err
+            exps[e.stage].append(Expectation(e.stage, e.src, e.dst, probe, e.reachable, e.claim, addr, when))
         out = [Stage(INITIAL, "", (), tuple(exps[INITIAL]))]
         for st in d.stages:
             actions = tuple(

@@ -57,6 +57,7 @@ class _ExpDecl:
     reachable: bool
     claim: str | None
     address: str | None
+    when: dict[str, str] | None = None
 
 
 @dataclass(slots=True)

@@ -99,8 +99,9 @@ class StageBuilder:
         reachable: bool = True,
         claim: str | None = None,
         address: str | None = None,
+        when: dict[str, str] | None = None,
     ) -> None:
-        self._s._add_expectation(self._d.name, src, dst, probe, reachable, claim, address)
+        self._s._add_expectation(self._d.name, src, dst, probe, reachable, claim, address, when)
 
     def expect_matrix(self, table: str, probe: str = "icmp") -> None:
         """Expectations of this stage as a truth table (see Scenario.expect_matrix)."""
@@ -237,8 +238,11 @@ class Scenario:
         reachable: bool = True,
         claim: str | None = None,
         address: str | None = None,
+        when: dict[str, str] | None = None,
     ) -> None:
-        self._add_expectation(INITIAL, src, dst, probe, reachable, claim, address)
+        """`when`: the host/engine facts under which this outcome holds, e.g. {"forward_policy": "DROP"}
+        (netlab/model/conditions.py); without it the expectation holds on every host."""
+        self._add_expectation(INITIAL, src, dst, probe, reachable, claim, address, when)
 
     def expect_matrix(self, table: str, probe: str = "icmp") -> None:
         """Expectations of the first stage as a truth table: a header line of destination names, then one
@@ -275,6 +279,7 @@ class Scenario:
         reachable: bool,
         claim: str | None,
         address: str | None,
+        when: dict[str, str] | None = None,
     ) -> None:
         if not isinstance(reachable, bool):
             raise InvalidScenario(f"expectation {src}->{dst}: reachable must be True or False")
@@ -282,7 +287,9 @@ class Scenario:
             raise InvalidScenario(f"expectation {src}->{dst}: probe must be a string like 'icmp' or 'tcp:80'")
         if claim is not None:
             _text(f"expectation {src}->{dst}: claim", claim)
-        self._expectations.append(_ExpDecl(stage, _name(src), _name(dst), probe, reachable, claim, address))
+        if when is not None:
+            when = dict(when) if isinstance(when, dict) else when  # a copy: the script may reuse its dict
+        self._expectations.append(_ExpDecl(stage, _name(src), _name(dst), probe, reachable, claim, address, when))
 
     def claim(self, claim_id: str, holds: bool = True) -> None:
         """Check one of the lecture's claims (netlab/model/claims.py) on this run's evidence; `holds=False`

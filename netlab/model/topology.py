@@ -164,6 +164,8 @@ class Expectation:
     reachable: bool
     claim: str | None = None
     address: IPv4Address | None = None
+    #: the host/engine facts under which it holds (netlab/model/conditions.py); () everywhere
+    when: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,6 +155,41 @@ def stage_tables(
     return out
 
 
+def _detail(c: Check) -> str:
+    if c.undecided:
+        return f"not judged: this run cannot tell whether {c.condition} holds here"
+    return c.observation.detail if c.observation else "not measured"
+
+
+def condition_lines(checks: Sequence[Check]) -> list[str]:
+    """Which conditional expectations applied, grouped by the condition the host met."""
+    by: dict[str, list[str]] = {}
+    for c in checks:
+        if c.condition and not c.undecided:
+            e = c.expectation
+            by.setdefault(c.condition, []).append(f"{e.src} -> {e.dst} {e.probe}")
+    return [f"  on this host ({cond}): {', '.join(cells)}" for cond, cells in by.items()]
+
+
+def environment_lines(env: dict[str, Any]) -> list[str]:
+    """The engine and the Docker hosts as they decide reachability (netlab/evidence/hostfacts.py)."""
+    out = []
+    if env.get("engine"):
+        proxy = env.get("userland_proxy")
+        extra = [f"userland proxy {proxy}"] if proxy else []
+        options = env.get("daemon_options") or {}
+        if options:
+            extra.append("daemon " + " ".join(f"{k}={v}" for k, v in sorted(options.items())))
+        out.append(f"engine: {env['engine']}" + (f" ({'; '.join(extra)})" if extra else ""))
+    for node, facts in (env.get("nodes") or {}).items():
+        nf = facts.get("bridge_nf_call_iptables")
+        out.append(
+            f"node {node}: FORWARD policy {facts.get('forward_policy')}, ip_forward {facts.get('ip_forward')}, "
+            f"bridge-nf-call-iptables {nf if nf is not None else 'missing'}"
+        )
+    return out
+
+
 def render(r: Result, color: bool = False) -> str:
     t = r.topology
     names = list(r.endpoints)
@@ -165,6 +200,7 @@ def render(r: Result, color: bool = False) -> str:
         f"backend: {r.backend}  kernel: {env.get('kernel', '?')}{runner}  firewall: {env.get('firewall', '?')}  "
         f"run: {r.run}",
     ]
+    lines += environment_lines(env)
     lines += [f"warning: {w}" for w in t.warnings]
     for stage in t.stages:
         checks = r.verdict.stage(stage.name)
@@ -176,7 +212,7 @@ def render(r: Result, color: bool = False) -> str:
             if c.ok:
                 continue
             e = c.expectation
-            detail = c.observation.detail if c.observation else "not measured"
+            detail = _detail(c)
             addr = f" ({c.observation.address})" if c.observation and c.observation.address else ""
             mark = _red("WRONG", color) if not c.error else _yellow("ERROR", color)
             lines.append(
@@ -184,6 +220,7 @@ def render(r: Result, color: bool = False) -> str:
             )
             if e.claim:
                 lines.append(f"        claim: {e.claim}")
+        lines += condition_lines(checks)
         lines += why_lines(obs, color)
         lines += firewall_lines(r.evidence.get("firewall", {}).get(stage.name, {}), color)
         lines += container_firewall_lines(r.evidence.get("container_firewall", {}).get(stage.name, {}), color)
@@ -241,7 +278,7 @@ def render_check(r: Result, color: bool = False) -> str:
         for c in checks:
             if not c.ok:
                 e = c.expectation
-                detail = c.observation.detail if c.observation else "not measured"
+                detail = _detail(c)
                 mark = _red("WRONG", color) if not c.error else _yellow("ERROR", color)
                 lines.append(
                     f"  {mark} {e.src} -> {e.dst} {e.probe}: expected {c.expected}, observed {c.observed} ({detail})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from netlab import narrate
+from netlab.model import conditions
 from netlab.model.claims import BY_ID
 from netlab.model.topology import Topology
 from netlab.report.console import table
@@ -22,13 +23,24 @@ def predicted(t: Topology, stage_index: int) -> list[str]:
     """The stage's expectations as the expected grid (icmp) and one row per other probe."""
     stage = t.stages[stage_index]
     names = list(t.endpoint_names())
-    grid = {(e.src, e.dst): "." if e.reachable else "X" for e in stage.expectations if str(e.probe) == "icmp"}
+    plain = [e for e in stage.expectations if not e.when]
+    depends: dict[tuple[str, str, str], list[str]] = {}
+    for e in stage.expectations:
+        if e.when:
+            depends.setdefault((e.src, e.dst, str(e.probe)), []).append(
+                f"{'.' if e.reachable else 'X'} if {conditions.text(e.when)}"
+            )
+    grid = {(e.src, e.dst): "." if e.reachable else "X" for e in plain if str(e.probe) == "icmp"}
+    grid.update({(src, dst): "?" for src, dst, probe in depends if probe == "icmp"})
     out = ["  " + line for line in table("expected", names, grid)] if grid else []
-    others = [e for e in stage.expectations if str(e.probe) != "icmp"]
+    others = [e for e in plain if str(e.probe) != "icmp"]
     if others:
         width = max(len(str(e.probe)) for e in others)
         out += [""] if out else []
         out += [f"  {str(e.probe).ljust(width)}  {e.src} -> {e.dst}: {'.' if e.reachable else 'X'}" for e in others]
+    if depends:
+        out += ["", "  ? depends on the host:"]
+        out += [f"    {probe} {src} -> {dst}: {', '.join(v)}" for (src, dst, probe), v in depends.items()]
     return out or ["  (no expectations in this stage)"]
 
 

@@ -10,7 +10,7 @@ import html
 import os
 from typing import TYPE_CHECKING, Any
 
-from netlab.report import diagram
+from netlab.report import console, diagram
 from netlab.report.console import _diff_mark
 
 if TYPE_CHECKING:
@@ -205,7 +205,11 @@ def render(r: Result, html_path: str = "") -> str:
             _others(r, stage.name),
             _evidence(r, stage.name, html_dir),
         ]
-    env = {**r.environment, "backend": r.backend, "run": r.run, **{k: f"{v:.3f} s" for k, v in r.timings.items()}}
+    shown = {k: v for k, v in r.environment.items() if k not in ("nodes", "daemon_options")}
+    for line in console.environment_lines(r.environment):
+        key, _, value = line.partition(": ")
+        shown[key] = value
+    env = {**shown, "backend": r.backend, "run": r.run, **{k: f"{v:.3f} s" for k, v in r.timings.items()}}
     rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(val)}</td></tr>" for k, val in env.items())
     parts += ["<h2>Environment</h2>", f'<table class="env">{rows}</table>', "</body></html>"]
     return "\n".join(p for p in parts if p) + "\n"

@@ -53,6 +53,7 @@ def result_to_json(r: Result) -> dict[str, Any]:
                 "observed": str(c.observed),
                 "ok": c.ok,
                 "claim": c.expectation.claim,
+                **({"when": dict(c.expectation.when)} if c.expectation.when else {}),
             }
             for c in r.verdict.checks
         ],

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from netlab import narrate
 from netlab.model.deployed import Endpoint
@@ -91,11 +91,16 @@ class StepNarrator:
         self._say(lines)
 
     def after_stage(
-        self, topology: Topology, index: int, observations: list[Observation], endpoints: dict[str, Endpoint]
+        self,
+        topology: Topology,
+        index: int,
+        observations: list[Observation],
+        endpoints: dict[str, Endpoint],
+        environment: dict[str, Any],
     ) -> None:
         self._tell(len(self.steps))  # what no backend step announced (e.g. Docker's own docker_gwbridge)
         stage = topology.stages[index]
-        checks = compare(topology, observations).stage(stage.name)
+        checks = compare(topology, observations, environment).stage(stage.name)
         lines = ["", _bold(f"stage {stage.name}: measured", self.color)]
         lines += stage_tables(stage, list(endpoints), observations, checks, self.color)
         now = {(o.src, o.dst, str(o.probe)): o.outcome.symbol for o in observations}

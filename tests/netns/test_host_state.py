@@ -220,3 +220,29 @@ def test_cgroup_end_touches_only_names_of_the_run() -> None:
     assert cgroups.end("ab12", "docker") == []
     assert cgroups.end("ab12", "netlab-ab12-../x") == []
     assert cgroups.end("", "netlab--host") == []
+
+
+def test_br_netfilter_that_cannot_be_loaded_stops_the_run_before_anything_is_created(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kernel whose br_netfilter is a module that will not load: exit 3 naming the command, nothing created
+    (it used to stop part-way through the deployment). This VM has it built in, so the kernel's answer is
+    played by a missing sysctl directory and a modprobe that fails."""
+    from pathlib import Path
+
+    from netlab.errors import KernelFeatureMissing
+
+    base = Path(str(tmp_path))
+    (base / "bin").mkdir()
+    (base / "bin" / "modprobe").write_text(
+        "#!/bin/sh\necho 'modprobe: FATAL: Module br_netfilter not found' >&2\nexit 1\n"
+    )
+    (base / "bin" / "modprobe").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{base / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(features, "BR_NETFILTER_DIR", str(base / "no-bridge-sysctls"))
+    before = HostSnapshot.take()
+    with pytest.raises(KernelFeatureMissing, match=r"`modprobe br_netfilter` did not load it") as e:
+        run_scenario("bridge", backend="netns")
+    assert e.value.exit_code == 3
+    after = HostSnapshot.take()
+    assert not before.diff(after), before.describe(after)

@@ -28,7 +28,7 @@ from netlab import faults, nsthread, safety
 from netlab.backends import cgroups, naming
 from netlab.backends import journal as journals
 from netlab.backends.base import NO_HOOKS, Backend, Deployment, Hooks
-from netlab.backends.docker import daemons, endpoints, remote, site, swarm
+from netlab.backends.docker import daemonconfig, daemons, endpoints, remote, site, swarm
 from netlab.backends.docker import image as probe_image
 from netlab.backends.docker.engine import Engines, api_errors, requests_timeout
 from netlab.backends.docker.engine import daemon_timeout as default_daemon_timeout
@@ -128,6 +128,7 @@ class DockerBackend(Backend):
         t = topology
         st.private = not self.nodes and needs_private_nodes(t)
         dep.facts["docker"] = self.version()
+        dep.facts["engine"] = f"Docker Engine {dep.facts['docker']}"
         try:
             if self.nodes:
                 st.engines = dict(self.nodes)
@@ -152,6 +153,7 @@ class DockerBackend(Backend):
                 swarm.start(dep, self.daemon_timeout)
                 for name, path in st.node_ns.items():  # each daemon is up, no network of the scenario yet
                     dep.firewall_baseline[name] = (path, hooks.read_firewall(path))
+            self._daemon_facts(dep)
             images = {node: probe_image.ensure(c, self.image) for node, c in st.clients.items()}
             for node in t.nodes:
                 for net in t.networks_on(node.name):
@@ -184,6 +186,23 @@ class DockerBackend(Backend):
             )
             raise DeployError(f"docker backend: deploying {t.name!r} failed: {e}{hint}") from e
         return dep
+
+    def _daemon_facts(self, dep: Deployment) -> None:
+        """The options of the daemon the scenario runs on that change what its networks do (the machine's own
+        daemon, or the first private one: all of them are started alike); none for remote engines."""
+        st = state(dep)
+        if st.engines:
+            return
+        if st.private:
+            proc = st.daemons[dep.topology.nodes[0].name].proc
+            pid = proc.pid if proc is not None else None
+        elif self.base_url is None and os.environ.get("DOCKER_HOST") in (None, "", "unix:///var/run/docker.sock"):
+            pid = daemonconfig.pid_of_local_daemon()
+        else:
+            return  # another socket: netlab cannot tell which process answers there
+        options = daemonconfig.read(pid)
+        dep.facts["daemon_options"] = options
+        dep.facts["userland_proxy"] = "on" if options.get("userland-proxy") == "true" else "off"
 
     def _network(self, dep: Deployment, net: Any, node: str) -> None:
         import docker.types

@@ -28,13 +28,14 @@ from netlab.backends.namespaces import Role
 from netlab.backends.netns import attach, dockerfw, lan
 from netlab.backends.netns.attach import State
 from netlab.backends.netns.links import docker_random_mac
-from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing
+from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, UsageError
 from netlab.kernel import features, uml
 from netlab.kernel.iptables import RESTORE_TOOLS, SAVE_TOOLS
 from netlab.model.deployed import Listen
 from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Topology
 
 LOOPBACK_IFINDEX = 1
+FORWARD_POLICIES = ("drop", "accept")
 EMBEDDED_DNS = IPv4Address("127.0.0.11")
 #: where the kernel picks the ports Docker's embedded resolver binds (net.ipv4.ip_local_port_range default)
 EPHEMERAL_PORTS = range(32768, 61000)
@@ -96,6 +97,15 @@ def _state(dep: Deployment) -> State:
 class NetnsBackend(Backend):
     name = "netns"
 
+    def __init__(self, forward_policy: str | None = None) -> None:
+        """`forward_policy`: the FORWARD policy of the simulated Docker hosts, "drop" (what Docker 20.10 sets
+        when it turns IP forwarding on itself: a fresh host) or "accept" (a host whose forwarding was already
+        on when Docker started, which Docker 20.10 leaves alone). Default: drop."""
+        policy = (forward_policy or "drop").lower()
+        if policy not in FORWARD_POLICIES:
+            raise UsageError(f"--forward-policy {forward_policy!r}: use accept or drop")
+        self.forward_policy = policy
+
     # -- check ----------------------------------------------------------
     def check(self, topology: Topology | None) -> None:
         safety.require_privileges("the netns backend")
@@ -103,12 +113,19 @@ class NetnsBackend(Backend):
             raise EnvironmentProblem("iptables-restore not found: install it (apt-get install iptables)")
         if topology is None:
             return
+        features.require_br_netfilter()  # every node has Docker's default bridge
         features.require(features.link_kinds_needed(topology))
         features.require_neighbour_room(topology)
 
     # -- deploy -----------------------------------------------------------
     def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
         dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal, hooks=hooks)
+        # the rules, sysctls and DNS of Docker 20.10 with its defaults, but no docker-proxy: published ports
+        # are served by the DNAT rules alone
+        dep.facts.update(
+            engine=f"netns, emulating Docker 20.10 on a host whose FORWARD policy is {self.forward_policy.upper()}",
+            userland_proxy="off",
+        )
         st = State()
         dep.state["netns"] = st
         t = topology
@@ -199,7 +216,8 @@ class NetnsBackend(Backend):
                 continue
             for p in c.publish:
                 published.append(dockerfw.Published(t.network(first.network), first.address, p))
-        rules = dockerfw.render(t.networks_on(node), published)
+        drop = self.forward_policy == "drop"
+        rules = dockerfw.render(t.networks_on(node), published, forward_drop=drop)
         faults.point("netns.firewall")
         if node in dep.firewall_baseline:
             st.firewall, _ = restore_rules(st.ns[node], rules, st.firewall, node)
@@ -207,7 +225,7 @@ class NetnsBackend(Backend):
             # the daemon's own rules first (its default bridge only), as a Docker host has them before any
             # network of the scenario exists: the firewall evidence diffs against that
             daemon_only = [n for n in t.networks_on(node) if n.predefined and n.name == "bridge"]
-            base = dockerfw.render(daemon_only, [])
+            base = dockerfw.render(daemon_only, [], forward_drop=drop)
             st.firewall, saved = restore_rules(st.ns[node], rules, st.firewall, node, baseline=base)
             dep.firewall_baseline[node] = (st.ns[node], saved)
         dep.facts["firewall"] = st.firewall
