@@ -19,12 +19,12 @@ __all__ = ["Result", "Scenario", "run_scenario"]
 __version__ = "0.1.0"
 
 
-def run_scenario(spec: Any, **options: Any) -> Result:
+def run_scenario(spec: Any, *args: Any, **options: Any) -> Result:
     """Deploy a scenario (a bundled name, a file, a Scenario or a built Topology), measure every stage, compare with its
-    expectations, destroy; see netlab.runner.run_scenario for the options."""
+    expectations, destroy; see netlab.runner.run_scenario for the options (every field of netlab.options.RunOptions)."""
     from netlab.runner import run_scenario as run
 
-    return run(spec, **options)
+    return run(spec, *args, **options)
 
 
 def __getattr__(name: str) -> Any:

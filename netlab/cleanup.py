@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from netlab import nsthread, safety
+from netlab import safety
 from netlab.backends import journal, registry
 from netlab.errors import NetlabError, UsageError
 from netlab.evidence import nftrace
@@ -55,7 +55,7 @@ def clean(run: str | None = None, daemon_timeout: float | None = None) -> list[C
         options = {"daemon_timeout": daemon_timeout} if name == "docker" and daemon_timeout is not None else {}
         backend = registry.get(name, **options)
         try:
-            removed = [*_trace_tables(rec), *backend.cleanup(rec)]
+            removed = [*nftrace.remove_root_tables(rec), *backend.cleanup(rec)]
         except NetlabError as e:  # the other dead runs are still cleaned; this one keeps its journal
             failed.append(e)
             continue
@@ -65,17 +65,3 @@ def clean(run: str | None = None, daemon_timeout: float | None = None) -> list[C
         done = f" (cleaned {len(out)} other run(s))" if out else ""
         raise type(failed[0])("; ".join(str(e) for e in failed) + done)
     return out
-
-
-def _trace_tables(rec: journal.RunRecord) -> list[str]:
-    """`--why`'s trace table in the machine's own namespace (Docker's rules live there), if the run died
-    while tracing; tables in the run's own namespaces go with them."""
-    removed = []
-    for entry in rec.entries:
-        if (
-            entry.kind == "nft-table"
-            and entry.extra.get("netns") == "root"
-            and nftrace.remove_table(nsthread.HOME, rec.run)
-        ):
-            removed.append(f"nft table inet {entry.name}")
-    return removed

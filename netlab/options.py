@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from netlab.backends import registry
+from netlab.backends import engines, registry
 from netlab.backends.base import Backend, Endpoint
 from netlab.errors import UsageError
 from netlab.model.results import Observation
@@ -26,6 +26,12 @@ FORWARD_ON_NETNS = (
     "--forward-policy emulates a host on the netns backend; the docker backend runs on the host's own policy "
     "(the run reports it as `node ...: FORWARD policy`)"
 )
+
+ENGINE_ON_NETNS = (
+    "--engine chooses the Docker version the netns backend emulates; the docker backend runs the daemon's own "
+    "(the run reports it as `engine`)"
+)
+UML_ENGINE = "20.10"
 
 
 class Narrator(Protocol):
@@ -70,6 +76,9 @@ class RunOptions:
     #: netns backend: the FORWARD policy of the simulated hosts, accept | drop (None: drop, Docker's own
     #: choice on a host where it turned forwarding on)
     forward_policy: str | None = None
+    #: netns backend: the Docker version whose rules it writes (engines.NAMES); None: the version of the
+    #: Docker daemon answering on this machine, else the newest (`resolved()` decides and says why)
+    engine: str | None = None
     json_file: str | None = None  # write the result (schema 1) here
     html_file: str | None = None  # write the one-file HTML report here (needs Graphviz)
 
@@ -81,8 +90,8 @@ class RunOptions:
             raise UsageError("--timeout must be between 0 and 30 seconds")
         if self.daemon_timeout is not None and not 0 < self.daemon_timeout <= MAX_DAEMON_TIMEOUT_S:
             raise UsageError("--daemon-timeout takes seconds between 0 and 3600")
-        if self._docker_only and isinstance(self.backend, str) and self.backend not in ("docker", "auto"):
-            raise UsageError(DOCKER_ONLY)
+        if self._docker_only and (self.backend_name not in ("docker", "auto") or self.kernel == "uml"):
+            raise UsageError(DOCKER_ONLY)  # the default (None) is netns; user-mode Linux runs netns only
         if self.nodes and self.kernel != "host":
             raise UsageError("--node runs on remote engines; --kernel uml is for the netns backend")
         if self.forward_policy is not None:
@@ -92,6 +101,13 @@ class RunOptions:
                 raise UsageError(FORWARD_ON_NETNS)
             if self.kernel == "uml":
                 raise UsageError("--forward-policy runs on the host kernel only for now (not with --kernel uml)")
+        if self.engine is not None:
+            if self.engine not in engines.NAMES:
+                raise UsageError(f"--engine {self.engine!r}: use one of {', '.join(engines.NAMES)}")
+            if (isinstance(self.backend, str) and self.backend not in ("netns", "auto")) or self.nodes:
+                raise UsageError(ENGINE_ON_NETNS)
+            if self.kernel == "uml" and self.engine != UML_ENGINE:
+                raise UsageError(f"--kernel uml emulates Docker {UML_ENGINE} only for now (not --engine {self.engine})")
         if self.html_file:
             files.check_output(self.html_file, needs_graphviz=True)
         if self.json_file:
@@ -112,18 +128,46 @@ class RunOptions:
         backend given its image, parent, remote engines and daemon timeout. Done once per run."""
         if self.backend is not None and not isinstance(self.backend, str):
             return self
-        name = "docker" if self.nodes and self.backend in (None, "auto") else registry.resolve(self.backend_name)
+        if self.nodes and self.backend in (None, "auto"):
+            name = "docker"
+        else:
+            name = registry.resolve(self.backend_name, self.daemon_timeout)
         if self._docker_only and name != "docker":
             raise UsageError(DOCKER_ONLY)
         options: dict[str, object] = {}
-        if self.forward_policy is not None:
-            if name != "netns":
-                raise UsageError(FORWARD_ON_NETNS)
-            options["forward_policy"] = self.forward_policy
+        if self.forward_policy is not None and name != "netns":
+            raise UsageError(FORWARD_ON_NETNS)
+        if self.engine is not None and name != "netns":
+            raise UsageError(ENGINE_ON_NETNS)
+        if name == "netns":
+            options.update(self._netns_defaults())
         if name == "docker":
             options = {"image": self.image, "parent": self.parent, "nodes": dict(self.nodes)}
             options["daemon_timeout"] = self.daemon_timeout
         return replace(self, backend=registry.get(name, **options))
+
+    def _netns_defaults(self) -> dict[str, object]:
+        """The engine profile and FORWARD policy the netns backend emulates: as asked, else those of the Docker
+        daemon answering on this machine, else the newest profile with Docker's defaults; and why."""
+        if self.kernel == "uml":
+            return {"engine": UML_ENGINE, "forward_policy": self.forward_policy, "chosen": "user-mode Linux"}
+        daemon = None
+        if self.engine is None or self.forward_policy is None:
+            daemon = registry.local_docker(timeout=min(self.daemon_timeout or 2.0, 2.0))
+        engine, policy = self.engine, self.forward_policy
+        reasons = []
+        if engine is None:
+            if daemon is not None:
+                engine = engines.for_version(daemon.version, daemon.firewall_backend)
+                reasons.append(f"the profile of Docker {daemon.version}, the daemon answering on this machine")
+            else:
+                engine = engines.NEWEST
+                reasons.append("no Docker daemon answers on this machine: the newest profile")
+        host_policy = daemon.forward_policy if daemon is not None else None
+        if policy is None and engines.get(engine).sets_forward_policy and host_policy in ("ACCEPT", "DROP"):
+            policy = host_policy.lower()
+            reasons.append(f"this machine's FORWARD policy {host_policy}")
+        return {"engine": engine, "forward_policy": policy, "chosen": "; ".join(reasons) or "as asked"}
 
     @property
     def chosen(self) -> Backend:

@@ -191,11 +191,14 @@ class NetlabCell(pytest.Item):
             e = c.expectation
             if (e.stage, e.src, e.dst, str(e.probe)) == self.key:
                 if not c.ok:
-                    detail = c.observation.detail if c.observation else "not measured"
+                    detail = c.reason if c.undecided else c.observation.detail if c.observation else "not measured"
                     raise AssertionError(
                         f"{stage}: {src} -> {dst} {probe}: expected {c.expected}, observed {c.observed} ({detail})"
                     )
                 return
+        skipped = not_applying(result, self.key)
+        if skipped:
+            pytest.skip(f"{stage}: {src} -> {dst} {probe}: {skipped}")
         raise AssertionError(f"{stage}: {src} -> {dst} {probe}: the run has no such expectation")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -205,6 +208,23 @@ class NetlabCell(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.path, None, self.name
+
+
+def not_applying(result: Any, key: tuple[str, str, str, str]) -> str:
+    """Why the run judged no expectation of this cell: every one is conditional and no condition holds on this
+    host ('' when the cell has an unconditional expectation, or none at all)."""
+    from netlab.model import conditions
+    from netlab.verdict import judged_on
+
+    variants = [
+        e for s in result.topology.stages for e in s.expectations if (s.name, e.src, e.dst, str(e.probe)) == key
+    ]
+    if not variants or not all(e.when for e in variants):
+        return ""
+    facts = conditions.facts_of(result.environment, judged_on(result.topology, variants[0]))
+    wanted = " or ".join(f"({conditions.text(e.when)})" for e in variants)
+    have = ", ".join(f"{k}={v}" for k, v in sorted(facts.items())) or "no facts"
+    return f"applies only where {wanted}; this host: {have}"
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

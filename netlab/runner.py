@@ -29,7 +29,7 @@ from netlab.evidence import capture as capture_evidence
 from netlab.evidence import cells as cell_evidence
 from netlab.evidence import claims as claim_evidence
 from netlab.evidence import firewall as firewall_evidence
-from netlab.evidence import hostfacts
+from netlab.evidence import hostfacts, nftrace
 from netlab.evidence import routes as route_evidence
 from netlab.kernel import hoststate
 from netlab.model import Scenario
@@ -126,11 +126,23 @@ def deployed(
                 if dep is None:
                     dep = Deployment(run, backend.name, topology, journal)
                 backend.destroy(dep)
-                journal.close()
+                if _remove_trace_tables(journal):
+                    journal.close()
             timings["destroy_s"] = round(time.monotonic() - t1, 3)
         if host_changes is not None:
             host_changes += hoststate.changes(sysctls_before, hoststate.root_sysctls())
         progress.clear()
+
+
+def _remove_trace_tables(journal: Journal) -> bool:
+    """`--why`'s trace table in the machine's own namespace is removed by the tracing itself; one it could not
+    remove is removed here, while the journal still names it (`netlab clean` does the same for a killed run).
+    False: that failed, so the journal must stay for `netlab clean`."""
+    try:
+        nftrace.remove_root_tables(journals.read(journal.path))
+    except (OSError, ValueError, NetlabError):
+        return False
+    return True
 
 
 def _hooks(narrator: Narrator | None) -> Hooks:
@@ -316,31 +328,23 @@ def _check_claims(result: Result) -> None:
     result.claims = claim_evidence.check_claims(result)
 
 
+#: run_scenario's parameters after `backend`, in the order its callers may still give them by position
+POSITIONAL = ("timeout", "kernel", "pcap", "decode", "expect", "keep", "narrator", "why")
+
+
 def run_scenario(
-    spec: str | Scenario | Topology,
-    backend: str | Backend = "netns",
-    timeout: float = matrix.DEFAULT_TIMEOUT,
-    kernel: str = "host",
-    pcap: str | None = None,
-    decode: bool = True,
-    expect: str | None = None,
-    keep: bool = False,
-    narrator: Narrator | None = None,
-    why: bool = False,
+    spec: str | Scenario | Topology, backend: str | Backend = "netns", *args: Any, **kwargs: Any
 ) -> Result:
-    """`run(spec, RunOptions(...))` with the options as keyword arguments."""
-    options = RunOptions(
-        backend=backend,
-        timeout=timeout,
-        kernel=kernel,
-        pcap=pcap,
-        decode=decode,
-        expect=expect,
-        keep=keep,
-        narrator=narrator,
-        why=why,
-    )
-    return run(spec, options)
+    """`run(spec, RunOptions(backend=backend, **kwargs))`: every field of RunOptions is a keyword (timeout,
+    kernel, why, daemon_timeout, image, forward_policy, json_file...). After `backend`, timeout, kernel, pcap,
+    decode, expect, keep, narrator and why may also be given by position, in that order."""
+    if len(args) > len(POSITIONAL):
+        raise TypeError(f"run_scenario() takes at most {2 + len(POSITIONAL)} positional arguments")
+    for name, value in zip(POSITIONAL, args, strict=False):
+        if name in kwargs:
+            raise TypeError(f"run_scenario() got multiple values for argument {name!r}")
+        kwargs[name] = value
+    return run(spec, RunOptions(backend=backend, **kwargs))
 
 
 def run(spec: str | Scenario | Topology, options: RunOptions) -> Result:

@@ -18,6 +18,8 @@ class Check:
     #: a conditional expectation whose condition the run's facts cannot decide (e.g. a remote engine's
     #: FORWARD policy): not judged, reported as an error
     undecided: bool = False
+    #: why an undecided expectation could not be judged ('' otherwise)
+    reason: str = ""
 
     @property
     def condition(self) -> str:
@@ -87,19 +89,37 @@ def compare(
     (`environment`: Result.environment) meet its condition, is left out where they do not, and is an error
     where they cannot tell."""
     env = environment or {}
-    nodes = {c.name: c.node for c in topology.containers}
     checks = []
     for stage in topology.stages:
         for e in stage.expectations:
-            undecided = False
+            undecided, reason = False, ""
             if e.when:
-                node = nodes.get(e.dst) or nodes.get(e.src) or (e.dst if e.dst in _node_names(topology) else None)
-                applies = conditions.holds(e.when, conditions.facts_of(env, node))
+                node = judged_on(topology, e)
+                facts = conditions.facts_of(env, node)
+                applies = conditions.holds(e.when, facts)
                 if applies is False:
                     continue
-                undecided = applies is None
-            checks.append(Check(e, find(observations, e), undecided))
+                if applies is None:
+                    undecided = True
+                    unknown = ", ".join(k for k, _ in e.when if k not in facts)
+                    where = f"node {node}" if node is not None else "this run"
+                    reason = (
+                        f"not judged: this run cannot tell whether {conditions.text(e.when)} holds here "
+                        f"({unknown} of {where} unknown)"
+                    )
+            checks.append(Check(e, find(observations, e), undecided, reason))
     return Verdict(tuple(checks))
+
+
+def judged_on(topology: Topology, e: Expectation) -> str | None:
+    """The node whose facts decide a conditional expectation: its source when that is a Docker host (a node
+    endpoint), else the node of its destination container, else of its source container, else its
+    destination when that is a node; None (the run's facts) for cells between peers."""
+    nodes = _node_names(topology)
+    if e.src in nodes:
+        return e.src
+    of = {c.name: c.node for c in topology.containers}
+    return of.get(e.dst) or of.get(e.src) or (e.dst if e.dst in nodes else None)
 
 
 def _node_names(topology: Topology) -> set[str]:

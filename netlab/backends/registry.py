@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from netlab.backends.base import Backend
 from netlab.errors import UsageError
@@ -27,15 +28,22 @@ def get(name: str, **options: object) -> Backend:
     return backend
 
 
-def resolve(name: str) -> str:
-    """`auto` is docker when a daemon answers, else netns."""
+def resolve(name: str, daemon_timeout: float | None = None) -> str:
+    """`auto` is docker when a daemon answers (within `daemon_timeout` seconds a request, as --daemon-timeout
+    says; None: the docker backend's default), else netns."""
     if name != "auto":
         return name
     if "docker" in BACKENDS:
-        probe = get("docker")
+        probe = get("docker", **({"daemon_timeout": daemon_timeout} if daemon_timeout is not None else {}))
         try:
             probe.check(None)
             return "docker"
         except Exception:
             pass
     return "netns"
+
+
+def local_docker(timeout: float = 2.0) -> Any:
+    """The Docker daemon answering on this machine's default socket (backends/docker/local.py): its version,
+    firewall backend, FORWARD policy and userland proxy, or None."""
+    return importlib.import_module("netlab.backends.docker.local").answering(timeout)

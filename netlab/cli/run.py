@@ -106,6 +106,14 @@ def run(
             "or accept (a host whose IP forwarding was on before Docker started)",
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="netns backend: the Docker version whose rules to emulate, 20.10, 28, 29 or 29-nftables "
+            "(default: the version of the Docker daemon answering on this machine, else 29)",
+        ),
+    ] = None,
     keep: Annotated[
         bool,
         typer.Option(
@@ -134,6 +142,7 @@ def run(
         timeout=timeout,
         daemon_timeout=daemon_timeout,
         forward_policy=forward_policy,
+        engine=engine,
         image=image,
         parent=parent,
         nodes=parse_nodes(node or []),
@@ -178,7 +187,7 @@ def _prepare(options: RunOptions, clean_stale: bool) -> None:
         safety.require_privileges(f"the {name} backend")
     leftovers = cleanup.stale()  # runs whose process is gone; a live run is never listed, never touched
     if leftovers and clean_stale:
-        for c in cleanup.clean():
+        for c in cleanup.clean(daemon_timeout=options.daemon_timeout):
             print(f"netlab: run {c.run} (dead): removed {len(c.removed)} objects", file=sys.stderr)
     elif leftovers:
         print(cleanup.stale_hint(leftovers), file=sys.stderr)

@@ -14,23 +14,47 @@ from netlab.backends.base import Deployment
 SYSCTLS = {"ip_forward": "net.ipv4.ip_forward", "bridge_nf_call_iptables": "net.bridge.bridge-nf-call-iptables"}
 
 
+#: the filter tables whose FORWARD chain a forwarded packet crosses: iptables-nft's (or iptables-legacy-save's,
+#: where the rules are legacy) and iptables-legacy's next to nft-based ones (firewall.save's `*legacy:filter`)
+FILTER_TABLES = ("filter", "legacy:filter")
+#: a node whose rules were read but hold no filter table: nothing filters forwarded packets
+NO_FILTER = "ACCEPT (no filter table)"
+
+
 def forward_policy(iptables_save: str) -> str | None:
-    """The filter table's FORWARD policy in iptables-save text (None: no filter table, so nothing drops)."""
+    """The FORWARD policy of the filter table in iptables-save text (iptables-nft-save's, whose
+    `# Warning: iptables-legacy tables present` lines are comments like any other, or iptables-legacy-save's),
+    with firewall.save's `*legacy:filter` beside it. A packet crosses both when both exist, so DROP in either
+    is DROP. None: no filter table in the text."""
+    policies = []
     table = None
-    for line in iptables_save.splitlines():
+    for raw in iptables_save.splitlines():
+        line = raw.strip()
         if line.startswith("*"):
             table = line[1:].strip()
-        elif table == "filter" and line.startswith(":FORWARD "):
-            return line.split()[1]
-    return None
+        elif table in FILTER_TABLES and line.startswith(":FORWARD "):
+            fields = line.split()
+            if len(fields) > 1:
+                policies.append(fields[1])
+    if not policies:
+        return None
+    return "DROP" if "DROP" in policies else policies[0]
+
+
+def node_forward_policy(iptables_save: str) -> str | None:
+    """A node's FORWARD policy as reported: None (unknown: its rules could not be read, so conditions on it are
+    undecided) for empty text, NO_FILTER when the rules were read and hold no filter table."""
+    if not iptables_save.strip():
+        return None
+    return forward_policy(iptables_save) or NO_FILTER
 
 
 def nodes(dep: Deployment, firewall: dict[str, str]) -> dict[str, dict[str, Any]]:
     """Per node netlab can read: {"forward_policy", "ip_forward", "bridge_nf_call_iptables"}, `firewall` being
-    each node's iptables-save text now."""
+    each node's iptables-save text now (a policy of None: the text was empty, the policy is unknown)."""
     out: dict[str, dict[str, Any]] = {}
     for node, (netns, _) in dep.firewall_baseline.items():
-        facts: dict[str, Any] = {"forward_policy": forward_policy(firewall.get(node, "")) or "ACCEPT (no filter table)"}
+        facts: dict[str, Any] = {"forward_policy": node_forward_policy(firewall.get(node, ""))}
         for name, key in SYSCTLS.items():
             try:
                 facts[name] = nsthread.read_sysctl(netns, key)

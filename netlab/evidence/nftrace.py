@@ -22,7 +22,9 @@ from ipaddress import IPv4Address
 
 from netlab import faults, nsthread
 from netlab.backends.base import Deployment
+from netlab.backends.journal import RunRecord
 from netlab.errors import NetlabError
+from netlab.evidence import firewall
 
 # linux/netlink.h, linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h
 NETLINK_NETFILTER = 12
@@ -172,23 +174,38 @@ def tracing(dep: Deployment, namespaces: dict[str, str], addresses: Sequence[IPv
         dep.journal.record("nft-table", name, netns="root")
     rules = _table_rules(dep.run, addresses)
     paths = [p for p in namespaces if os.path.exists(p)]
+    loaded = list(paths)  # until every `nft -f` has answered, any of them may hold the table
     try:
-        done = nsthread.run_many([(p, [nft, "-f", "-"], rules) for p in paths], timeout=10)
-    except (OSError, NetlabError):  # a namespace went away meanwhile: one at a time, skipping it
-        done = []
-        for p in paths:
-            try:
-                done.append(nsthread.run_many([(p, [nft, "-f", "-"], rules)], timeout=10)[0])
-            except (OSError, NetlabError):
-                done.append(subprocess.CompletedProcess([nft], 1, "", "namespace gone"))
-    traced = [p for p, d in zip(paths, done, strict=True) if d.returncode == 0]
-    try:
+        try:
+            done = nsthread.run_many([(p, [nft, "-f", "-"], rules) for p in paths], timeout=10)
+        except (OSError, NetlabError):  # a namespace went away meanwhile: one at a time, skipping it
+            done = []
+            for p in paths:
+                try:
+                    done.append(nsthread.run_many([(p, [nft, "-f", "-"], rules)], timeout=10)[0])
+                except (OSError, NetlabError):
+                    done.append(subprocess.CompletedProcess([nft], 1, "", "namespace gone"))
+        loaded = [p for p, d in zip(paths, done, strict=True) if d.returncode == 0]
         faults.point("why.traced")
-        yield traced
+        yield loaded
     finally:
-        for p in traced:  # one by one: a namespace that went away must not keep the others' tables
+        for p in loaded:  # one by one: a namespace that went away must not keep the others' tables
             with contextlib.suppress(OSError, NetlabError):
                 nsthread.run_many([(p, [nft, "delete", "table", "inet", name], None)], timeout=10)
+
+
+def remove_root_tables(rec: RunRecord) -> list[str]:
+    """The run's trace tables its journal names in the machine's own namespace (`--why` on a local engine,
+    where Docker's rules live) that are still there, removed; what was removed. `netlab clean` calls it for a
+    dead run, the runner for its own before the journal is closed (a table tracing could not remove must
+    not outlive the record of it). Tables in the run's own namespaces go with them."""
+    removed = []
+    for entry in rec.entries:
+        if entry.kind != "nft-table" or entry.extra.get("netns") != "root":
+            continue
+        if ("inet", entry.name) in firewall.nft_tables(nsthread.HOME) and remove_table(nsthread.HOME, rec.run):
+            removed.append(f"nft table inet {entry.name}")
+    return removed
 
 
 def remove_table(netns: str, run: str) -> bool:

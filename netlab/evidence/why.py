@@ -272,9 +272,29 @@ def _accepted(
             text = f"`{ipt}`" if ipt else f"`{nft}`" if nft else f"rule handle {e.handle}"
             where = labels.get(e.netns, e.netns)
             return f"it got through: accepted in {where} by {e.family} {e.table} {e.chain} rule {text}"
+    for e, direction in mine:
+        if direction == "request" and e.kind == "policy" and e.verdict == NF_ACCEPT and _forward(e):
+            where = labels.get(e.netns, e.netns)
+            return f"it got through: accepted in {where} by the FORWARD policy ACCEPT: {FORWARD_ACCEPT}"
     if not traced:
         return "it got through: nftables tracing is not available here to say which rule let it pass"
     return "it got through: no filter rule on its path stopped it (no rule matched and the chain policies accept)"
+
+
+#: what a FORWARD policy verdict means on a Docker host (../shared/reference/docker-drivers.md, FORWARD policy)
+FORWARD_ACCEPT = (
+    "no rule of Docker's chains matched it. Docker (20.10 to 27) sets the policy to DROP only when it turns IP "
+    "forwarding on itself and left it alone here because forwarding was already on when it started; Docker 28 "
+    "and later drop this in their DOCKER chain (`-A DOCKER ! -i <bridge> -o <bridge> -j DROP`) whatever the policy"
+)
+FORWARD_DROP = (
+    "no rule of Docker's chains accepted it: only published ports and traffic leaving a bridge pass; Docker sets "
+    "this policy when it turns IP forwarding on itself"
+)
+
+
+def _forward(e: Event) -> bool:
+    return e.family == "ip" and e.table == "filter" and e.chain == "FORWARD"
 
 
 def _drop(mine: list[tuple[Event, str | None]], labels: dict[str, str], rules: RuleText) -> str | None:
@@ -284,10 +304,9 @@ def _drop(mine: list[tuple[Event, str | None]], labels: dict[str, str], rules: R
         where = labels.get(e.netns, e.netns)
         what = "the request" if direction == "request" else "the reply"
         if e.kind == "policy":
-            return (
-                f"{what} was dropped in {where} by the policy of {e.family} {e.table} {e.chain} "
-                "(policy drop: no rule of the chain accepted it)"
-            )
+            because = FORWARD_DROP if _forward(e) else "no rule of the chain accepted it"
+            policy = f"the policy of {e.family} {e.table} {e.chain}"
+            return f"{what} was dropped in {where} by {policy} (policy drop: {because})"
         nft, ipt = rules.get(e)
         text = f"`{ipt}`" if ipt else f"`{nft}`" if nft else f"rule handle {e.handle}"
         also = f" (nft: {nft})" if ipt and nft else ""

@@ -53,17 +53,8 @@ def findings() -> list[Finding]:
             True,
         )
     )
-    out.append(
-        Finding(
-            "br_netfilter",
-            os.path.isdir(features.BR_NETFILTER_DIR),
-            "bridged traffic passes iptables (Docker's icc/isolation rules work)"
-            if os.path.isdir(features.BR_NETFILTER_DIR)
-            else "not loaded: every scenario has a bridge network, and `netlab run` loads it as dockerd does "
-            "(modprobe br_netfilter)",
-            True,
-        )
-    )
+    loadable, detail = features.br_netfilter_status()
+    out.append(Finding("br_netfilter", loadable, detail, True))  # essential only where it cannot be loaded
     limit = features.neighbour_limit()
     out.append(
         Finding(

@@ -153,6 +153,32 @@ def require_br_netfilter(sysctl_dir: str | None = None) -> bool:
     )
 
 
+def br_netfilter_status(sysctl_dir: str | None = None) -> tuple[bool, str]:
+    """For `netlab doctor`, without loading anything: (whether a run can have br_netfilter, what was found).
+    Loaded (or built in) is fine; a module not yet loaded is fine too when `modprobe --dry-run` finds it,
+    since every run loads it first (require_br_netfilter); only a module that cannot be loaded is not."""
+    sysctl_dir = sysctl_dir or BR_NETFILTER_DIR
+    if os.path.isdir(sysctl_dir):
+        return True, "loaded: bridged traffic passes iptables (Docker's icc/isolation rules work)"
+    load = " ".join(BR_NETFILTER_LOAD)
+    if shutil.which(BR_NETFILTER_LOAD[0]) is None:
+        return False, "not loaded, and netlab cannot load it: modprobe is not installed (apt-get install kmod)"
+    try:
+        done = subprocess.run(
+            [BR_NETFILTER_LOAD[0], "--dry-run", *BR_NETFILTER_LOAD[1:]],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError) as e:
+        return False, f"not loaded, and `{load} --dry-run` could not run ({e})"
+    if done.returncode != 0:
+        why = done.stderr.strip() or f"exit {done.returncode}"
+        return False, f"not loaded, and `{load}` cannot load it ({why}): build it into the kernel or install it"
+    return True, f"not loaded; netlab loads it before a run, as dockerd does ({load})"
+
+
 # -- the kernel's neighbour (ARP) table --------------------------------------
 # One table serves every namespace; entries younger than 5 s cannot be evicted, so a full matrix
 # of k endpoints on one L2 segment needs about k*(k-1) entries at once.

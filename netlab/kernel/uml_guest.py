@@ -39,13 +39,24 @@ def main(argv: list[str]) -> int:
     lean_pyroute2()
     from netlab.errors import NetlabError  # after the lean pyroute2 import
     from netlab.evidence import capture
-    from netlab.runner import run_scenario
+    from netlab.options import UML_ENGINE, RunOptions
+    from netlab.runner import run
 
     spec, timeout, out = argv[0], float(argv[1]), argv[2]
     expect = argv[3] if len(argv) > 3 and argv[3] else None
     why = len(argv) > 4 and argv[4] == "why"
     try:
-        result = run_scenario(spec, backend="netns", timeout=timeout, decode=False, expect=expect, why=why)
+        # the guest's kernel decides everything: no daemon to ask, the one profile the guest's firewall takes
+        options = RunOptions(
+            backend="netns",
+            timeout=timeout,
+            decode=False,
+            expect=expect,
+            why=why,
+            engine=UML_ENGINE,
+            forward_policy="drop",
+        )
+        result = run(spec, options)
     except NetlabError as e:
         traceback.print_exc()  # goes to the guest log in the scratch directory
         with open(out, "w") as f:

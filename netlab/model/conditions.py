@@ -10,17 +10,33 @@ outcome per condition:
 
 The verdict checks the expectation whose condition the run's facts (Result.environment, evidence/hostfacts.py)
 meet and says which applied; an expectation without a condition holds everywhere and is always checked.
+
+`engine` compares the Docker version (the daemon's, or the profile the netns backend emulates): "28" is any
+28.x, "<28", "<=20.10", ">=28", ">29" compare releases; `firewall_backend` is iptables or nftables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
-#: condition -> the values it can take (as the facts spell them)
+#: condition -> the values it can take (as the facts spell them); () for `engine`'s version comparisons
 KEYS: dict[str, tuple[str, ...]] = {
     "forward_policy": ("ACCEPT", "DROP"),
     "userland_proxy": ("on", "off"),
+    "firewall_backend": ("iptables", "nftables"),
+    "engine": (),
+}
+#: the run's fact each condition reads, where it is named differently
+FACT = {"engine": "engine_version"}
+VERSION_RE = re.compile(r"^\s*(<=|>=|<|>|==)?\s*(\d+(?:\.\d+){0,2})\s*$")
+OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
 When = tuple[tuple[str, str], ...]
@@ -37,6 +53,12 @@ def parse(when: Mapping[str, str] | None, what: str) -> When:
         if key not in KEYS:
             raise ValueError(f"{what}: unknown condition {key!r}; conditions are {', '.join(sorted(KEYS))}")
         allowed = KEYS[key]
+        if not allowed:
+            m = VERSION_RE.match(value) if isinstance(value, str) else None
+            if m is None:
+                raise ValueError(f"{what}: {key}={value!r}; use a release such as '28', '<28' or '>=20.10'")
+            out.append((key, f"{m.group(1) or ''}{m.group(2)}"))
+            continue
         match = next((v for v in allowed if isinstance(value, str) and v.lower() == value.lower()), None)
         if match is None:
             raise ValueError(f"{what}: {key}={value!r}; use one of {', '.join(allowed)}")
@@ -45,17 +67,16 @@ def parse(when: Mapping[str, str] | None, what: str) -> When:
 
 
 def text(when: When) -> str:
-    return ", ".join(f"{k}={v}" for k, v in when)
+    return ", ".join(f"{k}{v}" if v[0] in "<>=" else f"{k}={v}" for k, v in when)
 
 
 def facts_of(environment: Mapping[str, Any], node: str | None) -> dict[str, str]:
     """The facts a condition is evaluated on for an expectation about `node`: that node's (FORWARD policy...)
     over the run's (userland proxy, and the policy a backend emulates for every node)."""
-    out = {k: str(v) for k, v in environment.items() if k in KEYS and v is not None}
+    out = {k: str(environment[FACT.get(k, k)]) for k in KEYS if environment.get(FACT.get(k, k)) is not None}
     nodes = environment.get("nodes") or {}
-    mine = nodes.get(node) if node is not None else None
-    if mine is None and nodes:
-        mine = next(iter(nodes.values()))
+    # a node of its own (its facts, or none: a node netlab cannot read), else the run's first node
+    mine = nodes.get(node) if node is not None else next(iter(nodes.values()), None)
     for k, v in (mine or {}).items():
         if k in KEYS and v is not None:
             out[k] = str(v).split()[0]  # "ACCEPT (no filter table)" is ACCEPT
@@ -67,6 +88,24 @@ def holds(when: When, facts: Mapping[str, str]) -> bool | None:
     for key, value in when:
         if key not in facts:
             return None
-        if facts[key] != value:
+        if not _matches(key, value, facts[key]):
             return False
     return True
+
+
+def _matches(key: str, wanted: str, fact: str) -> bool:
+    if KEYS.get(key):
+        return fact == wanted
+    m = VERSION_RE.match(wanted)
+    have = _release(fact)
+    if m is None or have is None:
+        return False
+    op, version = m.group(1), _release(m.group(2))
+    assert version is not None
+    have = have[: len(version)]  # releases compare at the precision asked: "28" is every 28.x, ">29" is 30 on
+    return bool(OPS[op](have, version)) if op in OPS else have == version
+
+
+def _release(text: str) -> tuple[int, ...] | None:
+    m = re.match(r"\s*(\d+(?:\.\d+)*)", text)
+    return tuple(int(x) for x in m.group(1).split(".")) if m else None

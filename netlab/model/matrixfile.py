@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from netlab.errors import UsageError
+from netlab.model import conditions
 from netlab.model.expectations import parse_probe
 from netlab.model.topology import Expectation, Topology
 
@@ -277,13 +278,25 @@ def apply(topology: Topology, cells: Iterable[Cell], source: str = "<matrix>") -
 
 
 def render(topology: Topology) -> str:
-    """The topology's expectations in the plain format (what `--expect` reads back): one table per stage and probe."""
+    """The topology's expectations in the plain format (what `--expect` reads back): one table per stage and probe.
+
+    The format has no conditions: a cell whose outcome depends on the host (`when=`) is written `-` (not
+    checked) in the table and followed by a comment naming each outcome with its condition, so the variants
+    are not lost from sight; a file read back (`--expect`) checks only the unconditional cells."""
     out: list[str] = []
     for st in topology.stages:
-        probes: dict[str, dict[tuple[str, str], bool]] = {}
+        probes: dict[str, dict[tuple[str, str], bool | None]] = {}
+        conditional: dict[str, dict[tuple[str, str], list[str]]] = {}
         for e in st.expectations:
-            if e.address is None:
-                probes.setdefault(str(e.probe), {})[(e.src, e.dst)] = e.reachable
+            if e.address is not None:
+                continue
+            grid = probes.setdefault(str(e.probe), {})
+            if e.when:
+                grid.setdefault((e.src, e.dst), None)
+                variant = f"{'.' if e.reachable else 'X'} where {conditions.text(e.when)}"
+                conditional.setdefault(str(e.probe), {}).setdefault((e.src, e.dst), []).append(variant)
+            else:
+                grid[(e.src, e.dst)] = e.reachable
         for probe, grid in probes.items():
             srcs = list(dict.fromkeys(s for s, _ in grid))
             dsts = list(dict.fromkeys(d for _, d in grid))
@@ -292,5 +305,7 @@ def render(topology: Topology) -> str:
             for s in srcs:
                 cells = [{True: ".", False: "X", None: "-"}[grid.get((s, d))].rjust(width) for d in dsts]
                 out.append(s.ljust(width) + "  " + " ".join(cells))
+            for (src, dst), variants in conditional.get(probe, {}).items():
+                out.append(f"# conditional, not in the table: {src} -> {dst}: {'; '.join(variants)}")
             out.append("")
     return "\n".join(out)

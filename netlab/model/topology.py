@@ -113,6 +113,14 @@ class Network:
     def subnet_for(self, address: IPv4Address) -> IPv4Network | None:
         return next((s for s in self.subnets if address in s), None)
 
+    def gateway_for(self, address: IPv4Address | None) -> IPv4Address | None:
+        """The gateway of the subnet an endpoint's address is in: `gateway` for the first subnet, Docker's
+        default (the first usable address) for the further ones (`--subnet A --subnet B`)."""
+        home = self.subnet_for(address) if address is not None else None
+        if home is None or home == self.subnet:
+            return self.gateway
+        return home.network_address + 1
+
     def option(self, key: str, default: str) -> str:
         return str(self.options.get(key, default)).lower()
 

@@ -25,6 +25,10 @@ from netlab.probes.sweep import Shot, sweep_all
 
 DEFAULT_TIMEOUT = 1.0
 RETRY_FLOOR_S = 0.03
+#: how long a first packet may wait for its next hop's MAC: the kernel re-sends an unanswered ARP request after
+#: neigh retrans_time_ms (1000 by default in every new namespace). No cell is unreachable before this.
+NEIGHBOUR_RESOLUTION_S = 1.0
+NEIGHBOUR_MARGIN_S = 0.1  # for the answer to the re-sent request to come back
 
 
 def pick_address(src: Endpoint, dst: Endpoint) -> IPv4Address | None:
@@ -86,15 +90,17 @@ def listeners(dep: Deployment, tasks: Sequence[Task]) -> dict[int, Listen]:
 
 def retry_window(answers: Iterable[Answer], timeout: float) -> float:
     """How long the retry pass waits. The first pass gave every probe its full timeout; the retry
-    only covers a packet lost on the way (the first packets after a deploy, queued behind ARP), so
+    covers a packet lost on the way (the first packets after a deploy, queued behind ARP), so
     it waits ten times the slowest round trip the kernel stamped (ICMP, UDP and DNS answers; a TCP
     handshake is timed when netlab gets to it, which says more about netlab's load than the network),
-    at least 0.03 s and at most the timeout."""
+    at least 0.03 s and at most the timeout; and at least what is left of the neighbour-resolution time
+    (NEIGHBOUR_RESOLUTION_S) after the first pass, so that a first packet whose ARP request had to be sent
+    again still gets its answer before the cell is called unreachable."""
     answers = list(answers)
     stamped = [a.rtt_ms for a in answers if a.stamped and a.rtt_ms is not None]
     rtts = stamped or [a.rtt_ms for a in answers if a.rtt_ms is not None]
     slowest = max(rtts, default=0.0) / 1000
-    return min(timeout, max(RETRY_FLOOR_S, 10 * slowest))
+    return max(min(timeout, max(RETRY_FLOOR_S, 10 * slowest)), NEIGHBOUR_RESOLUTION_S + NEIGHBOUR_MARGIN_S - timeout)
 
 
 class Prober(Protocol):
@@ -165,9 +171,13 @@ def measure(
         answers = prober.run(dep, tasks, timeout)
         retry = [i for i, a in answers.items() if a.timed_out]
         if retry:
-            again = prober.run(dep, [tasks[i] for i in retry], retry_window(answers.values(), timeout))
+            window = retry_window(answers.values(), timeout)
+            again = prober.run(dep, [tasks[i] for i in retry], window)
             for j, i in enumerate(retry):
-                answers[i] = again[j]
+                a = again[j]
+                if a.timed_out:  # say how long the cell was given in all, not only the retry
+                    a = a._replace(detail=f"no answer within {timeout:g} s, nor within {window:.2g} s of a retry")
+                answers[i] = a
     for i, why in not_listening.items():  # nothing could answer: the probe says nothing about the network
         answers[i] = Answer(Outcome.ERROR, None, why)
     if prober.local and features.neighbour_overflows() > overflows:

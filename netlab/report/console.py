@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import Stage
+from netlab.report.shape import Result
 from netlab.verdict import Check
-
-if TYPE_CHECKING:
-    from netlab.result import Result
 
 RED, GREEN, YELLOW, DIM, BOLD, RESET = "\033[31m", "\033[32m", "\033[33m", "\033[2m", "\033[1m", "\033[0m"
 WIDTH = 160
@@ -157,7 +155,7 @@ def stage_tables(
 
 def _detail(c: Check) -> str:
     if c.undecided:
-        return f"not judged: this run cannot tell whether {c.condition} holds here"
+        return c.reason or f"not judged: this run cannot tell whether {c.condition} holds here"
     return c.observation.detail if c.observation else "not measured"
 
 
@@ -181,10 +179,13 @@ def environment_lines(env: dict[str, Any]) -> list[str]:
         if options:
             extra.append("daemon " + " ".join(f"{k}={v}" for k, v in sorted(options.items())))
         out.append(f"engine: {env['engine']}" + (f" ({'; '.join(extra)})" if extra else ""))
+        if env.get("engine_chosen") and env["engine_chosen"] != "as asked":
+            out.append(f"  chosen: {env['engine_chosen']} (--engine and --forward-policy choose others)")
     for node, facts in (env.get("nodes") or {}).items():
         nf = facts.get("bridge_nf_call_iptables")
         out.append(
-            f"node {node}: FORWARD policy {facts.get('forward_policy')}, ip_forward {facts.get('ip_forward')}, "
+            f"node {node}: FORWARD policy {facts.get('forward_policy') or 'unknown (rules not read)'}, "
+            f"ip_forward {facts.get('ip_forward')}, "
             f"bridge-nf-call-iptables {nf if nf is not None else 'missing'}"
         )
     return out

@@ -39,7 +39,7 @@ def predicted(t: Topology, stage_index: int) -> list[str]:
         out += [""] if out else []
         out += [f"  {str(e.probe).ljust(width)}  {e.src} -> {e.dst}: {'.' if e.reachable else 'X'}" for e in others]
     if depends:
-        out += ["", "  ? depends on the host:"]
+        out += ["", "  ? depends on the host and the Docker version:"]
         out += [f"    {probe} {src} -> {dst}: {', '.join(v)}" for (src, dst, probe), v in depends.items()]
     return out or ["  (no expectations in this stage)"]
 

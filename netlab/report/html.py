@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import html
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from netlab.report import console, diagram
 from netlab.report.console import _diff_mark
-
-if TYPE_CHECKING:
-    from netlab.result import Result
+from netlab.report.shape import Result
 
 CSS = """
 body { font-family: DejaVu Sans, Helvetica, Arial, sans-serif; font-size: 20px; color: #000; background: #fff;
@@ -61,6 +59,8 @@ def _cell_detail(r: Result, stage: str, src: str, dst: str, probe: str) -> str:
     )
     if exp is not None:
         parts.append(f"expected {exp.expected}" + (f" ({exp.expectation.claim})" if exp.expectation.claim else ""))
+        if exp.undecided:
+            parts.append(exp.reason)
     if obs is not None:
         parts.append(f"observed {obs.outcome} at {obs.address}")
         if obs.rtt_ms is not None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from netlab.result import Result
+from netlab.report.shape import Result
 
 SCHEMA = 1
 
@@ -54,6 +53,7 @@ def result_to_json(r: Result) -> dict[str, Any]:
                 "ok": c.ok,
                 "claim": c.expectation.claim,
                 **({"when": dict(c.expectation.when)} if c.expectation.when else {}),
+                **({"undecided": c.reason or f"not judged: {c.condition}"} if c.undecided else {}),
             }
             for c in r.verdict.checks
         ],

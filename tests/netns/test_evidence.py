@@ -17,7 +17,7 @@ def _added(changes: dict[str, Any], table: str) -> list[str]:
 
 
 def test_bridge_adds_masquerade_isolation_and_dnat(host_unchanged: HostSnapshot) -> None:
-    r = run_scenario("bridge")
+    r = run_scenario("bridge", engine="20.10")
     first = r.evidence["firewall"][r.topology.stages[0].name]["host"]
     assert first["tool"] in ("iptables-nft", "iptables-legacy")
     nat, filt = _added(first["changes"], "nat"), _added(first["changes"], "filter")

@@ -7,8 +7,9 @@ import subprocess
 import pytest
 from hostsnap import HostSnapshot
 
-from netlab import loader, nsthread
+from netlab import loader
 from netlab.backends.base import Deployment
+from netlab.backends.netns.backend import NetnsBackend, nsthread
 from netlab.model.results import Observation, Outcome
 from netlab.runner import run_scenario, run_topology
 
@@ -64,7 +65,7 @@ def test_bridge_host_namespace_holds_docker_rules() -> None:
             seen["rules"] = _iptables_in(dep, "host")
 
     topo = loader.load("bridge")
-    run_topology(topo, backend="netns", on_stage=grab)
+    run_topology(topo, backend=NetnsBackend(engine="20.10"), on_stage=grab)
     rules = seen["rules"]
     front = topo.network("front")
     assert f"-A POSTROUTING -s {front.subnet} ! -o {front.bridge_name} -j MASQUERADE" in rules

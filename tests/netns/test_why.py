@@ -30,7 +30,7 @@ def _all_explained(result: Result) -> list[Observation]:
 
 
 def test_bridge_cross_network_peer_and_default_bridge(host_unchanged: HostSnapshot) -> None:
-    r = run_scenario("bridge", backend="netns", why=True)
+    r = run_scenario("bridge", backend="netns", engine="20.10", why=True)
     assert _all_explained(r) == []
     cross = _why(r, "web", "db")
     assert "DOCKER-ISOLATION-STAGE-2" in cross and "-j DROP`" in cross and "host's namespace" in cross, cross
@@ -45,7 +45,7 @@ def test_bridge_cross_network_peer_and_default_bridge(host_unchanged: HostSnapsh
 
 
 def test_icc_disabled_is_the_forward_drop_for_the_bridge(host_unchanged: HostSnapshot) -> None:
-    r = run_scenario("bridge_icc", backend="netns", why=True)
+    r = run_scenario("bridge_icc", backend="netns", engine="20.10", why=True)
     closed = r.topology.network("closed").bridge_name
     for src, dst, probe in (("c1", "c2", "icmp"), ("c2", "c1", "tcp:80")):
         why = _why(r, src, dst, probe)
@@ -53,7 +53,7 @@ def test_icc_disabled_is_the_forward_drop_for_the_bridge(host_unchanged: HostSna
 
 
 def test_internal_network_is_docker_20_10s_isolation_stage_1_drop(host_unchanged: HostSnapshot) -> None:
-    r = run_scenario("bridge_internal", backend="netns", why=True)
+    r = run_scenario("bridge_internal", backend="netns", engine="20.10", why=True)
     inner = r.topology.network("inner")
     out = _why(r, "c1", "ext")
     assert f"`-A DOCKER-ISOLATION-STAGE-1 ! -d {inner.subnet} -i {inner.bridge_name} -j DROP`" in out, out
@@ -78,7 +78,9 @@ def test_ipvlan_l3_peer_has_no_route_back(host_unchanged: HostSnapshot) -> None:
 
 def test_netlab_why_explains_a_cell_of_a_kept_run(tmp_path: Path, host_unchanged: HostSnapshot) -> None:
     out = tmp_path / "r.json"
-    kept = subprocess.run(["netlab", "run", "bridge", "--keep", "--json", str(out)], capture_output=True, text=True)
+    kept = subprocess.run(
+        ["netlab", "run", "bridge", "--engine", "20.10", "--keep", "--json", str(out)], capture_output=True, text=True
+    )
     assert kept.returncode == 0, kept.stderr
     run = json.loads(out.read_text())["run"]
     try:
@@ -140,7 +142,7 @@ def test_a_failed_expectation_that_got_through_names_the_rule_that_let_it(
         's.expect("a", "b", "icmp", reachable=False)  # wrong: one bridge, icc on\n'
         "SCENARIO = s\n"
     )
-    r = run_scenario(str(path), backend="netns", why=True)
+    r = run_scenario(str(path), backend="netns", engine="20.10", why=True)
     assert not r.ok
     cell = next(o for o in r.observations if (o.src, o.dst, str(o.probe)) == ("a", "b", "icmp"))
     bridge = r.topology.network("n").bridge_name
@@ -148,3 +150,32 @@ def test_a_failed_expectation_that_got_through_names_the_rule_that_let_it(
     assert cell.why.startswith("it got through: accepted in host's namespace by ip filter FORWARD rule"), cell.why
     assert f"-A FORWARD -i {bridge} -o {bridge} -j ACCEPT" in cell.why, cell.why
     assert [o.why for o in r.observations if (o.src, o.dst) == ("b", "a")] == [""]  # expected and reachable
+
+
+ROUTED_PEER = (
+    "from netlab import Scenario\n"
+    's = Scenario("routed")\n'
+    'ext = s.peer("ext", s.lan("lan0"))\n'
+    'web = s.container("web", s.network("front"))\n'
+    'with s.stage("route") as st:\n'
+    '    st.route(ext, "front", via="host")\n'
+    '    st.expect(ext, web, "icmp", reachable=False)  # true only where the FORWARD policy is DROP\n'
+    "SCENARIO = s\n"
+)
+
+
+@pytest.mark.parametrize("policy", ["accept", "drop"])
+def test_why_names_the_forward_policy_and_what_docker_does_with_it(
+    policy: str, tmp_path: Path, host_unchanged: HostSnapshot
+) -> None:
+    path = tmp_path / "routed.py"
+    path.write_text(ROUTED_PEER)
+    r = run_scenario(str(path), backend="netns", engine="20.10", forward_policy=policy, why=True)
+    cell = next(o for o in r.observations if (o.stage, o.src, o.dst) == ("route", "ext", "web"))
+    if policy == "accept":
+        assert cell.outcome is Outcome.REACHABLE and not r.ok
+        assert "accepted in host's namespace by the FORWARD policy ACCEPT" in cell.why, cell.why
+        assert "forwarding was already on" in cell.why and "Docker 28" in cell.why
+    else:
+        assert cell.outcome is Outcome.UNREACHABLE and r.ok
+        assert "by the policy of ip filter FORWARD (policy drop: no rule of Docker's chains accepted it" in cell.why

@@ -48,3 +48,45 @@ def test_without_modprobe_the_message_says_what_to_install(tmp_path: Path, monke
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(KernelFeatureMissing, match=r"apt-get install kmod"):
         features.require_br_netfilter(str(tmp_path / "bridge"))
+
+
+# -- netlab doctor: what a run will find, without loading anything -------------------------------------
+
+
+def test_doctor_finds_a_loaded_br_netfilter_fine(tmp_path: Path) -> None:
+    assert features.br_netfilter_status(str(tmp_path)) == (
+        True,
+        "loaded: bridged traffic passes iptables (Docker's icc/isolation rules work)",
+    )
+
+
+def test_doctor_finds_a_module_modprobe_can_load_fine_and_loads_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = tmp_path / "calls"
+    _fake_modprobe(tmp_path / "bin", f'echo "$@" >> {calls}\n', monkeypatch)
+    ok, detail = features.br_netfilter_status(str(tmp_path / "bridge"))
+    assert ok and detail == "not loaded; netlab loads it before a run, as dockerd does (modprobe br_netfilter)"
+    assert calls.read_text().split() == ["--dry-run", "br_netfilter"]
+
+
+def test_doctor_fails_br_netfilter_only_where_it_cannot_be_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_modprobe(tmp_path / "bin", 'echo "modprobe: FATAL: Module br_netfilter not found" >&2\nexit 1\n', monkeypatch)
+    ok, detail = features.br_netfilter_status(str(tmp_path / "bridge"))
+    assert not ok and "cannot load it (modprobe: FATAL: Module br_netfilter not found)" in detail
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    ok, detail = features.br_netfilter_status(str(tmp_path / "bridge"))
+    assert not ok and "apt-get install kmod" in detail
+
+
+def test_doctor_reports_br_netfilter_as_the_kernel_layer_finds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netlab.kernel import doctor
+
+    monkeypatch.setattr(doctor.os, "geteuid", lambda: 1000)  # no link kinds tried: they need root
+    monkeypatch.setattr(doctor, "docker_version", lambda: (None, "no daemon"))
+    for status in ((True, "not loaded; netlab loads it"), (False, "cannot load it")):
+        monkeypatch.setattr(features, "br_netfilter_status", lambda s=status: s)
+        found = {f.name: f for f in doctor.findings()}["br_netfilter"]
+        assert (found.ok, found.detail, found.essential) == (*status, True)

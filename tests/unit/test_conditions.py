@@ -120,3 +120,44 @@ def test_the_fake_backend_is_a_fresh_docker_host() -> None:
 
     result = run_topology(routed(), backend=Fresh())
     assert result.ok and result.environment["forward_policy"] == "DROP"
+
+
+# -- engine versions -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wanted", "version", "holds"),
+    [
+        ("<28", "20.10.24", True),
+        ("<28", "28.5.2", False),
+        (">=28", "28.0.0", True),
+        (">=28", "27.5.1", False),
+        ("28", "28.5.2", True),
+        ("28", "29.7.2", False),
+        ("20.10", "20.10.24", True),
+        ("<=20.10", "20.10.24", True),
+        (">29", "29.7.2", False),
+    ],
+)
+def test_engine_conditions_compare_releases(wanted: str, version: str, holds: bool):
+    when = conditions.parse({"engine": wanted}, "cell")
+    assert conditions.holds(when, {"engine": version}) is holds
+
+
+def test_engine_condition_reads_the_runs_engine_version_and_is_undecided_without_one():
+    when = conditions.parse({"engine": ">=28", "forward_policy": "DROP"}, "cell")
+    facts = conditions.facts_of({"engine_version": "28.5.2", "nodes": {"host": {"forward_policy": "DROP"}}}, "host")
+    assert conditions.holds(when, facts) is True
+    assert conditions.holds(when, {"forward_policy": "DROP"}) is None  # a remote engine of unknown version
+
+
+@pytest.mark.parametrize("bad", ["newest", "28.x", ">= twenty", "=<28"])
+def test_an_engine_condition_that_is_no_release_is_refused(bad: str):
+    with pytest.raises(ValueError, match="release such as"):
+        conditions.parse({"engine": bad}, "cell")
+
+
+def test_conditions_read_as_comparisons():
+    assert conditions.text(conditions.parse({"engine": "<28", "forward_policy": "drop"}, "c")) == (
+        "engine<28, forward_policy=DROP"
+    )

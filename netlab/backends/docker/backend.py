@@ -22,7 +22,7 @@ import subprocess
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.exceptions import ChaoticException, NetlinkDecodeError, NetlinkError
 
 from netlab import faults, nsthread, safety
 from netlab.backends import cgroups, naming
@@ -30,7 +30,7 @@ from netlab.backends import journal as journals
 from netlab.backends.base import NO_HOOKS, Backend, Deployment, Hooks
 from netlab.backends.docker import daemonconfig, daemons, endpoints, remote, site, swarm
 from netlab.backends.docker import image as probe_image
-from netlab.backends.docker.engine import Engines, api_errors, requests_timeout
+from netlab.backends.docker.engine import Engines, api_errors, requests_timeout, stream_errors
 from netlab.backends.docker.engine import daemon_timeout as default_daemon_timeout
 from netlab.backends.docker.state import REMOTE_DNS, ROOT_NS, State, docker_network, labels, record, state
 from netlab.backends.journal import Journal, RunRecord
@@ -129,6 +129,10 @@ class DockerBackend(Backend):
         st.private = not self.nodes and needs_private_nodes(t)
         dep.facts["docker"] = self.version()
         dep.facts["engine"] = f"Docker Engine {dep.facts['docker']}"
+        if not self.nodes:  # what conditional expectations compare (`when={"engine": ">=28"}`)
+            dep.facts["engine_version"] = dep.facts["docker"]
+            backend = (self.client().info().get("FirewallBackend") or {}).get("Driver") or "iptables"
+            dep.facts["firewall_backend"] = "nftables" if "nftables" in backend else "iptables"
         try:
             if self.nodes:
                 st.engines = dict(self.nodes)
@@ -177,6 +181,16 @@ class DockerBackend(Backend):
             raise self.engines.did_not_answer(e) from e
         except (OSError, subprocess.SubprocessError, LookupError) as e:
             raise DeployError(f"docker backend: deploying {t.name!r} failed: {e}") from e
+        except (NetlinkDecodeError, ChaoticException) as e:
+            raise DeployError(
+                f"docker backend: deploying {t.name!r} failed: the kernel's netlink answer could not be decoded "
+                f"({type(e).__name__}: {e}); pyroute2 met a message it cannot read: rerun, and report it if it persists"
+            ) from e
+        except stream_errors() as e:
+            raise DeployError(
+                f"docker backend: deploying {t.name!r} failed: the Docker daemon's streamed answer (an image "
+                f"build or pull) could not be parsed ({e}); check the daemon's log, then rerun"
+            ) from e
         except (*api_errors(), NetlinkError) as e:
             hint = (
                 "; a published host port exists once per machine: another run of a scenario publishing it, "
@@ -200,6 +214,8 @@ class DockerBackend(Backend):
             pid = daemonconfig.pid_of_local_daemon()
         else:
             return  # another socket: netlab cannot tell which process answers there
+        if pid is None:
+            return  # no daemon process found: its options are unknown, and Docker's defaults would be a guess
         options = daemonconfig.read(pid)
         dep.facts["daemon_options"] = options
         dep.facts["userland_proxy"] = "on" if options.get("userland-proxy") == "true" else "off"
@@ -351,7 +367,7 @@ class DockerBackend(Backend):
         st = state(dep)
         return ThroughShells(dict(st.where)) if st.engines else FromNamespaces()
 
-        # -- teardown -----------------------------------------------------------------
+    # -- teardown -----------------------------------------------------------------
 
     def destroy(self, dep: Deployment) -> None:
         st = dep.state.get("docker")

@@ -137,6 +137,16 @@ def api_errors() -> tuple[type[BaseException], ...]:
     return (docker.errors.DockerException, RequestException)
 
 
+def stream_errors() -> tuple[type[BaseException], ...]:
+    """What the SDK raises when a streamed answer (an image build or pull, events) is not the JSON it expects:
+    StreamParseError, which is a RuntimeError and not one of api_errors()."""
+    try:
+        import docker.errors
+    except ImportError:
+        return ()
+    return (docker.errors.StreamParseError,)
+
+
 def caused_by(e: BaseException, types: tuple[type[BaseException], ...]) -> bool:
     """Whether `e`, or an exception it was raised from, is one of `types` (the SDK wraps what failed under it:
     a daemon that does not answer its first request is a DockerException raised from a requests Timeout)."""

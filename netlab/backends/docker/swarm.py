@@ -10,7 +10,7 @@ from netlab import faults
 from netlab.backends.base import Deployment
 from netlab.backends.docker import daemons
 from netlab.backends.docker.state import state
-from netlab.model.topology import Driver, Topology
+from netlab.model.topology import Driver
 from netlab.waiting import wait_until
 
 SWARM_TIMEOUT_S = 60.0
@@ -58,8 +58,3 @@ def start(dep: Deployment, daemon_timeout: float) -> None:
 
 def _ready_nodes(client: Any) -> int:
     return sum(1 for n in client.nodes.list() if n.attrs.get("Status", {}).get("State") == "ready")
-
-
-def needs_private_nodes(t: Topology) -> bool:
-    """Several nodes, or overlay networks (swarm mode), need daemons netlab starts itself."""
-    return len(t.nodes) > 1 or any(n.driver == Driver.OVERLAY for n in t.networks)

@@ -182,7 +182,7 @@ def default_route(t: Topology, st: State, c: Container) -> None:
         if net.driver == Driver.IPVLAN and net.option("ipvlan_mode", "l2") in ("l3", "l3s"):
             nl.default_route(None, nl.index(link.ifname))
         else:
-            nl.default_route(net.gateway, None)
+            nl.default_route(net.gateway_for(att.address), None)
 
 
 def overlay_sandbox(t: Topology, st: State, node: str, net: Network) -> None:

@@ -2,7 +2,7 @@
 
 Everything lives in namespaces named nl<run>-<object>; the root namespace is never modified.
   node  (a simulated Docker host): one namespace; its uplinks eth0.. on the lans; Docker's bridges,
-        veth host ends, sysctls and the iptables rules Docker 20.10 writes.
+        veth host ends, sysctls and the firewall rules the chosen Docker version writes (engines/).
   lan   one namespace holding a Linux bridge named after the lan; uplinks and peers plug into it.
   peer  one namespace with eth0 on its lan.
   container  one namespace (host driver: the node's own; none: loopback only).
@@ -20,12 +20,12 @@ from ipaddress import IPv4Address
 
 from netlab import faults, nsthread, safety
 from netlab.backends import endpoints as common
+from netlab.backends import engines, namespaces, naming
 from netlab.backends import journal as journals
-from netlab.backends import namespaces, naming
 from netlab.backends.base import NO_HOOKS, Address, Backend, CapturePoint, Deployment, Endpoint, Hooks
 from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.namespaces import Role
-from netlab.backends.netns import attach, dockerfw, lan
+from netlab.backends.netns import attach, lan
 from netlab.backends.netns.attach import State
 from netlab.backends.netns.links import docker_random_mac
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, UsageError
@@ -76,6 +76,23 @@ def restore_rules(
     )
 
 
+def load_nft(netns: str, script: str, node: str, replace: bool = False) -> None:
+    """Load an nftables script (`nft -f`) into the node's namespace; `replace`: its tables are deleted first,
+    in the same transaction, as Docker's rules are rewritten as a whole here."""
+    if shutil.which("nft") is None:
+        raise EnvironmentProblem("nft not found: the 29-nftables profile needs it (apt-get install nftables)")
+    if replace:
+        tables = [line.split()[1:3] for line in script.splitlines() if line.startswith("table ")]
+        script = "".join(f"table {f} {n} {{}}\ndelete table {f} {n}\n" for f, n in tables) + script
+    try:
+        nsthread.run(netns, ["nft", "-f", "-"], stdin=script)
+    except subprocess.CalledProcessError as e:
+        raise KernelFeatureMissing(
+            f"node {node!r}: the kernel refused Docker's nftables rules ({e.stderr.strip() or e}); it may lack "
+            "nf_tables expressions (fib, nat, ct)"
+        ) from e
+
+
 def _free_port(t: Topology, container: str) -> int:
     """A random port for the embedded resolver, as the kernel would pick one, avoiding every port the
     scenario probes on that container (its listener binds the same address)."""
@@ -97,14 +114,27 @@ def _state(dep: Deployment) -> State:
 class NetnsBackend(Backend):
     name = "netns"
 
-    def __init__(self, forward_policy: str | None = None) -> None:
-        """`forward_policy`: the FORWARD policy of the simulated Docker hosts, "drop" (what Docker 20.10 sets
-        when it turns IP forwarding on itself: a fresh host) or "accept" (a host whose forwarding was already
-        on when Docker started, which Docker 20.10 leaves alone). Default: drop."""
-        policy = (forward_policy or "drop").lower()
+    def __init__(self, forward_policy: str | None = None, engine: str | None = None, chosen: str = "") -> None:
+        """`engine`: the Docker version whose rules the nodes get (engines.NAMES; default the newest).
+        `forward_policy`: the FORWARD policy of the simulated Docker hosts, "drop" (what Docker sets when it
+        turns IP forwarding on itself: a fresh host) or "accept" (a host whose forwarding was already on when
+        Docker started, which Docker leaves alone). Default: drop where the profile sets a policy; with
+        29-nftables Docker never does, and only accept exists. `chosen`: why these (reported with the engine)."""
+        self.chosen = chosen
+        self.profile = engines.get(engine or engines.NEWEST)
+        default = "drop" if self.profile.sets_forward_policy else "accept"
+        policy = (forward_policy or default).lower()
         if policy not in FORWARD_POLICIES:
             raise UsageError(f"--forward-policy {forward_policy!r}: use accept or drop")
+        if policy == "drop" and not self.profile.sets_forward_policy:
+            raise UsageError(
+                f"--forward-policy drop with --engine {self.profile.name}: Docker with nftables never sets a "
+                "FORWARD policy and needs the host to enable IP forwarding; use accept"
+            )
         self.forward_policy = policy
+
+    def host(self) -> engines.Host:
+        return engines.Host(forward_drop=self.forward_policy == "drop")
 
     # -- check ----------------------------------------------------------
     def check(self, topology: Topology | None) -> None:
@@ -120,10 +150,16 @@ class NetnsBackend(Backend):
     # -- deploy -----------------------------------------------------------
     def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
         dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal, hooks=hooks)
-        # the rules, sysctls and DNS of Docker 20.10 with its defaults, but no docker-proxy: published ports
-        # are served by the DNAT rules alone
+        # the rules, sysctls and DNS of the profile's Docker with its defaults, but no docker-proxy: published
+        # ports are served by the DNAT rules alone
+        p = self.profile
+        host = f"FORWARD policy {self.forward_policy.upper()}" if p.sets_forward_policy else "IP forwarding on"
         dep.facts.update(
-            engine=f"netns, emulating Docker 20.10 on a host whose FORWARD policy is {self.forward_policy.upper()}",
+            engine=f"netns, emulating {p.title} on a host with {host}",
+            engine_profile=p.name,
+            engine_chosen=self.chosen or "as asked",
+            engine_version=p.version,
+            firewall_backend=p.firewall_backend,
             userland_proxy="off",
         )
         st = State()
@@ -215,19 +251,29 @@ class NetnsBackend(Backend):
             if first is None or first.address is None:
                 continue
             for p in c.publish:
-                published.append(dockerfw.Published(t.network(first.network), first.address, p))
-        drop = self.forward_policy == "drop"
-        rules = dockerfw.render(t.networks_on(node), published, forward_drop=drop)
+                published.append(engines.Published(t.network(first.network), first.address, p))
+        rules = self.profile.render(t.networks_on(node), published, self.host())
         faults.point("netns.firewall")
+        netns = st.ns[node]
         if node in dep.firewall_baseline:
-            st.firewall, _ = restore_rules(st.ns[node], rules, st.firewall, node)
+            if rules.iptables:
+                st.firewall, _ = restore_rules(netns, rules.iptables, st.firewall, node)
+            if rules.nftables:
+                load_nft(netns, rules.nftables, node, replace=True)
         else:
             # the daemon's own rules first (its default bridge only), as a Docker host has them before any
             # network of the scenario exists: the firewall evidence diffs against that
             daemon_only = [n for n in t.networks_on(node) if n.predefined and n.name == "bridge"]
-            base = dockerfw.render(daemon_only, [], forward_drop=drop)
-            st.firewall, saved = restore_rules(st.ns[node], rules, st.firewall, node, baseline=base)
-            dep.firewall_baseline[node] = (st.ns[node], saved)
+            base = self.profile.render(daemon_only, [], self.host())
+            saved = ""
+            if rules.iptables:
+                st.firewall, saved = restore_rules(netns, rules.iptables, st.firewall, node, baseline=base.iptables)
+            if rules.nftables:
+                st.firewall = st.firewall or "nftables"
+                load_nft(netns, base.nftables, node)
+                saved = dep.hooks.read_firewall(netns)
+                load_nft(netns, rules.nftables, node, replace=True)
+            dep.firewall_baseline[node] = (netns, saved)
         dep.facts["firewall"] = st.firewall
 
     def _endpoints(self, dep: Deployment) -> None:
@@ -295,8 +341,12 @@ class NetnsBackend(Backend):
             if c.name not in st.dns_ports:
                 udp, tcp = _free_port(t, c.name), _free_port(t, c.name)
                 st.dns_ports[c.name] = (udp, tcp)
-                tool = RESTORE_TOOLS[st.firewall or "iptables-nft"]
-                load.append((st.ns[c.name], [tool], dockerfw.embedded_dns(udp, tcp)))
+                dns = self.profile.embedded_dns(udp, tcp)
+                if dns.nftables:
+                    load.append((st.ns[c.name], ["nft", "-f", "-"], dns.nftables))
+                else:
+                    tool = RESTORE_TOOLS[st.firewall if st.firewall in RESTORE_TOOLS else "iptables-nft"]
+                    load.append((st.ns[c.name], [tool], dns.iptables))
             udp, tcp = st.dns_ports[c.name]
             dep.resolvers[c.name] = EMBEDDED_DNS
             names = tuple(sorted(zone.items()))

@@ -1,4 +1,4 @@
-"""The iptables rules Docker 20.10's bridge driver writes, rendered for one node.
+"""Profile 20.10: the iptables rules Docker 20.10's bridge driver writes, rendered for one node.
 
 Derived from libnetwork v20.10 (drivers/bridge/setup_ip_tables.go, iptables/iptables.go,
 firewall_linux.go); see ../shared/reference/docker-drivers.md §1.1-1.3. Networks are given in
@@ -11,20 +11,20 @@ with `iptables-restore` into the node's namespace, which netlab owns entirely.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from ipaddress import IPv4Address
 
-from netlab.model.topology import Driver, Network, Publish
-
-
-@dataclass(frozen=True, slots=True)
-class Published:
-    network: Network
-    address: IPv4Address
-    publish: Publish
+from netlab.backends.engines.profile import DOCKER_DEFAULTS, Host, Profile, Published, Rules
+from netlab.model.topology import Driver, Network
 
 
-def render(networks: Sequence[Network], published: Sequence[Published], forward_drop: bool = True) -> str:
+def render(networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS) -> Rules:
+    return Rules(iptables=render_iptables(networks, published, host))
+
+
+def render_iptables(networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS) -> str:
+    """With the userland proxy off (hairpin mode) the nat OUTPUT jump also catches 127.0.0.0/8, local sources
+    are masqueraded onto each bridge, the DNAT matches traffic from the container's own bridge too and no
+    per-bridge RETURN skips it (libnetwork v20.10 setup_ip_tables.go, iptables.go)."""
+    proxy = host.userland_proxy
     bridges = [n for n in networks if n.driver == Driver.BRIDGE]
     newest_first = list(reversed(bridges))
     f_forward: list[str] = ["-A FORWARD -j DOCKER-USER", "-A FORWARD -j DOCKER-ISOLATION-STAGE-1"]
@@ -53,8 +53,11 @@ def render(networks: Sequence[Network], published: Sequence[Published], forward_
             f_iso1.append(f"-A DOCKER-ISOLATION-STAGE-1 -i {br} ! -o {br} -j DOCKER-ISOLATION-STAGE-2")
             f_iso2.append(f"-A DOCKER-ISOLATION-STAGE-2 -o {br} -j DROP")
             if net.masquerade:
+                if not proxy:
+                    n_post.append(f"-A POSTROUTING -o {br} -m addrtype --src-type LOCAL -j MASQUERADE")
                 n_post.append(f"-A POSTROUTING -s {net.subnet} ! -o {br} -j MASQUERADE")
-                n_docker.append(f"-A DOCKER -i {br} -j RETURN")
+                if proxy:
+                    n_docker.append(f"-A DOCKER -i {br} -j RETURN")
         if not net.icc:
             icc_drops.append(f"-A FORWARD -i {br} -o {br} -j DROP")
     # --icc=false appends its DROP, so it ends up after every network's block (oldest first)
@@ -71,8 +74,9 @@ def render(networks: Sequence[Network], published: Sequence[Published], forward_
             f"-A POSTROUTING -s {p.address}/32 -d {p.address}/32 -p {pp.proto} -m {pp.proto} "
             f"--dport {pp.container_port} -j MASQUERADE"
         )
+        skip_own = f"! -i {br} " if proxy else ""
         n_docker.append(
-            f"-A DOCKER ! -i {br} -p {pp.proto} -m {pp.proto} --dport {pp.host_port} "
+            f"-A DOCKER {skip_own}-p {pp.proto} -m {pp.proto} --dport {pp.host_port} "
             f"-j DNAT --to-destination {p.address}:{pp.container_port}"
         )
     f_iso1.append("-A DOCKER-ISOLATION-STAGE-1 -j RETURN")
@@ -85,13 +89,13 @@ def render(networks: Sequence[Network], published: Sequence[Published], forward_
         ":POSTROUTING ACCEPT [0:0]",
         ":DOCKER - [0:0]",
         "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
-        "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER",
+        f"-A OUTPUT {'! -d 127.0.0.0/8 ' if proxy else ''}-m addrtype --dst-type LOCAL -j DOCKER",
         *n_post,
         *n_docker,
         "COMMIT",
         "*filter",
         ":INPUT ACCEPT [0:0]",
-        f":FORWARD {'DROP' if forward_drop else 'ACCEPT'} [0:0]",
+        f":FORWARD {'DROP' if host.forward_drop else 'ACCEPT'} [0:0]",
         ":OUTPUT ACCEPT [0:0]",
         ":DOCKER - [0:0]",
         ":DOCKER-ISOLATION-STAGE-1 - [0:0]",
@@ -107,7 +111,11 @@ def render(networks: Sequence[Network], published: Sequence[Published], forward_
     return "\n".join(lines) + "\n"
 
 
-def embedded_dns(udp_port: int, tcp_port: int) -> str:
+def embedded_dns(udp_port: int, tcp_port: int) -> Rules:
+    return Rules(iptables=embedded_dns_iptables(udp_port, tcp_port))
+
+
+def embedded_dns_iptables(udp_port: int, tcp_port: int) -> str:
     """The nat rules Docker's embedded DNS puts in a container's own namespace (libnetwork v20.10
     resolver_unix.go, setupIPTable): queries to 127.0.0.11:53 are DNATed to the ports the resolver really
     listens on and their answers SNATed back to :53. Rendered as iptables-save prints it, checked against
@@ -132,3 +140,14 @@ def embedded_dns(udp_port: int, tcp_port: int) -> str:
             "",
         ]
     )
+
+
+PROFILE = Profile(
+    name="20.10",
+    version="20.10.24",
+    firewall_backend="iptables",
+    sets_forward_policy=True,
+    source="checked against the real dockerd 20.10.24 (tests/docker/test_parity.py)",
+    render=render,
+    embedded_dns=embedded_dns,
+)

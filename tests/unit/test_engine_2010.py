@@ -1,5 +1,6 @@
-"""dockerfw.render: the iptables-save text Docker 20.10's bridge driver leaves behind
-(/work/shared/reference/docker-drivers.md §1.1-1.3). Networks are given in creation order."""
+"""The 20.10 engine profile (netlab/backends/engines/docker2010.py): the iptables-save text Docker 20.10's
+bridge driver leaves behind (/work/shared/reference/docker-drivers.md §1.1-1.3). Networks are given in
+creation order."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from netlab import Scenario
-from netlab.backends.netns.dockerfw import Published, render
+from netlab.backends.engines import Host, Published
+from netlab.backends.engines.docker2010 import render_iptables as render
 from netlab.model.topology import Driver, Network, Publish
 
 DATA = Path(__file__).parent.parent / "data"
@@ -136,7 +138,7 @@ def test_isolation_stage_1_jumps_and_stage_2_drops_per_bridge_then_return():
 
 @pytest.mark.parametrize(("forward_drop", "policy"), [(True, ":FORWARD DROP [0:0]"), (False, ":FORWARD ACCEPT [0:0]")])
 def test_forward_policy_follows_forward_drop(forward_drop: bool, policy: str):
-    text = render([DOCKER0], [], forward_drop=forward_drop)
+    text = render([DOCKER0], [], Host(forward_drop=forward_drop))
     assert policy in text.splitlines()
 
 

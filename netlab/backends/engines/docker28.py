@@ -1,0 +1,162 @@
+"""Profiles 28 and 29: the iptables rules of Docker 28.5 and 29.x's bridge driver, rendered for one node.
+
+Facts from moby's own documentation of a running daemon (`integration/network/bridge/iptablesdoc/generated`,
+v28.5.2 and docker-v29.7.2; copies in tests/data/moby) and ../shared/reference/docker-drivers.md §4:
+- FORWARD only jumps to DOCKER-USER and DOCKER-FORWARD; DOCKER-FORWARD runs DOCKER-CT (replies), the
+  inter-network rules (28: DOCKER-ISOLATION-STAGE-1/2; 29: only DOCKER-INTERNAL, for --internal networks),
+  DOCKER-BRIDGE (a jump to DOCKER per bridge), then accepts what leaves each bridge.
+- DOCKER ends with `! -i <br> -o <br> -j DROP` per network, so an unpublished port stays closed whatever the
+  FORWARD policy; published ports get an ACCEPT inserted above.
+- raw PREROUTING drops packets for a container with published ports that do not come from its own bridge
+  (direct routed access; since 28.2 per endpoint).
+- No `-j RETURN` at the end of DOCKER-USER (28.3) or the isolation chains; 29 has no skip-DNAT RETURN.
+Networks are appended (ACCEPT, DROP, conntrack) or inserted (isolation stage 2, internal rules, masquerade),
+as the daemon's `-A`/`-I` leave them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+from netlab.backends.engines import docker2010
+from netlab.backends.engines.profile import DOCKER_DEFAULTS, Host, Profile, Published, Rules
+from netlab.model.topology import Driver, Network
+
+
+def render(
+    networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS, v29: bool = False
+) -> Rules:
+    return Rules(iptables=render_iptables(networks, published, host, v29))
+
+
+def render_iptables(
+    networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS, v29: bool = False
+) -> str:
+    proxy = host.userland_proxy
+    bridges = [n for n in networks if n.driver == Driver.BRIDGE]
+    inter = "DOCKER-INTERNAL" if v29 else "DOCKER-ISOLATION-STAGE-1"
+    f_docker_ports: list[str] = []
+    f_docker_drop: list[str] = []
+    f_bridge: list[str] = []
+    f_ct: list[str] = []
+    f_out: list[str] = []
+    f_internal: list[str] = []  # inserted: newest network first
+    f_iso1: list[str] = []
+    f_iso2: list[str] = []  # inserted: newest first
+    n_post: list[str] = []  # inserted: newest first
+    n_skip: list[str] = []  # inserted: newest first
+    n_dnat: list[str] = []
+    n_hairpin: list[str] = []
+    raw: list[str] = []
+    for net in bridges:
+        br = net.bridge_name
+        if net.internal:
+            f_internal[:0] = [
+                f"-A {inter} ! -s {net.subnet} -o {br} -j DROP",
+                f"-A {inter} ! -d {net.subnet} -i {br} -j DROP",
+            ]
+            f_out.append(f"-A DOCKER-FORWARD -i {br} -o {br} -j {'ACCEPT' if net.icc else 'DROP'}")
+            continue
+        f_docker_drop.append(f"-A DOCKER ! -i {br} -o {br} -j DROP")
+        f_bridge.append(f"-A DOCKER-BRIDGE -o {br} -j DOCKER")
+        f_ct.append(f"-A DOCKER-CT -o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+        if net.icc:
+            f_out.append(f"-A DOCKER-FORWARD -i {br} -j ACCEPT")
+        else:
+            f_out += [f"-A DOCKER-FORWARD -i {br} -o {br} -j DROP", f"-A DOCKER-FORWARD -i {br} ! -o {br} -j ACCEPT"]
+        if not v29:
+            f_iso1.append(f"-A DOCKER-ISOLATION-STAGE-1 -i {br} ! -o {br} -j DOCKER-ISOLATION-STAGE-2")
+            f_iso2.insert(0, f"-A DOCKER-ISOLATION-STAGE-2 -o {br} -j DROP")
+        if net.masquerade:
+            n_post.insert(0, f"-A POSTROUTING -s {net.subnet} ! -o {br} -j MASQUERADE")
+            if proxy and not v29:
+                n_skip.insert(0, f"-A DOCKER -i {br} -j RETURN")
+        if not proxy:
+            n_post.insert(0, f"-A POSTROUTING -o {br} -m addrtype --src-type LOCAL -j MASQUERADE")
+    direct: list[str] = []
+    for p in published:
+        if p.network.internal or p.network.driver != Driver.BRIDGE:
+            continue
+        br, pp = p.network.bridge_name, p.publish
+        f_docker_ports.insert(
+            0,
+            f"-A DOCKER -d {p.address}/32 ! -i {br} -o {br} -p {pp.proto} -m {pp.proto} "
+            f"--dport {pp.container_port} -j ACCEPT",
+        )
+        skip_own = f"! -i {br} " if proxy else ""
+        n_dnat.append(
+            f"-A DOCKER {skip_own}-p {pp.proto} -m {pp.proto} --dport {pp.host_port} "
+            f"-j DNAT --to-destination {p.address}:{pp.container_port}"
+        )
+        if not proxy:
+            n_hairpin.append(
+                f"-A POSTROUTING -s {p.address}/32 -d {p.address}/32 -p {pp.proto} -m {pp.proto} "
+                f"--dport {pp.container_port} -j MASQUERADE"
+            )
+        rule = f"-A PREROUTING -d {p.address}/32 ! -i {br} -j DROP"
+        if rule not in direct:
+            direct.append(rule)
+    raw += direct
+    chains = ["DOCKER", "DOCKER-BRIDGE", "DOCKER-CT", "DOCKER-FORWARD"]
+    chains += ["DOCKER-INTERNAL"] if v29 else ["DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2"]
+    lines = [
+        "*raw",
+        ":PREROUTING ACCEPT [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+        *raw,
+        "COMMIT",
+        "*nat",
+        ":PREROUTING ACCEPT [0:0]",
+        ":INPUT ACCEPT [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+        ":POSTROUTING ACCEPT [0:0]",
+        ":DOCKER - [0:0]",
+        "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
+        f"-A OUTPUT {'! -d 127.0.0.0/8 ' if proxy else ''}-m addrtype --dst-type LOCAL -j DOCKER",
+        *n_post,
+        *n_hairpin,
+        *n_skip,
+        *n_dnat,
+        "COMMIT",
+        "*filter",
+        ":INPUT ACCEPT [0:0]",
+        f":FORWARD {'DROP' if host.forward_drop else 'ACCEPT'} [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+        *(f":{c} - [0:0]" for c in [*chains, "DOCKER-USER"]),
+        "-A FORWARD -j DOCKER-USER",
+        "-A FORWARD -j DOCKER-FORWARD",
+        *f_docker_ports,
+        *f_docker_drop,
+        *f_bridge,
+        *f_ct,
+        "-A DOCKER-FORWARD -j DOCKER-CT",
+        f"-A DOCKER-FORWARD -j {inter}",
+        "-A DOCKER-FORWARD -j DOCKER-BRIDGE",
+        *f_out,
+        *(f_internal if v29 else [*f_internal, *f_iso1]),
+        *f_iso2,
+        "COMMIT",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+PROFILE_28 = Profile(
+    name="28",
+    version="28.5.2",
+    firewall_backend="iptables",
+    sets_forward_policy=True,
+    source="moby/moby v28.5.2 integration/network/bridge/iptablesdoc/generated (tests/data/moby/iptables/28)",
+    render=render,
+    embedded_dns=docker2010.embedded_dns,
+)
+
+PROFILE_29 = Profile(
+    name="29",
+    version="29.7.2",
+    firewall_backend="iptables",
+    sets_forward_policy=True,
+    source="moby/moby docker-v29.7.2 integration/network/bridge/iptablesdoc/generated (tests/data/moby/iptables/29)",
+    render=partial(render, v29=True),
+    embedded_dns=docker2010.embedded_dns,
+)

@@ -1,0 +1,126 @@
+"""`netlab compare-engines`: what a Docker upgrade changes for a scenario.
+
+The scenario runs on the netns backend once per engine profile (netlab/backends/engines), on the same
+emulated host (one FORWARD policy for all; 29-nftables sets none), each run with `--why`. The report lists the
+cells whose outcome differs between profiles, with the rule or kernel decision that ended the probe where it
+was blocked, and how many rules each profile's networks added per table (first stage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from netlab.backends import engines
+from netlab.model.results import Outcome
+from netlab.options import RunOptions
+from netlab.result import Result
+from netlab.runner import run
+
+MARK = {Outcome.REACHABLE: ".", Outcome.UNREACHABLE: "X"}
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    stage: str
+    src: str
+    dst: str
+    probe: str
+    marks: dict[str, str]  # engine -> . X or ! (error)
+    why: dict[str, str]  # engine -> what ended the probe, where it was blocked
+
+
+@dataclass(slots=True)
+class Comparison:
+    scenario: str
+    engines: list[str]
+    forward_policy: str
+    results: dict[str, Result] = field(default_factory=dict)
+    differences: list[Difference] = field(default_factory=list)
+    rule_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> engine -> rules added
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "engines": self.engines,
+            "forward_policy": self.forward_policy,
+            "ok": {e: r.ok for e, r in self.results.items()},
+            "differences": [
+                {"stage": d.stage, "src": d.src, "dst": d.dst, "probe": d.probe, "observed": d.marks, "why": d.why}
+                for d in self.differences
+            ],
+            "rules_added": self.rule_counts,
+        }
+
+
+def compare(scenario: str, names: Sequence[str], forward_policy: str = "drop", timeout: float = 0.5) -> Comparison:
+    for name in names:
+        engines.get(name)  # an unknown profile is refused before anything runs
+    out = Comparison(scenario, list(names), forward_policy.upper())
+    for name in names:
+        policy = forward_policy if engines.get(name).sets_forward_policy else None
+        options = RunOptions(backend="netns", engine=name, forward_policy=policy, why=True, timeout=timeout)
+        out.results[name] = run(scenario, options)
+    out.differences = differences(out.results)
+    out.rule_counts = rule_counts(out.results)
+    return out
+
+
+def differences(results: dict[str, Result]) -> list[Difference]:
+    cells: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for name, r in results.items():
+        for o in r.observations:
+            key = (o.stage, o.src, o.dst, str(o.probe))
+            cells.setdefault(key, {})[name] = o
+    out = []
+    for (stage, src, dst, probe), by_engine in cells.items():
+        marks = {e: MARK.get(o.outcome, "!") for e, o in by_engine.items()}
+        if len(set(marks.values())) > 1:
+            why = {e: o.why or o.detail for e, o in by_engine.items() if marks[e] != "."}
+            out.append(Difference(stage, src, dst, probe, marks, why))
+    return out
+
+
+def rule_counts(results: dict[str, Result]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for name, r in results.items():
+        first = r.topology.stages[0].name
+        for node in r.evidence.get("firewall", {}).get(first, {}).values():
+            for table, changes in node.get("changes", {}).items():
+                added = sum(len(rules) for rules in changes.get("added", {}).values())
+                row = out.setdefault(table, {})
+                row[name] = row.get(name, 0) + added
+    return out
+
+
+def render(c: Comparison) -> str:
+    names = c.engines
+    width = max(len(n) for n in names) + 1
+    lines = [
+        f"netlab compare-engines {c.scenario}: {', '.join(names)} on the netns backend, on a host whose FORWARD "
+        f"policy is {c.forward_policy} where the engine sets one",
+        "",
+    ]
+    for name, r in c.results.items():
+        verdict = "as expected" if r.ok else "NOT as its expectations say"
+        lines.append(f"  {name:<{width}} {r.environment.get('engine', '')}: {verdict}")
+    lines.append("")
+    if not c.differences:
+        lines.append("every cell is the same under every profile")
+    else:
+        lines.append("cells that differ (. reachable, X unreachable, ! error)")
+        head = f"  {'stage':<10} {'probe':<10} {'pair':<22} " + " ".join(f"{n:>{width}}" for n in names)
+        lines.append(head)
+        for d in c.differences:
+            pair = f"{d.src} -> {d.dst}"
+            marks = " ".join(f"{d.marks.get(n, '-'):>{width}}" for n in names)
+            lines.append(f"  {d.stage:<10} {d.probe:<10} {pair:<22} {marks}")
+            for n, why in d.why.items():
+                if why:
+                    lines.append(f"      {n}: {why}")
+    lines += ["", "rules the scenario's networks added (first stage), per table"]
+    lines.append(f"  {'table':<24} " + " ".join(f"{n:>{width}}" for n in names))
+    for table, counts in sorted(c.rule_counts.items()):
+        lines.append(f"  {table:<24} " + " ".join(f"{counts.get(n, 0):>{width}}" for n in names))
+    return "\n".join(lines) + "\n"
