@@ -21,3 +21,15 @@ def test_bundled_scenarios_are_mapped_into_the_package() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert config["package-dir"]["netlab.scenarios"] == "scenarios"
     assert (ROOT / "scenarios" / "__init__.py").exists()
+
+
+def test_test_modules_have_unique_basenames() -> None:
+    """The suite runs every tier in one pytest session without packages under tests/: two files
+    with one basename stop collection ("import file mismatch") only when run together, as CI does."""
+    seen: dict[str, Path] = {}
+    clashes = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if path.name in seen and path.name != "conftest.py":
+            clashes.append(f"{seen[path.name].relative_to(ROOT)} and {path.relative_to(ROOT)}")
+        seen.setdefault(path.name, path)
+    assert not clashes, "same basename: " + "; ".join(clashes)
