@@ -315,11 +315,16 @@ class _Builder:
                 # overlay sets no gateway: Docker gives the container an endpoint on docker_gwbridge
                 atts.append(Attachment(GWBRIDGE, ipam[GWBRIDGE].next()))
             publish = []
-            for hp, cp in cd.publish.items():
+            for hp, target in cd.publish.items():
+                cp, proto = _port_and_proto(target)
+                ports = []
                 for port in (hp, cp):
-                    if not isinstance(port, int) or not 1 <= port <= 65535:
+                    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
                         raise self.fail(f"{what}: publish port {port!r} is not a port number")
-                publish.append(Publish(hp, cp))
+                    ports.append(port)
+                if proto not in ("tcp", "udp"):
+                    raise self.fail(f"{what}: publish {target!r}: the protocol is tcp or udp ('53/udp')")
+                publish.append(Publish(ports[0], ports[1], proto))
             out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish)))
             self._attached[cd.name] = {a.network for a in atts}
         for n in net_by.values():
@@ -463,3 +468,11 @@ class _Builder:
         addr = HostAllocator(lan.subnet, used).next_from_top()
         self._shims.append(addr)
         return addr
+
+
+def _port_and_proto(target: object) -> tuple[object, str]:
+    """A published container port as Docker writes it: 80, "80", "80/tcp" or "53/udp"."""
+    if isinstance(target, str):
+        port, _, proto = target.partition("/")
+        return (int(port) if port.isdigit() else port), (proto or "tcp")
+    return target, "tcp"

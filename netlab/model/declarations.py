@@ -44,7 +44,7 @@ class _CtrDecl:
     name: str
     networks: list[str]
     node: str
-    publish: dict[int, int]
+    publish: dict[int, int | str]  # host port -> container port, or "PORT/udp" / "PORT/tcp"
     ip: str | None
 
 

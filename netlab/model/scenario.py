@@ -217,12 +217,15 @@ class Scenario:
         name: str,
         *networks: Endpointish,
         node: Endpointish = HOST,
-        publish: Mapping[int, int] | None = None,
+        publish: Mapping[int, int | str] | None = None,
         ip: str | None = None,
     ) -> Ref:
         self._claim_name("container", name)
         if publish is not None and not isinstance(publish, Mapping):
-            raise InvalidScenario(f"container {name!r}: publish must be a dict {{host port: container port}}")
+            raise InvalidScenario(
+                f"container {name!r}: publish must be a dict {{host port: container port}} (container port "
+                "'53/udp' for UDP)"
+            )
         if ip is not None and not isinstance(ip, str):
             raise InvalidScenario(f"container {name!r}: ip must be an address string")
         self._containers[name] = _CtrDecl(

@@ -159,6 +159,13 @@ def test_published_ports_are_recorded_as_tcp_host_to_container():
     assert (p.host_port, p.container_port, p.proto) == (8080, 80, "tcp")
 
 
+def test_a_published_port_names_its_protocol_as_docker_writes_it():
+    s = Scenario("pub")
+    s.container("dns", publish={9053: "53/udp", 9080: "80/tcp", 9081: "81"})
+    got = {(p.host_port, p.container_port, p.proto) for p in s.build().container("dns").publish}
+    assert got == {(9053, 53, "udp"), (9080, 80, "tcp"), (9081, 81, "tcp")}
+
+
 # -- lans, nodes, peers ------------------------------------------------------
 
 

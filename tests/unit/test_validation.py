@@ -290,11 +290,17 @@ def test_two_containers_on_one_macvlan_passthru_network_and_node_are_rejected():
     fails(s, "network 'mv'", "passthru", "c1, c2")
 
 
-@pytest.mark.parametrize("publish", [{0: 80}, {8080: 70000}])
-def test_publish_port_out_of_range_is_rejected(publish: dict[int, int]):
+@pytest.mark.parametrize("publish", [{0: 80}, {8080: 70000}, {8080: "http"}, {8080: True}])
+def test_publish_port_out_of_range_is_rejected(publish: dict[int, object]):
     s = Scenario("x")
     s.container("c1", publish=publish)
     fails(s, "container 'c1'", "publish port")
+
+
+def test_publish_protocol_other_than_tcp_or_udp_is_rejected():
+    s = Scenario("x")
+    s.container("c1", publish={8080: "80/sctp"})
+    fails(s, "container 'c1'", "tcp or udp")
 
 
 # -- expectations ------------------------------------------------------------

@@ -266,10 +266,10 @@ class DockerBackend(Backend):
         endpoint = api.create_endpoint_config(
             ipv4_address=str(first.address) if first.address and first_net.user_defined else None
         )
-        ports = [p.container_port for p in c.publish] if first_net.driver != Driver.HOST else []
+        ports = [(p.container_port, p.proto) for p in c.publish] if first_net.driver != Driver.HOST else []
         host_config = api.create_host_config(
             network_mode=docker_network(st, first.network),
-            port_bindings={f"{p.container_port}/tcp": p.host_port for p in c.publish} if ports else None,
+            port_bindings={f"{p.container_port}/{p.proto}": p.host_port for p in c.publish} if ports else None,
             # remote engines: the container's own loopback, where nothing answers (Docker's embedded DNS then
             # forwards unknown names there, inside the container): no query reaches the remote host's resolver
             dns=[str(st.resolver)] if st.resolver else ([REMOTE_DNS] if st.engines else None),
