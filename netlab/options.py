@@ -27,6 +27,10 @@ FORWARD_ON_NETNS = (
     "(the run reports it as `node ...: FORWARD policy`)"
 )
 
+PROXY_ON_NETNS = (
+    "--userland-proxy chooses whether the Docker the netns backend emulates runs docker-proxy; the docker backend "
+    "runs the daemon's own setting (the run reports it as `userland proxy`)"
+)
 ENGINE_ON_NETNS = (
     "--engine chooses the Docker version the netns backend emulates; the docker backend runs the daemon's own "
     "(the run reports it as `engine`)"
@@ -79,6 +83,9 @@ class RunOptions:
     #: netns backend: the Docker version whose rules it writes (engines.NAMES); None: the version of the
     #: Docker daemon answering on this machine, else the newest (`resolved()` decides and says why)
     engine: str | None = None
+    #: netns backend: whether the emulated Docker runs its userland proxy (docker-proxy), on | off (None: as
+    #: the Docker daemon answering on this machine, else on, Docker's default)
+    userland_proxy: str | None = None
     json_file: str | None = None  # write the result (schema 1) here
     html_file: str | None = None  # write the one-file HTML report here (needs Graphviz)
 
@@ -101,6 +108,13 @@ class RunOptions:
                 raise UsageError(FORWARD_ON_NETNS)
             if self.kernel == "uml":
                 raise UsageError("--forward-policy runs on the host kernel only for now (not with --kernel uml)")
+        if self.userland_proxy is not None:
+            if self.userland_proxy.lower() not in ("on", "off"):
+                raise UsageError(f"--userland-proxy {self.userland_proxy!r}: use on or off")
+            if (isinstance(self.backend, str) and self.backend not in ("netns", "auto")) or self.nodes:
+                raise UsageError(PROXY_ON_NETNS)
+            if self.kernel == "uml":
+                raise UsageError("--userland-proxy runs on the host kernel only for now (not with --kernel uml)")
         if self.engine is not None:
             if self.engine not in engines.NAMES:
                 raise UsageError(f"--engine {self.engine!r}: use one of {', '.join(engines.NAMES)}")
@@ -139,6 +153,8 @@ class RunOptions:
             raise UsageError(FORWARD_ON_NETNS)
         if self.engine is not None and name != "netns":
             raise UsageError(ENGINE_ON_NETNS)
+        if self.userland_proxy is not None and name != "netns":
+            raise UsageError(PROXY_ON_NETNS)
         if name == "netns":
             options.update(self._netns_defaults())
         if name == "docker":
@@ -152,7 +168,7 @@ class RunOptions:
         if self.kernel == "uml":
             return {"engine": UML_ENGINE, "forward_policy": self.forward_policy, "chosen": "user-mode Linux"}
         daemon = None
-        if self.engine is None or self.forward_policy is None:
+        if self.engine is None or self.forward_policy is None or self.userland_proxy is None:
             daemon = registry.local_docker(timeout=min(self.daemon_timeout or 2.0, 2.0))
         engine, policy = self.engine, self.forward_policy
         reasons = []
@@ -167,7 +183,16 @@ class RunOptions:
         if policy is None and engines.get(engine).sets_forward_policy and host_policy in ("ACCEPT", "DROP"):
             policy = host_policy.lower()
             reasons.append(f"this machine's FORWARD policy {host_policy}")
-        return {"engine": engine, "forward_policy": policy, "chosen": "; ".join(reasons) or "as asked"}
+        proxy = self.userland_proxy
+        if proxy is None and daemon is not None and not daemon.userland_proxy:
+            proxy = "off"
+            reasons.append("its daemon's userland proxy off")
+        return {
+            "engine": engine,
+            "forward_policy": policy,
+            "userland_proxy": proxy,
+            "chosen": "; ".join(reasons) or "as asked",
+        }
 
     @property
     def chosen(self) -> Backend:

@@ -65,6 +65,13 @@ class Deployment:
     resolvers: dict[str, IPv4Address] = field(default_factory=dict)
     #: DNS servers netlab runs while probing (embedded DNS of the netns backend, the run's upstream)
     dns_servers: list[Listen] = field(default_factory=list)
+    #: where a node's published port lands, as the backend programmed it: (node, proto, host port) ->
+    #: (container, address, container port); Docker maps ports to the container's gateway endpoint. Ports
+    #: missing here are taken to land on the container's first address
+    published: dict[tuple[str, str, int], tuple[str, str, int]] = field(default_factory=dict)
+    #: the userland proxies netlab runs while probing (relays on the published ports of netns nodes whose
+    #: emulated Docker runs docker-proxy)
+    proxies: list[Listen] = field(default_factory=list)
     #: facts about the environment the backend found ("firewall": "iptables-legacy", "engine": "Docker Engine
     #: 20.10.24", "userland_proxy": "on", "daemon_options": {...}); they end up in Result.environment
     facts: dict[str, Any] = field(default_factory=dict)

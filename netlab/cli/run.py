@@ -114,6 +114,14 @@ def run(
             "(default: the version of the Docker daemon answering on this machine, else 29)",
         ),
     ] = None,
+    userland_proxy: Annotated[
+        str | None,
+        typer.Option(
+            "--userland-proxy",
+            help="netns backend: whether the emulated Docker runs docker-proxy on published ports, on (Docker's "
+            "default) or off (hairpin NAT); default: as the Docker daemon answering on this machine",
+        ),
+    ] = None,
     keep: Annotated[
         bool,
         typer.Option(
@@ -143,6 +151,7 @@ def run(
         daemon_timeout=daemon_timeout,
         forward_policy=forward_policy,
         engine=engine,
+        userland_proxy=userland_proxy,
         image=image,
         parent=parent,
         nodes=parse_nodes(node or []),

@@ -55,6 +55,7 @@ def main(argv: list[str]) -> int:
             why=why,
             engine=UML_ENGINE,
             forward_policy="drop",
+            userland_proxy="on",
         )
         result = run(spec, options)
     except NetlabError as e:

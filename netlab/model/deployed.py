@@ -54,6 +54,10 @@ class Listen:
     port: int
     bind: str = "0.0.0.0"
     zone: tuple[tuple[str, str], ...] = ()
+    #: tcp/udp only: relay to this (address, port) instead of answering, from the same namespace, as Docker's
+    #: userland proxy (docker-proxy) does for a published port: TCP connections are accepted at once and a
+    #: connection to the upstream opened; UDP datagrams go upstream and the upstream's answers come back
+    upstream: tuple[str, int] | None = None
 
 
 def segment(t: Topology, name: str, node: str | None) -> str:

@@ -75,7 +75,13 @@ def listeners(dep: Deployment, tasks: Sequence[Task]) -> dict[int, Listen]:
             continue
         proto, port, where, bind = str(task.probe.kind), task.probe.port, dst.netns, str(task.address)
         node = dep.endpoints.get(dst.node) if dst.node else None
-        if node is not None and node.netns == dst.netns:  # the node itself or a host-network container
+        landing = dep.published.get((dst.node, proto, port)) if dst.node else None
+        if node is not None and node.netns == dst.netns and landing is not None:
+            ctr = dep.endpoints.get(landing[0])
+            if ctr is not None and ctr.netns not in (None, dst.netns):
+                assert ctr.netns is not None
+                where, bind, port = ctr.netns, landing[1], landing[2]
+        elif node is not None and node.netns == dst.netns:  # the node itself or a host-network container
             for c in t.containers_at(dep.stage_index):
                 ctr = dep.endpoints.get(c.name)
                 if c.node != dst.node or ctr is None or ctr.netns in (None, dst.netns) or not ctr.addresses:
@@ -123,7 +129,7 @@ class LocalProber:
     @contextmanager
     def listening(self, dep: Deployment, tasks: Sequence[Task]) -> Iterator[dict[int, str]]:
         wanted = listeners(dep, tasks)
-        with Responders([*wanted.values(), *dep.dns_servers]) as planted:
+        with Responders([*wanted.values(), *dep.dns_servers, *dep.proxies]) as planted:
             faults.point("probes.responders")
             yield {
                 i: f"netlab could not listen on {w.bind}:{w.port}: {planted.errors[w]}"

@@ -1,4 +1,5 @@
-"""TCP listeners and UDP echo responders planted by netlab in destination namespaces.
+"""TCP listeners and UDP echo responders planted by netlab in destination namespaces, and the relays of
+an emulated userland proxy (docker-proxy) on a node's published ports.
 
 Nothing runs inside the endpoints: netlab creates the sockets in their namespaces and serves them
 all from one thread of its own with poll, until the measurement is over.
@@ -6,6 +7,7 @@ all from one thread of its own with poll, until the measurement is over.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
@@ -23,7 +25,7 @@ class Responders:
 
     def __init__(self, wanted: Iterable[Listen]) -> None:
         self.wanted = sorted(set(wanted), key=lambda w: (w.netns, w.proto, w.port, w.bind))
-        self.socks: dict[int, tuple[socket.socket, str]] = {}
+        self.socks: dict[int, tuple[socket.socket, Listen]] = {}
         self.zones: dict[int, dict[str, str]] = {}
         self.errors: dict[Listen, str] = {}
         self._stop_r, self._stop_w = os.pipe()
@@ -42,7 +44,7 @@ class Responders:
                         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                         s.bind((w.bind, w.port))
                 s.setblocking(False)
-                self.socks[s.fileno()] = (s, w.proto)
+                self.socks[s.fileno()] = (s, w)
                 if w.proto in ("dns", "dnstcp"):
                     self.zones[s.fileno()] = dict(w.zone)  # names -> address text, parsed only when asked
             except OSError as e:
@@ -58,6 +60,7 @@ class Responders:
         # DNS over TCP: accepted connections stay in the poll set with what they sent so far, so a client that
         # connects and waits holds up no one
         conns: dict[int, tuple[socket.socket, bytearray, dict[str, str]]] = {}
+        relays = _Relays(poll)
         try:
             while True:
                 for fd, _ in poll.poll():
@@ -68,9 +71,14 @@ class Responders:
                             poll.unregister(fd)
                             conns.pop(fd)[0].close()
                         continue
-                    sock, proto = self.socks[fd]
+                    if relays.serve(fd):
+                        continue
+                    sock, w = self.socks[fd]
+                    proto = w.proto
                     try:
-                        if proto == "tcp":
+                        if w.upstream is not None:
+                            relays.accept(sock, w)
+                        elif proto == "tcp":
                             conn, _ = sock.accept()
                             conn.close()
                         elif proto == "dnstcp":
@@ -91,6 +99,7 @@ class Responders:
         finally:
             for conn, _, _ in conns.values():
                 conn.close()
+            relays.close()
 
     @staticmethod
     def _dns_over_tcp(conn: socket.socket, buf: bytearray, zone: dict[str, str]) -> bool:
@@ -124,3 +133,64 @@ class Responders:
             sock.close()
         os.close(self._stop_r)
         os.close(self._stop_w)
+
+
+class _Relays:
+    """What docker-proxy does for a published port, served from the responders' poll loop: a TCP client is
+    accepted at once (its handshake succeeds whatever lies behind) and a connection to the upstream opened
+    from the proxy's namespace; both are closed once that connection is made or refused. A UDP datagram
+    goes upstream from a socket of its own per client, and what comes back goes to the client from the
+    published port."""
+
+    def __init__(self, poll: select.poll) -> None:
+        self.poll = poll
+        #: upstream fd -> (upstream socket, accepted client) for TCP; (upstream socket, listening socket,
+        #: client address) for UDP
+        self.tcp: dict[int, tuple[socket.socket, socket.socket]] = {}
+        self.udp: dict[int, tuple[socket.socket, socket.socket, tuple[str, int]]] = {}
+        self.udp_by_client: dict[tuple[int, tuple[str, int]], socket.socket] = {}
+
+    def accept(self, sock: socket.socket, w: Listen) -> None:
+        assert w.upstream is not None
+        if w.proto == "tcp":
+            client, _ = sock.accept()
+            with nsthread.entered(w.netns):
+                up = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            up.setblocking(False)
+            up.connect_ex(w.upstream)
+            self.tcp[up.fileno()] = (up, client)
+            self.poll.register(up.fileno(), select.POLLOUT)
+            return
+        data, peer = sock.recvfrom(2048)
+        known = self.udp_by_client.get((sock.fileno(), peer))
+        if known is None:
+            with nsthread.entered(w.netns):
+                known = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            known.setblocking(False)
+            known.connect(w.upstream)
+            self.udp_by_client[(sock.fileno(), peer)] = known
+            self.udp[known.fileno()] = (known, sock, peer)
+            self.poll.register(known.fileno(), select.POLLIN)
+        known.send(data)
+
+    def serve(self, fd: int) -> bool:
+        """Handle an event on an upstream socket; False: `fd` is not one."""
+        if fd in self.tcp:
+            self.poll.unregister(fd)
+            up, client = self.tcp.pop(fd)
+            up.close()
+            client.close()
+            return True
+        if fd in self.udp:
+            up, sock, peer = self.udp[fd]
+            with contextlib.suppress(OSError):  # refused upstream (ICMP port unreachable): docker-proxy drops it too
+                sock.sendto(up.recv(2048), peer)
+            return True
+        return False
+
+    def close(self) -> None:
+        for up, client in self.tcp.values():
+            up.close()
+            client.close()
+        for up, _, _ in self.udp.values():
+            up.close()

@@ -16,7 +16,8 @@ def scenario() -> Scenario:
     zz = s.network("zz", subnet="198.18.60.0/24")
     aa = s.network("aa", subnet="198.18.61.0/24")
     internal = s.network("inner", subnet="198.18.62.0/24", internal=True)
-    s.container("named", zz, aa)  # attached zz first; Docker's order puts aa (nl<run>-aa) first
+    # attached zz first; Docker's order puts aa (nl<run>-aa) first, and its published port lands there
+    s.container("named", zz, aa, publish={8090: 80})
     s.container("mixed", internal, zz)  # internal first; Docker takes the normal network's gateway
     lonely = s.container("lonely", internal)  # internal only: its gateway is the default route
     s.expect("named", "mixed")
@@ -50,3 +51,14 @@ def test_the_default_route_is_the_one_docker_picks(backend: str, host_and_docker
     assert _defaults(result, "left")["lonely"] == "default via 198.18.62.1"
     on_aa = next(r for r in result.evidence["routes"]["initial"]["named"]["routes"] if r.startswith("198.18.61.0/24"))
     assert " dev eth0 " in on_aa, on_aa  # interfaces are numbered in the same order
+    # Docker programs the published port on the endpoint that gives the default route (measured on 20.10.24)
+    dnat = [r for r in _strings(result.evidence["firewall"]) if "--dport 8090" in r and "DNAT" in r]
+    assert dnat and all(r.endswith("--to-destination 198.18.61.2:80") for r in dnat), dnat
+
+
+def _strings(tree: object) -> list[str]:
+    if isinstance(tree, dict):
+        return [s for v in tree.values() for s in _strings(v)]
+    if isinstance(tree, list):
+        return [s for v in tree for s in _strings(v)]
+    return [tree] if isinstance(tree, str) else []

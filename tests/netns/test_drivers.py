@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from hostsnap import HostSnapshot
+from shared_scenarios import two_subnet_macvlan
 
-from netlab import Scenario, loader, nsthread
+from netlab import loader, nsthread
 from netlab.backends.base import Deployment
 from netlab.backends.netns.links import mac_from_ip
 from netlab.kernel import features, uml
@@ -119,20 +120,6 @@ def test_doctor_tells_the_truth_about_link_kinds() -> None:
     for kind in ("bridge", "veth", "macvlan", "vxlan"):
         row = next(ln for ln in proc.stdout.splitlines() if ln.startswith(f"link kind {kind}"))
         assert ("yes" in row) == (features.link_kinds()[kind] == "")
-
-
-def two_subnet_macvlan() -> Scenario:
-    """`docker network create -d macvlan --subnet A --subnet B`: a, a2 numbered from the first, b given an
-    address of the second."""
-    s = Scenario("mv2")
-    lan = s.lan("lan0")
-    m = s.network("m", driver="macvlan", parent=lan, subnet=["198.18.40.0/24", "198.18.41.0/24"])
-    a = s.container("a", m)
-    a2 = s.container("a2", m)
-    b = s.container("b", m, ip="198.18.41.10")
-    s.expect(a, a2, "icmp", reachable=True)
-    s.expect(b, a, "icmp", reachable=False)  # another subnet, and no router at 198.18.41.1
-    return s
 
 
 def test_a_macvlan_network_with_two_subnets_routes_each_container_by_its_own_subnet(

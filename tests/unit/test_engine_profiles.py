@@ -64,7 +64,7 @@ def test_asked_engine_and_policy_are_taken_as_asked_without_asking_a_daemon(monk
         raise AssertionError("the daemon was asked although everything was given")
 
     monkeypatch.setattr(registry, "local_docker", no_daemon)
-    backend = RunOptions(backend="netns", engine="28", forward_policy="accept").resolved().chosen
+    backend = RunOptions(backend="netns", engine="28", forward_policy="accept", userland_proxy="on").resolved().chosen
     assert (backend.profile.name, backend.forward_policy) == ("28", "accept")  # type: ignore[attr-defined]
 
 
@@ -89,6 +89,42 @@ def test_a_local_daemon_gives_its_profile_and_its_hosts_policy(monkeypatch: pyte
     backend = RunOptions(backend="netns").resolved().chosen
     assert (backend.profile.name, backend.forward_policy) == ("20.10", "accept")  # type: ignore[attr-defined]
     assert "Docker 20.10.24" in backend.chosen and "FORWARD policy ACCEPT" in backend.chosen  # type: ignore[attr-defined]
+
+
+def test_the_local_daemons_userland_proxy_is_emulated_unless_asked(monkeypatch: pytest.MonkeyPatch):
+    from netlab.backends import registry
+    from netlab.backends.docker.local import LocalDaemon
+
+    daemon = LocalDaemon(version="28.5.2", firewall_backend="iptables", forward_policy="DROP", userland_proxy=False)
+    monkeypatch.setattr(registry, "local_docker", lambda timeout=2.0: daemon)
+    backend = RunOptions(backend="netns").resolved().chosen
+    assert backend.userland_proxy == "off"  # type: ignore[attr-defined]
+    assert "userland proxy off" in backend.chosen  # type: ignore[attr-defined]
+    assert RunOptions(backend="netns", userland_proxy="on").resolved().chosen.userland_proxy == "on"  # type: ignore[attr-defined]
+    monkeypatch.setattr(registry, "local_docker", lambda timeout=2.0: None)
+    assert RunOptions(backend="netns").resolved().chosen.userland_proxy == "on"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (RunOptions(backend="netns", userland_proxy="maybe"), "use on or off"),
+        (RunOptions(backend="docker", userland_proxy="off"), "docker backend runs the daemon's own"),
+        (RunOptions(kernel="uml", userland_proxy="off"), "host kernel only"),
+    ],
+)
+def test_userland_proxy_option_is_checked(options: RunOptions, message: str):
+    from netlab.errors import UsageError
+
+    with pytest.raises(UsageError, match=message):
+        options.check()
+
+
+def test_the_rules_follow_the_userland_proxy_knob():
+    from netlab.backends.netns.backend import NetnsBackend
+
+    assert NetnsBackend(engine="20.10", userland_proxy="off").host().userland_proxy is False
+    assert NetnsBackend(engine="20.10").host().userland_proxy is True
 
 
 def _obs(stage: str, src: str, dst: str, outcome: Outcome, why: str = "") -> Observation:

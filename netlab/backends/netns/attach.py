@@ -17,6 +17,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from netlab.backends.netns.links import Sessions, mac_from_ip, netns_fd
 from netlab.errors import DeployError
+from netlab.model.deployed import Listen
 from netlab.model.topology import GWBRIDGE, Attachment, Container, Driver, Network, Shim, Topology
 
 VXLAN_PORT = 4789
@@ -44,6 +45,12 @@ class State:
     sessions: Sessions = field(default_factory=Sessions)
     firewall: str | None = None  # the iptables flavour that loaded the rules
     dns_ports: dict[str, tuple[int, int]] = field(default_factory=dict)  # container -> embedded DNS udp, tcp
+    #: (node, proto, host port) -> (container, address, container port): where each published port lands
+    published: dict[tuple[str, str, int], tuple[str, str, int]] = field(default_factory=dict)
+    #: node -> the docker-proxy relays of its published ports (userland proxy on)
+    proxies: dict[str, list[Listen]] = field(default_factory=dict)
+    #: bridge ports in hairpin mode (Docker sets it when the userland proxy is off)
+    hairpin: bool = False
 
 
 def shares_node_ns(t: Topology, c: Container) -> bool:
@@ -77,7 +84,7 @@ def connect(t: Topology, st: State, c: Container, att: Attachment) -> None:
     ifname = _free_ifname(st, c)
     if net.driver == Driver.BRIDGE:
         assert net.bridge_name
-        link = _veth(st, c, ifname, st.ns[c.node], net.bridge_name, att.address, mtu=None)
+        link = _veth(st, c, ifname, st.ns[c.node], net.bridge_name, att.address, mtu=None, hairpin=st.hairpin)
     elif net.driver == Driver.OVERLAY:
         link = _veth(st, c, ifname, st.ns[f"{c.node}.{net.name}"], "br0", att.address, mtu=OVERLAY_MTU)
     else:
@@ -98,6 +105,7 @@ def _veth(
     master: str,
     address: IPv4Address,
     mtu: int | None,
+    hairpin: bool = False,
 ) -> Link:
     far = f"veth{secrets.token_hex(4)[:7]}"
     nl = st.sessions(far_ns)
@@ -105,6 +113,8 @@ def _veth(
         # the far end's index is chosen, not looked up: a node namespace holds one veth per container
         idx = nl.veth(far, ifname, fd, peer_mac=mac_from_ip(address), mtu=mtu, index=st.sessions.new_index(far_ns))
     nl.up(idx, master=st.sessions.index(far_ns, master))
+    if hairpin:
+        nl.hairpin(idx)
     return Link(far_ns, far, ifname)
 
 

@@ -36,6 +36,7 @@ from netlab.model.topology import Connect, Container, Disconnect, Driver, Endpoi
 
 LOOPBACK_IFINDEX = 1
 FORWARD_POLICIES = ("drop", "accept")
+USERLAND_PROXY = ("on", "off")
 EMBEDDED_DNS = IPv4Address("127.0.0.11")
 #: where the kernel picks the ports Docker's embedded resolver binds (net.ipv4.ip_local_port_range default)
 EPHEMERAL_PORTS = range(32768, 61000)
@@ -114,12 +115,21 @@ def _state(dep: Deployment) -> State:
 class NetnsBackend(Backend):
     name = "netns"
 
-    def __init__(self, forward_policy: str | None = None, engine: str | None = None, chosen: str = "") -> None:
+    def __init__(
+        self,
+        forward_policy: str | None = None,
+        engine: str | None = None,
+        chosen: str = "",
+        userland_proxy: str | None = None,
+    ) -> None:
         """`engine`: the Docker version whose rules the nodes get (engines.NAMES; default the newest).
         `forward_policy`: the FORWARD policy of the simulated Docker hosts, "drop" (what Docker sets when it
         turns IP forwarding on itself: a fresh host) or "accept" (a host whose forwarding was already on when
         Docker started, which Docker leaves alone). Default: drop where the profile sets a policy; with
-        29-nftables Docker never does, and only accept exists. `chosen`: why these (reported with the engine)."""
+        29-nftables Docker never does, and only accept exists. `userland_proxy`: "on" (Docker's default: a
+        docker-proxy relay on every published port of the node, and the DNAT rules that leave it the traffic
+        from the bridges and the node's loopback) or "off" (hairpin NAT: DNAT for every source, hairpin mode
+        on the bridge ports, route_localnet on the bridges). `chosen`: why these (reported with the engine)."""
         self.chosen = chosen
         self.profile = engines.get(engine or engines.NEWEST)
         default = "drop" if self.profile.sets_forward_policy else "accept"
@@ -132,9 +142,13 @@ class NetnsBackend(Backend):
                 "FORWARD policy and needs the host to enable IP forwarding; use accept"
             )
         self.forward_policy = policy
+        proxy = (userland_proxy or "on").lower()
+        if proxy not in USERLAND_PROXY:
+            raise UsageError(f"--userland-proxy {userland_proxy!r}: use on or off")
+        self.userland_proxy = proxy
 
     def host(self) -> engines.Host:
-        return engines.Host(forward_drop=self.forward_policy == "drop")
+        return engines.Host(forward_drop=self.forward_policy == "drop", userland_proxy=self.userland_proxy == "on")
 
     # -- check ----------------------------------------------------------
     def check(self, topology: Topology | None) -> None:
@@ -150,8 +164,7 @@ class NetnsBackend(Backend):
     # -- deploy -----------------------------------------------------------
     def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
         dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal, hooks=hooks)
-        # the rules, sysctls and DNS of the profile's Docker with its defaults, but no docker-proxy: published
-        # ports are served by the DNAT rules alone
+        # the rules, sysctls, DNS and userland proxy of the profile's Docker on the host the knobs describe
         p = self.profile
         host = f"FORWARD policy {self.forward_policy.upper()}" if p.sets_forward_policy else "IP forwarding on"
         dep.facts.update(
@@ -160,9 +173,9 @@ class NetnsBackend(Backend):
             engine_chosen=self.chosen or "as asked",
             engine_version=p.version,
             firewall_backend=p.firewall_backend,
-            userland_proxy="off",
+            userland_proxy=self.userland_proxy,
         )
-        st = State()
+        st = State(hairpin=self.userland_proxy == "off")
         dep.state["netns"] = st
         t = topology
         try:
@@ -237,6 +250,8 @@ class NetnsBackend(Backend):
                     br = nl.bridge(net.bridge_name, mac=docker_random_mac())
                     nl.addr(br, net.gateway, net.subnet.prefixlen)
                     nl.up(br)
+                    if st.hairpin:  # Docker without docker-proxy: DNAT'ed loopback traffic may leave by the bridge
+                        nsthread.write_sysctls(st.ns[node], {f"net.ipv4.conf.{net.bridge_name}.route_localnet": "1"})
         for net in t.networks_on(node):
             if net.driver == Driver.OVERLAY:
                 attach.overlay_sandbox(t, st, node, net)
@@ -244,14 +259,24 @@ class NetnsBackend(Backend):
     def _firewall(self, dep: Deployment, node: str) -> None:
         t, st = dep.topology, _state(dep)
         published = []
+        st.published = {k: v for k, v in st.published.items() if k[0] != node}
         for c in st.containers.values():
             if c.node != node or not c.publish or attach.shares_node_ns(t, c):
                 continue
-            first = c.attachments[0] if c.attachments else None
-            if first is None or first.address is None:
+            # Docker programs a container's published ports on the endpoint that gives its default route
+            gw = attach.gateway_attachment(t, c)
+            if gw is None or gw.address is None:
                 continue
             for p in c.publish:
-                published.append(engines.Published(t.network(first.network), first.address, p))
+                published.append(engines.Published(t.network(gw.network), gw.address, p))
+                st.published[(node, p.proto, p.host_port)] = (c.name, str(gw.address), p.container_port)
+        # docker-proxy: one relay per published port, on every address of the node, to the container; as the
+        # rules, only where that endpoint is on a bridge network that is not internal
+        st.proxies[node] = [
+            Listen(st.ns[node], x.publish.proto, x.publish.host_port, upstream=(str(x.address), port))
+            for x, port in ((x, x.publish.container_port) for x in published)
+            if self.userland_proxy == "on" and x.network.driver == Driver.BRIDGE and not x.network.internal
+        ]
         rules = self.profile.render(t.networks_on(node), published, self.host())
         faults.point("netns.firewall")
         netns = st.ns[node]
@@ -296,6 +321,8 @@ class NetnsBackend(Backend):
         for p in t.peers:
             eps[p.name] = common.peer(p, st.ns[p.name])
         dep.endpoints = {name: eps[name] for name in t.endpoint_names()}
+        dep.proxies = [w for node in t.nodes for w in st.proxies.get(node.name, [])]
+        dep.published = dict(st.published)
         dep.capture_points = common.lan_capture_points(t, st.ns)
         for node in t.nodes:
             for net in t.networks_on(node.name):

@@ -136,6 +136,10 @@ class Netlink:
         else:
             self._ipr.link("set", index=index, master=master, state="up")
 
+    def hairpin(self, index: int) -> None:
+        """Let the bridge send a frame back out of the port it came in by (a bridge port's hairpin mode)."""
+        self._ipr.brport("set", index=index, mode=1)
+
     def addr(self, index: int, address: IPv4Address, prefixlen: int) -> None:
         try:
             self._ipr.addr("add", index=index, address=str(address), prefixlen=prefixlen)

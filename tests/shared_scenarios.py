@@ -1,0 +1,58 @@
+"""Scenarios both the netns and the docker tier run (their cells must agree).
+
+proxy(): the userland proxy (docker-proxy). `web` publishes tcp 8080 -> 80 and udp 9053 -> 53 on `front`; `c`
+shares `front` with it, `o` sits on `back`.
+Both probe the host's published ports through a gateway address of the host:
+
+- With docker-proxy (Docker's default) traffic from a bridge to a host address is not DNAT'ed (20.10 and 28:
+  `-A DOCKER -i <bridge> -j RETURN`; 20.10-29: `DNAT ! -i <the published container's bridge>`): the host's
+  INPUT takes it and docker-proxy relays it to web, so even `o`, whose bridge Docker isolates from `front`,
+  gets through.
+- Without it (hairpin NAT) every source is DNAT'ed: `c` reaches web across its own bridge, `o`'s packets are
+  forwarded back -> front and Docker's isolation drops them before Docker 29, which dropped those chains and
+  accepts forwarded traffic to published ports from anywhere.
+- docker-proxy's UDP replies come from the address the host routes back with, so asking a UDP port through
+  another bridge's gateway gets no answer a connected socket accepts.
+"""
+
+from __future__ import annotations
+
+from netlab import Scenario
+
+FRONT_GW, BACK_GW = "198.18.70.1", "198.18.71.1"
+
+
+def proxy() -> Scenario:
+    s = Scenario("proxy")
+    front = s.network("front", subnet="198.18.70.0/24")
+    back = s.network("back", subnet="198.18.71.0/24")
+    web = s.container("web", front, publish={8080: 80, 9053: "53/udp"})
+    s.container("c", front)
+    s.container("o", back)
+    for probe in ("tcp:8080", "udp:9053"):
+        s.expect("c", "host", probe, address=FRONT_GW)
+    s.expect("c", "host", "tcp:8080", address=BACK_GW)
+    # docker-proxy answers a datagram from its 0.0.0.0 socket: the reply leaves from the address of c's own
+    # bridge, not the one c asked, and c's connected socket never takes it
+    s.expect("c", "host", "udp:9053", address=BACK_GW, reachable=False, when={"userland_proxy": "on"})
+    s.expect("c", "host", "udp:9053", address=BACK_GW, when={"userland_proxy": "off"})
+    for probe in ("tcp:8080", "udp:9053"):
+        s.expect("o", "host", probe, address=BACK_GW, when={"userland_proxy": "on"})
+        s.expect("o", "host", probe, address=BACK_GW, reachable=False, when={"userland_proxy": "off", "engine": "<29"})
+        s.expect("o", "host", probe, address=BACK_GW, when={"userland_proxy": "off", "engine": ">=29"})
+    s.expect("o", web, "tcp:80", reachable=False)
+    return s
+
+
+def two_subnet_macvlan() -> Scenario:
+    """`docker network create -d macvlan --subnet A --subnet B`: a, a2 numbered from the first, b given an
+    address of the second; each container's default route goes to its own subnet's gateway."""
+    s = Scenario("mv2")
+    lan = s.lan("lan0")
+    m = s.network("m", driver="macvlan", parent=lan, subnet=["198.18.40.0/24", "198.18.41.0/24"])
+    a = s.container("a", m)
+    a2 = s.container("a2", m)
+    b = s.container("b", m, ip="198.18.41.10")
+    s.expect(a, a2, "icmp", reachable=True)
+    s.expect(b, a, "icmp", reachable=False)  # another subnet, and no router at 198.18.41.1
+    return s
