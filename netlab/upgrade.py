@@ -36,6 +36,7 @@ class Comparison:
     scenario: str
     engines: list[str]
     forward_policy: str
+    userland_proxy: str = "on"
     results: dict[str, Result] = field(default_factory=dict)
     differences: list[Difference] = field(default_factory=list)
     rule_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> engine -> rules added
@@ -45,6 +46,7 @@ class Comparison:
             "scenario": self.scenario,
             "engines": self.engines,
             "forward_policy": self.forward_policy,
+            "userland_proxy": self.userland_proxy,
             "ok": {e: r.ok for e, r in self.results.items()},
             "differences": [
                 {"stage": d.stage, "src": d.src, "dst": d.dst, "probe": d.probe, "observed": d.marks, "why": d.why}
@@ -54,13 +56,26 @@ class Comparison:
         }
 
 
-def compare(scenario: str, names: Sequence[str], forward_policy: str = "drop", timeout: float = 0.5) -> Comparison:
+def compare(
+    scenario: str,
+    names: Sequence[str],
+    forward_policy: str = "drop",
+    timeout: float = 0.5,
+    userland_proxy: str = "on",
+) -> Comparison:
     for name in names:
         engines.get(name)  # an unknown profile is refused before anything runs
-    out = Comparison(scenario, list(names), forward_policy.upper())
+    out = Comparison(scenario, list(names), forward_policy.upper(), userland_proxy)
     for name in names:
         policy = forward_policy if engines.get(name).sets_forward_policy else None
-        options = RunOptions(backend="netns", engine=name, forward_policy=policy, why=True, timeout=timeout)
+        options = RunOptions(
+            backend="netns",
+            engine=name,
+            forward_policy=policy,
+            userland_proxy=userland_proxy,
+            why=True,
+            timeout=timeout,
+        )
         out.results[name] = run(scenario, options)
     out.differences = differences(out.results)
     out.rule_counts = rule_counts(out.results)
@@ -99,7 +114,7 @@ def render(c: Comparison) -> str:
     width = max(len(n) for n in names) + 1
     lines = [
         f"netlab compare-engines {c.scenario}: {', '.join(names)} on the netns backend, on a host whose FORWARD "
-        f"policy is {c.forward_policy} where the engine sets one",
+        f"policy is {c.forward_policy} where the engine sets one, userland proxy {c.userland_proxy}",
         "",
     ]
     for name, r in c.results.items():

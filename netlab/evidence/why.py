@@ -371,7 +371,7 @@ def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
     from netlab.backends import journal as journals
     from netlab.backends.journal import Journal
     from netlab.errors import UsageError
-    from netlab.model.deployed import Address, CapturePoint, Endpoint, segment
+    from netlab.model.deployed import Address, CapturePoint, Endpoint, Listen, segment
 
     run = str(data.get("run", ""))
     if not re.fullmatch(r"[0-9a-f]{1,16}", run):
@@ -409,6 +409,10 @@ def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
         )
     for name, netns, role, node in kept.extra.get("captures", []):
         dep.capture_points.append(CapturePoint(name, str(root if netns == "root" else netns), "", role, node))
+    for node, proto, host_port, ctr, address, port in kept.extra.get("published", []):
+        dep.published[(node, proto, int(host_port))] = (ctr, address, int(port))
+    for netns, proto, port, bind, up_address, up_port in kept.extra.get("proxies", []):
+        dep.proxies.append(Listen(netns, proto, int(port), bind=bind, upstream=(up_address, int(up_port))))
     missing = [n for n, ep in dep.endpoints.items() if ep.netns and not os.path.exists(ep.netns)]
     if missing:
         raise UsageError(f"run {run}: the namespaces of {', '.join(missing)} are gone; run the scenario again")

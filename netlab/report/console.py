@@ -234,7 +234,8 @@ def render(r: Result, color: bool = False) -> str:
         for c in claims:
             e = c.expectation
             mark = _green("held  ", color) if c.ok else _red("FAILED", color)
-            lines.append(f"  {mark} {e.claim}  [{e.src} -> {e.dst} {e.probe}]")
+            where = f"; where {c.condition}" if c.condition else ""  # a claim that depends on the host or version
+            lines.append(f"  {mark} {e.claim}  [{e.src} -> {e.dst} {e.probe}{where}]")
             lines += [f"         seen: {fact}" for fact in seen.get((e.stage, e.src, e.dst, str(e.probe)), [])]
     if r.claims:
         lines += ["", _bold("the lecture's claims, checked on the evidence", color)]

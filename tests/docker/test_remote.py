@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 
 from netlab import loader, nsthread
@@ -49,8 +50,6 @@ def _cells(result: Result) -> dict[tuple[str, str, str, str], Outcome]:
 
 
 def _labelled(url: str, run: str) -> list[str]:
-    import docker
-
     c = docker.DockerClient(base_url=url)
     try:
         flt = {"label": f"{naming.LABEL_RUN}={run}"}
@@ -71,6 +70,12 @@ def test_remote_engine_runs_the_scenario_through_docker_exec(engine: str) -> Non
     icmp = [o for o in result.observations if o.outcome is Outcome.REACHABLE and str(o.probe) == "icmp"]
     assert icmp and all("ping in the container" in o.detail for o in icmp)
     assert _labelled(engine, result.run) == []  # torn down on the engine too
+    # the remote engine's own version is what `when={"engine": ...}` compares
+    client = docker.DockerClient(base_url=engine)
+    try:
+        assert result.environment["engine_version"] == client.version()["Version"]
+    finally:
+        client.close()
 
 
 def test_remote_and_local_engines_agree_cell_for_cell(engine: str, host_and_docker_unchanged: None) -> None:

@@ -79,7 +79,9 @@ def test_ipvlan_l3_peer_has_no_route_back(host_unchanged: HostSnapshot) -> None:
 def test_netlab_why_explains_a_cell_of_a_kept_run(tmp_path: Path, host_unchanged: HostSnapshot) -> None:
     out = tmp_path / "r.json"
     kept = subprocess.run(
-        ["netlab", "run", "bridge", "--engine", "20.10", "--keep", "--json", str(out)], capture_output=True, text=True
+        ["netlab", "run", "bridge", "--engine", "20.10", "--userland-proxy", "on", "--keep", "--json", str(out)],
+        capture_output=True,
+        text=True,
     )
     assert kept.returncode == 0, kept.stderr
     run = json.loads(out.read_text())["run"]
@@ -92,6 +94,10 @@ def test_netlab_why_explains_a_cell_of_a_kept_run(tmp_path: Path, host_unchanged
         assert "policy of ip filter FORWARD" in tcp.stdout, tcp.stdout  # the kept run is in its last stage
         fine = subprocess.run(["netlab", "why", str(out), "web", "app"], capture_output=True, text=True)
         assert "reachable now" in fine.stdout and fine.returncode == 0, fine
+        # db's bridge is isolated from web's, but docker-proxy relays the published port: the kept run's relays
+        # answer again while `netlab why` probes
+        proxied = subprocess.run(["netlab", "why", str(out), "db", "host", "tcp:8080"], capture_output=True, text=True)
+        assert "reachable now" in proxied.stdout, proxied
         wrong = subprocess.run(["netlab", "why", str(out), "web", "nobody"], capture_output=True, text=True)
         assert wrong.returncode == 2 and "'nobody' is not an endpoint" in wrong.stderr
     finally:

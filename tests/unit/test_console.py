@@ -204,3 +204,15 @@ def test_wide_matrices_are_stacked_instead_of_side_by_side():
     names = ["host", *names]
     for title in ("expected", "observed", "diff"):
         assert grid(lines, title, names)[("container00", "container01")] in ".X=-"
+
+
+def test_a_claim_that_depends_on_the_host_says_where_it_holds():
+    s = Scenario("cond")
+    net = s.network("net")
+    a = s.container("a", net)
+    b = s.container("b", net)
+    s.expect(a, b, "icmp", reachable=True, claim="reaches on a DROP host", when={"forward_policy": "DROP"})
+    s.expect(a, b, "icmp", reachable=True, when={"forward_policy": "ACCEPT"})
+    text = console.render(run_topology(s.build(), backend=FakeBackend(decide=decide)), color=False)
+    line = next(ln for ln in text.splitlines() if "reaches on a DROP host" in ln)
+    assert line.rstrip().endswith("[a -> b icmp; where forward_policy=DROP]"), line

@@ -76,10 +76,12 @@ class DockerBackend(Backend):
 
     def version(self) -> str:
         if self.nodes:
-            return ", ".join(
-                f"{node}: {self.engine(url).version().get('Version', '?')}" for node, url in sorted(self.nodes.items())
-            )
+            return ", ".join(f"{node}: {v}" for node, v in self.versions().items())
         return str(self.client().version().get("Version", "?"))
+
+    def versions(self) -> dict[str, str]:
+        """The Docker version of each remote engine (`docker version`, read only)."""
+        return {node: str(self.engine(url).version().get("Version", "?")) for node, url in sorted(self.nodes.items())}
 
     # -- check ----------------------------------------------------------------
     def check(self, topology: Topology | None) -> None:
@@ -127,10 +129,15 @@ class DockerBackend(Backend):
         dep.state["docker"] = st
         t = topology
         st.private = not self.nodes and needs_private_nodes(t)
-        dep.facts["docker"] = self.version()
+        versions = self.versions() if self.nodes else {}
+        dep.facts["docker"] = ", ".join(f"{n}: {v}" for n, v in versions.items()) if versions else self.version()
         dep.facts["engine"] = f"Docker Engine {dep.facts['docker']}"
-        if not self.nodes:  # what conditional expectations compare (`when={"engine": ">=28"}`)
+        # what conditional expectations compare (`when={"engine": ">=28"}`): remote engines of several versions
+        # leave it unknown (such cells are undecided, never judged on a guess)
+        if not self.nodes:
             dep.facts["engine_version"] = dep.facts["docker"]
+        elif len(set(versions.values())) == 1 and "?" not in versions.values():
+            dep.facts["engine_version"] = next(iter(versions.values()))
             backend = (self.client().info().get("FirewallBackend") or {}).get("Driver") or "iptables"
             dep.facts["firewall_backend"] = "nftables" if "nftables" in backend else "iptables"
         try:
