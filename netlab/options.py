@@ -106,15 +106,11 @@ class RunOptions:
                 raise UsageError(f"--forward-policy {self.forward_policy!r}: use accept or drop")
             if (isinstance(self.backend, str) and self.backend not in ("netns", "auto")) or self.nodes:
                 raise UsageError(FORWARD_ON_NETNS)
-            if self.kernel == "uml":
-                raise UsageError("--forward-policy runs on the host kernel only for now (not with --kernel uml)")
         if self.userland_proxy is not None:
             if self.userland_proxy.lower() not in ("on", "off"):
                 raise UsageError(f"--userland-proxy {self.userland_proxy!r}: use on or off")
             if (isinstance(self.backend, str) and self.backend not in ("netns", "auto")) or self.nodes:
                 raise UsageError(PROXY_ON_NETNS)
-            if self.kernel == "uml":
-                raise UsageError("--userland-proxy runs on the host kernel only for now (not with --kernel uml)")
         if self.engine is not None:
             if self.engine not in engines.NAMES:
                 raise UsageError(f"--engine {self.engine!r}: use one of {', '.join(engines.NAMES)}")

@@ -379,7 +379,8 @@ def _measure(spec: str | Scenario | Topology, options: RunOptions) -> Result:
         if options.backend_name not in ("netns", "auto"):
             raise UsageError("--kernel uml runs the netns backend (there is no Docker inside the guest)")
         topology = _expecting(loader.load(spec), options.expect)
-        return run_in_uml(spec, topology, options.timeout, options.pcap, options.expect, options.why)
+        host = ((options.forward_policy or "drop").lower(), (options.userland_proxy or "on").lower())
+        return run_in_uml(spec, topology, options.timeout, options.pcap, options.expect, options.why, host)
     options = options.resolved()
     if isinstance(spec, Topology):  # built by the caller: its addresses are as given
         return _run(_expecting(spec, options.expect), options)
@@ -414,8 +415,10 @@ def run_in_uml(
     pcap: str | None = None,
     expect: str | None = None,
     why: bool = False,
+    host: tuple[str, str] = ("drop", "on"),
 ) -> Result:
-    """The same scenario on the netns backend inside user-mode Linux, reported as usual. The guest
+    """The same scenario on the netns backend inside user-mode Linux, reported as usual. `host`: the FORWARD
+    policy and userland proxy of the Docker host the guest emulates. The guest
     sends its captured frames back raw; they are decoded (and written to pcaps) here."""
     from netlab.kernel import features, uml
     from netlab.result import result_from_json
@@ -426,7 +429,8 @@ def run_in_uml(
     try:
         with _terminate_raises():
             progress.phase(f"running {topology.name} inside user-mode Linux")
-            data = uml.run(spec, timeout, journal, sorted(features.link_kinds_needed(topology)), expect, why)
+            kinds = sorted(features.link_kinds_needed(topology))
+            data = uml.run(spec, timeout, journal, kinds, expect, why, host)
     finally:
         progress.clear()
         with _signals_blocked():

@@ -83,7 +83,9 @@ def _guest_script(
     bundle: str | None = None,
     expect: str | None = None,
     why: bool = False,
+    host: tuple[str, str] = ("drop", "on"),
 ) -> str:
+    """`host`: the emulated Docker host's FORWARD policy and userland proxy (--forward-policy, --userland-proxy)."""
     q = shlex.quote
     modules = " ".join(q(m) for m in [*sorted(kinds), *NETFILTER_MODULES])
     return f"""#!/bin/sh
@@ -109,7 +111,7 @@ read up _ < /proc/uptime; echo "modules $up" >> /run/out/phases
 # -S: the caller's sys.path is given whole above, so site's .pth processing (a second of imports
 # here) is not needed
 {q(python)} -S -m netlab.kernel.uml_guest {q(spec)} {timeout} /run/out/result.json {q(expect or "")} \
-    {"why" if why else "-"} >/run/out/guest.log 2>&1
+    {"why" if why else "-"} {q(host[0])} {q(host[1])} >/run/out/guest.log 2>&1
 echo "$?" > /run/out/exit
 read up _ < /proc/uptime; echo "scenario $up" >> /run/out/phases
 sync
@@ -118,7 +120,13 @@ poweroff -f
 
 
 def run(
-    spec: str, timeout: float, journal: Journal, kinds: list[str], expect: str | None = None, why: bool = False
+    spec: str,
+    timeout: float,
+    journal: Journal,
+    kinds: list[str],
+    expect: str | None = None,
+    why: bool = False,
+    host: tuple[str, str] = ("drop", "on"),
 ) -> dict[str, Any]:
     """Boot user-mode Linux, run the scenario there on the netns backend, return its JSON result."""
     missing = available()
@@ -143,7 +151,7 @@ def run(
     with open(init, "w") as f:
         f.write(
             _guest_script(
-                spec, timeout, out, sys.executable, mods, kinds, bundle, expect and os.path.abspath(expect), why
+                spec, timeout, out, sys.executable, mods, kinds, bundle, expect and os.path.abspath(expect), why, host
             )
         )
     os.chmod(init, 0o755)

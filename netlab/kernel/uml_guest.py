@@ -45,8 +45,9 @@ def main(argv: list[str]) -> int:
     spec, timeout, out = argv[0], float(argv[1]), argv[2]
     expect = argv[3] if len(argv) > 3 and argv[3] else None
     why = len(argv) > 4 and argv[4] == "why"
+    policy, proxy = (argv[5], argv[6]) if len(argv) > 6 else ("drop", "on")
     try:
-        # the guest's kernel decides everything: no daemon to ask, the one profile the guest's firewall takes
+        # no daemon to ask in the guest: the one profile its firewall takes, on the host the caller asked for
         options = RunOptions(
             backend="netns",
             timeout=timeout,
@@ -54,8 +55,8 @@ def main(argv: list[str]) -> int:
             expect=expect,
             why=why,
             engine=UML_ENGINE,
-            forward_policy="drop",
-            userland_proxy="on",
+            forward_policy=policy,
+            userland_proxy=proxy,
         )
         result = run(spec, options)
     except NetlabError as e:

@@ -30,6 +30,17 @@ def test_every_bundled_scenario_passes_on_either_policy(name: str, policy: str, 
     assert policy.upper() in result.environment["engine"]
 
 
+@pytest.mark.parametrize(("policy", "proxy"), [("accept", "off"), ("drop", "on")])
+def test_user_mode_linux_emulates_the_host_it_is_asked_for(
+    policy: str, proxy: str, host_unchanged: HostSnapshot
+) -> None:
+    """The knobs reach the guest's netns backend: its nodes hold the asked policy, its run the asked proxy."""
+    result = runner.run("ipvlan_l2", RunOptions(kernel="uml", forward_policy=policy, userland_proxy=proxy))
+    assert result.ok, result.verdict.summary()
+    assert {f["forward_policy"] for f in result.environment["nodes"].values()} == {policy.upper()}
+    assert result.environment["userland_proxy"] == proxy
+
+
 def test_the_routed_peer_reaches_unpublished_ports_only_where_the_policy_accepts() -> None:
     def route_cells(policy: str) -> dict[tuple[str, str], str]:
         r = runner.run("bridge", RunOptions(backend="netns", engine="20.10", forward_policy=policy))

@@ -110,7 +110,6 @@ def test_the_local_daemons_userland_proxy_is_emulated_unless_asked(monkeypatch: 
     [
         (RunOptions(backend="netns", userland_proxy="maybe"), "use on or off"),
         (RunOptions(backend="docker", userland_proxy="off"), "docker backend runs the daemon's own"),
-        (RunOptions(kernel="uml", userland_proxy="off"), "host kernel only"),
     ],
 )
 def test_userland_proxy_option_is_checked(options: RunOptions, message: str):

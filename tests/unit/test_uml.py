@@ -52,3 +52,11 @@ def test_the_guest_imports_netlab_from_a_bytecode_bundle(tmp_path: Path) -> None
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path, check=True
     )
     assert out.stdout.strip() == f"{bundle}/netlab/runner.pyc"  # compiled code, no source needed
+
+
+def test_guest_init_passes_the_emulated_hosts_knobs_to_the_guest(tmp_path: Path) -> None:
+    script = uml._guest_script(
+        "ipvlan", 1.0, str(tmp_path / "out"), "/usr/bin/python3", Path("/m"), [], None, None, False, ("accept", "off")
+    )
+    line = next(ln for ln in script.splitlines() if "netlab.kernel.uml_guest" in ln)
+    assert line.split(">/run/out/guest.log")[0].split()[-3:] == ["-", "accept", "off"], line
