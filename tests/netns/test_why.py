@@ -30,7 +30,7 @@ def _all_explained(result: Result) -> list[Observation]:
 
 
 def test_bridge_cross_network_peer_and_default_bridge(host_unchanged: HostSnapshot) -> None:
-    r = run_scenario("bridge", backend="netns", engine="20.10", why=True)
+    r = run_scenario("bridge", backend="netns", engine="20.10", forward_policy="drop", why=True)
     assert _all_explained(r) == []
     cross = _why(r, "web", "db")
     assert "DOCKER-ISOLATION-STAGE-2" in cross and "-j DROP`" in cross and "host's namespace" in cross, cross
@@ -79,7 +79,10 @@ def test_ipvlan_l3_peer_has_no_route_back(host_unchanged: HostSnapshot) -> None:
 def test_netlab_why_explains_a_cell_of_a_kept_run(tmp_path: Path, host_unchanged: HostSnapshot) -> None:
     out = tmp_path / "r.json"
     kept = subprocess.run(
-        ["netlab", "run", "bridge", "--engine", "20.10", "--userland-proxy", "on", "--keep", "--json", str(out)],
+        [
+            *("netlab", "run", "bridge", "--engine", "20.10", "--forward-policy", "drop", "--userland-proxy", "on"),
+            *("--keep", "--json", str(out)),
+        ],
         capture_output=True,
         text=True,
     )
@@ -109,7 +112,8 @@ def test_netlab_why_explains_a_cell_of_a_kept_run(tmp_path: Path, host_unchanged
 
 @pytest.mark.parametrize("scenario", ["bridge_nonat", "none", "host", "overlay", "macvlan_private"])
 def test_every_blocked_cell_of_the_other_scenarios_is_explained(scenario: str, host_unchanged: HostSnapshot) -> None:
-    r = run_scenario(scenario, backend="netns", why=True)
+    # on a DROP host (on an ACCEPT host the cells the policy lets through are explained too: test_forward_policy)
+    r = run_scenario(scenario, backend="netns", why=True, forward_policy="drop")
     assert _all_explained(r) == [], [(o.src, o.dst, str(o.probe), o.why) for o in _all_explained(r)]
     assert all(o.why == "" for o in r.observations if o.outcome is not Outcome.UNREACHABLE)
 
