@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from netlab.model.topology import Driver
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,14}\Z")
+#: endpoint, network and lan names as Docker and compose take them (container and service names: a letter or
+#: digit, then letters, digits, '_', '.', '-'); names netlab gives its own objects start with '_' instead
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
 #: a scenario's own name: it labels Docker objects and journals and is printed; no spaces, slashes or controls
 SCENARIO_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 #: interface names the kernel accepts and Docker passes through (com.docker.network.bridge.name)

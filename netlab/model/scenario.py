@@ -135,13 +135,16 @@ class Scenario:
     def _claim_name(self, kind: str, name: str) -> None:
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise InvalidScenario(
-                f"{kind} {name!r}: names are 1-15 characters, lower-case letters, digits and '_', "
-                "starting with a letter"
+                f"{kind} {name!r}: names are 1-63 characters, letters, digits, '_', '.' and '-', starting with "
+                "a letter or digit (as Docker names containers)"
             )
         if name == GWBRIDGE:
             raise InvalidScenario(f"{kind} {name!r}: that name belongs to Docker's swarm gateway bridge")
         if name in self._names:
             raise InvalidScenario(f"{kind} {name!r}: duplicate name (already used by a {self._names[name]})")
+        twin = next((n for n in self._names if n.lower() == name.lower()), None)
+        if twin is not None:  # DNS does not tell them apart
+            raise InvalidScenario(f"{kind} {name!r}: differs from the {self._names[twin]} {twin!r} only in case")
         if name in PREDEFINED:
             if kind == "network":
                 raise InvalidScenario(

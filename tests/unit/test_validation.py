@@ -72,11 +72,28 @@ def test_other_objects_named_like_a_predefined_network_are_rejected(kind: str, n
     assert f"{kind} {name!r}" in str(info.value)
 
 
-@pytest.mark.parametrize("name", ["Web", "1web", "web-1", "", "a_very_long_name_x"])
+@pytest.mark.parametrize("name", ["-web", "_web", "web 1", "", "x" * 64, "web/1", ".web"])
 def test_malformed_names_are_rejected_saying_what_names_look_like(name: str):
     s = Scenario("x")
-    with pytest.raises(InvalidScenario, match="names are 1-15 characters"):
+    with pytest.raises(InvalidScenario, match="names are 1-63 characters"):
         s.container(name)
+
+
+@pytest.mark.parametrize("name", ["node-proxy-api", "my-api", "1web", "web.1", "Web", "x" * 63])
+def test_names_are_what_docker_and_compose_allow(name: str):
+    s = Scenario("x")
+    net = s.network("front-net")
+    s.container(name, net)
+    s.container("other", net)
+    s.expect(name, "other")
+    assert name in s.build().endpoint_names()
+
+
+def test_names_differing_only_in_case_are_one_name_to_dns():
+    s = Scenario("x")
+    s.container("web")
+    with pytest.raises(InvalidScenario, match="only in case"):
+        s.container("WEB")
 
 
 def test_duplicate_stage_name_is_rejected():

@@ -9,6 +9,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from netlab.backends import endpoints as common
+from netlab.backends import naming
 from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
 from netlab.backends.docker import remote
 from netlab.backends.docker.state import EMBEDDED_DNS, REMOTE_DNS, docker_network, state
@@ -43,7 +44,7 @@ def refresh(dep: Deployment) -> None:
         if node in st.hostprobes:
             st.where[node] = remote.shell(st.clients[node].api, st.hostprobes[node], shares_host=True)
     dep.resolvers.clear()
-    dep.dns_servers[:] = [Listen(st.ns["dns"], "dns", 53, bind=str(st.resolver))] if st.resolver else []
+    dep.dns_servers[:] = [Listen(st.ns[naming.DNS], "dns", 53, bind=str(st.resolver))] if st.resolver else []
     for c in t.containers_at(dep.stage_index):
         info = _inspect(dep, c.name)
         running = info["State"]

@@ -85,7 +85,7 @@ def hostprobe(dep: Deployment, node: str, image: str) -> None:
     """Remote mode: a container sharing the remote host's namespace, from which the node's probes run."""
     st = state(dep)
     api = st.clients[node].api
-    name = naming.ns_name(dep.run, f"{node}-host")
+    name = naming.ns_name(dep.run, naming.hostprobe(node))
     record(dep, "docker-container", name, node)
     created = api.create_container(
         image,

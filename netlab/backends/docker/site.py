@@ -46,16 +46,16 @@ def uplinks(dep: Deployment) -> None:
 def resolver(dep: Deployment) -> None:
     """The run's own DNS upstream: a namespace on a /30 link from the root namespace."""
     st, t = state(dep), dep.topology
-    st.ns["dns"] = netns(dep, "dns", Role.PLAIN)
+    st.ns[naming.DNS] = netns(dep, naming.DNS, Role.PLAIN)
     if st.private:
         # nodes are namespaces: the resolver sits on the first lan like a server of the site
         lan = t.lans[0]
         used = {u.address for u in t.uplinks} | {p.address for p in t.peers}
         ns_ip = next(a for a in reversed(list(lan.subnet.hosts())) if a not in used)
-        with netns_fd(st.ns["dns"]) as fd, netlink_in(st.ns[lan.name]) as nl:
+        with netns_fd(st.ns[naming.DNS]) as fd, netlink_in(st.ns[lan.name]) as nl:
             idx = nl.veth("dns", "eth0", fd)
             nl.up(idx, master=nl.index(lan.name))
-        with netlink_in(st.ns["dns"]) as nl:
+        with netlink_in(st.ns[naming.DNS]) as nl:
             idx = nl.index("eth0")
             nl.addr(idx, ns_ip, lan.subnet.prefixlen)
             nl.up(idx)
@@ -65,11 +65,11 @@ def resolver(dep: Deployment) -> None:
     host_ip, ns_ip = list(link.hosts())
     name = f"{naming.PREFIX}{dep.run}r"
     dep.journal.record("link", name)
-    with netns_fd(st.ns["dns"]) as fd, netlink_in(ROOT_NS) as nl:
+    with netns_fd(st.ns[naming.DNS]) as fd, netlink_in(ROOT_NS) as nl:
         idx = nl.veth(name, "eth0", fd)
         nl.addr(idx, host_ip, link.prefixlen)
         nl.up(idx)
-    with netlink_in(st.ns["dns"]) as nl:
+    with netlink_in(st.ns[naming.DNS]) as nl:
         idx = nl.index("eth0")
         nl.addr(idx, ns_ip, link.prefixlen)
         nl.up(idx)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
+from netlab.backends import naming
 from netlab.backends.netns.links import Sessions, mac_from_ip, netns_fd
 from netlab.errors import DeployError
 from netlab.model.deployed import Listen
@@ -86,7 +87,7 @@ def connect(t: Topology, st: State, c: Container, att: Attachment) -> None:
         assert net.bridge_name
         link = _veth(st, c, ifname, st.ns[c.node], net.bridge_name, att.address, mtu=None, hairpin=st.hairpin)
     elif net.driver == Driver.OVERLAY:
-        link = _veth(st, c, ifname, st.ns[f"{c.node}.{net.name}"], "br0", att.address, mtu=OVERLAY_MTU)
+        link = _veth(st, c, ifname, st.ns[naming.sandbox(c.node, net.name)], "br0", att.address, mtu=OVERLAY_MTU)
     else:
         link = _child(t, st, c, net, ifname)
     st.links[(c.name, net.name)] = link
@@ -198,7 +199,7 @@ def default_route(t: Topology, st: State, c: Container) -> None:
 def overlay_sandbox(t: Topology, st: State, node: str, net: Network) -> None:
     """Docker's per-node overlay namespace: br0 with the gateway address, vxlan0 enslaved to it.
     vxlan0 is created from the node so its UDP socket stays on the node's underlay."""
-    sandbox = st.ns[f"{node}.{net.name}"]
+    sandbox = st.ns[naming.sandbox(node, net.name)]
     assert net.subnet and net.gateway
     with st.sessions.use(sandbox) as nl:
         br = nl.bridge("br0", mtu=OVERLAY_MTU)
@@ -222,7 +223,7 @@ def overlay_peers(t: Topology, st: State) -> None:
             if a.network == net.name and a.address is not None
         ]
         for node in {n for n, _ in members}:
-            sandbox = st.ns[f"{node}.{net.name}"]
+            sandbox = st.ns[naming.sandbox(node, net.name)]
             with st.sessions.use(sandbox) as nl:
                 vx = nl.index("vxlan0")
                 for other, addr in members:

@@ -189,7 +189,7 @@ class NetnsBackend(Backend):
             for node in t.nodes:
                 for net in t.networks_on(node.name):
                     if net.driver == Driver.OVERLAY:
-                        sandbox = f"{node.name}.{net.name}"
+                        sandbox = naming.sandbox(node.name, net.name)
                         st.ns[sandbox] = self._netns(dep, sandbox, Role.ON_DOCKER_HOST)
             self._lans(dep)
             for node in t.nodes:
