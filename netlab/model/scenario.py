@@ -128,6 +128,7 @@ class Scenario:
         self._expectations: list[_ExpDecl] = []
         self._stages: list[_StageDecl] = []
         self._names: dict[str, str] = {HOST: "node"}
+        self._folded: dict[str, str] = {HOST: HOST}  # lower-cased name -> name
         self._current_stage = INITIAL
         self._claims: list[tuple[str, bool]] = []
 
@@ -142,7 +143,7 @@ class Scenario:
             raise InvalidScenario(f"{kind} {name!r}: that name belongs to Docker's swarm gateway bridge")
         if name in self._names:
             raise InvalidScenario(f"{kind} {name!r}: duplicate name (already used by a {self._names[name]})")
-        twin = next((n for n in self._names if n.lower() == name.lower()), None)
+        twin = self._folded.get(name.lower())
         if twin is not None:  # DNS does not tell them apart
             raise InvalidScenario(f"{kind} {name!r}: differs from the {self._names[twin]} {twin!r} only in case")
         if name in PREDEFINED:
@@ -152,6 +153,7 @@ class Scenario:
                 )
             raise InvalidScenario(f"{kind} {name!r}: that name belongs to Docker's predefined network; pick another")
         self._names[name] = kind
+        self._folded[name.lower()] = name
 
     def node(self, name: str) -> Ref:
         self._claim_name("node", name)
