@@ -21,6 +21,7 @@ from netlab.model.topology import (
     Driver,
     Expectation,
     Lan,
+    Measurement,
     Network,
     Node,
     Peer,
@@ -374,12 +375,24 @@ class _Builder:
             except ValueError as err:
                 raise self.fail(str(err)) from err
             exps[e.stage].append(Expectation(e.stage, e.src, e.dst, probe, e.reachable, e.claim, addr, when))
-        out = [Stage(INITIAL, "", (), tuple(exps[INITIAL]))]
+        measured: dict[str, list[Measurement]] = {name: [] for name in exps}
+        for m in d.measurements:
+            what = f"measurement {m.src} -> {m.dst} ({m.probe})"
+            for end in (m.src, m.dst):
+                if end not in endpoints:
+                    raise self.fail(f"{what}: unknown endpoint {end!r}; known are {', '.join(sorted(endpoints))}")
+            try:
+                probe = parse_probe(m.probe)
+            except ValueError as err:
+                raise self.fail(f"{what}: {err}") from err
+            addr = self.address(what, m.address) if m.address else None
+            measured[m.stage].append(Measurement(m.stage, m.src, m.dst, probe, addr))
+        out = [Stage(INITIAL, "", (), tuple(exps[INITIAL]), tuple(measured[INITIAL]))]
         for st in d.stages:
             actions = tuple(
                 self.action(st.name, kind, args, net_by, lan_by, peers, uplinks, ctr_nodes) for kind, args in st.actions
             )
-            out.append(Stage(st.name, st.doc, actions, tuple(exps[st.name])))
+            out.append(Stage(st.name, st.doc, actions, tuple(exps[st.name]), tuple(measured[st.name])))
         return tuple(out)
 
     def action(

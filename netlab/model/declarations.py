@@ -63,6 +63,15 @@ class _ExpDecl:
 
 
 @dataclass(slots=True)
+class _MeasureDecl:
+    stage: str
+    src: str
+    dst: str
+    probe: str
+    address: str | None
+
+
+@dataclass(slots=True)
 class _StageDecl:
     name: str
     doc: str
@@ -84,3 +93,4 @@ class Declarations:
     expectations: list[_ExpDecl]
     stages: list[_StageDecl]
     claims: list[tuple[str, bool]]
+    measurements: list[_MeasureDecl] = field(default_factory=list)

@@ -24,6 +24,7 @@ from netlab.model.declarations import (
     Declarations,
     _CtrDecl,
     _ExpDecl,
+    _MeasureDecl,
     _NetDecl,
     _StageDecl,
 )
@@ -107,6 +108,10 @@ class StageBuilder:
         """Expectations of this stage as a truth table (see Scenario.expect_matrix)."""
         self._s._add_matrix(table, probe, self._d.name)
 
+    def measure(self, src: Endpointish, dst: Endpointish, probe: str = "icmp", address: str | None = None) -> None:
+        """Measure a cell in this stage with no outcome expected (see Scenario.measure)."""
+        self._s._add_measurement(self._d.name, src, dst, probe, address)
+
 
 class Scenario:
     """Builder for scenario scripts (contract in DESIGN.md)."""
@@ -126,6 +131,7 @@ class Scenario:
         self._networks: dict[str, _NetDecl] = {}
         self._containers: dict[str, _CtrDecl] = {}
         self._expectations: list[_ExpDecl] = []
+        self._measurements: list[_MeasureDecl] = []
         self._stages: list[_StageDecl] = []
         self._names: dict[str, str] = {HOST: "node"}
         self._folded: dict[str, str] = {HOST: HOST}  # lower-cased name -> name
@@ -252,6 +258,16 @@ class Scenario:
         (netlab/model/conditions.py); without it the expectation holds on every host."""
         self._add_expectation(INITIAL, src, dst, probe, reachable, claim, address, when)
 
+    def measure(self, src: Endpointish, dst: Endpointish, probe: str = "icmp", address: str | None = None) -> None:
+        """Measure and report a cell of the first stage without saying what it should be (the icmp matrix of
+        every pair is always measured; this adds tcp, udp and dns cells). It never makes a run fail."""
+        self._add_measurement(INITIAL, src, dst, probe, address)
+
+    def _add_measurement(self, stage: str, src: Endpointish, dst: Endpointish, probe: str, address: str | None) -> None:
+        if not isinstance(probe, str):
+            raise InvalidScenario(f"measurement {src}->{dst}: probe must be a string like 'icmp' or 'tcp:80'")
+        self._measurements.append(_MeasureDecl(stage, _name(src), _name(dst), probe, address))
+
     def expect_matrix(self, table: str, probe: str = "icmp") -> None:
         """Expectations of the first stage as a truth table: a header line of destination names, then one
         row per source; cells `.` reachable, `X` unreachable, `-` not checked (netlab/model/matrixfile.py).
@@ -341,6 +357,7 @@ class Scenario:
                 self._expectations,
                 self._stages,
                 self._claims,
+                self._measurements,
             ),
             subnet_offset,
         )

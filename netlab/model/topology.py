@@ -177,6 +177,18 @@ class Expectation:
 
 
 @dataclass(frozen=True, slots=True)
+class Measurement:
+    """A cell measured and reported with no outcome expected (`s.measure`): what a compose file or a scan
+    asks about before anyone has said what the answer should be."""
+
+    stage: str
+    src: str
+    dst: str
+    probe: Probe
+    address: IPv4Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """Add a static route on an endpoint (peer, node or container)."""
 
@@ -216,6 +228,7 @@ class Stage:
     doc: str
     actions: tuple[Action, ...]
     expectations: tuple[Expectation, ...]
+    measurements: tuple[Measurement, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

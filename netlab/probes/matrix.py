@@ -55,6 +55,12 @@ def plan(dep: Deployment, stage: Stage) -> list[Task]:
         key = (e.src, e.dst, str(e.probe), addr, override)
         if key not in tasks:
             tasks[key] = Task(e.src, e.dst, e.probe, addr, override)
+    for m in stage.measurements:  # cells measured with no outcome expected
+        override = m.address is not None
+        addr = m.address if override else pick_address(eps[m.src], eps[m.dst])
+        key = (m.src, m.dst, str(m.probe), addr, override)
+        if key not in tasks:
+            tasks[key] = Task(m.src, m.dst, m.probe, addr, override)
     return list(tasks.values())
 
 

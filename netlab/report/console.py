@@ -149,7 +149,24 @@ def stage_tables(
                 f"{_paint(c.expected.symbol.center(8), color)} {_paint(seen, color)}"
                 + (f" {_paint(mark.center(4), color)}" if mark else "")
             )
+    expected_cells = {(c.expectation.src, c.expectation.dst, str(c.expectation.probe)) for c in others}
+    out += measured_lines(stage, observations, expected_cells)
     out.append("")
+    return out
+
+
+def measured_lines(stage: Stage, observations: Sequence[Observation], expected: set[tuple[str, str, str]]) -> list[str]:
+    """The tcp, udp and dns cells the stage measures with no outcome expected (`s.measure`), one row each."""
+    wanted = {(m.src, m.dst, str(m.probe)) for m in stage.measurements if str(m.probe) != "icmp"} - expected
+    rows = [o for o in observations if (o.src, o.dst, str(o.probe)) in wanted]
+    if not rows:
+        return []
+    width_p = max(len(str(o.probe)) for o in rows)
+    width_e = max(len(f"{o.src} -> {o.dst}") for o in rows)
+    out = ["", f"{'probe'.ljust(width_p)}  {'pair'.ljust(width_e)}  measured (nothing expected)"]
+    for o in rows:
+        pair = f"{o.src} -> {o.dst}"
+        out.append(f"{str(o.probe).ljust(width_p)}  {pair.ljust(width_e)}  {o.outcome.symbol}  {o.detail}")
     return out
 
 

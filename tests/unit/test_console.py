@@ -216,3 +216,24 @@ def test_a_claim_that_depends_on_the_host_says_where_it_holds():
     text = console.render(run_topology(s.build(), backend=FakeBackend(decide=decide)), color=False)
     line = next(ln for ln in text.splitlines() if "reaches on a DROP host" in ln)
     assert line.rstrip().endswith("[a -> b icmp; where forward_policy=DROP]"), line
+
+
+def test_measured_cells_are_reported_and_never_fail_the_run():
+    s = Scenario("measured")
+    net = s.network("net")
+    a = s.container("a", net)
+    b = s.container("b", net)
+    c = s.container("c")
+    s.measure(a, b, "tcp:80")
+    s.measure(a, c, "tcp:80")
+    with s.stage("later", "nothing changes") as st:
+        st.measure(b, a, "udp:53")
+    r = run_topology(s.build(), backend=FakeBackend(decide=decide))
+    assert r.ok and r.verdict.checks == ()
+    text = console.render(r, color=False)
+    rows = [ln.split()[:4] for ln in text.splitlines() if ln.startswith(("tcp:80", "udp:53"))]
+    assert rows == [["tcp:80", "a", "->", "b"], ["tcp:80", "a", "->", "c"], ["udp:53", "b", "->", "a"]]
+    assert "measured (nothing expected)" in text
+    observed = {(o.stage, o.src, o.dst, str(o.probe)): o.outcome for o in r.observations}
+    assert observed[("initial", "a", "b", "tcp:80")] is Outcome.REACHABLE
+    assert observed[("initial", "a", "c", "tcp:80")] is Outcome.UNREACHABLE

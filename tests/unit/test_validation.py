@@ -553,3 +553,15 @@ def test_loading_a_valid_file_records_its_path_as_source(tmp_path: Path):
     t = loader.load(str(path))
     assert t.source == str(path)
     assert t.container("c1").node == "host"
+
+
+def test_a_measurement_of_an_unknown_endpoint_or_probe_is_refused():
+    s = Scenario("x")
+    s.container("a")
+    s.measure("a", "ghost", "tcp:80")
+    fails(s, "measurement a -> ghost", "unknown endpoint 'ghost'")
+    s = Scenario("x")
+    s.container("a")
+    s.container("b")
+    s.measure("a", "b", "tcp:99999")
+    fails(s, "measurement a -> b")
