@@ -11,6 +11,7 @@ import typer
 from netlab.cli import clean as clean_cmd
 from netlab.cli import compare as compare_cmd
 from netlab.cli import compare_engines as compare_engines_cmd
+from netlab.cli import compose as compose_cmd
 from netlab.cli import doctor as doctor_cmd
 from netlab.cli import explain as explain_cmd
 from netlab.cli import image as image_cmd
@@ -45,6 +46,7 @@ app.command("list")(list_cmd.list_scenarios)
 app.command("explain")(explain_cmd.explain)
 app.command("compare")(compare_cmd.compare)
 app.command("compare-engines")(compare_engines_cmd.compare_engines)
+app.command("compose")(compose_cmd.compose)
 app.command("clean")(clean_cmd.clean)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("image")(image_cmd.image)

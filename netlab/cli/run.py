@@ -164,7 +164,7 @@ def run(
     options.check()
     if options.kernel == "host":  # decided once (`auto` asks the daemon); user-mode Linux runs netns
         options = options.resolved()
-    _prepare(options, clean_stale)
+    prepare(options, clean_stale)
     result = runner.run(scenario, options)
     sys.stdout.write(
         console.render_check(result, color=use_color) if check else console.render(result, color=use_color)
@@ -185,7 +185,7 @@ def _narrator(pause: float | None, color: bool) -> Narrator:
     return StepNarrator(pause=pause, color=color)
 
 
-def _prepare(options: RunOptions, clean_stale: bool) -> None:
+def prepare(options: RunOptions, clean_stale: bool) -> None:
     """Before the run: root where this machine is used, what dead runs left (removed or named), progress on a
     terminal only."""
     from netlab import cleanup, safety

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "netlab"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("netlab.errors", "netlab.safety", "netlab.faults", "netlab.waiting", "netlab.nsthread")),
     ("model", ("netlab.model",)),
-    ("loading", ("netlab.loader", "netlab.lease")),
+    ("loading", ("netlab.loader", "netlab.lease", "netlab.compose")),
     (
         "kernel",
         (

@@ -80,7 +80,7 @@ def test_clean_stale_passes_the_daemon_timeout_on(monkeypatch: pytest.MonkeyPatc
     cleaned: list[dict[str, Any]] = []
     monkeypatch.setattr(cleanup, "stale", lambda: ["a dead run"])
     monkeypatch.setattr(cleanup, "clean", lambda **kw: cleaned.append(kw) or [])
-    run_cli._prepare(RunOptions(nodes={"host": "ssh://me@server"}, daemon_timeout=7.0), clean_stale=True)
+    run_cli.prepare(RunOptions(nodes={"host": "ssh://me@server"}, daemon_timeout=7.0), clean_stale=True)
     assert cleaned == [{"daemon_timeout": 7.0}]
 
 

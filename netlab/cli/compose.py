@@ -1,0 +1,53 @@
+"""netlab compose FILE: a compose file's network topology, deployed and measured like a scenario."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from netlab import runner
+from netlab.cli.run import BackendOpt, Color, JsonOut, Timeout, prepare
+from netlab.options import RunOptions
+from netlab.report import console
+
+
+def compose(
+    file: Annotated[str, typer.Argument(help="a compose file (docker-compose.yml, compose.yaml)")],
+    project: Annotated[
+        str | None, typer.Option("--project-name", "-p", help="the project name (default: as compose picks it)")
+    ] = None,
+    backend: BackendOpt = None,
+    expect: Annotated[
+        str | None,
+        typer.Option("--expect", help="an expected-matrix file, with the services' names as written in the file"),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="print only the tables and the summary; exit 1 on a wrong cell")
+    ] = False,
+    json_file: JsonOut = None,
+    html_file: Annotated[str | None, typer.Option("--html", help="write the HTML report to FILE")] = None,
+    why: Annotated[bool, typer.Option("--why", help="explain every X (nftables trace)")] = False,
+    timeout: Timeout = 1.0,
+    color: Color = None,
+) -> None:
+    """Run FILE's networks and services as a scenario: every ICMP pair, every published or exposed port from every
+    other endpoint, every service name from every container; with --expect, compared with your matrix."""
+    from netlab import compose as importer
+
+    use_color = sys.stdout.isatty() if color is None else color
+    imported = importer.load(file, project)
+    options = RunOptions(
+        backend=backend, expect=expect, json_file=json_file, html_file=html_file, why=why, timeout=timeout
+    )
+    options.check()
+    options = options.resolved()
+    prepare(options, clean_stale=False)
+    for note in imported.notes:
+        print(f"netlab compose: {note}", file=sys.stderr)
+    result = runner.run(imported.scenario, options)
+    sys.stdout.write(
+        console.render_check(result, color=use_color) if check else console.render(result, color=use_color)
+    )
+    raise typer.Exit(0 if result.ok else 1)

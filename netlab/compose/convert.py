@@ -1,0 +1,275 @@
+"""A compose file's network topology as a netlab Scenario: its networks, its services as containers on them, the
+ports they publish, and what to measure (every ICMP pair, every published or exposed port from every other
+endpoint, every service name from every container). Subnets outside netlab's pool are moved into it.
+
+What a first version does not do yet is refused with exit 2 and the key that asks for it (never ignored where
+it would change a cell); keys with no effect on the network are listed once as ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, ip_network
+from pathlib import Path
+from typing import Any
+
+from netlab.compose import read
+from netlab.errors import ScenarioError
+from netlab.model.addressing import POOL
+from netlab.model.errors import InvalidScenario
+from netlab.model.scenario import Scenario
+
+#: where moved subnets go: the top half of the block netlab picks scenario subnets from bottom-up
+MOVED_BLOCK = IPv4Network("198.18.128.0/17")
+#: service keys that change nothing on the network
+INERT = {
+    "build", "image", "volumes", "environment", "env_file", "depends_on", "command", "entrypoint", "restart",
+    "labels", "healthcheck", "deploy", "logging", "working_dir", "user", "tty", "stdin_open", "secrets",
+    "configs", "ulimits", "cap_add", "cap_drop", "privileged", "init", "stop_signal", "stop_grace_period",
+    "profiles", "platform", "pull_policy", "volumes_from", "tmpfs", "shm_size", "read_only", "security_opt",
+    "devices", "mem_limit", "cpus", "x-netlab", "hostname", "domainname", "links", "extra_hosts", "dns",
+    "dns_search", "container_name", "expose", "ports", "networks", "network_mode", "sysctls",
+}  # fmt: skip
+NOT_YET = {"extra_hosts", "dns", "dns_search", "sysctls"}
+NETWORK_KEYS = {"driver", "driver_opts", "ipam", "internal", "attachable", "name", "external", "labels", "enable_ipv6"}
+DRIVER_OPTIONS = {
+    "com.docker.network.bridge.enable_icc",
+    "com.docker.network.bridge.enable_ip_masquerade",
+}
+
+
+@dataclass(slots=True)
+class Imported:
+    scenario: Scenario
+    project: str
+    #: what the user should know: subnets moved, keys ignored
+    notes: list[str] = field(default_factory=list)
+
+
+def load(path: str | Path, project: str | None = None, environ: Mapping[str, str] | None = None) -> Imported:
+    data, env = read.load(path, environ)
+    name = read.project_name(path, data, env, project)
+    try:
+        imported = _Converter(str(path), name, data).convert()
+        imported.scenario.build()  # every check of a scenario, reported against the file
+        return imported
+    except InvalidScenario as e:
+        raise ScenarioError(f"{path}: {e}") from e
+
+
+class _Converter:
+    def __init__(self, path: str, project: str, data: dict[str, Any]) -> None:
+        self.path, self.project, self.data = path, project, data
+        self.notes: list[str] = []
+        self.s = Scenario(project, title=f"compose project {project} ({Path(path).name})")
+        self.moved: dict[IPv4Network, IPv4Network] = {}
+
+    def fail(self, where: str, message: str) -> ScenarioError:
+        return ScenarioError(f"{self.path}: {where}: {message}")
+
+    def convert(self) -> Imported:
+        services: dict[str, Any] = self.data["services"]
+        networks = self.data.get("networks") or {}
+        if not isinstance(networks, dict):
+            raise self.fail("networks", "must be a map of network names")
+        uses_default = any(
+            not (svc or {}).get("networks") and not (svc or {}).get("network_mode") for svc in services.values()
+        )
+        if uses_default and "default" not in networks:
+            networks = {"default": {}, **networks}
+        used = {
+            n
+            for svc in services.values()
+            for n in (_service_networks(svc or {}) if not (svc or {}).get("network_mode") else {})
+        }
+        for net_name, spec in networks.items():
+            if net_name in used or (net_name == "default" and uses_default):
+                self.network(str(net_name), spec or {})
+        ignored: set[str] = set()
+        for svc_name, svc in services.items():
+            self.service(str(svc_name), svc or {}, set(networks), ignored)
+        if ignored:
+            self.notes.append("ignored (no effect on the network): " + ", ".join(sorted(ignored)))
+        self.probes(services)
+        return Imported(self.s, self.project, self.notes)
+
+    # -- networks ------------------------------------------------------------
+    def network(self, name: str, spec: dict[str, Any]) -> None:
+        where = f"networks.{name}"
+        unknown = set(spec) - NETWORK_KEYS
+        if unknown:
+            raise self.fail(
+                where, f"unknown key {sorted(unknown)[0]!r}; compose knows {', '.join(sorted(NETWORK_KEYS))}"
+            )
+        if spec.get("external"):
+            raise self.fail(
+                where, "external networks exist outside the file; netlab compose builds every network itself"
+            )
+        driver = spec.get("driver") or "bridge"
+        if driver != "bridge":
+            raise self.fail(where, f"driver {driver!r} is not supported by `netlab compose` yet (bridge is)")
+        opts = {str(k): v for k, v in (spec.get("driver_opts") or {}).items()}
+        unsupported = set(opts) - DRIVER_OPTIONS
+        if unsupported:
+            raise self.fail(where, f"driver_opts {sorted(unsupported)[0]!r} is not supported yet")
+        subnet = gateway = None
+        configs = (spec.get("ipam") or {}).get("config") or []
+        if len(configs) > 1:
+            raise self.fail(f"{where}.ipam.config", "several subnets on a bridge network are not supported")
+        if configs:
+            cfg = configs[0] or {}
+            if cfg.get("ip_range"):
+                self.notes.append(f"{where}: ip_range ignored (netlab numbers containers from the subnet's start)")
+            if cfg.get("subnet"):
+                subnet = str(self.subnet(where, str(cfg["subnet"])))
+            if cfg.get("gateway"):
+                gateway = str(self.address(where, str(cfg["gateway"])))
+        self.s.network(
+            name, "bridge", subnet=subnet, gateway=gateway, options=opts, internal=bool(spec.get("internal"))
+        )
+
+    def subnet(self, where: str, text: str) -> IPv4Network:
+        try:
+            net = ip_network(text, strict=True)
+        except ValueError as e:
+            raise self.fail(f"{where}.ipam.config.subnet", f"{text!r} is not a subnet ({e})") from e
+        if not isinstance(net, IPv4Network):
+            raise self.fail(f"{where}.ipam.config.subnet", "only IPv4 subnets are supported")
+        if net.subnet_of(POOL):
+            return net
+        if net.prefixlen < MOVED_BLOCK.prefixlen:
+            raise self.fail(
+                f"{where}.ipam.config.subnet",
+                f"{net} is larger than the /{MOVED_BLOCK.prefixlen} netlab can move it into; use a smaller prefix",
+            )
+        taken = list(self.moved.values())
+        for cand in MOVED_BLOCK.subnets(new_prefix=net.prefixlen):
+            if not any(cand.overlaps(t) for t in taken):
+                self.moved[net] = cand
+                self.notes.append(f"{where}: subnet {net} moved to {cand} (netlab's pool; host parts kept)")
+                return cand
+        raise self.fail(f"{where}.ipam.config.subnet", f"no room left in {MOVED_BLOCK} for {net}")
+
+    def address(self, where: str, text: str) -> IPv4Address:
+        """An address of the file, moved with its subnet (the host part kept)."""
+        try:
+            addr = IPv4Address(text)
+        except ValueError as e:
+            raise self.fail(where, f"{text!r} is not an IPv4 address") from e
+        for old, new in self.moved.items():
+            if addr in old:
+                return new.network_address + (int(addr) - int(old.network_address))
+        return addr
+
+    # -- services ------------------------------------------------------------
+    def service(self, name: str, svc: dict[str, Any], networks: set[str], ignored: set[str]) -> None:
+        where = f"services.{name}"
+        if not isinstance(svc, dict):
+            raise self.fail(where, "must be a map")
+        for key in svc:
+            if key in NOT_YET:
+                raise self.fail(f"{where}.{key}", "is not supported by `netlab compose` yet")
+            if key not in INERT:
+                raise self.fail(f"{where}.{key}", "unknown service key")
+            if key not in ("expose", "ports", "networks", "network_mode", "container_name"):
+                ignored.add(key)
+        mode = svc.get("network_mode")
+        if mode is not None:
+            if mode not in ("host", "none", "bridge"):
+                raise self.fail(f"{where}.network_mode", f"{mode!r} is not supported yet (host, none, bridge are)")
+            attached, ip = [str(mode)], None
+        else:
+            wanted = _service_networks(svc) or {"default": {}}
+            for n in wanted:
+                if n not in networks:
+                    raise self.fail(f"{where}.networks", f"network {n!r} is not declared under the top-level networks")
+            fixed = [(n, opts) for n, opts in wanted.items() if (opts or {}).get("ipv4_address")]
+            if len(fixed) > 1:
+                raise self.fail(f"{where}.networks", "fixed addresses on several networks are not supported yet")
+            if any((opts or {}).get("aliases") for opts in wanted.values()):
+                raise self.fail(f"{where}.networks", "aliases are not supported by `netlab compose` yet")
+            attached = [n for n, _ in fixed] + [n for n in wanted if n not in dict(fixed)]
+            ip = str(self.address(f"{where}.networks", str(fixed[0][1]["ipv4_address"]))) if fixed else None
+        publish: dict[int, int | str] = {}
+        for i, spec in enumerate(svc.get("ports") or []):
+            for host, target in _ports(f"{where}.ports[{i}]", spec, self.fail):
+                if host in publish:
+                    raise self.fail(f"{where}.ports[{i}]", f"host port {host} is published twice")
+                publish[host] = target
+        if svc.get("container_name"):
+            self.notes.append(f"{where}: container_name {svc['container_name']!r} not resolvable by DNS yet")
+        self.s.container(name, *attached, publish=publish or None, ip=ip)
+
+    # -- what to measure ----------------------------------------------------------
+    def probes(self, services: dict[str, Any]) -> None:
+        names = [str(n) for n in services]
+        for dst, svc in services.items():
+            ports = {f"tcp:{p}" for p in _exposed(svc or {})}
+            for i, spec in enumerate((svc or {}).get("ports") or []):
+                for _, target in _ports(f"services.{dst}.ports[{i}]", spec, self.fail):
+                    port, _, proto = str(target).partition("/")
+                    ports.add(f"{proto or 'tcp'}:{port}")
+            for probe in sorted(ports):
+                for src in ["host", *names]:
+                    if src != dst:
+                        self.s.measure(src, str(dst), probe)
+        for src in names:
+            if (services[src] or {}).get("network_mode") in ("host", "none"):
+                continue
+            for dst in names:
+                if dst != src:
+                    self.s.measure(src, dst, f"dns:{dst}")
+
+
+def _service_networks(svc: dict[str, Any]) -> dict[str, Any]:
+    nets = svc.get("networks") or {}
+    if isinstance(nets, list):
+        return {str(n): {} for n in nets}
+    return {str(k): v for k, v in nets.items()}
+
+
+def _exposed(svc: dict[str, Any]) -> list[str]:
+    out = []
+    for e in svc.get("expose") or []:
+        port, _, proto = str(e).partition("/")
+        out.append(port if (proto or "tcp") == "tcp" else f"{port}/{proto}")
+    return [p for p in out if "/" not in p]
+
+
+def _ports(where: str, spec: Any, fail: Any) -> list[tuple[int, int | str]]:
+    """(host port, container port or "PORT/udp") of one `ports:` entry, short or long syntax, ranges expanded."""
+    if isinstance(spec, dict):
+        if spec.get("host_ip"):
+            raise fail(where, "a host IP (host_ip) is not supported by `netlab compose` yet")
+        target, published = spec.get("target"), spec.get("published")
+        if published is None:
+            raise fail(where, "a port without a published host port (Docker picks one) is not supported yet")
+        proto = str(spec.get("protocol") or "tcp")
+        text = f"{published}:{target}/{proto}"
+    else:
+        text = str(spec)
+    main, _, proto = text.partition("/")
+    proto = proto or "tcp"
+    if proto not in ("tcp", "udp"):
+        raise fail(where, f"protocol {proto!r}: tcp or udp")
+    parts = main.split(":")
+    if len(parts) == 3:
+        raise fail(where, f"{text!r}: a host IP is not supported by `netlab compose` yet")
+    if len(parts) != 2:
+        raise fail(where, f"{text!r}: a port without a published host port (Docker picks one) is not supported yet")
+    try:
+        hosts, targets = _range(parts[0]), _range(parts[1])
+    except ValueError as e:
+        raise fail(where, f"{text!r}: {e}") from e
+    if len(hosts) != len(targets):
+        raise fail(where, f"{text!r}: the host and container ranges differ in length")
+    return [(h, t if proto == "tcp" else f"{t}/udp") for h, t in zip(hosts, targets, strict=True)]
+
+
+def _range(text: str) -> list[int]:
+    first, _, last = text.partition("-")
+    a, b = int(first), int(last or first)
+    if not 1 <= a <= b <= 65535:
+        raise ValueError(f"{text} is not a port or port range")
+    return list(range(a, b + 1))

@@ -1,0 +1,128 @@
+"""Compose files read as compose reads them and turned into scenarios (netlab/compose): interpolation, the
+project name, the implicit default network, names as written, subnets moved into the pool with their host
+parts, ports in every syntax, and one clear error for what is wrong or not supported yet."""
+
+from __future__ import annotations
+
+import textwrap
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+import pytest
+
+from netlab import compose
+from netlab.errors import ScenarioError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "compose"
+
+
+def write(tmp_path: Path, text: str, name: str = "docker-compose.yml") -> Path:
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+def test_variables_come_from_the_environment_over_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PORT=9000\nSUBNET='10.9.0.0/24'\n")
+    f = write(
+        tmp_path,
+        """
+        services:
+          web:
+            ports: ["${PORT}:${INNER:-80}"]
+            networks: [net]
+          cost:
+            environment: {PRICE: "$$5"}
+            networks: [net]
+        networks:
+          net:
+            ipam: {config: [{subnet: "${SUBNET}"}]}
+        """,
+    )
+    imp = compose.load(f, "p", environ={"PORT": "9100"})
+    (p,) = imp.scenario.build().container("web").publish
+    assert (p.host_port, p.container_port) == (9100, 80)
+    assert any("10.9.0.0/24 moved to" in n for n in imp.notes)
+
+
+def test_a_required_variable_that_is_missing_says_so(tmp_path: Path) -> None:
+    f = write(tmp_path, 'services:\n  web:\n    ports: ["${PORT:?set PORT}:80"]\n')
+    with pytest.raises(ScenarioError, match="variable PORT is required: set PORT"):
+        compose.load(f, "p", environ={})
+
+
+def test_project_name_as_compose_picks_it(tmp_path: Path) -> None:
+    f = write(tmp_path, "name: My_Shop\nservices:\n  web: {}\n")
+    assert compose.load(f, environ={}).project == "my_shop"
+    assert compose.load(f, "other", environ={}).project == "other"
+    assert compose.load(f, environ={"COMPOSE_PROJECT_NAME": "fromenv"}).project == "fromenv"
+
+
+def test_services_without_networks_share_the_implicit_default_network(tmp_path: Path) -> None:
+    f = write(tmp_path, "services:\n  node-proxy-api: {image: nginx}\n  my-api: {image: x}\n")
+    t = compose.load(f, "p", environ={}).scenario.build()
+    assert [a.network for c in t.containers for a in c.attachments] == ["default", "default"]
+    assert {c.name for c in t.containers} == {"node-proxy-api", "my-api"}
+    dns = {(m.src, m.dst, str(m.probe)) for m in t.stages[0].measurements}
+    assert ("my-api", "node-proxy-api", "dns:node-proxy-api") in dns
+
+
+def test_the_three_tier_example_moves_its_subnets_and_keeps_host_parts() -> None:
+    imp = compose.load(EXAMPLES / "three-tier.yml", environ={})
+    t = imp.scenario.build()
+    front, back = t.network("front"), t.network("back")
+    assert front.subnet is not None and back.subnet is not None
+    assert front.subnet.prefixlen == back.subnet.prefixlen == 24
+    assert front.subnet.subnet_of(IPv4Network("198.18.0.0/15")) and back.internal
+    db = t.container("db").attachments[0]
+    assert db.address == back.subnet.network_address + 10  # 10.15.1.10 keeps its .10
+    assert "ignored (no effect on the network): build, environment, image, volumes" in imp.notes
+    probes = {(m.src, m.dst, str(m.probe)) for m in t.stages[0].measurements}
+    assert {
+        ("host", "node-proxy", "tcp:80"),
+        ("node-proxy", "my-api", "tcp:5000"),
+        ("my-api", "db", "tcp:5432"),
+    } <= probes
+    assert IPv4Address("198.18.128.0") <= front.subnet.network_address
+
+
+@pytest.mark.parametrize(
+    ("ports", "published"),
+    [
+        (['"8080:80"'], {(8080, 80, "tcp")}),
+        (['"5353:53/udp"'], {(5353, 53, "udp")}),
+        (['"9000-9001:80-81"'], {(9000, 80, "tcp"), (9001, 81, "tcp")}),
+        (["{target: 80, published: 8081, protocol: tcp}"], {(8081, 80, "tcp")}),
+    ],
+)
+def test_ports_in_every_syntax(tmp_path: Path, ports: list[str], published: set[tuple[int, int, str]]) -> None:
+    f = write(tmp_path, "services:\n  web:\n    ports:\n" + "".join(f"      - {p}\n" for p in ports))
+    t = compose.load(f, "p", environ={}).scenario.build()
+    assert {(p.host_port, p.container_port, p.proto) for p in t.container("web").publish} == published
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("just: text\n", "not a compose file"),
+        ("services:\n  web: [\n", "docker-compose.yml:3: not valid YAML"),
+        ("services:\n  web: {networks: [nowhere]}\n", "network 'nowhere' is not declared"),
+        ("services:\n  web: {networks: [n]}\nnetworks:\n  n: {colour: blue}\n", "unknown key 'colour'"),
+        ("services:\n  web: {networks: [n]}\nnetworks:\n  n: {external: true}\n", "external networks"),
+        ('services:\n  web: {ports: ["8080:80", "8080:81"]}\n', "host port 8080 is published twice"),
+        ('services:\n  web: {ports: ["127.0.0.1:8080:80"]}\n', "host IP is not supported"),
+        ("services:\n  web: {network_mode: 'service:db'}\n  db: {}\n", "'service:db' is not supported yet"),
+        ("services:\n  web: {spaceship: true}\n", "services.web.spaceship: unknown service key"),
+        (
+            "services:\n  a: {networks: {n: {ipv4_address: 10.1.0.5}}}\n"
+            "  b: {networks: {n: {ipv4_address: 10.1.0.5}}}\n"
+            "networks:\n  n: {ipam: {config: [{subnet: 10.1.0.0/24}]}}\n",
+            "198.18.128.5",
+        ),
+    ],
+)
+def test_bad_files_get_one_message_naming_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    f = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as info:
+        compose.load(f, "p", environ={})
+    assert message in str(info.value) and str(f) in str(info.value), str(info.value)
