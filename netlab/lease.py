@@ -92,6 +92,21 @@ def lease() -> Iterator[Lease]:
 LOCK_WAIT_S = 10.0
 
 
+@contextlib.contextmanager
+def exclusive(what: str) -> Iterator[None]:
+    """One netlab process at a time in the block, across runs (a lock file `<what>.lock` in netlab's state
+    directory), for what another program does not do safely when asked concurrently."""
+    safety.own_dir(STATE_DIR)
+    path = os.path.join(STATE_DIR, f"{what}.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        _lock(fd, path)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def _lock(fd: int, path: str) -> None:
     """The lock is held for a few file operations; a holder stopped (SIGSTOP, a debugger) does not make
     every later run wait forever."""

@@ -12,6 +12,7 @@ from hostsnap import HostSnapshot
 from shared_scenarios import two_subnet_macvlan
 
 from netlab import loader, nsthread
+from netlab.backends import naming
 from netlab.backends.base import Deployment
 from netlab.backends.netns.links import mac_from_ip
 from netlab.kernel import features, uml
@@ -58,7 +59,7 @@ def test_overlay_programs_static_vxlan_forwarding_to_the_other_node() -> None:
     seen: dict[str, str] = {}
 
     def grab(dep: Deployment, index: int, obs: list[Observation]) -> None:
-        sandbox = dep.state["netns"].ns["host.ov"]  # type: ignore[attr-defined]
+        sandbox = dep.state["netns"].ns[naming.sandbox("host", "ov")]  # type: ignore[attr-defined]
         seen["fdb"] = nsthread.run(sandbox, ["bridge", "fdb", "show", "dev", "vxlan0"])
         seen["link"] = nsthread.run(sandbox, ["ip", "-d", "link", "show", "vxlan0"])
 

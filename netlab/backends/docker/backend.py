@@ -24,7 +24,7 @@ from typing import Any
 
 from pyroute2.netlink.exceptions import ChaoticException, NetlinkDecodeError, NetlinkError
 
-from netlab import faults, nsthread, safety
+from netlab import faults, lease, nsthread, safety
 from netlab.backends import cgroups, naming
 from netlab.backends import journal as journals
 from netlab.backends.base import NO_HOOKS, Backend, Deployment, Hooks
@@ -248,16 +248,21 @@ class DockerBackend(Backend):
         ]
         if not st.private:  # a private daemon's objects go with the daemon
             record(dep, "docker-network", name, node)
-        created = st.clients[node].networks.create(
-            name,
-            driver=driver,
-            options=options,
-            ipam=docker.types.IPAMConfig(pool_configs=pools),
-            internal=net.internal,
-            check_duplicate=True,
-            attachable=True,
-            labels=labels(dep.run, t.name, "network"),
-        )
+        # Docker 20.10 moves its `-j DOCKER-USER` jump to the top of FORWARD after each network it creates, by a
+        # delete and an insert; two creations at once leave two jumps (seen with four netlab runs on one daemon).
+        # Runs sharing the machine's daemon create their networks one at a time
+        shared = not st.private and not st.engines
+        with lease.exclusive("docker-networks") if shared else contextlib.nullcontext():
+            created = st.clients[node].networks.create(
+                name,
+                driver=driver,
+                options=options,
+                ipam=docker.types.IPAMConfig(pool_configs=pools),
+                internal=net.internal,
+                check_duplicate=True,
+                attachable=True,
+                labels=labels(dep.run, t.name, "network"),
+            )
         st.networks[net.name] = name
         if net.driver == Driver.BRIDGE:
             st.bridges[(node, net.name)] = str(
