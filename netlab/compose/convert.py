@@ -64,6 +64,7 @@ class _Converter:
         self.notes: list[str] = []
         self.s = Scenario(project, title=f"compose project {project} ({Path(path).name})")
         self.moved: dict[IPv4Network, IPv4Network] = {}
+        self.aliases: dict[str, list[str]] = {}  # service -> its network aliases
 
     def fail(self, where: str, message: str) -> ScenarioError:
         return ScenarioError(f"{self.path}: {where}: {message}")
@@ -178,7 +179,7 @@ class _Converter:
         if mode is not None:
             if mode not in ("host", "none", "bridge"):
                 raise self.fail(f"{where}.network_mode", f"{mode!r} is not supported yet (host, none, bridge are)")
-            attached, ip = [str(mode)], None
+            attached, ip, aliases = [str(mode)], None, {}
         else:
             wanted = _service_networks(svc) or {"default": {}}
             for n in wanted:
@@ -187,8 +188,7 @@ class _Converter:
             fixed = [(n, opts) for n, opts in wanted.items() if (opts or {}).get("ipv4_address")]
             if len(fixed) > 1:
                 raise self.fail(f"{where}.networks", "fixed addresses on several networks are not supported yet")
-            if any((opts or {}).get("aliases") for opts in wanted.values()):
-                raise self.fail(f"{where}.networks", "aliases are not supported by `netlab compose` yet")
+            aliases = {n: [str(a) for a in (opts or {}).get("aliases") or []] for n, opts in wanted.items()}
             attached = [n for n, _ in fixed] + [n for n in wanted if n not in dict(fixed)]
             ip = str(self.address(f"{where}.networks", str(fixed[0][1]["ipv4_address"]))) if fixed else None
         publish: dict[int, int | str] = {}
@@ -199,7 +199,9 @@ class _Converter:
                 publish[host] = target
         if svc.get("container_name"):
             self.notes.append(f"{where}: container_name {svc['container_name']!r} not resolvable by DNS yet")
-        self.s.container(name, *attached, publish=publish or None, ip=ip)
+        named = {n: a for n, a in aliases.items() if a}
+        self.aliases[name] = sorted({a for names in named.values() for a in names})
+        self.s.container(name, *attached, publish=publish or None, ip=ip, aliases=named)
 
     # -- what to measure ----------------------------------------------------------
     def probes(self, services: dict[str, Any]) -> None:
@@ -219,7 +221,8 @@ class _Converter:
                 continue
             for dst in names:
                 if dst != src:
-                    self.s.measure(src, dst, f"dns:{dst}")
+                    for name in [dst, *self.aliases.get(dst, [])]:
+                        self.s.measure(src, dst, f"dns:{name}")
 
 
 def _service_networks(svc: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from netlab.model import conditions
 from netlab.model.addressing import POOL, HostAllocator, SubnetAllocator, docker_network_id, in_pool
 from netlab.model.declarations import IFNAME_RE, MAX_CONTAINERS, OPTIONS, Declarations, _CtrDecl
 from netlab.model.errors import InvalidScenario
-from netlab.model.expectations import parse_probe
+from netlab.model.expectations import DNS_NAME, parse_probe
 from netlab.model.topology import (
     GWBRIDGE,
     INITIAL,
@@ -305,7 +305,16 @@ class _Builder:
                     raise self.fail(f"{what}: unknown network {nname!r}")
                 if nname in (a.network for a in atts):
                     raise self.fail(f"{what}: attached to {nname!r} twice")
-                atts.append(Attachment(nname, self.assign(cd, nname, i == 0, net_by)))
+                names = tuple(cd.aliases.get(nname, ()))
+                for alias in names:
+                    if not DNS_NAME.match(alias):
+                        raise self.fail(f"{what}: alias {alias!r} on {nname!r} is not a DNS name")
+                if names and not net_by[nname].user_defined:
+                    raise self.fail(f"{what}: aliases need a user-defined network; {nname!r} has no embedded DNS")
+                atts.append(Attachment(nname, self.assign(cd, nname, i == 0, net_by), names))
+            unknown = set(cd.aliases) - set(cd.networks)
+            if unknown:
+                raise self.fail(f"{what}: aliases on {sorted(unknown)[0]!r}, a network it is not attached to")
             drivers = {net_by[a.network].driver for a in atts}
             if len(atts) > 1 and drivers & {Driver.HOST, Driver.NONE}:
                 raise self.fail(f"{what}: the host and none networks cannot be combined with other networks")

@@ -48,6 +48,7 @@ class _CtrDecl:
     node: str
     publish: dict[int, int | str]  # host port -> container port, or "PORT/udp" / "PORT/tcp"
     ip: str | None
+    aliases: dict[str, list[str]] = field(default_factory=dict)  # network -> more DNS names there
 
 
 @dataclass(slots=True)

@@ -6,7 +6,7 @@ import re
 
 from netlab.model.topology import ICMP, Probe, ProbeKind
 
-_DNS_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?\Z")
+DNS_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?\Z")
 
 
 def parse_probe(text: str) -> Probe:
@@ -20,7 +20,7 @@ def parse_probe(text: str) -> Probe:
     if not sep or kind not in ("tcp", "udp", "dns"):
         raise ValueError(f"bad probe {text!r}: use 'icmp', 'tcp:PORT', 'udp:PORT' or 'dns:NAME'")
     if kind == "dns":
-        if not _DNS_NAME.match(arg):
+        if not DNS_NAME.match(arg):
             raise ValueError(f"bad probe {text!r}: {arg!r} is not a DNS name")
         return Probe(ProbeKind.DNS, name=arg)
     if not (arg.isascii() and arg.isdigit()) or not 1 <= int(arg) <= 65535:

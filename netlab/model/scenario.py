@@ -230,7 +230,10 @@ class Scenario:
         node: Endpointish = HOST,
         publish: Mapping[int, int | str] | None = None,
         ip: str | None = None,
+        aliases: Mapping[Any, Sequence[str]] | None = None,  # network (name or Ref) -> names
     ) -> Ref:
+        """`aliases={network: ["api", "backend"]}`: more names the container answers to on that network (Docker's
+        `--network-alias`, compose's `aliases`)."""
         self._claim_name("container", name)
         if publish is not None and not isinstance(publish, Mapping):
             raise InvalidScenario(
@@ -239,8 +242,19 @@ class Scenario:
             )
         if ip is not None and not isinstance(ip, str):
             raise InvalidScenario(f"container {name!r}: ip must be an address string")
+        if aliases is not None and not (
+            isinstance(aliases, Mapping)
+            and all(isinstance(v, Sequence) and not isinstance(v, str) for v in aliases.values())
+            and all(isinstance(a, str) for v in aliases.values() for a in v)
+        ):
+            raise InvalidScenario(f"container {name!r}: aliases must be a dict {{network: [name, ...]}}")
         self._containers[name] = _CtrDecl(
-            name, [_name(n) for n in networks] or ["bridge"], _name(node), dict(publish or {}), ip
+            name,
+            [_name(n) for n in networks] or ["bridge"],
+            _name(node),
+            dict(publish or {}),
+            ip,
+            {_name(n): list(v) for n, v in (aliases or {}).items()},
         )
         return Ref("container", name)
 

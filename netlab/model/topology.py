@@ -146,6 +146,8 @@ class Network:
 class Attachment:
     network: str
     address: IPv4Address | None
+    #: more names the container answers to by DNS on this network (Docker's network aliases)
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

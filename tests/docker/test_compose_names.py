@@ -1,5 +1,6 @@
 """Names as compose writes them (hyphens, dots, a digit first) on both backends: containers and networks are
-created, DNS resolves hyphenated names on the network they share, and a matrix table uses them as written."""
+created, DNS resolves hyphenated names and network aliases on the network they share, and a matrix table uses
+them as written."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def scenario() -> Scenario:
     front = s.network("front-net")
     back = s.network("back.net")
     s.container("node-proxy-api", front)
-    s.container("my-api", front, back)
+    s.container("my-api", front, back, aliases={front: ["api"]})
     s.container("1db", back)
     s.expect_matrix(
         """
@@ -27,6 +28,8 @@ def scenario() -> Scenario:
     s.expect("node-proxy-api", "my-api", "dns:my-api")
     s.expect("1db", "my-api", "dns:my-api")
     s.expect("1db", "node-proxy-api", "dns:node-proxy-api", reachable=False)  # no network in common
+    s.expect("node-proxy-api", "my-api", "dns:api")  # an alias on front
+    s.expect("1db", "my-api", "dns:api", reachable=False)  # ... and only there
     return s
 
 

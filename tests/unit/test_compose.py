@@ -126,3 +126,11 @@ def test_bad_files_get_one_message_naming_the_problem(tmp_path: Path, text: str,
     with pytest.raises(ScenarioError) as info:
         compose.load(f, "p", environ={})
     assert message in str(info.value) and str(f) in str(info.value), str(info.value)
+
+
+def test_aliases_become_names_on_their_network_and_are_measured() -> None:
+    t = compose.load(EXAMPLES / "three-tier.yml", environ={}).scenario.build()
+    api = {a.network: a.aliases for a in t.container("my-api").attachments}
+    assert api == {"front": ("api",), "back": ()}
+    dns = {(m.src, m.dst, str(m.probe)) for m in t.stages[0].measurements}
+    assert ("node-proxy", "my-api", "dns:api") in dns and ("db", "my-api", "dns:api") in dns

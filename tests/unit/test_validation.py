@@ -565,3 +565,29 @@ def test_a_measurement_of_an_unknown_endpoint_or_probe_is_refused():
     s.container("b")
     s.measure("a", "b", "tcp:99999")
     fails(s, "measurement a -> b")
+
+
+@pytest.mark.parametrize(
+    ("aliases", "message"),
+    [
+        ({"back": ["api"]}, "aliases on 'back', a network it is not attached to"),
+        ({"front": ["not a name"]}, "alias 'not a name'"),
+        ({"front": "api"}, "aliases must be a dict"),
+    ],
+)
+def test_bad_aliases_are_refused(aliases: dict[str, object], message: str):
+    s = Scenario("x")
+    s.network("front")
+    s.network("back")
+    try:
+        s.container("c", "front", aliases=aliases)  # type: ignore[arg-type]
+    except InvalidScenario as e:
+        assert message in str(e)
+        return
+    fails(s, "container 'c'", message)
+
+
+def test_aliases_need_a_network_with_embedded_dns():
+    s = Scenario("x")
+    s.container("c", "bridge", aliases={"bridge": ["api"]})
+    fails(s, "container 'c'", "aliases need a user-defined network")

@@ -276,7 +276,8 @@ class DockerBackend(Backend):
         first_net = t.network(first.network)
         name = naming.ns_name(dep.run, c.name)
         endpoint = api.create_endpoint_config(
-            ipv4_address=str(first.address) if first.address and first_net.user_defined else None
+            ipv4_address=str(first.address) if first.address and first_net.user_defined else None,
+            aliases=list(first.aliases) or None,
         )
         ports = [(p.container_port, p.proto) for p in c.publish] if first_net.driver != Driver.HOST else []
         host_config = api.create_host_config(
@@ -302,11 +303,13 @@ class DockerBackend(Backend):
         st.containers[c.name] = cid
         for att in c.attachments[1:]:
             if att.network != GWBRIDGE:  # Docker attaches overlay containers to docker_gwbridge itself
-                self._connect(dep, c.name, att.network, att.address)
+                self._connect(dep, c.name, att.network, att.address, att.aliases)
         faults.point("docker.container.start")
         api.start(cid)
 
-    def _connect(self, dep: Deployment, container: str, network: str, address: IPv4Address | None) -> None:
+    def _connect(
+        self, dep: Deployment, container: str, network: str, address: IPv4Address | None, aliases: tuple[str, ...] = ()
+    ) -> None:
         faults.point("docker.connect")
         st = state(dep)
         net = dep.topology.network(network)
@@ -314,6 +317,7 @@ class DockerBackend(Backend):
             st.containers[container],
             docker_network(st, network),
             ipv4_address=str(address) if address and net.user_defined else None,
+            aliases=list(aliases) or None,
         )
 
     # -- stages -------------------------------------------------------------------

@@ -365,6 +365,8 @@ class NetnsBackend(Backend):
                     if a.network in user_nets and a.address is not None:
                         zone.setdefault(other.name, str(a.address))
                         zone[f"{other.name}.{a.network}"] = str(a.address)
+                        for alias in a.aliases:  # Docker's network aliases: on that network only
+                            zone.setdefault(alias, str(a.address))
             if c.name not in st.dns_ports:
                 udp, tcp = _free_port(t, c.name), _free_port(t, c.name)
                 st.dns_ports[c.name] = (udp, tcp)
