@@ -197,8 +197,11 @@ class _Converter:
                 if host in publish:
                     raise self.fail(f"{where}.ports[{i}]", f"host port {host} is published twice")
                 publish[host] = target
-        if svc.get("container_name"):
-            self.notes.append(f"{where}: container_name {svc['container_name']!r} not resolvable by DNS yet")
+        if svc.get("container_name") and mode is None:
+            # Docker resolves a container's name on every network it joins; netlab names the container after
+            # the service, so the name compose gives it is one more name on each of its networks
+            for n in attached:
+                aliases.setdefault(n, []).append(str(svc["container_name"]))
         named = {n: a for n, a in aliases.items() if a}
         self.aliases[name] = sorted({a for names in named.values() for a in names})
         self.s.container(name, *attached, publish=publish or None, ip=ip, aliases=named)

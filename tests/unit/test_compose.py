@@ -134,3 +134,18 @@ def test_aliases_become_names_on_their_network_and_are_measured() -> None:
     assert api == {"front": ("api",), "back": ()}
     dns = {(m.src, m.dst, str(m.probe)) for m in t.stages[0].measurements}
     assert ("node-proxy", "my-api", "dns:api") in dns and ("db", "my-api", "dns:api") in dns
+
+
+def test_container_name_is_one_more_dns_name_on_each_network(tmp_path: Path) -> None:
+    f = write(
+        tmp_path,
+        """
+        services:
+          web: {container_name: shop-web, networks: [a, b]}
+          cli: {networks: [a]}
+        networks: {a: {}, b: {}}
+        """,
+    )
+    t = compose.load(f, "p", environ={}).scenario.build()
+    assert {a.network: a.aliases for a in t.container("web").attachments} == {"a": ("shop-web",), "b": ("shop-web",)}
+    assert ("cli", "web", "dns:shop-web") in {(m.src, m.dst, str(m.probe)) for m in t.stages[0].measurements}
