@@ -295,6 +295,7 @@ class _Builder:
                 ipam[first.name].reserve(addr)
         self._ipam = ipam
         out: list[Container] = []
+        bound: dict[tuple[str, str, int], str] = {}  # (node, proto, host port) -> the container publishing it
         for cd in d.containers.values():
             what = f"container {cd.name!r}"
             if cd.node not in d.nodes:
@@ -334,6 +335,12 @@ class _Builder:
                     ports.append(port)
                 if proto not in ("tcp", "udp"):
                     raise self.fail(f"{what}: publish {target!r}: the protocol is tcp or udp ('53/udp')")
+                holder = bound.setdefault((cd.node, proto, ports[0]), cd.name)
+                if holder != cd.name:
+                    raise self.fail(
+                        f"{what}: host port {ports[0]}/{proto} of node {cd.node!r} is already published by "
+                        f"{holder!r} (Docker: port is already allocated); publish another host port"
+                    )
                 publish.append(Publish(ports[0], ports[1], proto))
             out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish)))
             self._attached[cd.name] = {a.network for a in atts}

@@ -110,6 +110,7 @@ def test_ports_in_every_syntax(tmp_path: Path, ports: list[str], published: set[
         ("services:\n  web: {networks: [n]}\nnetworks:\n  n: {colour: blue}\n", "unknown key 'colour'"),
         ("services:\n  web: {networks: [n]}\nnetworks:\n  n: {external: true}\n", "external networks"),
         ('services:\n  web: {ports: ["8080:80", "8080:81"]}\n', "host port 8080 is published twice"),
+        ('services:\n  a: {ports: ["8080:80"]}\n  b: {ports: ["8080:80"]}\n', "already published by 'a'"),
         ('services:\n  web: {ports: ["127.0.0.1:8080:80"]}\n', "host IP is not supported"),
         ("services:\n  web: {network_mode: 'service:db'}\n  db: {}\n", "'service:db' is not supported yet"),
         ("services:\n  web: {spaceship: true}\n", "services.web.spaceship: unknown service key"),

@@ -591,3 +591,14 @@ def test_aliases_need_a_network_with_embedded_dns():
     s = Scenario("x")
     s.container("c", "bridge", aliases={"bridge": ["api"]})
     fails(s, "container 'c'", "aliases need a user-defined network")
+
+
+def test_two_containers_publishing_one_host_port_are_refused():
+    s = Scenario("x")
+    s.container("a", publish={8080: 80})
+    s.container("b", publish={8080: 81, 9053: "53/udp"})
+    fails(s, "container 'b'", "host port 8080/tcp of node 'host' is already published by 'a'")
+    s = Scenario("x")
+    s.container("a", publish={8080: 80})
+    s.container("b", publish={8080: "80/udp"})  # another protocol: fine
+    s.build()
