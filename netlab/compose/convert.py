@@ -74,6 +74,10 @@ class _Converter:
         networks = self.data.get("networks") or {}
         if not isinstance(networks, dict):
             raise self.fail("networks", "must be a map of network names")
+        for kind, items in (("services", services), ("networks", networks)):
+            for key, value in items.items():
+                if value is not None and not isinstance(value, dict):
+                    raise self.fail(f"{kind}.{key}", f"must be a map, not {type(value).__name__}")
         uses_default = any(
             not (svc or {}).get("networks") and not (svc or {}).get("network_mode") for svc in services.values()
         )
@@ -210,7 +214,7 @@ class _Converter:
     def probes(self, services: dict[str, Any]) -> None:
         names = [str(n) for n in services]
         for dst, svc in services.items():
-            ports = {f"tcp:{p}" for p in _exposed(svc or {})}
+            ports = set(_exposed(svc or {}))
             for i, spec in enumerate((svc or {}).get("ports") or []):
                 for _, target in _ports(f"services.{dst}.ports[{i}]", spec, self.fail):
                     port, _, proto = str(target).partition("/")
@@ -236,11 +240,8 @@ def _service_networks(svc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _exposed(svc: dict[str, Any]) -> list[str]:
-    out = []
-    for e in svc.get("expose") or []:
-        port, _, proto = str(e).partition("/")
-        out.append(port if (proto or "tcp") == "tcp" else f"{port}/{proto}")
-    return [p for p in out if "/" not in p]
+    """The probes of `expose:` entries ("5000", "53/udp") as "tcp:5000", "udp:53"."""
+    return [f"{(str(e).partition('/')[2] or 'tcp')}:{str(e).partition('/')[0]}" for e in svc.get("expose") or []]
 
 
 def _ports(where: str, spec: Any, fail: Any) -> list[tuple[int, int | str]]:

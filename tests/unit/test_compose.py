@@ -114,6 +114,8 @@ def test_ports_in_every_syntax(tmp_path: Path, ports: list[str], published: set[
         ('services:\n  web: {ports: ["127.0.0.1:8080:80"]}\n', "host IP is not supported"),
         ("services:\n  web: {network_mode: 'service:db'}\n  db: {}\n", "'service:db' is not supported yet"),
         ("services:\n  web: {spaceship: true}\n", "services.web.spaceship: unknown service key"),
+        ("services:\n  web: [nginx]\n", "services.web: must be a map, not list"),
+        ("services:\n  web: {}\nnetworks:\n  n: bridge\n", "networks.n: must be a map, not str"),
         (
             "services:\n  a: {networks: {n: {ipv4_address: 10.1.0.5}}}\n"
             "  b: {networks: {n: {ipv4_address: 10.1.0.5}}}\n"
