@@ -13,7 +13,7 @@ engine to send them. Three ways exist:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import NamedTuple
@@ -51,7 +51,14 @@ class Shell:
 
 @dataclass(frozen=True, slots=True)
 class FromNamespaces:
-    """Probes are sent from inside each endpoint's network namespace."""
+    """Probes are sent from inside each endpoint's network namespace.
+
+    `listeners`: netlab plants a listener for every tcp/udp probe (False: only what already listens there
+    answers; `netlab scan` changes nothing in containers it did not start). `withheld`: probes never sent,
+    (src, dst, probe) -> why (a DNS query Docker's embedded server would forward off the machine)."""
+
+    listeners: bool = True
+    withheld: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,12 +128,19 @@ class Prober(Protocol):
 
 
 class LocalProber:
-    """Sockets created inside each source namespace (setns), listeners planted the same way."""
+    """Sockets created inside each source namespace (setns), listeners planted the same way (unless the
+    backend says the endpoints are to be left as they are: FromNamespaces.listeners)."""
 
     local = True
 
+    def __init__(self, how: FromNamespaces | None = None) -> None:
+        self.how = how or FromNamespaces()
+
     @contextmanager
     def listening(self, dep: Deployment, tasks: Sequence[Task]) -> Iterator[dict[int, str]]:
+        if not self.how.listeners:
+            yield {}
+            return
         wanted = listeners(dep, tasks)
         with Responders([*wanted.values(), *dep.dns_servers, *dep.proxies]) as planted:
             faults.point("probes.responders")
@@ -144,7 +151,14 @@ class LocalProber:
             }
 
     def run(self, dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, Answer]:
-        return _run(dep, tasks, timeout)
+        withheld = self.how.withheld
+        sent = [i for i, t in enumerate(tasks) if (t.src, t.dst, str(t.probe)) not in withheld]
+        answers = _run(dep, [tasks[i] for i in sent], timeout)
+        out = {i: answers[j] for j, i in enumerate(sent)}
+        for i, t in enumerate(tasks):
+            if i not in out:
+                out[i] = Answer(Outcome.ERROR, None, withheld[(t.src, t.dst, str(t.probe))])
+        return out
 
 
 class DecidedProber:
@@ -170,7 +184,7 @@ def prober_for(probing: Probing) -> Prober:
     if isinstance(probing, Decided):
         return DecidedProber(probing)
     assert isinstance(probing, FromNamespaces)
-    return LocalProber()
+    return LocalProber(probing)
 
 
 def measure(
