@@ -13,7 +13,7 @@ import os
 import platform
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from types import FrameType
@@ -366,6 +366,14 @@ def run(spec: str | Scenario | Topology, options: RunOptions) -> Result:
 
         files.write_output(options.html_file, html.render(result, options.html_file))
     return result
+
+
+def scan(project: str | None = None, containers: Sequence[str] = (), **options: Any) -> Result:
+    """The reachability matrix of containers that already run (a compose project by its label, or containers by
+    name), measured without changing them (netlab/backends/docker/scan.py). `options`: expect, timeout, why,
+    json_file, html_file (as in RunOptions); `result.expect(table)` works as for a run."""
+    topology, backend = registry.scanning(project, list(containers))
+    return run(topology, RunOptions(backend=backend, **options))
 
 
 def _measure(spec: str | Scenario | Topology, options: RunOptions) -> Result:

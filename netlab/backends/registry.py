@@ -47,3 +47,10 @@ def local_docker(timeout: float = 2.0) -> Any:
     """The Docker daemon answering on this machine's default socket (backends/docker/local.py): its version,
     firewall backend, FORWARD policy and userland proxy, or None."""
     return importlib.import_module("netlab.backends.docker.local").answering(timeout)
+
+
+def scanning(project: str | None, containers: list[str]) -> tuple[Any, Backend]:
+    """Containers already running (a compose project by its label, or by name) as a topology, and the backend that
+    measures them without changing them (backends/docker/scan.py)."""
+    found, backend = importlib.import_module("netlab.backends.docker.scan").scan(project, containers)
+    return found.topology, backend

@@ -17,6 +17,7 @@ from netlab.cli import explain as explain_cmd
 from netlab.cli import image as image_cmd
 from netlab.cli import list as list_cmd
 from netlab.cli import run as run_cmd
+from netlab.cli import scan as scan_cmd
 from netlab.cli import why as why_cmd
 from netlab.errors import NetlabError
 from netlab.runner import Interrupted
@@ -47,6 +48,7 @@ app.command("explain")(explain_cmd.explain)
 app.command("compare")(compare_cmd.compare)
 app.command("compare-engines")(compare_engines_cmd.compare_engines)
 app.command("compose")(compose_cmd.compose)
+app.command("scan")(scan_cmd.scan)
 app.command("clean")(clean_cmd.clean)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("image")(image_cmd.image)

@@ -1,0 +1,50 @@
+"""netlab scan [--project NAME] [CONTAINER...]: the reachability matrix of containers that already run, measured
+as they are (netlab/backends/docker/scan.py)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from netlab import runner
+from netlab.cli.run import Color, JsonOut, Timeout, prepare
+from netlab.options import RunOptions
+from netlab.report import console
+
+
+def scan(
+    containers: Annotated[
+        list[str] | None, typer.Argument(help="running containers to scan (names or ids), besides --project's")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="a compose project: its running containers, by label")
+    ] = None,
+    expect: Annotated[
+        str | None,
+        typer.Option("--expect", help="an expected-matrix file, with the services' (or containers') names"),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="print only the tables and the summary; exit 1 on a wrong cell")
+    ] = False,
+    json_file: JsonOut = None,
+    html_file: Annotated[str | None, typer.Option("--html", help="write the HTML report to FILE")] = None,
+    why: Annotated[bool, typer.Option("--why", help="explain every X (nftables trace)")] = False,
+    timeout: Timeout = 1.0,
+    color: Color = None,
+) -> None:
+    """Measure running containers without changing them: every ICMP pair, TCP to every port they listen on,
+    expose or publish, every container's DNS name from each other container; with --expect, compared with
+    your matrix. Nothing is created in the containers, their networks or the firewall."""
+    use_color = sys.stdout.isatty() if color is None else color
+    options = RunOptions(backend="docker", expect=expect, json_file=json_file, html_file=html_file, timeout=timeout)
+    options.check()
+    prepare(options, clean_stale=False)
+    result = runner.scan(
+        project, containers or [], expect=expect, json_file=json_file, html_file=html_file, why=why, timeout=timeout
+    )
+    sys.stdout.write(
+        console.render_check(result, color=use_color) if check else console.render(result, color=use_color)
+    )
+    raise typer.Exit(0 if result.ok else 1)
