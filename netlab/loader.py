@@ -43,6 +43,17 @@ def locate(spec: str) -> Path:
     return path
 
 
+def _compose_file(spec: str, subnet_offset: int) -> Topology:
+    from netlab import compose
+
+    if not os.path.isfile(spec):
+        raise ScenarioError(f"{spec}: no such compose file")
+    try:
+        return compose.load(spec).scenario.build(subnet_offset)
+    except InvalidScenario as e:
+        raise ScenarioError(f"{spec}: {e}") from e
+
+
 #: a scenario script only declares; one that runs longer than this (an endless loop, a blocking call) is
 #: stopped and reported. NETLAB_LOAD_TIMEOUT overrides it (seconds).
 LOAD_TIMEOUT_S = 10.0
@@ -117,7 +128,9 @@ def _bounded(seconds: float, path: Path) -> Iterator[None]:
 
 def load(spec: str, subnet_offset: int = 0) -> Topology:
     """Run the scenario script, take its SCENARIO, validate and freeze it. Creates nothing. `subnet_offset`:
-    see Scenario.build."""
+    see Scenario.build. A compose file (.yml, .yaml) is read as `netlab compose` reads it."""
+    if spec.endswith((".yml", ".yaml")):
+        return _compose_file(spec, subnet_offset)
     path = locate(spec)
     limit = load_timeout()
     try:

@@ -15,6 +15,9 @@
         result = netlab_run("bridge")               # on the backend this test was parametrized with
         result.expect("   web app\\nweb  -   .\\n")
 
+    def test_live_project(netlab_scan):              # containers already running, measured as they are
+        netlab_scan(project="app").expect(open("app.matrix").read())
+
 Every test that uses `netlab_result`, `netlab_run` or `netlab_backend` runs once per backend: by default
 both, netns and docker (`--netlab-backend netns` or `docker` picks one), with ids `[netns]`, `[docker]`;
 an instance whose backend cannot run here is skipped with the reason (not root, no Docker daemon). A marked scenario
@@ -131,6 +134,19 @@ def netlab_run(request: pytest.FixtureRequest, netlab_backend: str) -> Any:
         return runner.run(spec, RunOptions(backend=backend or netlab_backend, **options))
 
     return run
+
+
+@pytest.fixture
+def netlab_scan() -> Any:
+    """`netlab_scan(project=None, containers=(), **options) -> Result`: the matrix of containers already running
+    (a compose project by its label, or containers by name), measured without changing them; `options`: expect,
+    timeout, why, json_file (netlab.runner.scan). Needs root and a Docker daemon, like the docker backend."""
+    from netlab import runner
+
+    reason = unavailable("docker")
+    if reason:
+        pytest.skip(f"netlab scan unavailable: {reason}")
+    return runner.scan
 
 
 @pytest.fixture

@@ -152,3 +152,13 @@ def test_container_name_is_one_more_dns_name_on_each_network(tmp_path: Path) -> 
     t = compose.load(f, "p", environ={}).scenario.build()
     assert {a.network: a.aliases for a in t.container("web").attachments} == {"a": ("shop-web",), "b": ("shop-web",)}
     assert ("cli", "web", "dns:shop-web") in {(m.src, m.dst, str(m.probe)) for m in t.stages[0].measurements}
+
+
+def test_a_compose_file_is_a_scenario_wherever_a_scenario_file_is_taken() -> None:
+    from netlab import loader
+
+    topology = loader.load(str(EXAMPLES / "three-tier.yml"))
+    assert topology.name == "shop"
+    assert {c.name for c in topology.containers} == {"node-proxy", "my-api", "db"}
+    with pytest.raises(ScenarioError, match="no such compose file"):
+        loader.load("nowhere/compose.yml")
