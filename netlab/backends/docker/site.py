@@ -41,6 +41,25 @@ def uplinks(dep: Deployment) -> None:
             idx = nl.index(st.uplinks[(u.node, u.lan)])
             nl.addr(idx, u.address, t.lan(u.lan).subnet.prefixlen)
             nl.up(idx)
+            if not st.private:
+                for subnet in off_lan_subnets(dep, u.lan):
+                    nl.route(subnet, None, oif=idx)
+
+
+def off_lan_subnets(dep: Deployment, lan: str) -> list[IPv4Network]:
+    """The subnets of macvlan/ipvlan networks on `lan` that are not the lan's own (`--subnet A --subnet B`, or a
+    network on another subnet than its parent's). This machine has no route to them, so its packets for them would
+    follow its default route out of a real NIC: a route through the run's uplink keeps them on the lan (it goes
+    with the uplink). Their cells are unreachable either way: no router of the run serves those subnets."""
+    t = dep.topology
+    own = t.lan(lan).subnet
+    return [
+        subnet
+        for net in t.networks
+        if net.parent == lan and net.driver.value in ("macvlan", "ipvlan")
+        for subnet in net.subnets
+        if not subnet.subnet_of(own)
+    ]
 
 
 def resolver(dep: Deployment) -> None:
