@@ -1,4 +1,5 @@
-"""A compose file's network topology as a netlab Scenario: its networks, its services as containers on them, the
+"""A compose file's network topology as a netlab Scenario: its networks (bridge; macvlan and ipvlan on a lan named
+as their parent), its services as containers on them, the
 ports they publish, and what to measure (every ICMP pair, every published or exposed port from every other
 endpoint, every service name from every container). Subnets outside netlab's pool are moved into it.
 
@@ -34,8 +35,9 @@ INERT = {
 NOT_YET = {"extra_hosts", "dns", "dns_search", "sysctls"}
 NETWORK_KEYS = {"driver", "driver_opts", "ipam", "internal", "attachable", "name", "external", "labels", "enable_ipv6"}
 DRIVER_OPTIONS = {
-    "com.docker.network.bridge.enable_icc",
-    "com.docker.network.bridge.enable_ip_masquerade",
+    "bridge": {"com.docker.network.bridge.enable_icc", "com.docker.network.bridge.enable_ip_masquerade"},
+    "macvlan": {"parent", "macvlan_mode"},
+    "ipvlan": {"parent", "ipvlan_mode"},
 }
 
 
@@ -65,6 +67,7 @@ class _Converter:
         self.s = Scenario(project, title=f"compose project {project} ({Path(path).name})")
         self.moved: dict[IPv4Network, IPv4Network] = {}
         self.aliases: dict[str, list[str]] = {}  # service -> its network aliases
+        self.lans: set[str] = set()  # the parents of macvlan/ipvlan networks, built as lans
 
     def fail(self, where: str, message: str) -> ScenarioError:
         return ScenarioError(f"{self.path}: {where}: {message}")
@@ -111,28 +114,65 @@ class _Converter:
             raise self.fail(
                 where, "external networks exist outside the file; netlab compose builds every network itself"
             )
-        driver = spec.get("driver") or "bridge"
-        if driver != "bridge":
-            raise self.fail(where, f"driver {driver!r} is not supported by `netlab compose` yet (bridge is)")
+        driver = str(spec.get("driver") or "bridge")
+        if driver not in ("bridge", "macvlan", "ipvlan"):
+            raise self.fail(
+                where, f"driver {driver!r} is not supported by `netlab compose` yet (bridge, macvlan and ipvlan are)"
+            )
         opts = {str(k): v for k, v in (spec.get("driver_opts") or {}).items()}
-        unsupported = set(opts) - DRIVER_OPTIONS
+        unsupported = set(opts) - DRIVER_OPTIONS[driver]
         if unsupported:
-            raise self.fail(where, f"driver_opts {sorted(unsupported)[0]!r} is not supported yet")
-        subnet = gateway = None
+            raise self.fail(where, f"driver_opts {sorted(unsupported)[0]!r} is not supported for {driver} yet")
+        subnets, gateway = [], None
         configs = (spec.get("ipam") or {}).get("config") or []
-        if len(configs) > 1:
+        if len(configs) > 1 and driver == "bridge":
             raise self.fail(f"{where}.ipam.config", "several subnets on a bridge network are not supported")
-        if configs:
-            cfg = configs[0] or {}
+        for i, cfg in enumerate(configs):
+            cfg = cfg or {}
             if cfg.get("ip_range"):
                 self.notes.append(f"{where}: ip_range ignored (netlab numbers containers from the subnet's start)")
             if cfg.get("subnet"):
-                subnet = str(self.subnet(where, str(cfg["subnet"])))
-            if cfg.get("gateway"):
+                subnets.append(str(self.subnet(where, str(cfg["subnet"]))))
+            if cfg.get("gateway") and i == 0:
                 gateway = str(self.address(where, str(cfg["gateway"])))
+            elif cfg.get("gateway") and self.address(where, str(cfg["gateway"])) != _first_host(subnets[-1]):
+                raise self.fail(
+                    f"{where}.ipam.config[{i}].gateway",
+                    "a gateway other than the subnet's first address is supported on the first subnet only",
+                )
+        parent = None
+        if driver != "bridge":
+            parent = self.parent(where, driver, opts.pop("parent", None), subnets[0] if subnets else None)
         self.s.network(
-            name, "bridge", subnet=subnet, gateway=gateway, options=opts, internal=bool(spec.get("internal"))
+            name,
+            driver,
+            subnet=(subnets if len(subnets) > 1 else (subnets[0] if subnets else None)),
+            gateway=gateway,
+            parent=parent,
+            options=opts,
+            internal=bool(spec.get("internal")),
         )
+
+    def parent(self, where: str, driver: str, parent: Any, subnet: str | None) -> str:
+        """The lan standing in for a macvlan/ipvlan parent: netlab builds it (namespaces, a veth of the run), named as
+        the file names the parent, on the network's (first) subnet as a parent's LAN is; the machine's own interface
+        of that name is never used."""
+        if parent is None:
+            raise self.fail(
+                f"{where}.driver_opts", f"a {driver} network without a parent is not supported yet (add parent: eth0)"
+            )
+        lan = str(parent)
+        if "." in lan:
+            raise self.fail(
+                f"{where}.driver_opts.parent", f"{lan!r}: 802.1Q sub-interface parents are not supported yet"
+            )
+        if lan not in self.lans:
+            self.s.lan(lan, subnet=subnet)
+            self.lans.add(lan)
+            self.notes.append(
+                f"{where}: parent {lan} is a lan netlab builds for the run (the machine's own {lan} is never used)"
+            )
+        return lan
 
     def subnet(self, where: str, text: str) -> IPv4Network:
         try:
@@ -230,6 +270,10 @@ class _Converter:
                 if dst != src:
                     for name in [dst, *self.aliases.get(dst, [])]:
                         self.s.measure(src, dst, f"dns:{name}")
+
+
+def _first_host(subnet: str) -> IPv4Address:
+    return IPv4Network(subnet).network_address + 1
 
 
 def _service_networks(svc: dict[str, Any]) -> dict[str, Any]:

@@ -162,3 +162,30 @@ def test_a_compose_file_is_a_scenario_wherever_a_scenario_file_is_taken() -> Non
     assert {c.name for c in topology.containers} == {"node-proxy", "my-api", "db"}
     with pytest.raises(ScenarioError, match="no such compose file"):
         loader.load("nowhere/compose.yml")
+
+
+def test_a_macvlan_network_gets_a_lan_named_after_its_parent_on_its_own_subnet() -> None:
+    imported = compose.load(EXAMPLES / "macvlan.yml")
+    t = imported.scenario.build()
+    lan = t.lan("eth0")
+    net = t.network("lan")
+    assert (net.driver.value, net.parent, dict(net.options)) == ("macvlan", "eth0", {"macvlan_mode": "bridge"})
+    assert lan.subnet == net.subnet == IPv4Network("198.18.128.0/24")
+    assert str(net.gateway) == "198.18.128.1"
+    assert [str(a.address) for a in t.container("web").attachments] == ["198.18.128.10"]
+    assert any("the machine's own eth0 is never used" in n for n in imported.notes)
+
+
+@pytest.mark.parametrize(
+    ("opts", "message"),
+    [
+        ("driver: macvlan", "without a parent is not supported yet"),
+        ("driver: macvlan\n    driver_opts: {parent: eth0.50}", "802.1Q sub-interface parents are not supported yet"),
+        ("driver: ipvlan\n    driver_opts: {parent: eth0, macvlan_mode: bridge}", "'macvlan_mode' is not supported"),
+        ("driver: overlay", "bridge, macvlan and ipvlan are"),
+    ],
+)
+def test_what_a_macvlan_or_ipvlan_network_cannot_say_yet(tmp_path: Path, opts: str, message: str) -> None:
+    path = write(tmp_path, f"services:\n  a:\n    image: x\n    networks: [n]\nnetworks:\n  n:\n    {opts}\n")
+    with pytest.raises(ScenarioError, match=message):
+        compose.load(path)
