@@ -104,6 +104,13 @@ def _net_create(t: Topology, net: Network) -> Step:
 
 
 def _run_container(t: Topology, c: Container) -> list[Step]:
+    if c.joins:
+        return [
+            Step(
+                f"Run container {c.name!r} in the network namespace of {c.joins!r}",
+                [f"docker run -d --name {c.name} --network container:{c.joins} {IMAGE}"],
+            )
+        ]
     if not c.attachments:
         return [
             Step(f"Run container {c.name!r} with no network", [f"docker run -d --name {c.name} --network none {IMAGE}"])
@@ -329,7 +336,9 @@ def diagram(t: Topology) -> list[str]:
                     if c.publish
                     else ""
                 )
-                rows.append(f"{c.name}" + (f" {addr}" if addr else "") + pub)
+                joined = [j.name for j in containers if j.joins == c.name]
+                shared = f"  (shared by {', '.join(joined)}: network_mode container:{c.name})" if joined else ""
+                rows.append(f"{c.name}" + (f" {addr}" if addr else "") + pub + shared)
             blocks.append((label, rows))
         for i, (label, rows) in enumerate(blocks):
             last = i == len(blocks) - 1

@@ -56,3 +56,24 @@ def two_subnet_macvlan() -> Scenario:
     s.expect(a, a2, "icmp", reachable=True)
     s.expect(b, a, "icmp", reachable=False)  # another subnet, and no router at 198.18.41.1
     return s
+
+
+def sidecar() -> Scenario:
+    """Docker's `--network container:web`: `side` joins web's namespace. It has web's address, reaches what web
+    reaches and is reached at web's address (a port it listens on is web's port); it has no DNS name of its own,
+    and asks web's resolver."""
+    s = Scenario("sidecar")
+    app = s.network("app")
+    web = s.container("web", app)
+    side = s.container("side", network_mode=web)
+    other = s.container("other", app)
+    lone = s.container("lone")  # on the default bridge
+    s.expect(side, web, "icmp", reachable=True)
+    s.expect(other, side, "icmp", reachable=True)
+    s.expect(side, other, "icmp", reachable=True)
+    s.expect(side, lone, "icmp", reachable=False)
+    s.expect(other, side, "tcp:8080", reachable=True)
+    s.expect(side, other, "dns:other", reachable=True)  # web's embedded DNS
+    s.expect(other, side, "dns:side", reachable=False)  # no endpoint, no name
+    s.expect(other, web, "dns:web", reachable=True)
+    return s

@@ -31,6 +31,11 @@ def sharing_node(c: Container, node: Endpoint) -> Endpoint:
     return Endpoint(c.name, EndpointKind.CONTAINER, c.node, node.netns, list(node.addresses))
 
 
+def joining(c: Container, target: Endpoint) -> Endpoint:
+    """A container in another's network namespace (`network_mode: container:X`): X's namespace and addresses."""
+    return Endpoint(c.name, EndpointKind.CONTAINER, c.node, target.netns, list(target.addresses))
+
+
 def lan_capture_points(t: Topology, ns: Mapping[str, str]) -> list[CapturePoint]:
     """Every lan's bridge, in the lan's namespace."""
     return [CapturePoint(lan.name, ns[lan.name], lan.name, "lan") for lan in t.lans]

@@ -56,6 +56,9 @@ class FakeBackend(Backend):
             if any(t.network(a.network).driver == Driver.HOST for a in c.attachments):
                 eps[c.name] = common.sharing_node(c, eps[c.node])
                 continue
+            if c.joins:
+                eps[c.name] = common.joining(c, eps[c.joins])
+                continue
             addrs = [Address(a.network, t.segment(a.network, c.node), a.address) for a in c.attachments if a.address]
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, f"fake:{c.name}", addrs)
         for p in t.peers:

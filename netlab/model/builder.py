@@ -300,6 +300,10 @@ class _Builder:
             what = f"container {cd.name!r}"
             if cd.node not in d.nodes:
                 raise self.fail(f"{what}: unknown node {cd.node!r}")
+            if cd.joins is not None:
+                out.append(self.joining(cd, out))
+                self._attached[cd.name] = set()
+                continue
             atts: list[Attachment] = []
             for i, nname in enumerate(cd.networks):
                 if nname not in net_by:
@@ -449,6 +453,11 @@ class _Builder:
         container, network = args[0], args[1]
         if container not in d.containers:
             raise self.fail(f"{what}: unknown container {container!r}")
+        if d.containers[container].joins:
+            raise self.fail(
+                f"{what}: container {container!r} shares the network namespace of {d.containers[container].joins!r}; "
+                "Docker cannot connect or disconnect it (connect that one instead)"
+            )
         if network not in net_by:
             raise self.fail(f"{what}: unknown network {network!r}")
         attached = self._attached[container]
@@ -479,6 +488,31 @@ class _Builder:
             raise self.fail(f"{what}: container {container!r} is not on network {network!r}")
         attached.discard(network)
         return Disconnect(container, network)
+
+    def joining(self, cd: _CtrDecl, before: list[Container]) -> Container:
+        """A container in the network namespace of another (Docker's `--network container:NAME`)."""
+        what = f"container {cd.name!r}"
+        target = next((c for c in before if c.name == cd.joins), None)
+        if target is None:
+            known = cd.joins in self.d.containers
+            raise self.fail(
+                f"{what}: network_mode {cd.joins!r}: "
+                + ("declare that container before this one (Docker starts it first)" if known else "no such container")
+            )
+        if target.joins is not None:
+            raise self.fail(
+                f"{what}: {target.name!r} itself shares {target.joins!r}'s namespace; join {target.joins!r}"
+            )
+        if target.node != cd.node:
+            raise self.fail(f"{what}: {target.name!r} runs on node {target.node!r}; a namespace is shared on one node")
+        if cd.networks or cd.ip or cd.aliases:
+            raise self.fail(f"{what}: a container joining {target.name!r}'s namespace has no networks, ip or aliases")
+        if cd.publish:
+            raise self.fail(
+                f"{what}: publish and network_mode of a container conflict (Docker: conflicting options); publish "
+                f"on {target.name!r}"
+            )
+        return Container(cd.name, cd.node, (), (), joins=target.name)
 
     def via_address(self, what: str, target: str, via: str, peers: list[Peer], uplinks: list[Uplink]) -> IPv4Address:
         if via in self.d.nodes:

@@ -49,6 +49,7 @@ class _CtrDecl:
     publish: dict[int, int | str]  # host port -> container port, or "PORT/udp" / "PORT/tcp"
     ip: str | None
     aliases: dict[str, list[str]] = field(default_factory=dict)  # network -> more DNS names there
+    joins: str | None = None  # the container whose network namespace it joins
 
 
 @dataclass(slots=True)

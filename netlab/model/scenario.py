@@ -231,9 +231,12 @@ class Scenario:
         publish: Mapping[int, int | str] | None = None,
         ip: str | None = None,
         aliases: Mapping[Any, Sequence[str]] | None = None,  # network (name or Ref) -> names
+        network_mode: Endpointish | None = None,
     ) -> Ref:
         """`aliases={network: ["api", "backend"]}`: more names the container answers to on that network (Docker's
-        `--network-alias`, compose's `aliases`)."""
+        `--network-alias`, compose's `aliases`). `network_mode=web` (or "container:web", "service:web"): the
+        container joins web's network namespace (Docker's `--network container:web`): no networks of its own,
+        web's addresses and resolver; declare web first."""
         self._claim_name("container", name)
         if publish is not None and not isinstance(publish, Mapping):
             raise InvalidScenario(
@@ -248,13 +251,19 @@ class Scenario:
             and all(isinstance(a, str) for v in aliases.values() for a in v)
         ):
             raise InvalidScenario(f"container {name!r}: aliases must be a dict {{network: [name, ...]}}")
+        joins = None
+        if network_mode is not None:
+            joins = _name(network_mode)
+            for prefix in ("container:", "service:"):
+                joins = joins.removeprefix(prefix)
         self._containers[name] = _CtrDecl(
             name,
-            [_name(n) for n in networks] or ["bridge"],
+            [_name(n) for n in networks] or ([] if joins else ["bridge"]),
             _name(node),
             dict(publish or {}),
             ip,
             {_name(n): list(v) for n, v in (aliases or {}).items()},
+            joins,
         )
         return Ref("container", name)
 

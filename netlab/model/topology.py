@@ -6,7 +6,7 @@ Pure data. No I/O, no backend handles (STYLE rule 1).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 
@@ -163,6 +163,9 @@ class Container:
     node: str
     attachments: tuple[Attachment, ...]
     publish: tuple[Publish, ...] = ()
+    #: the container whose network namespace this one joins (Docker's `--network container:NAME`, compose's
+    #: `network_mode: service:NAME`): no attachments of its own, that container's addresses and resolver
+    joins: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,9 +340,9 @@ class Topology:
                 if isinstance(action, Connect):
                     c = current[action.container]
                     att = (*c.attachments, Attachment(action.network, action.address))
-                    current[c.name] = Container(c.name, c.node, att, c.publish)
+                    current[c.name] = replace(c, attachments=att)
                 elif isinstance(action, Disconnect):
                     c = current[action.container]
                     att = tuple(a for a in c.attachments if a.network != action.network)
-                    current[c.name] = Container(c.name, c.node, att, c.publish)
+                    current[c.name] = replace(c, attachments=att)
         return tuple(current.values())

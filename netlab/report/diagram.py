@@ -90,6 +90,8 @@ def dot_source(
                 f"label={_q(f'{u.ifname} {u.address}')}];"
             )
         for c in containers:
+            if c.joins:
+                lines.append(f'  {_q(c.joins)} -> {_q(c.name)} [dir=none, style=dashed, label="shared namespace"];')
             for a in c.attachments:
                 net = t.network(a.network)
                 if net.driver in (Driver.HOST, Driver.NONE):

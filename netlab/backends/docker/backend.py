@@ -272,6 +272,9 @@ class DockerBackend(Backend):
     def _container(self, dep: Deployment, c: Container, image: str) -> None:
         t, st = dep.topology, state(dep)
         api = st.clients[c.node].api
+        if c.joins:
+            self._joining(dep, c, image)
+            return
         first = c.attachments[0]
         first_net = t.network(first.network)
         name = naming.ns_name(dep.run, c.name)
@@ -306,6 +309,24 @@ class DockerBackend(Backend):
                 self._connect(dep, c.name, att.network, att.address, att.aliases)
         faults.point("docker.container.start")
         api.start(cid)
+
+    def _joining(self, dep: Deployment, c: Container, image: str) -> None:
+        """`--network container:X`: no hostname, DNS or ports of its own (Docker refuses them with that mode)."""
+        t, st = dep.topology, state(dep)
+        api = st.clients[c.node].api
+        name = naming.ns_name(dep.run, c.name)
+        if not st.private:
+            record(dep, "docker-container", name, c.node)
+        faults.point("docker.container.create")
+        created = api.create_container(
+            image,
+            name=name,
+            labels=labels(dep.run, t.name, "container"),
+            host_config=api.create_host_config(network_mode=f"container:{st.containers[str(c.joins)]}"),
+        )
+        st.containers[c.name] = created["Id"]
+        faults.point("docker.container.start")
+        api.start(created["Id"])
 
     def _connect(
         self, dep: Deployment, container: str, network: str, address: IPv4Address | None, aliases: tuple[str, ...] = ()

@@ -51,6 +51,13 @@ def refresh(dep: Deployment) -> None:
         if not running.get("Running") or not running.get("Pid"):
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, None, [])
             continue
+        if c.joins:  # Docker's `--network container:X`: X's namespace, addresses and resolver
+            if st.engines:
+                st.where[c.name] = remote.shell(st.clients[c.node].api, info["Id"], shares_host=False)
+            eps[c.name] = common.joining(c, eps[c.joins])
+            if c.joins in dep.resolvers:
+                dep.resolvers[c.name] = dep.resolvers[c.joins]
+            continue
         pid = int(running["Pid"])
         host_net = any(t.network(a.network).driver == Driver.HOST for a in c.attachments)
         if st.engines:  # remote: the pid is the remote host's; probes go through docker exec

@@ -58,6 +58,11 @@ def shares_node_ns(t: Topology, c: Container) -> bool:
     return any(t.network(a.network).driver == Driver.HOST for a in c.attachments)
 
 
+def has_own_ns(t: Topology, c: Container) -> bool:
+    """Whether the container gets a namespace of its own (not its node's, nor another container's)."""
+    return not shares_node_ns(t, c) and c.joins is None
+
+
 def vni(t: Topology, net: Network) -> int:
     overlays = [n.name for n in t.networks if n.driver == Driver.OVERLAY]
     return VNI_START + 1 + overlays.index(net.name)
@@ -69,7 +74,7 @@ def _free_ifname(st: State, c: Container) -> str:
 
 
 def container(t: Topology, st: State, c: Container) -> None:
-    if shares_node_ns(t, c):
+    if shares_node_ns(t, c) or c.joins:
         return
     for att in docker_order(t, c.attachments):
         connect(t, st, c, att)

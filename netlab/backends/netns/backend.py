@@ -184,7 +184,7 @@ class NetnsBackend(Backend):
             for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
                 st.ns[obj] = self._netns(dep, obj, Role.PLAIN)
             for c in t.containers:
-                if not attach.shares_node_ns(t, c):
+                if attach.has_own_ns(t, c):
                     st.ns[c.name] = self._netns(dep, c.name, Role.ON_DOCKER_HOST)
             for node in t.nodes:
                 for net in t.networks_on(node.name):
@@ -316,6 +316,9 @@ class NetnsBackend(Backend):
             if attach.shares_node_ns(t, c):
                 eps[c.name] = common.sharing_node(c, eps[c.node])
                 continue
+            if c.joins:
+                eps[c.name] = common.joining(c, eps[c.joins])
+                continue
             addrs = [Address(a.network, t.segment(a.network, c.node), a.address) for a in c.attachments if a.address]
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, st.ns[c.name], addrs)
         for p in t.peers:
@@ -355,6 +358,9 @@ class NetnsBackend(Backend):
         containers = list(st.containers.values())
         load: list[tuple[str, list[str], str | None]] = []
         for c in containers:
+            if c.joins:  # the namespace, and so the resolver, of the container it joins
+                dep.resolvers[c.name] = dep.resolvers[c.joins]
+                continue
             user_nets = [a.network for a in c.attachments if t.network(a.network).user_defined]
             if not user_nets or attach.shares_node_ns(t, c):
                 dep.resolvers[c.name] = upstream[c.node]

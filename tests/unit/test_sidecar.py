@@ -1,0 +1,54 @@
+"""`network_mode` of another container in the scenario API: what the builder accepts and refuses, and the endpoint a
+backend gives the sidecar (the fake backend here; real namespaces and Docker in tests/docker/test_sidecar_docker.py)."""
+
+from __future__ import annotations
+
+import pytest
+from shared_scenarios import sidecar
+
+from netlab import Scenario
+from netlab.model.errors import InvalidScenario
+from netlab.runner import run_scenario
+
+
+def test_the_sidecar_has_no_attachments_and_names_its_target() -> None:
+    t = sidecar().build()
+    side = t.container("side")
+    assert (side.attachments, side.joins) == ((), "web")
+    assert "side" in t.endpoint_names()
+
+
+def test_on_a_backend_the_sidecar_is_its_target_s_namespace() -> None:
+    result = run_scenario(sidecar(), backend="fake")
+    assert result.endpoints["side"].netns == result.endpoints["web"].netns
+    assert result.endpoints["side"].addresses == result.endpoints["web"].addresses
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda s: (s.container("side", network_mode="web"), s.container("web")), "declare that container before"),
+        (lambda s: s.container("side", network_mode="nobody"), "no such container"),
+        (
+            lambda s: (s.container("web"), s.container("a", network_mode="web"), s.container("b", network_mode="a")),
+            "itself shares 'web'",
+        ),
+        (lambda s: (s.container("web"), s.container("a", network_mode="web", publish={80: 80})), "conflict"),
+        (lambda s: (s.container("web"), s.container("a", "bridge", network_mode="web")), "has no networks"),
+    ],
+)
+def test_what_docker_refuses_is_refused_when_built(build: object, message: str) -> None:
+    s = Scenario("bad")
+    build(s)  # type: ignore[operator]
+    with pytest.raises(InvalidScenario, match=message):
+        s.build()
+
+
+def test_a_sidecar_cannot_be_connected_in_a_stage() -> None:
+    s = Scenario("bad")
+    s.container("web")
+    s.container("side", network_mode="container:web")
+    with s.stage("later") as st:
+        st.connect("side", "bridge")
+    with pytest.raises(InvalidScenario, match="cannot connect or disconnect it"):
+        s.build()
