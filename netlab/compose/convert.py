@@ -32,6 +32,7 @@ INERT = {
     "devices", "mem_limit", "cpus", "x-netlab", "hostname", "domainname", "links", "extra_hosts", "dns",
     "dns_search", "container_name", "expose", "ports", "networks", "network_mode", "sysctls",
 }  # fmt: skip
+JOINS = ("service:", "container:")
 NOT_YET = {"extra_hosts", "dns", "dns_search", "sysctls"}
 NETWORK_KEYS = {"driver", "driver_opts", "ipam", "internal", "attachable", "name", "external", "labels", "enable_ipv6"}
 DRIVER_OPTIONS = {
@@ -95,8 +96,10 @@ class _Converter:
             if net_name in used or (net_name == "default" and uses_default):
                 self.network(str(net_name), spec or {})
         ignored: set[str] = set()
-        for svc_name, svc in services.items():
-            self.service(str(svc_name), svc or {}, set(networks), ignored)
+        # a service in another's namespace (network_mode service:X) comes after the others: Docker starts X first
+        joining = [n for n, svc in services.items() if str((svc or {}).get("network_mode", "")).startswith(JOINS)]
+        for svc_name in [n for n in services if n not in joining] + joining:
+            self.service(str(svc_name), services[svc_name] or {}, set(networks), ignored)
         if ignored:
             self.notes.append("ignored (no effect on the network): " + ", ".join(sorted(ignored)))
         self.probes(services)
@@ -220,9 +223,17 @@ class _Converter:
             if key not in ("expose", "ports", "networks", "network_mode", "container_name"):
                 ignored.add(key)
         mode = svc.get("network_mode")
-        if mode is not None:
+        joins = None
+        attached: list[str]
+        aliases: dict[str, list[str]]
+        if mode is not None and str(mode).startswith(JOINS):
+            joins = self.joined(f"{where}.network_mode", str(mode))
+            attached, ip, aliases = [], None, {}
+        elif mode is not None:
             if mode not in ("host", "none", "bridge"):
-                raise self.fail(f"{where}.network_mode", f"{mode!r} is not supported yet (host, none, bridge are)")
+                raise self.fail(
+                    f"{where}.network_mode", f"{mode!r}: compose knows host, none, bridge, service:NAME, container:NAME"
+                )
             attached, ip, aliases = [str(mode)], None, {}
         else:
             wanted = _service_networks(svc) or {"default": {}}
@@ -248,7 +259,24 @@ class _Converter:
                 aliases.setdefault(n, []).append(str(svc["container_name"]))
         named = {n: a for n, a in aliases.items() if a}
         self.aliases[name] = sorted({a for names in named.values() for a in names})
-        self.s.container(name, *attached, publish=publish or None, ip=ip, aliases=named)
+        self.s.container(name, *attached, publish=publish or None, ip=ip, aliases=named, network_mode=joins)
+
+    def joined(self, where: str, mode: str) -> str:
+        """The service whose namespace `service:X` or `container:X` names (X: a service, or a container_name)."""
+        kind, _, target = mode.partition(":")
+        services: dict[str, Any] = self.data["services"]
+        if kind == "service" and target in services:
+            return target
+        if kind == "container":
+            named = [n for n, svc in services.items() if (svc or {}).get("container_name") == target]
+            if named:
+                return str(named[0])
+            raise self.fail(
+                where,
+                f"container {target!r} is not a container_name of this file; netlab compose builds every container "
+                "itself (name a service with service:NAME)",
+            )
+        raise self.fail(where, f"{mode!r}: no service {target!r} in this file")
 
     # -- what to measure ----------------------------------------------------------
     def probes(self, services: dict[str, Any]) -> None:

@@ -112,7 +112,7 @@ def test_ports_in_every_syntax(tmp_path: Path, ports: list[str], published: set[
         ('services:\n  web: {ports: ["8080:80", "8080:81"]}\n', "host port 8080 is published twice"),
         ('services:\n  a: {ports: ["8080:80"]}\n  b: {ports: ["8080:80"]}\n', "already published by 'a'"),
         ('services:\n  web: {ports: ["127.0.0.1:8080:80"]}\n', "host IP is not supported"),
-        ("services:\n  web: {network_mode: 'service:db'}\n  db: {}\n", "'service:db' is not supported yet"),
+        ("services:\n  web: {network_mode: 'container:other'}\n  db: {}\n", "not a container_name of this file"),
         ("services:\n  web: {spaceship: true}\n", "services.web.spaceship: unknown service key"),
         ("services:\n  web: [nginx]\n", "services.web: must be a map, not list"),
         ("services:\n  web: {}\nnetworks:\n  n: bridge\n", "networks.n: must be a map, not str"),
@@ -189,3 +189,31 @@ def test_what_a_macvlan_or_ipvlan_network_cannot_say_yet(tmp_path: Path, opts: s
     path = write(tmp_path, f"services:\n  a:\n    image: x\n    networks: [n]\nnetworks:\n  n:\n    {opts}\n")
     with pytest.raises(ScenarioError, match=message):
         compose.load(path)
+
+
+def test_network_mode_of_another_service_or_container_name() -> None:
+    t = compose.load(EXAMPLES / "sidecar.yml").scenario.build()
+    assert (t.container("side").joins, t.container("tail").joins) == ("web", "web")
+    # the sidecar comes after the service it joins, whatever the file's order
+    names = [c.name for c in t.containers]
+    assert names.index("web") < names.index("side")
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("service:nobody", "no service 'nobody' in this file"),
+        ("container:elsewhere", "is not a container_name of this file"),
+        ("bridge2", "compose knows host, none, bridge, service:NAME, container:NAME"),
+    ],
+)
+def test_network_mode_naming_what_the_file_lacks(tmp_path: Path, mode: str, message: str) -> None:
+    path = write(tmp_path, f"services:\n  a:\n    image: x\n  b:\n    image: x\n    network_mode: '{mode}'\n")
+    with pytest.raises(ScenarioError, match=message):
+        compose.load(path)
+
+
+def test_a_sidecar_cannot_publish(tmp_path: Path) -> None:
+    text = "services:\n  a:\n    image: x\n  b:\n    network_mode: service:a\n    ports: ['80:80']\n"
+    with pytest.raises(ScenarioError, match="publish and network_mode of a container conflict"):
+        compose.load(write(tmp_path, text))

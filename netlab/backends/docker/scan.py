@@ -185,7 +185,9 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
             owner = scanned[c.mode.split(":", 1)[1]]
             c.networks, c.resolver, c.upstreams = dict(owner.networks), owner.resolver, owner.upstreams
     containers = tuple(
-        Container(
+        Container(c.name, HOST, (), (), joins=c.mode.split(":", 1)[1])
+        if c.mode.startswith("container:")
+        else Container(
             c.name,
             HOST,
             tuple(Attachment(n, addr) for n, (_, addr, _) in c.networks.items()),
