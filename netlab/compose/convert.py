@@ -30,10 +30,14 @@ INERT = {
     "configs", "ulimits", "cap_add", "cap_drop", "privileged", "init", "stop_signal", "stop_grace_period",
     "profiles", "platform", "pull_policy", "volumes_from", "tmpfs", "shm_size", "read_only", "security_opt",
     "devices", "mem_limit", "cpus", "x-netlab", "hostname", "domainname", "links", "extra_hosts", "dns",
-    "dns_search", "container_name", "expose", "ports", "networks", "network_mode", "sysctls",
+    "dns_search", "dns_opt", "container_name", "expose", "ports", "networks", "network_mode", "sysctls",
 }  # fmt: skip
 JOINS = ("service:", "container:")
-NOT_YET = {"extra_hosts", "dns", "dns_search", "sysctls"}
+NOT_YET = {"sysctls"}
+#: keys that change what a container resolves but no cell netlab measures: netlab's DNS probes ask the container's
+#: resolver for the names of the file's own containers (Docker's embedded DNS answers those itself), never
+#: /etc/hosts nor an upstream server
+RESOLVER_KEYS = {"dns", "dns_search", "dns_opt", "extra_hosts"}
 NETWORK_KEYS = {"driver", "driver_opts", "ipam", "internal", "attachable", "name", "external", "labels", "enable_ipv6"}
 DRIVER_OPTIONS = {
     "bridge": {"com.docker.network.bridge.enable_icc", "com.docker.network.bridge.enable_ip_masquerade"},
@@ -100,8 +104,16 @@ class _Converter:
         joining = [n for n, svc in services.items() if str((svc or {}).get("network_mode", "")).startswith(JOINS)]
         for svc_name in [n for n in services if n not in joining] + joining:
             self.service(str(svc_name), services[svc_name] or {}, set(networks), ignored)
-        if ignored:
-            self.notes.append("ignored (no effect on the network): " + ", ".join(sorted(ignored)))
+        resolving = ignored & RESOLVER_KEYS
+        if ignored - RESOLVER_KEYS:
+            self.notes.append("ignored (no effect on the network): " + ", ".join(sorted(ignored - RESOLVER_KEYS)))
+        if resolving:
+            self.notes.append(
+                "ignored: "
+                + ", ".join(sorted(resolving))
+                + " (names outside the file: netlab only asks for the file's own containers, which Docker's "
+                "embedded DNS answers itself, and every container's upstream is netlab's own resolver)"
+            )
         self.probes(services)
         return Imported(self.s, self.project, self.notes)
 

@@ -217,3 +217,14 @@ def test_a_sidecar_cannot_publish(tmp_path: Path) -> None:
     text = "services:\n  a:\n    image: x\n  b:\n    network_mode: service:a\n    ports: ['80:80']\n"
     with pytest.raises(ScenarioError, match="publish and network_mode of a container conflict"):
         compose.load(write(tmp_path, text))
+
+
+def test_resolver_keys_are_noted_as_changing_no_measured_cell(tmp_path: Path) -> None:
+    text = (
+        "services:\n  a:\n    image: x\n    dns: [10.0.0.53]\n    dns_search: [corp]\n"
+        "    extra_hosts: ['db.corp:10.0.0.9']\n  b:\n    image: x\n"
+    )
+    imported = compose.load(write(tmp_path, text))
+    note = next(n for n in imported.notes if n.startswith("ignored: dns"))
+    assert "dns, dns_search, extra_hosts" in note and "Docker's embedded DNS answers itself" in note
+    assert not any("sysctls" in n for n in imported.notes)
