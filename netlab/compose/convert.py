@@ -240,7 +240,8 @@ class _Converter:
         aliases: dict[str, list[str]]
         if mode is not None and str(mode).startswith(JOINS):
             joins = self.joined(f"{where}.network_mode", str(mode))
-            attached, ip, aliases = [], None, {}
+            attached, aliases = [], {}
+            ip: dict[str, str] | None = None
         elif mode is not None:
             if mode not in ("host", "none", "bridge"):
                 raise self.fail(
@@ -252,12 +253,14 @@ class _Converter:
             for n in wanted:
                 if n not in networks:
                     raise self.fail(f"{where}.networks", f"network {n!r} is not declared under the top-level networks")
-            fixed = [(n, opts) for n, opts in wanted.items() if (opts or {}).get("ipv4_address")]
-            if len(fixed) > 1:
-                raise self.fail(f"{where}.networks", "fixed addresses on several networks are not supported yet")
             aliases = {n: [str(a) for a in (opts or {}).get("aliases") or []] for n, opts in wanted.items()}
-            attached = [n for n, _ in fixed] + [n for n in wanted if n not in dict(fixed)]
-            ip = str(self.address(f"{where}.networks", str(fixed[0][1]["ipv4_address"]))) if fixed else None
+            attached = list(wanted)
+            fixed = {
+                n: str(self.address(f"{where}.networks.{n}", str(opts["ipv4_address"])))
+                for n, opts in wanted.items()
+                if (opts or {}).get("ipv4_address")
+            }
+            ip = fixed or None
         publish: dict[int, int | str] = {}
         for i, spec in enumerate(svc.get("ports") or []):
             for host, target in _ports(f"{where}.ports[{i}]", spec, self.fail):

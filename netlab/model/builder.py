@@ -293,6 +293,21 @@ class _Builder:
                 if ipam[first.name].is_used(addr):
                     raise self.fail(f"container {cd.name!r}: address {addr} is already taken on {first.name!r}")
                 ipam[first.name].reserve(addr)
+            for nname, text in cd.more_ips.items():
+                what = f"container {cd.name!r}: ip on {nname!r}"
+                if nname not in cd.networks:
+                    raise self.fail(f"{what}: the container is not attached to that network")
+                net = net_by[nname]
+                if nname not in ipam or not net.user_defined:
+                    raise self.fail(f"{what}: fixed addresses need a user-defined network with a subnet")
+                addr = self.address(what, text)
+                home = net.subnet_for(addr)
+                if home is None:
+                    raise self.fail(f"{what}: {addr} is not in {', '.join(map(str, net.subnets))}")
+                self.address(what, text, home)
+                if ipam[nname].is_used(addr):
+                    raise self.fail(f"{what}: address {addr} is already taken on {nname!r}")
+                ipam[nname].reserve(addr)
         self._ipam = ipam
         out: list[Container] = []
         bound: dict[tuple[str, str, int], str] = {}  # (node, proto, host port) -> the container publishing it
@@ -364,6 +379,8 @@ class _Builder:
             return None
         if first and cd.ip:
             return ip_address(cd.ip)  # type: ignore[return-value]  # validated above
+        if not first and nname in cd.more_ips:
+            return ip_address(cd.more_ips[nname])  # type: ignore[return-value]  # validated above
         return self._ipam[nname].next()
 
     def stages(
@@ -505,7 +522,7 @@ class _Builder:
             )
         if target.node != cd.node:
             raise self.fail(f"{what}: {target.name!r} runs on node {target.node!r}; a namespace is shared on one node")
-        if cd.networks or cd.ip or cd.aliases:
+        if cd.networks or cd.ip or cd.more_ips or cd.aliases:
             raise self.fail(f"{what}: a container joining {target.name!r}'s namespace has no networks, ip or aliases")
         if cd.publish:
             raise self.fail(

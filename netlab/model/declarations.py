@@ -50,6 +50,7 @@ class _CtrDecl:
     ip: str | None
     aliases: dict[str, list[str]] = field(default_factory=dict)  # network -> more DNS names there
     joins: str | None = None  # the container whose network namespace it joins
+    more_ips: dict[str, str] = field(default_factory=dict)  # network after the first -> its fixed address
 
 
 @dataclass(slots=True)

@@ -229,22 +229,31 @@ class Scenario:
         *networks: Endpointish,
         node: Endpointish = HOST,
         publish: Mapping[int, int | str] | None = None,
-        ip: str | None = None,
+        ip: str | Mapping[Any, str] | None = None,
         aliases: Mapping[Any, Sequence[str]] | None = None,  # network (name or Ref) -> names
         network_mode: Endpointish | None = None,
     ) -> Ref:
         """`aliases={network: ["api", "backend"]}`: more names the container answers to on that network (Docker's
         `--network-alias`, compose's `aliases`). `network_mode=web` (or "container:web", "service:web"): the
         container joins web's network namespace (Docker's `--network container:web`): no networks of its own,
-        web's addresses and resolver; declare web first."""
+        web's addresses and resolver; declare web first. `ip="198.18.5.10"`: the address on the first network;
+        `ip={front: "198.18.5.10", back: "198.18.6.10"}`: fixed addresses on several networks."""
         self._claim_name("container", name)
         if publish is not None and not isinstance(publish, Mapping):
             raise InvalidScenario(
                 f"container {name!r}: publish must be a dict {{host port: container port}} (container port "
                 "'53/udp' for UDP)"
             )
-        if ip is not None and not isinstance(ip, str):
-            raise InvalidScenario(f"container {name!r}: ip must be an address string")
+        more_ips: dict[str, str] = {}
+        if isinstance(ip, Mapping):
+            if not all(isinstance(v, str) for v in ip.values()):
+                raise InvalidScenario(f"container {name!r}: ip must map networks to address strings")
+            fixed = {_name(n): v for n, v in ip.items()}
+            first = _name(networks[0]) if networks else "bridge"
+            ip = fixed.pop(first, None)
+            more_ips = fixed
+        elif ip is not None and not isinstance(ip, str):
+            raise InvalidScenario(f"container {name!r}: ip must be an address string (or a dict network -> address)")
         if aliases is not None and not (
             isinstance(aliases, Mapping)
             and all(isinstance(v, Sequence) and not isinstance(v, str) for v in aliases.values())
@@ -264,6 +273,7 @@ class Scenario:
             ip,
             {_name(n): list(v) for n, v in (aliases or {}).items()},
             joins,
+            more_ips,
         )
         return Ref("container", name)
 

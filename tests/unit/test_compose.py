@@ -228,3 +228,20 @@ def test_resolver_keys_are_noted_as_changing_no_measured_cell(tmp_path: Path) ->
     note = next(n for n in imported.notes if n.startswith("ignored: dns"))
     assert "dns, dns_search, extra_hosts" in note and "Docker's embedded DNS answers itself" in note
     assert not any("sysctls" in n for n in imported.notes)
+
+
+def test_fixed_addresses_on_several_networks(tmp_path: Path) -> None:
+    text = """
+services:
+  api:
+    image: x
+    networks:
+      front: {ipv4_address: 10.20.0.5}
+      back: {ipv4_address: 10.20.1.5}
+networks:
+  front: {ipam: {config: [{subnet: 10.20.0.0/24}]}}
+  back: {ipam: {config: [{subnet: 10.20.1.0/24}]}}
+"""
+    t = compose.load(write(tmp_path, text)).scenario.build()
+    got = {a.network: str(a.address) for a in t.container("api").attachments}
+    assert got == {"front": "198.18.128.5", "back": "198.18.129.5"}

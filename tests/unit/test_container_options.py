@@ -1,5 +1,6 @@
-"""`network_mode` of another container in the scenario API: what the builder accepts and refuses, and the endpoint a
-backend gives the sidecar (the fake backend here; real namespaces and Docker in tests/docker/test_sidecar_docker.py)."""
+"""Container options of the scenario API: `network_mode` of another container (what the builder accepts and refuses,
+and the endpoint a backend gives the sidecar: the fake backend here, real namespaces and Docker in
+tests/docker/test_sidecar_docker.py) and fixed addresses on several networks."""
 
 from __future__ import annotations
 
@@ -52,3 +53,16 @@ def test_a_sidecar_cannot_be_connected_in_a_stage() -> None:
         st.connect("side", "bridge")
     with pytest.raises(InvalidScenario, match="cannot connect or disconnect it"):
         s.build()
+
+
+def test_fixed_addresses_on_several_networks_and_what_is_refused() -> None:
+    s = Scenario("two")
+    a, b = s.network("a", subnet="198.18.60.0/24"), s.network("b", subnet="198.18.61.0/24")
+    s.container("c", a, b, ip={a: "198.18.60.9", "b": "198.18.61.9"})
+    t = s.build()
+    assert [str(x.address) for x in t.container("c").attachments] == ["198.18.60.9", "198.18.61.9"]
+    bad = Scenario("bad")
+    bad.network("a")
+    bad.container("c", "a", ip={"b": "198.18.61.9"})
+    with pytest.raises(InvalidScenario, match="not attached to that network"):
+        bad.build()
