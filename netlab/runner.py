@@ -180,9 +180,17 @@ def check_host_routes(topology: Topology) -> None:
     for n in topology.networks:
         if not n.predefined:  # Docker's own (docker0, docker_gwbridge) are the daemon's business
             mine += [(f"network {n.name!r}", sub) for sub in n.subnets]
-    host = hoststate.host_networks()
+    # a subnet outside the pool (--keep-subnets) must not overlap even a wide route (a VPN's 10.0.0.0/8)
+    host = hoststate.host_networks(min_prefix=1 if topology.own_subnets else 15)
     for what, subnet in mine:
         clash = next((text for net, text in host if subnet is not None and net.overlaps(subnet)), None)
+        if clash is not None and topology.own_subnets:
+            raise ScenarioError(
+                (f"{topology.source}: " if topology.source else "")
+                + f"{what}: subnet {subnet} overlaps the host's route {clash}; netlab uses your subnets as written "
+                "only where no route of this machine overlaps them: drop --keep-subnets (netlab then moves them "
+                "into its pool) or change the subnet"
+            )
         if clash is not None:
             raise ScenarioError(
                 (f"{topology.source}: " if topology.source else "")

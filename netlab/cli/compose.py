@@ -29,6 +29,14 @@ def compose(
     json_file: JsonOut = None,
     html_file: Annotated[str | None, typer.Option("--html", help="write the HTML report to FILE")] = None,
     why: Annotated[bool, typer.Option("--why", help="explain every X (nftables trace)")] = False,
+    keep_subnets: Annotated[
+        bool,
+        typer.Option(
+            "--keep-subnets",
+            help="use the file's subnets as written (default: those outside 198.18.0.0/15 are moved into it); "
+            "refused where a route of this machine overlaps one",
+        ),
+    ] = False,
     timeout: Timeout = 1.0,
     color: Color = None,
 ) -> None:
@@ -37,7 +45,7 @@ def compose(
     from netlab import compose as importer
 
     use_color = sys.stdout.isatty() if color is None else color
-    imported = importer.load(file, project)
+    imported = importer.load(file, project, keep_subnets=keep_subnets)
     options = RunOptions(
         backend=backend, expect=expect, json_file=json_file, html_file=html_file, why=why, timeout=timeout
     )

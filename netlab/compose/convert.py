@@ -54,11 +54,17 @@ class Imported:
     notes: list[str] = field(default_factory=list)
 
 
-def load(path: str | Path, project: str | None = None, environ: Mapping[str, str] | None = None) -> Imported:
+def load(
+    path: str | Path,
+    project: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    keep_subnets: bool = False,
+) -> Imported:
+    """`keep_subnets`: the file's subnets as written (else those outside netlab's pool are moved into it)."""
     data, env = read.load(path, environ)
     name = read.project_name(path, data, env, project)
     try:
-        imported = _Converter(str(path), name, data).convert()
+        imported = _Converter(str(path), name, data, keep_subnets).convert()
         imported.scenario.build()  # every check of a scenario, reported against the file
         return imported
     except InvalidScenario as e:
@@ -66,10 +72,12 @@ def load(path: str | Path, project: str | None = None, environ: Mapping[str, str
 
 
 class _Converter:
-    def __init__(self, path: str, project: str, data: dict[str, Any]) -> None:
+    def __init__(self, path: str, project: str, data: dict[str, Any], keep_subnets: bool = False) -> None:
         self.path, self.project, self.data = path, project, data
+        self.keep_subnets = keep_subnets
         self.notes: list[str] = []
-        self.s = Scenario(project, title=f"compose project {project} ({Path(path).name})")
+        title = f"compose project {project} ({Path(path).name})"
+        self.s = Scenario(project, title=title, own_subnets=keep_subnets)
         self.moved: dict[IPv4Network, IPv4Network] = {}
         self.aliases: dict[str, list[str]] = {}  # service -> its network aliases
         self.lans: set[str] = set()  # the parents of macvlan/ipvlan networks, built as lans
@@ -197,6 +205,9 @@ class _Converter:
         if not isinstance(net, IPv4Network):
             raise self.fail(f"{where}.ipam.config.subnet", "only IPv4 subnets are supported")
         if net.subnet_of(POOL):
+            return net
+        if self.keep_subnets:
+            self.notes.append(f"{where}: subnet {net} used as written (--keep-subnets)")
             return net
         if net.prefixlen < MOVED_BLOCK.prefixlen:
             raise self.fail(

@@ -119,18 +119,23 @@ def firewall_flavour() -> str:
     return "iptables-nft" if "nf_tables" in out else "iptables-legacy"
 
 
-def host_networks() -> list[tuple[IPv4Network, str]]:
+def host_networks(min_prefix: int = 15) -> list[tuple[IPv4Network, str]]:
     """The IPv4 destinations the calling process's namespace really uses, in any table: unicast routes (its
     networks, VPNs) and local ones (its own addresses), as (network, 'NETWORK dev IFNAME'). Left out: default
-    routes and anything wider than the pool (/0 to /14: VPN catch-alls like 0.0.0.0/1), and blackhole,
-    unreachable or prohibit routes (a bogon filter for 198.18.0.0/15 uses no address)."""
+    routes and anything wider than the pool (/0 to /14: VPN catch-alls like 0.0.0.0/1; `min_prefix=1` keeps
+    them, for subnets a user keeps outside the pool), and blackhole, unreachable or prohibit routes (a bogon
+    filter for 198.18.0.0/15 uses no address)."""
     out = []
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, rtnetlink.NETLINK_ROUTE) as sock:
         sock.bind((0, 0))
         names = rtnetlink.link_names(sock)
         for head, attrs in rtnetlink.dump(sock, rtnetlink.RTM_GETROUTE, 2):
             dst = rtnetlink.ip(attrs.get(rtnetlink.RTA_DST))
-            if dst is None or head[1] < 15 or head[7] not in (rtnetlink.RTN_UNICAST, rtnetlink.RTN_LOCAL):
+            if (
+                dst is None
+                or head[1] < max(min_prefix, 1)
+                or head[7] not in (rtnetlink.RTN_UNICAST, rtnetlink.RTN_LOCAL)
+            ):
                 continue
             net = IPv4Network(f"{dst}/{head[1]}", strict=False)
             dev = ""

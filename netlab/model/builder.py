@@ -61,7 +61,7 @@ class _Builder:
             raise self.fail(f"{what}: invalid subnet {text!r} ({e})") from e
         if not isinstance(net, IPv4Network):
             raise self.fail(f"{what}: only IPv4 subnets are supported, got {text!r}")
-        if not in_pool(net):
+        if not in_pool(net) and not self.d.own_subnets:
             raise self.fail(f"{what}: subnet {net} is outside netlab's pool {POOL}; use a subnet inside it")
         return net
 
@@ -145,6 +145,7 @@ class _Builder:
             warnings=warnings,
             claims=tuple(d.claims),
             subnet_offset=self.subnet_offset,
+            own_subnets=d.own_subnets,
         )
 
     def check_overlaps(self, lans: list[tuple[str, IPv4Network]], nets: dict[str, IPv4Network]) -> None:

@@ -97,3 +97,4 @@ class Declarations:
     stages: list[_StageDecl]
     claims: list[tuple[str, bool]]
     measurements: list[_MeasureDecl] = field(default_factory=list)
+    own_subnets: bool = False  # subnets as written, outside netlab's pool (`netlab compose --keep-subnets`)

@@ -116,7 +116,9 @@ class StageBuilder:
 class Scenario:
     """Builder for scenario scripts (contract in DESIGN.md)."""
 
-    def __init__(self, name: str, title: str = "", doc: str = "") -> None:
+    def __init__(self, name: str, title: str = "", doc: str = "", own_subnets: bool = False) -> None:
+        """`own_subnets=True`: subnets given outside netlab's pool (198.18.0.0/15) are used as written instead of
+        refused (`netlab compose --keep-subnets`); a run then refuses any that a route of this machine overlaps."""
         if not isinstance(name, str) or not SCENARIO_NAME_RE.match(name):
             raise InvalidScenario(
                 f"scenario name {name!r}: 1-64 characters, letters, digits, '_', '.' and '-', starting with a "
@@ -137,6 +139,9 @@ class Scenario:
         self._folded: dict[str, str] = {HOST: HOST}  # lower-cased name -> name
         self._current_stage = INITIAL
         self._claims: list[tuple[str, bool]] = []
+        if not isinstance(own_subnets, bool):
+            raise InvalidScenario("own_subnets must be True or False")
+        self.own_subnets = own_subnets
 
     # -- declarations --------------------------------------------------
     def _claim_name(self, kind: str, name: str) -> None:
@@ -391,6 +396,7 @@ class Scenario:
                 self._stages,
                 self._claims,
                 self._measurements,
+                self.own_subnets,
             ),
             subnet_offset,
         )

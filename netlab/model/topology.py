@@ -255,6 +255,8 @@ class Topology:
     #: where in the pool the subnets netlab picked start (Scenario.build): the same file and offset give the
     #: same topology again (`netlab why` on a kept run)
     subnet_offset: int = 0
+    #: subnets used as the user wrote them, outside netlab's pool (`netlab compose --keep-subnets`)
+    own_subnets: bool = False
 
     # -- lookups (pure) -------------------------------------------------
     def network(self, name: str) -> Network:

@@ -41,3 +41,20 @@ def test_the_command_prints_what_it_moved_and_ignored(host_and_docker_unchanged:
     assert "subnet 10.15.0.0/24 moved to 198.18." in proc.stderr
     assert "ignored (no effect on the network): build, environment, image, volumes" in proc.stderr
     assert "measured (nothing expected)" in proc.stdout and "tcp:5432" in proc.stdout
+
+
+def test_keep_subnets_runs_the_file_s_own_subnets_on_both_backends(host_and_docker_unchanged: None) -> None:
+    from ipaddress import IPv4Network
+
+    from netlab.kernel import hoststate
+
+    if any(net.overlaps(IPv4Network("10.15.0.0/23")) for net, _ in hoststate.host_networks(min_prefix=1)):
+        pytest.skip("this machine routes 10.15.0.0/23: --keep-subnets is refused here (a test of its own checks that)")
+    cells = {}
+    for backend in ("netns", "docker"):
+        imported = compose.load(EXAMPLES / "three-tier.yml", keep_subnets=True)
+        result = runner.run(imported.scenario, RunOptions(backend=backend, expect=str(EXAMPLES / "three-tier.matrix")))
+        assert result.ok, (backend, result.verdict.summary())
+        assert [str(a.address) for a in result.endpoints["db"].addresses] == ["10.15.1.10"]
+        cells[backend] = _cells(result)
+    assert cells["netns"] == cells["docker"]
