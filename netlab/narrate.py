@@ -36,6 +36,12 @@ class Step:
 
 
 def _net_create(t: Topology, net: Network) -> Step:
+    if net.external:
+        return Step(
+            f"Use the existing network {net.external!r} as {net.name!r} (external: neither created nor removed; "
+            "its subnet and addresses are Docker's)",
+            [f"docker network inspect {net.external}"],
+        )
     args = ["docker", "network", "create", "-d", str(net.driver)]
     if net.driver == Driver.OVERLAY:
         args.append("--attachable")

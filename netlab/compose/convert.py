@@ -133,10 +133,16 @@ class _Converter:
             raise self.fail(
                 where, f"unknown key {sorted(unknown)[0]!r}; compose knows {', '.join(sorted(NETWORK_KEYS))}"
             )
-        if spec.get("external"):
-            raise self.fail(
-                where, "external networks exist outside the file; netlab compose builds every network itself"
-            )
+        external = spec.get("external")
+        if external:
+            # compose: `external: true` (named `name:`, else the key) or the older `external: {name: X}`
+            named = external.get("name") if isinstance(external, dict) else None
+            others = set(spec) - {"external", "name"}
+            if others:
+                raise self.fail(where, f"an external network is used as it is: {sorted(others)[0]!r} has no place here")
+            self.s.network(name, "bridge", external=str(named or spec.get("name") or name))
+            self.notes.append(f"{where}: external network {named or spec.get('name') or name!r}, used as it is")
+            return
         driver = str(spec.get("driver") or "bridge")
         if driver not in ("bridge", "macvlan", "ipvlan"):
             raise self.fail(

@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 
 from netlab.model import conditions
 from netlab.model.addressing import POOL, HostAllocator, SubnetAllocator, docker_network_id, in_pool
-from netlab.model.declarations import IFNAME_RE, MAX_CONTAINERS, OPTIONS, Declarations, _CtrDecl
+from netlab.model.declarations import IFNAME_RE, MAX_CONTAINERS, OPTIONS, Declarations, _CtrDecl, _NetDecl
 from netlab.model.errors import InvalidScenario
 from netlab.model.expectations import DNS_NAME, parse_probe
 from netlab.model.topology import (
@@ -190,6 +190,9 @@ class _Builder:
         for nd in d.networks.values():
             what = f"network {nd.name!r}"
             driver = Driver(nd.driver)
+            if nd.external is not None:
+                out.append(self.external(nd, driver))
+                continue
             if driver in (Driver.HOST, Driver.NONE):
                 raise self.fail(f"{what}: only one {driver} network exists; use the predefined {str(driver)!r}")
             parent = nd.parent
@@ -376,7 +379,9 @@ class _Builder:
         return out
 
     def assign(self, cd: _CtrDecl, nname: str, first: bool, net_by: dict[str, Network]) -> IPv4Address | None:
-        if not net_by[nname].has_addresses:
+        if not net_by[nname].has_addresses or net_by[nname].external:
+            if net_by[nname].external and ((first and cd.ip) or nname in cd.more_ips):
+                raise self.fail(f"container {cd.name!r}: on external network {nname!r} the addresses are Docker's")
             return None
         if first and cd.ip:
             return ip_address(cd.ip)  # type: ignore[return-value]  # validated above
@@ -506,6 +511,14 @@ class _Builder:
             raise self.fail(f"{what}: container {container!r} is not on network {network!r}")
         attached.discard(network)
         return Disconnect(container, network)
+
+    def external(self, nd: _NetDecl, driver: Driver) -> Network:
+        what = f"network {nd.name!r}: external network {nd.external!r}"
+        if driver != Driver.BRIDGE:
+            raise self.fail(f"{what}: only an existing bridge network can be used for now")
+        if nd.subnet or nd.more_subnets or nd.gateway or nd.options or nd.internal:
+            raise self.fail(f"{what}: it exists as it is; subnet, gateway, options and internal are Docker's")
+        return Network(nd.name, driver, external=nd.external)
 
     def joining(self, cd: _CtrDecl, before: list[Container]) -> Container:
         """A container in the network namespace of another (Docker's `--network container:NAME`)."""

@@ -39,6 +39,7 @@ class _NetDecl:
     parent: str | None
     options: dict[str, str]
     internal: bool
+    external: str | None = None  # the existing Docker network it stands for
 
 
 @dataclass(slots=True)

@@ -64,6 +64,16 @@ class Ref:
 Endpointish = Ref | str
 
 
+def _external(name: str, external: str | bool) -> str | None:
+    if external is True:
+        return name
+    if external is False:
+        return None
+    if not isinstance(external, str) or not NAME_RE.match(external):
+        raise InvalidScenario(f"network {name!r}: external must be True or the name of an existing Docker network")
+    return external
+
+
 def _name(x: Endpointish | Any) -> str:
     if isinstance(x, Ref):
         return x.name
@@ -190,9 +200,11 @@ class Scenario:
         parent: Endpointish | None = None,
         options: Mapping[str, Any] | None = None,
         internal: bool = False,
+        external: str | bool = False,
     ) -> Ref:
         """`subnet` may list several subnets for macvlan/ipvlan (`docker network create --subnet A --subnet B`);
-        containers pick one with `ip=`, the first is the default."""
+        containers pick one with `ip=`, the first is the default. `external="proxy-net"` (True: the same name as
+        this network): an existing bridge network of the Docker daemon, used as it is (docker backend only)."""
         self._claim_name("network", name)
         what = f"network {name!r}"
         if (
@@ -225,6 +237,7 @@ class Scenario:
             _name(parent) if parent is not None else None,
             opts,
             internal,
+            _external(name, external),
         )
         return Ref("network", name)
 

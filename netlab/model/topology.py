@@ -105,6 +105,9 @@ class Network:
     bridge_name: str | None = None
     #: further subnets (macvlan/ipvlan: `--subnet A --subnet B`); `subnet` is the first
     more_subnets: tuple[IPv4Network, ...] = ()
+    #: an existing Docker network the scenario uses as it is (compose's `external: true`): its name on the daemon.
+    #: Neither created nor removed; its subnet and its containers' addresses are Docker's (docker backend only)
+    external: str | None = None
 
     @property
     def subnets(self) -> tuple[IPv4Network, ...]:

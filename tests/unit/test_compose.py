@@ -108,7 +108,7 @@ def test_ports_in_every_syntax(tmp_path: Path, ports: list[str], published: set[
         ("services:\n  web: [\n", "docker-compose.yml:3: not valid YAML"),
         ("services:\n  web: {networks: [nowhere]}\n", "network 'nowhere' is not declared"),
         ("services:\n  web: {networks: [n]}\nnetworks:\n  n: {colour: blue}\n", "unknown key 'colour'"),
-        ("services:\n  web: {networks: [n]}\nnetworks:\n  n: {external: true}\n", "external networks"),
+        ("services:\n  web: {networks: [n]}\nnetworks:\n  n: {external: true, driver: bridge}\n", "has no place here"),
         ('services:\n  web: {ports: ["8080:80", "8080:81"]}\n', "host port 8080 is published twice"),
         ('services:\n  a: {ports: ["8080:80"]}\n  b: {ports: ["8080:80"]}\n', "already published by 'a'"),
         ('services:\n  web: {ports: ["127.0.0.1:8080:80"]}\n', "host IP is not supported"),
@@ -281,3 +281,16 @@ def test_kept_subnets_that_a_route_of_the_machine_overlaps_are_refused(monkeypat
     t = compose.load(EXAMPLES / "three-tier.yml", keep_subnets=True).scenario.build()
     with pytest.raises(ScenarioError, match=r"overlaps the host.s route 10\.0\.0\.0/8 dev wg0.*drop --keep-subnets"):
         runner.check_host_routes(t)
+
+
+def test_an_external_network_is_named_as_compose_names_it_and_refused_on_netns(tmp_path: Path) -> None:
+    from netlab.backends.netns.backend import NetnsBackend
+    from netlab.errors import UsageError
+
+    text = "services:\n  web: {networks: [proxy, legacy]}\nnetworks:\n  proxy: {external: true, name: edge-net}\n"
+    text += "  legacy:\n    external:\n      name: old-net\n"
+    t = compose.load(write(tmp_path, text)).scenario.build()
+    assert (t.network("proxy").external, t.network("legacy").external) == ("edge-net", "old-net")
+    assert [a.address for a in t.container("web").attachments] == [None, None]  # Docker's addresses
+    with pytest.raises(UsageError, match="netns backend builds every network itself; run it with --backend docker"):
+        NetnsBackend().check(t)

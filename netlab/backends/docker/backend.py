@@ -96,6 +96,7 @@ class DockerBackend(Backend):
         self.client()
         if topology is None:
             return
+        self._check_external(topology)
         if needs_private_nodes(topology) and (shutil.which("dockerd") is None or shutil.which("nsenter") is None):
             raise EnvironmentProblem(
                 f"scenario {topology.name!r} needs private Docker daemons (several nodes or overlay networks): "
@@ -121,6 +122,26 @@ class DockerBackend(Backend):
         features.require_neighbour_room(topology)
         if shutil.which("ip") is None:
             raise EnvironmentProblem("ip (iproute2) not found: apt-get install iproute2")
+
+    def _check_external(self, topology: Topology) -> None:
+        """An external network must exist on the machine's daemon, as a bridge network (exit 2 otherwise)."""
+        import docker.errors
+
+        for net in topology.networks:
+            if not net.external:
+                continue
+            what = f"network {net.name!r}: external network {net.external!r}"
+            if needs_private_nodes(topology):
+                raise UsageError(f"{what}: external networks are used on the machine's own daemon (one node)")
+            try:
+                info = self.client().api.inspect_network(net.external)
+            except docker.errors.NotFound:
+                raise UsageError(
+                    f"{what} does not exist on the Docker daemon; create it (docker network create {net.external}) "
+                    "or declare the network in the file"
+                ) from None
+            if info.get("Driver") != "bridge":
+                raise UsageError(f"{what} uses the {info.get('Driver')} driver; only bridge networks for now")
 
     # -- deploy -----------------------------------------------------------------
     def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
@@ -231,6 +252,12 @@ class DockerBackend(Backend):
         import docker.types
 
         t, st = dep.topology, state(dep)
+        if net.external:  # used as it is: not created, not journalled, never removed
+            info = st.clients[node].api.inspect_network(net.external)
+            st.networks[net.name] = net.external
+            bridge = (info.get("Options") or {}).get("com.docker.network.bridge.name")
+            st.bridges[(node, net.name)] = str(bridge or f"br-{info['Id'][:12]}")
+            return
         name = naming.ns_name(dep.run, net.name)
         options = dict(net.options)
         driver = str(net.driver)

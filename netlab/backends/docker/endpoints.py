@@ -104,7 +104,7 @@ def capture_points(dep: Deployment) -> list[CapturePoint]:
         for net in t.networks_on(node.name):
             if net.driver != Driver.BRIDGE:
                 continue
-            ours = st.private or not net.predefined
+            ours = st.private or not (net.predefined or net.external)
             ifname = st.bridges.get((node.name, net.name)) or ("docker0" if net.name == "bridge" else net.name)
             ns = st.node_ns[node.name]
             points.append(CapturePoint(f"{node.name}-{net.name}", ns, ifname, "bridge", node.name, promisc=ours))

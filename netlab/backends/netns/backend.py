@@ -152,6 +152,13 @@ class NetnsBackend(Backend):
 
     # -- check ----------------------------------------------------------
     def check(self, topology: Topology | None) -> None:
+        external = [n for n in (topology.networks if topology else ()) if n.external]
+        if external:
+            raise UsageError(
+                f"network {external[0].name!r} is external (the existing Docker network {external[0].external!r}): "
+                "the netns backend builds every network itself; run it with --backend docker, or declare the network "
+                "in the file"
+            )
         safety.require_privileges("the netns backend")
         if shutil.which("iptables-restore") is None:
             raise EnvironmentProblem("iptables-restore not found: install it (apt-get install iptables)")
