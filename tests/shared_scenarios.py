@@ -77,3 +77,19 @@ def sidecar() -> Scenario:
     s.expect(other, side, "dns:side", reachable=False)  # no endpoint, no name
     s.expect(other, web, "dns:web", reachable=True)
     return s
+
+
+def loopback_publish() -> Scenario:
+    """`-p 127.0.0.1:8080:80` beside `-p 8081:81`: the port published on one host address is reached only there,
+    neither from the LAN nor from a container at the host's bridge address; the other from both."""
+    s = Scenario("lopub")
+    lan = s.lan("lan0")
+    ext = s.peer("ext", lan)
+    app = s.network("app")
+    s.container("web", app, publish={"127.0.0.1:8080": 80, 8081: 81})
+    cli = s.container("cli", app)
+    s.expect(ext, "host", "tcp:8080", reachable=False)
+    s.expect(ext, "host", "tcp:8081", reachable=True)
+    s.expect(cli, "host", "tcp:8080", reachable=False)
+    s.expect(cli, "host", "tcp:8081", reachable=True)
+    return s

@@ -278,7 +278,7 @@ class _Converter:
                 if (opts or {}).get("ipv4_address")
             }
             ip = fixed or None
-        publish: dict[int, int | str] = {}
+        publish: dict[int | str, int | str] = {}
         for i, spec in enumerate(svc.get("ports") or []):
             for host, target in _ports(f"{where}.ports[{i}]", spec, self.fail):
                 if host in publish:
@@ -313,19 +313,23 @@ class _Converter:
     # -- what to measure ----------------------------------------------------------
     def probes(self, services: dict[str, Any]) -> None:
         names = [str(n) for n in services]
+        on_host: set[str] = set()  # the published ports, as the containers reach them: at this machine's address
         for dst, svc in services.items():
             ports = set(_exposed(svc or {}))
             for i, spec in enumerate((svc or {}).get("ports") or []):
-                for _, target in _ports(f"services.{dst}.ports[{i}]", spec, self.fail):
+                for host, target in _ports(f"services.{dst}.ports[{i}]", spec, self.fail):
                     port, _, proto = str(target).partition("/")
                     ports.add(f"{proto or 'tcp'}:{port}")
+                    on_host.add(f"{proto or 'tcp'}:{str(host).rpartition(':')[2]}")
             for probe in sorted(ports):
                 for src in ["host", *names]:
                     if src != dst:
                         self.s.measure(src, str(dst), probe)
-        for src in names:
-            if (services[src] or {}).get("network_mode") in ("host", "none"):
-                continue
+        sources = [n for n in names if (services[n] or {}).get("network_mode") not in ("host", "none")]
+        for probe in sorted(on_host):
+            for src in sources:
+                self.s.measure(src, "host", probe)
+        for src in sources:
             for dst in names:
                 if dst != src:
                     for name in [dst, *self.aliases.get(dst, [])]:
@@ -348,15 +352,16 @@ def _exposed(svc: dict[str, Any]) -> list[str]:
     return [f"{(str(e).partition('/')[2] or 'tcp')}:{str(e).partition('/')[0]}" for e in svc.get("expose") or []]
 
 
-def _ports(where: str, spec: Any, fail: Any) -> list[tuple[int, int | str]]:
-    """(host port, container port or "PORT/udp") of one `ports:` entry, short or long syntax, ranges expanded."""
+def _ports(where: str, spec: Any, fail: Any) -> list[tuple[int | str, int | str]]:
+    """(host port, or "ADDRESS:PORT" for a host IP; container port or "PORT/udp") of one `ports:` entry, short or
+    long syntax, ranges expanded."""
+    host_ip = ""
     if isinstance(spec, dict):
-        if spec.get("host_ip"):
-            raise fail(where, "a host IP (host_ip) is not supported by `netlab compose` yet")
         target, published = spec.get("target"), spec.get("published")
         if published is None:
             raise fail(where, "a port without a published host port (Docker picks one) is not supported yet")
         proto = str(spec.get("protocol") or "tcp")
+        host_ip = str(spec.get("host_ip") or "")
         text = f"{published}:{target}/{proto}"
     else:
         text = str(spec)
@@ -366,16 +371,24 @@ def _ports(where: str, spec: Any, fail: Any) -> list[tuple[int, int | str]]:
         raise fail(where, f"protocol {proto!r}: tcp or udp")
     parts = main.split(":")
     if len(parts) == 3:
-        raise fail(where, f"{text!r}: a host IP is not supported by `netlab compose` yet")
+        host_ip, parts = parts[0], parts[1:]
     if len(parts) != 2:
         raise fail(where, f"{text!r}: a port without a published host port (Docker picks one) is not supported yet")
+    if host_ip:
+        try:
+            IPv4Address(host_ip)
+        except ValueError:
+            raise fail(where, f"{text!r}: host IP {host_ip!r} is not an IPv4 address") from None
     try:
         hosts, targets = _range(parts[0]), _range(parts[1])
     except ValueError as e:
         raise fail(where, f"{text!r}: {e}") from e
     if len(hosts) != len(targets):
         raise fail(where, f"{text!r}: the host and container ranges differ in length")
-    return [(h, t if proto == "tcp" else f"{t}/udp") for h, t in zip(hosts, targets, strict=True)]
+    return [
+        (f"{host_ip}:{h}" if host_ip and host_ip != "0.0.0.0" else h, t if proto == "tcp" else f"{t}/udp")
+        for h, t in zip(hosts, targets, strict=True)
+    ]
 
 
 def _range(text: str) -> list[int]:

@@ -349,7 +349,8 @@ class _Builder:
                 # overlay sets no gateway: Docker gives the container an endpoint on docker_gwbridge
                 atts.append(Attachment(GWBRIDGE, ipam[GWBRIDGE].next()))
             publish = []
-            for hp, target in cd.publish.items():
+            for key, target in cd.publish.items():
+                host_ip, hp = self.host_binding(what, key)
                 cp, proto = _port_and_proto(target)
                 ports = []
                 for port in (hp, cp):
@@ -364,7 +365,7 @@ class _Builder:
                         f"{what}: host port {ports[0]}/{proto} of node {cd.node!r} is already published by "
                         f"{holder!r} (Docker: port is already allocated); publish another host port"
                     )
-                publish.append(Publish(ports[0], ports[1], proto))
+                publish.append(Publish(ports[0], ports[1], proto, host_ip))
             out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish)))
             self._attached[cd.name] = {a.network for a in atts}
         for n in net_by.values():
@@ -511,6 +512,14 @@ class _Builder:
             raise self.fail(f"{what}: container {container!r} is not on network {network!r}")
         attached.discard(network)
         return Disconnect(container, network)
+
+    def host_binding(self, what: str, key: object) -> tuple[IPv4Address | None, object]:
+        """A publish key: a host port (8080) or "ADDRESS:PORT" ("127.0.0.1:8080"); 0.0.0.0 is every address."""
+        if not isinstance(key, str) or ":" not in key:
+            return None, key
+        text, _, port = key.rpartition(":")
+        addr = self.address(f"{what}: publish {key!r}", text)
+        return (None if addr == IPv4Address("0.0.0.0") else addr), (int(port) if port.isdigit() else port)
 
     def external(self, nd: _NetDecl, driver: Driver) -> Network:
         what = f"network {nd.name!r}: external network {nd.external!r}"

@@ -47,7 +47,7 @@ class _CtrDecl:
     name: str
     networks: list[str]
     node: str
-    publish: dict[int, int | str]  # host port -> container port, or "PORT/udp" / "PORT/tcp"
+    publish: dict[int | str, int | str]  # host port or "ADDRESS:PORT" -> container port, or "PORT/udp" / "PORT/tcp"
     ip: str | None
     aliases: dict[str, list[str]] = field(default_factory=dict)  # network -> more DNS names there
     joins: str | None = None  # the container whose network namespace it joins

@@ -246,15 +246,17 @@ class Scenario:
         name: str,
         *networks: Endpointish,
         node: Endpointish = HOST,
-        publish: Mapping[int, int | str] | None = None,
+        publish: Mapping[int | str, int | str] | None = None,
         ip: str | Mapping[Any, str] | None = None,
         aliases: Mapping[Any, Sequence[str]] | None = None,  # network (name or Ref) -> names
         network_mode: Endpointish | None = None,
     ) -> Ref:
-        """`aliases={network: ["api", "backend"]}`: more names the container answers to on that network (Docker's
-        `--network-alias`, compose's `aliases`). `network_mode=web` (or "container:web", "service:web"): the
-        container joins web's network namespace (Docker's `--network container:web`): no networks of its own,
-        web's addresses and resolver; declare web first. `ip="198.18.5.10"`: the address on the first network;
+        """`publish={8080: 80}` (every host address), `{"127.0.0.1:8080": 80}` (one host address, Docker's
+        `-p 127.0.0.1:8080:80`), `{9053: "53/udp"}`. `aliases={network: ["api", "backend"]}`: more names the
+        container answers to on that network (Docker's `--network-alias`, compose's `aliases`).
+        `network_mode=web` (or "container:web", "service:web"): the container joins web's network namespace
+        (Docker's `--network container:web`): no networks of its own, web's addresses and resolver; declare web
+        first. `ip="198.18.5.10"`: the address on the first network;
         `ip={front: "198.18.5.10", back: "198.18.6.10"}`: fixed addresses on several networks."""
         self._claim_name("container", name)
         if publish is not None and not isinstance(publish, Mapping):

@@ -158,6 +158,8 @@ class Publish:
     host_port: int
     container_port: int
     proto: str = "tcp"
+    #: the host address the port is published on (`-p 127.0.0.1:8080:80`); None: every address (0.0.0.0)
+    host_ip: IPv4Address | None = None
 
 
 @dataclass(frozen=True, slots=True)

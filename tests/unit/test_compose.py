@@ -111,7 +111,7 @@ def test_ports_in_every_syntax(tmp_path: Path, ports: list[str], published: set[
         ("services:\n  web: {networks: [n]}\nnetworks:\n  n: {external: true, driver: bridge}\n", "has no place here"),
         ('services:\n  web: {ports: ["8080:80", "8080:81"]}\n', "host port 8080 is published twice"),
         ('services:\n  a: {ports: ["8080:80"]}\n  b: {ports: ["8080:80"]}\n', "already published by 'a'"),
-        ('services:\n  web: {ports: ["127.0.0.1:8080:80"]}\n', "host IP is not supported"),
+        ('services:\n  web: {ports: ["::1:8080:80"]}\n', "not supported yet"),
         ("services:\n  web: {network_mode: 'container:other'}\n  db: {}\n", "not a container_name of this file"),
         ("services:\n  web: {spaceship: true}\n", "services.web.spaceship: unknown service key"),
         ("services:\n  web: [nginx]\n", "services.web: must be a map, not list"),
@@ -294,3 +294,21 @@ def test_an_external_network_is_named_as_compose_names_it_and_refused_on_netns(t
     assert [a.address for a in t.container("web").attachments] == [None, None]  # Docker's addresses
     with pytest.raises(UsageError, match="netns backend builds every network itself; run it with --backend docker"):
         NetnsBackend().check(t)
+
+
+def test_ports_on_one_host_address_and_their_cells_at_the_host(tmp_path: Path) -> None:
+    text = """
+services:
+  web:
+    image: x
+    ports: ["127.0.0.1:8080:80", {target: 81, published: 8081, host_ip: 127.0.0.2}, "0.0.0.0:8082:82"]
+  cli:
+    image: x
+"""
+    imported = compose.load(write(tmp_path, text))
+    t = imported.scenario.build()
+    got = {(p.host_port, p.container_port, str(p.host_ip)) for p in t.container("web").publish}
+    assert got == {(8080, 80, "127.0.0.1"), (8081, 81, "127.0.0.2"), (8082, 82, "None")}
+    cells = {(m.src, m.dst, str(m.probe)) for m in t.stages[0].measurements}
+    # the published ports as the containers reach them, at the host
+    assert {("cli", "host", "tcp:8080"), ("web", "host", "tcp:8082"), ("cli", "web", "tcp:80")} <= cells

@@ -66,3 +66,31 @@ def test_fixed_addresses_on_several_networks_and_what_is_refused() -> None:
     bad.container("c", "a", ip={"b": "198.18.61.9"})
     with pytest.raises(InvalidScenario, match="not attached to that network"):
         bad.build()
+
+
+def test_publish_on_one_host_address_is_rendered_as_docker_20_10_writes_it() -> None:
+    from netlab.backends import engines
+
+    s = Scenario("lo")
+    s.network("app", subnet="198.18.70.0/24")
+    s.container("web", "app", publish={"127.0.0.1:8080": 80, "0.0.0.0:8081": 81})
+    t = s.build()
+    web = t.container("web")
+    assert [(p.host_port, str(p.host_ip)) for p in web.publish] == [(8080, "127.0.0.1"), (8081, "None")]
+    published = [engines.Published(t.network("app"), web.attachments[0].address, p) for p in web.publish]
+    rules = engines.get("20.10").render([t.network("app")], published).iptables
+    assert (
+        "-A DOCKER -d 127.0.0.1/32 ! -i br-" in rules
+        and "--dport 8080 -j DNAT --to-destination 198.18.70.2:80" in rules
+    )
+    assert "-A DOCKER ! -i br-" in rules  # 8081: every address
+
+
+def test_other_profiles_refuse_a_host_address_they_do_not_emulate() -> None:
+    from netlab.backends.netns.backend import NetnsBackend
+    from netlab.errors import EnvironmentProblem
+
+    s = Scenario("lo")
+    s.container("web", publish={"127.0.0.1:8080": 80})
+    with pytest.raises(EnvironmentProblem, match=r"Docker 20\.10 only, not yet for the 28 profile"):
+        NetnsBackend(engine="28").check(s.build())

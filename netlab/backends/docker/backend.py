@@ -312,7 +312,12 @@ class DockerBackend(Backend):
         ports = [(p.container_port, p.proto) for p in c.publish] if first_net.driver != Driver.HOST else []
         host_config = api.create_host_config(
             network_mode=docker_network(st, first.network),
-            port_bindings={f"{p.container_port}/{p.proto}": p.host_port for p in c.publish} if ports else None,
+            port_bindings={
+                f"{p.container_port}/{p.proto}": (str(p.host_ip), p.host_port) if p.host_ip else p.host_port
+                for p in c.publish
+            }
+            if ports
+            else None,
             # remote engines: the container's own loopback, where nothing answers (Docker's embedded DNS then
             # forwards unknown names there, inside the container): no query reaches the remote host's resolver
             dns=[str(st.resolver)] if st.resolver else ([REMOTE_DNS] if st.engines else None),

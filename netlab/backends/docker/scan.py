@@ -195,7 +195,7 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
         )
         for c in scanned.values()
     )
-    measurements, withheld = _measurements(scanned, nets)
+    measurements, withheld = _measurements(scanned, nets, [p for c in containers for p in c.publish])
     title = f"compose project {project}" if project else "running containers"
     topology = Topology(
         name=project or "scan",
@@ -310,8 +310,10 @@ def _published(info: dict[str, Any]) -> tuple[Publish, ...]:
         port, _, proto = str(spec).partition("/")
         for b in bindings or []:
             host = str(b.get("HostPort") or "")
+            ip = str(b.get("HostIp") or "")
+            on = IPv4Address(ip) if ip and ip != "0.0.0.0" and ":" not in ip else None
             if port.isdigit() and host.isdigit():
-                out.append(Publish(int(host), int(port), proto or "tcp"))
+                out.append(Publish(int(host), int(port), proto or "tcp", on))
     return tuple(out)
 
 
@@ -327,7 +329,7 @@ def _measured_names(c: Scanned) -> list[str]:
 
 
 def _measurements(
-    scanned: dict[str, Scanned], nets: dict[str, Network]
+    scanned: dict[str, Scanned], nets: dict[str, Network], published: list[Publish]
 ) -> tuple[list[Measurement], dict[tuple[str, str, str], str]]:
     out: list[Measurement] = []
     withheld: dict[tuple[str, str, str], str] = {}
@@ -336,6 +338,11 @@ def _measurements(
             for source in [HOST, *scanned]:
                 if source != dst.name:
                     out.append(Measurement(INITIAL, source, dst.name, Probe(ProbeKind(proto), port)))
+    # the published ports as the containers reach them: at this machine's address on a network they are on
+    for proto, port in sorted({(p.proto, p.host_port) for p in published}):
+        for src in scanned.values():
+            if src.mode not in ("host", "none"):
+                out.append(Measurement(INITIAL, src.name, HOST, Probe(ProbeKind(proto), port)))
     for src in scanned.values():
         if src.mode in ("host", "none"):
             continue

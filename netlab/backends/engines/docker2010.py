@@ -75,8 +75,9 @@ def render_iptables(networks: Sequence[Network], published: Sequence[Published],
             f"--dport {pp.container_port} -j MASQUERADE"
         )
         skip_own = f"! -i {br} " if proxy else ""
+        on = f"-d {pp.host_ip}/32 " if pp.host_ip else ""  # `-p 127.0.0.1:8080:80`: that host address only
         n_docker.append(
-            f"-A DOCKER {skip_own}-p {pp.proto} -m {pp.proto} --dport {pp.host_port} "
+            f"-A DOCKER {on}{skip_own}-p {pp.proto} -m {pp.proto} --dport {pp.host_port} "
             f"-j DNAT --to-destination {p.address}:{pp.container_port}"
         )
     f_iso1.append("-A DOCKER-ISOLATION-STAGE-1 -j RETURN")

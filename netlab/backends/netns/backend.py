@@ -159,6 +159,14 @@ class NetnsBackend(Backend):
                 "the netns backend builds every network itself; run it with --backend docker, or declare the network "
                 "in the file"
             )
+        on_one_address = [
+            c.name for c in (topology.containers if topology else ()) if any(p.host_ip for p in c.publish)
+        ]
+        if on_one_address and self.profile.name != "20.10":
+            raise EnvironmentProblem(
+                f"container {on_one_address[0]!r} publishes on one host address: netlab emulates that for Docker "
+                f"20.10 only, not yet for the {self.profile.name} profile; add --engine 20.10, or use --backend docker"
+            )
         safety.require_privileges("the netns backend")
         if shutil.which("iptables-restore") is None:
             raise EnvironmentProblem("iptables-restore not found: install it (apt-get install iptables)")
@@ -280,7 +288,13 @@ class NetnsBackend(Backend):
         # docker-proxy: one relay per published port, on every address of the node, to the container; as the
         # rules, only where that endpoint is on a bridge network that is not internal
         st.proxies[node] = [
-            Listen(st.ns[node], x.publish.proto, x.publish.host_port, upstream=(str(x.address), port))
+            Listen(
+                st.ns[node],
+                x.publish.proto,
+                x.publish.host_port,
+                bind=str(x.publish.host_ip or "0.0.0.0"),
+                upstream=(str(x.address), port),
+            )
             for x, port in ((x, x.publish.container_port) for x in published)
             if self.userland_proxy == "on" and x.network.driver == Driver.BRIDGE and not x.network.internal
         ]
