@@ -293,6 +293,16 @@ class _Converter:
         self.aliases[name] = sorted({a for names in named.values() for a in names})
         self.s.container(name, *attached, publish=publish or None, ip=ip, aliases=named, network_mode=joins)
 
+    def networks_of(self, service: str) -> list[str]:
+        """The networks a service's namespace is on (those of the service it joins, for `service:X`)."""
+        svc = self.data["services"][service] or {}
+        mode = str(svc.get("network_mode") or "")
+        if mode.startswith(JOINS):
+            return self.networks_of(self.joined(f"services.{service}.network_mode", mode))
+        if mode:
+            return [mode]
+        return list(_service_networks(svc) or {"default": {}})
+
     def joined(self, where: str, mode: str) -> str:
         """The service whose namespace `service:X` or `container:X` names (X: a service, or a container_name)."""
         kind, _, target = mode.partition(":")
@@ -326,9 +336,12 @@ class _Converter:
                     if src != dst:
                         self.s.measure(src, str(dst), probe)
         sources = [n for n in names if (services[n] or {}).get("network_mode") not in ("host", "none")]
+        # a container on several networks reaches this machine at several addresses, each with its own answer:
+        # only containers on one network are asked (the host's address there is unambiguous)
         for probe in sorted(on_host):
             for src in sources:
-                self.s.measure(src, "host", probe)
+                if len(self.networks_of(src)) == 1:
+                    self.s.measure(src, "host", probe)
         for src in sources:
             for dst in names:
                 if dst != src:

@@ -140,6 +140,7 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
     by_id = {info["Id"]: info for info in infos}
     nets: dict[str, Network] = {}
     docker_names: dict[str, str] = {}  # Docker's network name -> name in tables
+    created: dict[str, str] = {}  # Docker's network name -> when it was created (RFC 3339, sorts as time)
     gateways: dict[str, IPv4Address] = {}
     scanned: dict[str, Scanned] = {}
     for info in sorted(infos, key=lambda i: names[i["Id"]]):
@@ -157,7 +158,7 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
             c.mode = f"container:{names[other['Id']]}"
         for docker_net, ep in sorted((info["NetworkSettings"].get("Networks") or {}).items()):
             if docker_net not in docker_names:
-                net = _network(client, docker_net, project)
+                net, created[docker_net] = _network(client, docker_net, project)
                 if net.name in nets:
                     raise UsageError(f"netlab scan: two networks would be called {net.name!r} in the tables")
                 nets[net.name] = net
@@ -180,6 +181,13 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
         c.upstreams = tuple(str(s) for s in info["HostConfig"].get("Dns") or [])
         c.ports = _ports(info, c.pid)
         scanned[name] = c
+    # networks in the order Docker created them (compose: the file's), Docker's own first: the order the docker
+    # backend lists a node's networks in, which decides the address at which a container reaches this machine
+    rank = {docker_names[d]: (not nets[docker_names[d]].predefined, _when(t)) for d, t in created.items()}
+    nets = {n: nets[n] for n in sorted(nets, key=lambda n: rank[n])}
+    gateways = {n: gateways[n] for n in nets if n in gateways}
+    for c in scanned.values():
+        c.networks = {n: c.networks[n] for n in sorted(c.networks, key=lambda n: rank[n])}
     for c in scanned.values():
         if c.mode.startswith("container:"):
             owner = scanned[c.mode.split(":", 1)[1]]
@@ -212,7 +220,8 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
     return Found(topology, scanned, gateways, withheld)
 
 
-def _network(client: Any, docker_name: str, project: str | None) -> Network:
+def _network(client: Any, docker_name: str, project: str | None) -> tuple[Network, str]:
+    """The network as netlab's tables show it, and when Docker created it."""
     info = client.api.inspect_network(docker_name)
     driver = SCANNED_DRIVERS.get(str(info.get("Driver")))
     label = (info.get("Labels") or {}).get(NETWORK_LABEL)
@@ -233,7 +242,7 @@ def _network(client: Any, docker_name: str, project: str | None) -> Network:
             subnet = net
             gw = str(cfg.get("Gateway") or "").split("/")[0]
             gateway = IPv4Address(gw) if gw else net.network_address + 1
-    return Network(
+    network = Network(
         name,
         driver,
         subnet=subnet,
@@ -242,6 +251,15 @@ def _network(client: Any, docker_name: str, project: str | None) -> Network:
         internal=bool(info.get("Internal")),
         predefined=docker_name in ("bridge", "host", "none"),
     )
+    return network, str(info.get("Created") or "")
+
+
+def _when(created: str) -> tuple[str, str]:
+    """A Docker timestamp ("2026-12-06T02:17:03.12345Z": RFC 3339, trailing zeros of the nanoseconds left out) as a
+    key that sorts by time."""
+    head, _, rest = created.partition(".")
+    digits = "".join(ch for ch in rest[:9] if ch.isdigit())
+    return head, digits.ljust(9, "0")
 
 
 def _compose_default(info: dict[str, Any]) -> bool:
@@ -339,9 +357,11 @@ def _measurements(
                 if source != dst.name:
                     out.append(Measurement(INITIAL, source, dst.name, Probe(ProbeKind(proto), port)))
     # the published ports as the containers reach them: at this machine's address on a network they are on
+    # (from containers on one network: one on several reaches this machine at several addresses, each with its own
+    # answer)
     for proto, port in sorted({(p.proto, p.host_port) for p in published}):
         for src in scanned.values():
-            if src.mode not in ("host", "none"):
+            if src.mode not in ("host", "none") and len(_names(src)) == 1:
                 out.append(Measurement(INITIAL, src.name, HOST, Probe(ProbeKind(proto), port)))
     for src in scanned.values():
         if src.mode in ("host", "none"):
