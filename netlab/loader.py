@@ -49,7 +49,8 @@ def _compose_file(spec: str, subnet_offset: int) -> Topology:
     if not os.path.isfile(spec):
         raise ScenarioError(f"{spec}: no such compose file")
     try:
-        return compose.load(spec).scenario.build(subnet_offset)
+        # the file is the topology's source, as a scenario script's path is (errors name it, `netlab why` reloads it)
+        return replace(compose.load(spec).scenario.build(subnet_offset), source=spec)
     except InvalidScenario as e:
         raise ScenarioError(f"{spec}: {e}") from e
 

@@ -123,11 +123,11 @@ def _run_container(t: Topology, c: Container) -> list[Step]:
         ]
     first, *rest = c.attachments
     net = t.network(first.network)
-    args = ["docker", "run", "-d", "--name", c.name, "--network", first.network]
+    args = ["docker", "run", "-d", "--name", c.name, "--network", net.external or first.network]
     if first.address and not net.predefined:
         args += ["--ip", str(first.address)]
     for p in c.publish:
-        args += ["-p", f"{p.host_port}:{p.container_port}" + ("" if p.proto == "tcp" else f"/{p.proto}")]
+        args += ["-p", _publish_flag(p)]
     if c.node != t.nodes[0].name:
         args = ["DOCKER_HOST=<" + c.node + ">", *args]
     args.append(IMAGE)
@@ -147,7 +147,7 @@ def _run_container(t: Topology, c: Container) -> list[Step]:
         extra = (
             ["docker", "network", "connect"]
             + (["--ip", str(att.address)] if att.address else [])
-            + [att.network, c.name]
+            + [t.network(att.network).external or att.network, c.name]
         )
         steps.append(
             Step(_joins(t, c.name, att.network, att.address, ()), [" ".join(extra)], _attach(t, c, att.network))
@@ -155,14 +155,26 @@ def _run_container(t: Topology, c: Container) -> list[Step]:
     return steps
 
 
+def _publish_flag(p: Publish) -> str:
+    """Docker's `-p` for a published port: `8080:80`, `127.0.0.1:8080:80`, `9053:53/udp`."""
+    on = f"{p.host_ip}:" if p.host_ip else ""
+    return f"{on}{p.host_port}:{p.container_port}" + ("" if p.proto == "tcp" else f"/{p.proto}")
+
+
 def _joins(t: Topology, name: str, network: str, address: object, publish: tuple[Publish, ...]) -> str:
     net = t.network(network)
     where = {
         Driver.HOST: "shares the host's own network stack (no namespace of its own)",
         Driver.NONE: "gets loopback only",
-    }.get(net.driver, f"joins {network!r} ({net.driver}) as {address}")
+    }.get(net.driver, f"joins {network!r} ({net.driver}) as {address or 'the address Docker gives it'}")
     pub = (
-        "; " + ", ".join(f"host port {p.host_port} -> its port {p.container_port}" for p in publish) if publish else ""
+        "; "
+        + ", ".join(
+            f"host port {(str(p.host_ip) + ':') if p.host_ip else ''}{p.host_port} -> its port {p.container_port}"
+            for p in publish
+        )
+        if publish
+        else ""
     )
     return f"Run container {name!r}: it {where}{pub}"
 
@@ -176,8 +188,9 @@ def _attach(t: Topology, c: Container, network: str) -> list[str]:
             f"ip link set veth<x> master {br} up",
         ]
         for p in c.publish:
+            on = f"-d {p.host_ip}/32 " if p.host_ip else ""
             rules.append(
-                f"iptables -t nat -A DOCKER ! -i {br} -p {p.proto} --dport {p.host_port} "
+                f"iptables -t nat -A DOCKER {on}! -i {br} -p {p.proto} --dport {p.host_port} "
                 f"-j DNAT --to-destination <its address>:{p.container_port}"
             )
         return rules
@@ -338,7 +351,11 @@ def diagram(t: Topology) -> list[str]:
             for c in members:
                 addr = next((a.address for a in c.attachments if a.network == net.name), None)
                 pub = (
-                    "  publishes " + ", ".join(f"{p.host_port}->{p.container_port}" for p in c.publish)
+                    "  publishes "
+                    + ", ".join(
+                        f"{(str(p.host_ip) + ':') if p.host_ip else ''}{p.host_port}->{p.container_port}"
+                        for p in c.publish
+                    )
                     if c.publish
                     else ""
                 )

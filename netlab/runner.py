@@ -182,6 +182,8 @@ def check_host_routes(topology: Topology) -> None:
             mine += [(f"network {n.name!r}", sub) for sub in n.subnets]
     # a subnet outside the pool (--keep-subnets) must not overlap even a wide route (a VPN's 10.0.0.0/8)
     host = hoststate.host_networks(min_prefix=1 if topology.own_subnets else 15)
+    if topology.own_subnets:
+        _check_kept_subnets(topology, mine)
     for what, subnet in mine:
         clash = next((text for net, text in host if subnet is not None and net.overlaps(subnet)), None)
         if clash is not None and topology.own_subnets:
@@ -196,6 +198,27 @@ def check_host_routes(topology: Topology) -> None:
                 (f"{topology.source}: " if topology.source else "")
                 + f"{what}: subnet {subnet} overlaps the host's route {clash}; pick another subnet inside "
                 "198.18.0.0/15 (if that route is a leftover of a killed netlab run, `netlab clean` removes it)"
+            )
+
+
+def _check_kept_subnets(topology: Topology, mine: list[tuple[str, Any]]) -> None:
+    """Subnets kept as written are private ones holding none of the machine's DNS servers: a public range, or the
+    one a resolver sits in, would draw the machine's own traffic for it into the run's bridges while it runs."""
+    where = f"{topology.source}: " if topology.source else ""
+    servers = hoststate.nameservers()
+    for what, subnet in mine:
+        if subnet is None:
+            continue
+        if not subnet.is_private:
+            raise ScenarioError(
+                f"{where}{what}: subnet {subnet} is not a private range; netlab keeps only private subnets as written "
+                "(this machine's traffic for a public one would go into the run's bridges): drop --keep-subnets"
+            )
+        held = next((s for s in servers if s in subnet), None)
+        if held is not None:
+            raise ScenarioError(
+                f"{where}{what}: subnet {subnet} holds this machine's DNS server {held} (/etc/resolv.conf): drop "
+                "--keep-subnets (netlab then moves it into its pool) or change the subnet"
             )
 
 
@@ -380,7 +403,13 @@ def scan(project: str | None = None, containers: Sequence[str] = (), **options: 
     """The reachability matrix of containers that already run (a compose project by its label, or containers by
     name), measured without changing them (netlab/backends/docker/scan.py). `options`: expect, timeout, why,
     json_file, html_file (as in RunOptions); `result.expect(table)` works as for a run."""
-    topology, backend = registry.scanning(project, list(containers))
+    if options.get("why"):
+        raise UsageError(
+            "netlab scan has no --why: tracing adds nftables rules inside the containers' namespaces, and a scan "
+            "changes nothing in them"
+        )
+    names = [containers] if isinstance(containers, str) else list(containers)
+    topology, backend = registry.scanning(project, names)
     return run(topology, RunOptions(backend=backend, **options))
 
 

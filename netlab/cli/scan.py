@@ -30,7 +30,6 @@ def scan(
     ] = False,
     json_file: JsonOut = None,
     html_file: Annotated[str | None, typer.Option("--html", help="write the HTML report to FILE")] = None,
-    why: Annotated[bool, typer.Option("--why", help="explain every X (nftables trace)")] = False,
     timeout: Timeout = 1.0,
     color: Color = None,
 ) -> None:
@@ -42,7 +41,7 @@ def scan(
     options.check()
     prepare(options, clean_stale=False)
     result = runner.scan(
-        project, containers or [], expect=expect, json_file=json_file, html_file=html_file, why=why, timeout=timeout
+        project, containers or [], expect=expect, json_file=json_file, html_file=html_file, timeout=timeout
     )
     sys.stdout.write(
         console.render_check(result, color=use_color) if check else console.render(result, color=use_color)

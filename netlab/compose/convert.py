@@ -304,7 +304,18 @@ class _Converter:
         return list(_service_networks(svc) or {"default": {}})
 
     def joined(self, where: str, mode: str) -> str:
-        """The service whose namespace `service:X` or `container:X` names (X: a service, or a container_name)."""
+        """The service whose namespace `service:X` or `container:X` names (X: a service, or a container_name); it
+        must have a namespace of its own (not the asking service's, nor one it shares itself)."""
+        found = self._joined(where, mode)
+        me = where.split(".")[1] if where.startswith("services.") else ""
+        other = str((self.data["services"][found] or {}).get("network_mode") or "")
+        if found == me:
+            raise self.fail(where, f"{mode!r}: a service cannot join its own namespace")
+        if other.startswith(JOINS):
+            raise self.fail(where, f"{mode!r}: {found!r} itself joins {other!r}; join that service instead")
+        return found
+
+    def _joined(self, where: str, mode: str) -> str:
         kind, _, target = mode.partition(":")
         services: dict[str, Any] = self.data["services"]
         if kind == "service" and target in services:

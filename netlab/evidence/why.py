@@ -150,7 +150,7 @@ def _parent_child(dep: Deployment, src: str, dst: str) -> str | None:
         c = t.container(other)
         if c.node != node:
             continue
-        for a in c.attachments:
+        for a in t.attachments_of(other):
             net = t.network(a.network)
             if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
                 d = str(net.driver)
@@ -169,7 +169,7 @@ def _ipvlan_l3(dep: Deployment, dst: str) -> bool:
         return False
     return any(
         t.network(a.network).driver == Driver.IPVLAN and t.network(a.network).option("ipvlan_mode", "l2") != "l2"
-        for a in t.container(dst).attachments
+        for a in t.attachments_of(dst)
     )
 
 
@@ -194,7 +194,7 @@ def explain(
             out[i] = replace(o, why=why)
         elif o.outcome is Outcome.UNREACHABLE and (o.address is None or not dep.endpoints[o.src].netns):
             only_none = dep.topology.endpoint_kind(o.dst) == EndpointKind.CONTAINER and all(
-                dep.topology.network(a.network).driver == Driver.NONE for a in dep.topology.container(o.dst).attachments
+                dep.topology.network(a.network).driver == Driver.NONE for a in dep.topology.attachments_of(o.dst)
             )
             extra = " (its only network is 'none': a loopback interface and nothing else)" if only_none else ""
             out[i] = replace(o, why=f"no packet was sent: {o.detail}{extra}")

@@ -15,13 +15,14 @@ Both read from the calling thread, which must be in netlab's own namespace (not 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import socket
 import struct
 import subprocess
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 
 from netlab.kernel import rtnetlink
 
@@ -117,6 +118,21 @@ def firewall_flavour() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return "iptables-nft" if "nf_tables" in out else "iptables-legacy"
+
+
+def nameservers(path: str = "/etc/resolv.conf") -> list[IPv4Address]:
+    """The IPv4 DNS servers this machine's resolver asks (none when the file cannot be read)."""
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] == "nameserver":
+                    with contextlib.suppress(ValueError):
+                        out.append(IPv4Address(parts[1]))
+    except OSError:
+        return []
+    return out
 
 
 def host_networks(min_prefix: int = 15) -> list[tuple[IPv4Network, str]]:

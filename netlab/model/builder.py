@@ -314,7 +314,8 @@ class _Builder:
                 ipam[nname].reserve(addr)
         self._ipam = ipam
         out: list[Container] = []
-        bound: dict[tuple[str, str, int], str] = {}  # (node, proto, host port) -> the container publishing it
+        #: (node, proto, host port) -> who publishes it, on which host address (None: every address)
+        bound: dict[tuple[str, str, int], list[tuple[str, IPv4Address | None]]] = {}
         for cd in d.containers.values():
             what = f"container {cd.name!r}"
             if cd.node not in d.nodes:
@@ -359,12 +360,15 @@ class _Builder:
                     ports.append(port)
                 if proto not in ("tcp", "udp"):
                     raise self.fail(f"{what}: publish {target!r}: the protocol is tcp or udp ('53/udp')")
-                holder = bound.setdefault((cd.node, proto, ports[0]), cd.name)
-                if holder != cd.name:
+                holders = bound.setdefault((cd.node, proto, ports[0]), [])
+                # one address, or every address, holds a port once: 127.0.0.1:8080 and 127.0.0.2:8080 may coexist
+                holder = next((h for h, ip in holders if None in (ip, host_ip) or ip == host_ip), None)
+                if holder is not None:
                     raise self.fail(
                         f"{what}: host port {ports[0]}/{proto} of node {cd.node!r} is already published by "
                         f"{holder!r} (Docker: port is already allocated); publish another host port"
                     )
+                holders.append((cd.name, host_ip))
                 publish.append(Publish(ports[0], ports[1], proto, host_ip))
             out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish)))
             self._attached[cd.name] = {a.network for a in atts}
@@ -497,7 +501,9 @@ class _Builder:
             ip = args[2]
             n = net_by[network]
             addr = None
-            if n.has_addresses:
+            if n.external and ip:
+                raise self.fail(f"{what}: on external network {network!r} the addresses are Docker's")
+            if n.has_addresses and not n.external:
                 assert n.subnet is not None
                 if ip:
                     addr = self.address(what, ip, n.subnet)

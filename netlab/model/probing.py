@@ -55,10 +55,13 @@ class FromNamespaces:
 
     `listeners`: netlab plants a listener for every tcp/udp probe (False: only what already listens there
     answers; `netlab scan` changes nothing in containers it did not start). `withheld`: probes never sent,
-    (src, dst, probe) -> why (a DNS query Docker's embedded server would forward off the machine)."""
+    (src, dst, probe) -> why (a DNS query Docker's embedded server would forward off the machine). `dns_names`:
+    when given, the only names each source may ask its resolver for (None for a source: any name; a source not
+    listed: none); every other DNS probe is withheld too, whoever asked for it (an --expect file included)."""
 
     listeners: bool = True
     withheld: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
+    dns_names: Mapping[str, frozenset[str] | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

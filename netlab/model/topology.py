@@ -276,6 +276,11 @@ class Topology:
                 return c
         raise KeyError(name)
 
+    def attachments_of(self, container: str) -> tuple[Attachment, ...]:
+        """The networks a container's namespace is on: its own, or those of the container it joins."""
+        c = self.container(container)
+        return self.container(c.joins).attachments if c.joins else c.attachments
+
     def lan(self, name: str) -> Lan:
         for lan in self.lans:
             if lan.name == name:

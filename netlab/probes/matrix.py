@@ -151,14 +151,25 @@ class LocalProber:
             }
 
     def run(self, dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, Answer]:
-        withheld = self.how.withheld
-        sent = [i for i, t in enumerate(tasks) if (t.src, t.dst, str(t.probe)) not in withheld]
+        why_not = {i: why for i, t in enumerate(tasks) if (why := self._withheld(t)) is not None}
+        sent = [i for i in range(len(tasks)) if i not in why_not]
         answers = _run(dep, [tasks[i] for i in sent], timeout)
         out = {i: answers[j] for j, i in enumerate(sent)}
-        for i, t in enumerate(tasks):
-            if i not in out:
-                out[i] = Answer(Outcome.ERROR, None, withheld[(t.src, t.dst, str(t.probe))])
+        out.update({i: Answer(Outcome.ERROR, None, why) for i, why in why_not.items()})
         return out
+
+    def _withheld(self, task: Task) -> str | None:
+        """Why a probe is not sent (the backend said so), or None."""
+        why = self.how.withheld.get((task.src, task.dst, str(task.probe)))
+        if why is not None or task.probe.kind is not ProbeKind.DNS or self.how.dns_names is None:
+            return why
+        allowed = self.how.dns_names.get(task.src, frozenset())
+        if allowed is None or task.probe.name in allowed:
+            return None
+        return (
+            f"not sent: {task.src}'s resolver would forward {task.probe.name!r} off this machine (only names Docker's "
+            "embedded DNS answers itself are asked)"
+        )
 
 
 class DecidedProber:

@@ -159,6 +159,7 @@ def test_a_compose_file_is_a_scenario_wherever_a_scenario_file_is_taken() -> Non
 
     topology = loader.load(str(EXAMPLES / "three-tier.yml"))
     assert topology.name == "shop"
+    assert topology.source == str(EXAMPLES / "three-tier.yml")
     assert {c.name for c in topology.containers} == {"node-proxy", "my-api", "db"}
     with pytest.raises(ScenarioError, match="no such compose file"):
         loader.load("nowhere/compose.yml")
@@ -312,3 +313,34 @@ services:
     cells = {(m.src, m.dst, str(m.probe)) for m in t.stages[0].measurements}
     # the published ports as the containers reach them, at the host
     assert {("cli", "host", "tcp:8080"), ("web", "host", "tcp:8082"), ("cli", "web", "tcp:80")} <= cells
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("services:\n  a: {network_mode: 'service:a', ports: ['80:80']}\n", "cannot join its own namespace"),
+        (
+            "services:\n  a: {network_mode: 'service:b'}\n  b: {network_mode: 'service:a'}\n  c: {ports: ['80:80']}\n",
+            "itself joins 'service:a'; join that service instead",
+        ),
+    ],
+)
+def test_network_mode_loops_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        compose.load(write(tmp_path, text))
+
+
+def test_kept_subnets_must_be_private_and_hold_no_dns_server_of_the_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netlab import runner
+    from netlab.kernel import hoststate
+
+    monkeypatch.setattr(hoststate, "host_networks", lambda min_prefix=15: [])
+    monkeypatch.setattr(hoststate, "nameservers", lambda: [IPv4Address("10.15.1.53")])
+    text = "services:\n  a: {networks: [n]}\nnetworks:\n  n: {ipam: {config: [{subnet: SUBNET}]}}\n"
+    public = compose.load(write(tmp_path, text.replace("SUBNET", "8.8.8.0/24")), keep_subnets=True)
+    with pytest.raises(ScenarioError, match=r"8\.8\.8\.0/24 is not a private range"):
+        runner.check_host_routes(public.scenario.build())
+    with pytest.raises(ScenarioError, match=r"holds this machine.s DNS server 10\.15\.1\.53"):
+        runner.check_host_routes(compose.load(EXAMPLES / "three-tier.yml", keep_subnets=True).scenario.build())

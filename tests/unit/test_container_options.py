@@ -94,3 +94,34 @@ def test_other_profiles_refuse_a_host_address_they_do_not_emulate() -> None:
     s.container("web", publish={"127.0.0.1:8080": 80})
     with pytest.raises(EnvironmentProblem, match=r"Docker 20\.10 only, not yet for the 28 profile"):
         NetnsBackend(engine="28").check(s.build())
+
+
+def test_one_host_address_or_every_address_holds_a_port_once() -> None:
+    s = Scenario("ports")
+    s.container("a", publish={"127.0.0.1:8080": 80})
+    s.container("b", publish={"127.0.0.2:8080": 80})  # another address: Docker allows it
+    s.build()
+    s.container("c", publish={8080: 81})  # every address: taken on 127.0.0.1 already
+    with pytest.raises(InvalidScenario, match="already published by 'a'"):
+        s.build()
+    same = Scenario("same")
+    same.container("a", publish={8080: 80, "127.0.0.1:8080": 81})
+    with pytest.raises(InvalidScenario, match="already published by 'a'"):
+        same.build()
+
+
+def test_a_stage_cannot_give_an_address_on_an_external_network() -> None:
+    s = Scenario("ext")
+    s.network("shared", external="proxy-net")
+    s.container("a")
+    with s.stage("later") as st:
+        st.connect("a", "shared", ip="198.18.9.9")
+    with pytest.raises(InvalidScenario, match="the addresses are Docker's"):
+        s.build()
+    ok = Scenario("ext2")
+    ok.network("shared", external=True)
+    ok.container("a")
+    with ok.stage("later") as st:
+        st.connect("a", "shared")
+    connect = ok.build().stages[1].actions[0]
+    assert connect.address is None  # type: ignore[union-attr]

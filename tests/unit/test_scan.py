@@ -212,3 +212,26 @@ def test_a_service_name_docker_does_not_answer_is_not_taken_for_a_local_name() -
     # Docker would forward "db" upstream: withheld; the container's own name is answered: sent
     assert "forward the query" in found.withheld[("my-api", "db", "dns:db")]
     assert ("my-api", "db", "dns:shop-db") not in found.withheld
+
+
+def test_dns_probes_an_expect_file_adds_are_withheld_unless_docker_answers_them_itself() -> None:
+    from netlab.model.probing import FromNamespaces, Task
+    from netlab.model.topology import Probe, ProbeKind
+    from netlab.probes.matrix import LocalProber
+
+    found = scan.find(_shop(), "shop", [])
+    prober = LocalProber(FromNamespaces(listeners=False, withheld=found.withheld, dns_names=found.dns_names))
+    outside = Task("node-proxy", "my-api", Probe(ProbeKind.DNS, name="example.com"), None)
+    assert "would forward 'example.com' off this machine" in str(prober._withheld(outside))
+    assert prober._withheld(Task("node-proxy", "my-api", Probe(ProbeKind.DNS, name="api"), None)) is None
+    assert prober._withheld(Task("host", "my-api", Probe(ProbeKind.DNS, name="api"), None)) is not None
+
+
+def test_a_host_network_container_is_not_credited_with_the_host_s_listeners(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan, "listening_tcp", lambda pid: {22, 5432})
+    client = FakeClient(
+        [_container("h", "hostie", {"host": {"IPAddress": "", "Aliases": None}}, mode="host", exposed=("9000/tcp",))],
+        [_network("host", "", driver="host")],
+    )
+    found = scan.find(client, None, ["hostie"])
+    assert found.containers["hostie"].ports == {("tcp", 9000)}

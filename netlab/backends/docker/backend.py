@@ -85,6 +85,12 @@ class DockerBackend(Backend):
 
     # -- check ----------------------------------------------------------------
     def check(self, topology: Topology | None) -> None:
+        external = [n for n in (topology.networks if topology else ()) if n.external]
+        if external and self.nodes:
+            raise UsageError(
+                f"network {external[0].name!r}: external networks are used on the machine's own daemon, not on "
+                "remote engines (--node)"
+            )
         if self.nodes:
             remote.check(self.engines, self.nodes, self.parent, topology)
             return
@@ -309,15 +315,15 @@ class DockerBackend(Backend):
             ipv4_address=str(first.address) if first.address and first_net.user_defined else None,
             aliases=list(first.aliases) or None,
         )
-        ports = [(p.container_port, p.proto) for p in c.publish] if first_net.driver != Driver.HOST else []
+        ports = sorted({(p.container_port, p.proto) for p in c.publish}) if first_net.driver != Driver.HOST else []
+        bindings: dict[str, list[Any]] = {}  # container port -> every host binding of it (`-p A:80 -p B:80`)
+        for p in c.publish:
+            bindings.setdefault(f"{p.container_port}/{p.proto}", []).append(
+                (str(p.host_ip), p.host_port) if p.host_ip else p.host_port
+            )
         host_config = api.create_host_config(
             network_mode=docker_network(st, first.network),
-            port_bindings={
-                f"{p.container_port}/{p.proto}": (str(p.host_ip), p.host_port) if p.host_ip else p.host_port
-                for p in c.publish
-            }
-            if ports
-            else None,
+            port_bindings=bindings if ports else None,
             # remote engines: the container's own loopback, where nothing answers (Docker's embedded DNS then
             # forwards unknown names there, inside the container): no query reaches the remote host's resolver
             dns=[str(st.resolver)] if st.resolver else ([REMOTE_DNS] if st.engines else None),

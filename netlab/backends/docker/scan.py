@@ -3,12 +3,14 @@ measured as they are. Nothing is created, changed or removed in them: the topolo
 probes are sent from sockets netlab opens in each container's network namespace (as the docker backend does),
 and only what already listens there answers.
 
-What is measured: ICMP between every pair of endpoints (the containers and this machine), TCP (or UDP) to every
-port a container listens on (read from its namespace's socket table, /proc/<pid>/net/tcp), exposes or publishes,
-from every other endpoint; the DNS name of every other container from each container whose resolver is Docker's
-embedded server. A DNS query that server would forward upstream (a name it does not know: one on no network the
-two share) would leave the machine, so it is withheld and the cell says so, unless the container's own `dns:`
-servers are its loopback.
+What is measured: ICMP between every pair of endpoints (the containers and this machine), TCP to every port a
+container listens on (read from its namespace's socket table, /proc/<pid>/net/tcp; not for a host-network
+container, whose table is the machine's), TCP or UDP to every port it exposes or publishes, from every other
+endpoint; the DNS name of every other container from each container whose resolver is Docker's embedded server.
+A DNS query that server would forward upstream (a name it does not know: one on no network the two share) would
+leave the machine, so it is withheld and the cell says so, unless the container's own `dns:` servers are its
+loopback; that holds for every DNS probe, an --expect file's included. No --why: tracing adds nftables rules
+inside the namespaces.
 
 Only networks on this machine's bridges are scanned (bridge, and the host and none modes): a macvlan, ipvlan
 or overlay network's probes would cross a real NIC, so a container on one is refused with exit 2.
@@ -79,9 +81,12 @@ class Scanned:
 class Found:
     topology: Topology
     containers: dict[str, Scanned]
-    #: network name in tables -> Docker's network name, its gateway
+    #: network name in tables -> this machine's address on it (the bridge's gateway)
     gateways: dict[str, IPv4Address]
+    #: measured cells not sent, with why
     withheld: dict[tuple[str, str, str], str]
+    #: per container, the only names it may ask its resolver for (None: any, its own DNS servers are its loopback)
+    dns_names: dict[str, frozenset[str] | None] = field(default_factory=dict)
 
 
 def find(client: Any, project: str | None, names: list[str]) -> Found:
@@ -179,7 +184,8 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
             c.made_up = info["Name"].lstrip("/")
         c.resolver = _nameserver(c.pid)
         c.upstreams = tuple(str(s) for s in info["HostConfig"].get("Dns") or [])
-        c.ports = _ports(info, c.pid)
+        # a host-network container's socket table is the machine's: only what it exposes or publishes is its own
+        c.ports = _ports(info, None if c.mode == "host" else c.pid)
         scanned[name] = c
     # networks in the order Docker created them (compose: the file's), Docker's own first: the order the docker
     # backend lists a node's networks in, which decides the address at which a container reaches this machine
@@ -204,6 +210,7 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
         for c in scanned.values()
     )
     measurements, withheld = _measurements(scanned, nets, [p for c in containers for p in c.publish])
+    dns_names = {c.name: _askable(c, scanned, nets) for c in scanned.values()}
     title = f"compose project {project}" if project else "running containers"
     topology = Topology(
         name=project or "scan",
@@ -217,7 +224,7 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
         containers=containers,
         stages=(Stage(INITIAL, "", (), (), tuple(measurements)),),
     )
-    return Found(topology, scanned, gateways, withheld)
+    return Found(topology, scanned, gateways, withheld, dns_names)
 
 
 def _network(client: Any, docker_name: str, project: str | None) -> tuple[Network, str]:
@@ -313,8 +320,8 @@ def _loopback(addr_hex: str) -> bool:
     return addr_hex[:24] == "0000000000000000FFFF0000" and addr_hex[30:32] == "7F"  # ::ffff:127.x
 
 
-def _ports(info: dict[str, Any], pid: int) -> set[tuple[str, int]]:
-    ports = {("tcp", p) for p in listening_tcp(pid)}
+def _ports(info: dict[str, Any], pid: int | None) -> set[tuple[str, int]]:
+    ports = {("tcp", p) for p in listening_tcp(pid)} if pid is not None else set()
     for spec in list(info["Config"].get("ExposedPorts") or {}) + list(info["HostConfig"].get("PortBindings") or {}):
         port, _, proto = str(spec).partition("/")
         if port.isdigit() and (proto or "tcp") in ("tcp", "udp"):
@@ -366,9 +373,7 @@ def _measurements(
     for src in scanned.values():
         if src.mode in ("host", "none"):
             continue
-        # what Docker's embedded DNS answers itself: names on the user-defined networks the source is on
-        known = {name for n in _names(src) if not nets[n].predefined for name in _names_on(scanned, n)}
-        local_upstreams = bool(src.upstreams) and all(ip_address(s).is_loopback for s in src.upstreams)
+        askable = _askable(src, scanned, nets)
         for dst in scanned.values():
             if dst.name == src.name or dst.mode in ("host", "none"):
                 continue
@@ -381,13 +386,24 @@ def _measurements(
                         f"not sent: {src.name}'s resolver {src.resolver or '(none)'} is not Docker's embedded DNS; "
                         "netlab scan never queries a resolver outside the containers"
                     )
-                elif name not in known and not local_upstreams:
+                elif askable is not None and name not in askable:
                     withheld[key] = (
                         f"not sent: {name!r} is on no network {src.name} shares, so Docker's embedded DNS would "
                         "forward the query to the machine's resolver (give the container `dns: 127.0.0.1` to "
                         "have it measured)"
                     )
     return out, withheld
+
+
+def _askable(src: Scanned, scanned: dict[str, Scanned], nets: dict[str, Network]) -> frozenset[str] | None:
+    """The names `src` may ask its resolver for without the query leaving the machine: those Docker's embedded DNS
+    answers itself (names on the user-defined networks it is on), any name when its own DNS servers are its
+    loopback, none when its resolver is not the embedded DNS (the default bridge's copy of the host's)."""
+    if src.mode in ("host", "none") or src.resolver != EMBEDDED_DNS:
+        return frozenset()
+    if src.upstreams and all(ip_address(s).is_loopback for s in src.upstreams):
+        return None
+    return frozenset(name for n in _names(src) if not nets[n].predefined for name in _names_on(scanned, n))
 
 
 def _names_on(scanned: dict[str, Scanned], network: str) -> set[str]:
@@ -448,7 +464,7 @@ class ScanBackend(Backend):
 
     def probing(self, dep: Deployment) -> Probing:
         self._endpoints(dep)  # a container may have stopped, or been restarted with another pid
-        return FromNamespaces(listeners=False, withheld=self.found.withheld)
+        return FromNamespaces(listeners=False, withheld=self.found.withheld, dns_names=self.found.dns_names)
 
     def destroy(self, dep: Deployment) -> None:
         return None  # nothing was created
