@@ -285,8 +285,8 @@ class NetnsBackend(Backend):
             for p in c.publish:
                 published.append(engines.Published(t.network(gw.network), gw.address, p))
                 st.published[(node, p.proto, p.host_port)] = (c.name, str(gw.address), p.container_port)
-        # docker-proxy: one relay per published port, on every address of the node (or the one it is published on), to the container; as the
-        # rules, only where that endpoint is on a bridge network that is not internal
+        # docker-proxy: one relay per published port, on every address of the node (or the one it is published
+        # on), to the container; as the rules, only where that endpoint is on a bridge network that is not internal
         st.proxies[node] = [
             Listen(
                 st.ns[node],
