@@ -164,7 +164,9 @@ class _Converter:
                 subnets.append(str(self.subnet(where, str(cfg["subnet"]))))
             if cfg.get("gateway") and i == 0:
                 gateway = str(self.address(where, str(cfg["gateway"])))
-            elif cfg.get("gateway") and self.address(where, str(cfg["gateway"])) != _first_host(subnets[-1]):
+            elif cfg.get("gateway") and (
+                not cfg.get("subnet") or self.address(where, str(cfg["gateway"])) != _first_host(subnets[-1])
+            ):
                 raise self.fail(
                     f"{where}.ipam.config[{i}].gateway",
                     "a gateway other than the subnet's first address is supported on the first subnet only",
@@ -256,7 +258,7 @@ class _Converter:
         attached: list[str]
         aliases: dict[str, list[str]]
         if mode is not None and str(mode).startswith(JOINS):
-            joins = self.joined(f"{where}.network_mode", str(mode))
+            joins = self.joined(f"{where}.network_mode", str(mode), name)
             attached, aliases = [], {}
             ip: dict[str, str] | None = None
         elif mode is not None:
@@ -298,16 +300,15 @@ class _Converter:
         svc = self.data["services"][service] or {}
         mode = str(svc.get("network_mode") or "")
         if mode.startswith(JOINS):
-            return self.networks_of(self.joined(f"services.{service}.network_mode", mode))
+            return self.networks_of(self.joined(f"services.{service}.network_mode", mode, service))
         if mode:
             return [mode]
         return list(_service_networks(svc) or {"default": {}})
 
-    def joined(self, where: str, mode: str) -> str:
+    def joined(self, where: str, mode: str, me: str) -> str:
         """The service whose namespace `service:X` or `container:X` names (X: a service, or a container_name); it
         must have a namespace of its own (not the asking service's, nor one it shares itself)."""
         found = self._joined(where, mode)
-        me = where.split(".")[1] if where.startswith("services.") else ""
         other = str((self.data["services"][found] or {}).get("network_mode") or "")
         if found == me:
             raise self.fail(where, f"{mode!r}: a service cannot join its own namespace")

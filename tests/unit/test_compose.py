@@ -344,3 +344,9 @@ def test_kept_subnets_must_be_private_and_hold_no_dns_server_of_the_machine(
         runner.check_host_routes(public.scenario.build())
     with pytest.raises(ScenarioError, match=r"holds this machine.s DNS server 10\.15\.1\.53"):
         runner.check_host_routes(compose.load(EXAMPLES / "three-tier.yml", keep_subnets=True).scenario.build())
+
+
+def test_a_dotted_service_cannot_join_itself(tmp_path: Path) -> None:
+    text = "services:\n  my.svc: {network_mode: 'service:my.svc'}\n  b: {ports: ['80:80']}\n"
+    with pytest.raises(ScenarioError, match="cannot join its own namespace"):
+        compose.load(write(tmp_path, text))
