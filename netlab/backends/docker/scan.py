@@ -187,7 +187,7 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
         # a host-network container's socket table is the machine's: only what it exposes or publishes is its own
         c.ports = _ports(info, None if c.mode == "host" else c.pid)
         scanned[name] = c
-    # networks in the order Docker created them (compose: the file's), Docker's own first: the order the docker
+    # networks in the order Docker created them (as compose created them), Docker's own first: how the docker
     # backend lists a node's networks in, which decides the address at which a container reaches this machine
     rank = {docker_names[d]: (not nets[docker_names[d]].predefined, _when(t)) for d, t in created.items()}
     nets = {n: nets[n] for n in sorted(nets, key=lambda n: rank[n])}
