@@ -1,7 +1,7 @@
 """Which network a container's default route (and eth0) goes through when it has several, on both backends:
 Docker 20.10 orders a container's endpoints with docker_gwbridge last, internal networks after the others,
 then by network name, whatever order they were attached in, and picks the gateway again when a network is
-connected or disconnected later (netlab/backends/netns/attach.py: docker_order)."""
+connected or disconnected later (netlab/model/dockerrules.py: docker_order)."""
 
 from __future__ import annotations
 

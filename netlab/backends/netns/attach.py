@@ -11,7 +11,6 @@ Container interfaces get Docker 20.10's MAC (02:42 + IPv4 bytes) where Docker as
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
@@ -19,6 +18,7 @@ from netlab.backends import naming
 from netlab.backends.netns.links import Sessions, mac_from_ip, netns_fd
 from netlab.errors import DeployError
 from netlab.model.deployed import Listen
+from netlab.model.dockerrules import docker_order, gateway_attachment, shares_node_ns
 from netlab.model.topology import GWBRIDGE, Attachment, Container, Driver, Network, Shim, Topology
 
 VXLAN_PORT = 4789
@@ -52,15 +52,6 @@ class State:
     proxies: dict[str, list[Listen]] = field(default_factory=dict)
     #: bridge ports in hairpin mode (Docker sets it when the userland proxy is off)
     hairpin: bool = False
-
-
-def shares_node_ns(t: Topology, c: Container) -> bool:
-    return any(t.network(a.network).driver == Driver.HOST for a in c.attachments)
-
-
-def has_own_ns(t: Topology, c: Container) -> bool:
-    """Whether the container gets a namespace of its own (not its node's, nor another container's)."""
-    return not shares_node_ns(t, c) and c.joins is None
 
 
 def vni(t: Topology, net: Network) -> int:
@@ -154,36 +145,6 @@ def disconnect(t: Topology, st: State, c: Container, network: str) -> None:
     else:
         with st.sessions.use(st.ns[c.name]) as nl:
             nl.delete(link.ifname)
-
-
-def docker_order(t: Topology, attachments: Sequence[Attachment]) -> list[Attachment]:
-    """The order Docker 20.10 gives a container's endpoints when it starts, and in which it looks for the
-    gateway: docker_gwbridge last, internal networks after the others, then by network name (Docker's
-    names: predefined networks by their own, the scenario's nl<run>-<name>). Measured on Docker 20.10.24: a
-    container created on `zz` and connected to `aa` before it starts gets eth0 on `aa` and its default route
-    there; created on an internal network and connected to a normal one, eth0 and the route are the normal's."""
-
-    def key(a: Attachment) -> tuple[bool, bool, str]:
-        net = t.network(a.network)
-        return (a.network == GWBRIDGE, net.internal, net.name if net.predefined else f"nl-{net.name}")
-
-    return sorted(attachments, key=key)
-
-
-def gateway_attachment(t: Topology, c: Container) -> Attachment | None:
-    """The endpoint Docker takes the default route from (and programs published ports on): the first, in
-    Docker's order, whose network gives one. ipvlan L3 gives `default dev eth<i>` with no next hop; overlay
-    none (docker_gwbridge does); an internal bridge network its gateway, but only when nothing else does."""
-    for att in docker_order(t, c.attachments):
-        net = t.network(att.network)
-        if net.internal and net.driver != Driver.BRIDGE:
-            continue
-        if net.driver == Driver.IPVLAN and net.option("ipvlan_mode", "l2") in ("l3", "l3s"):
-            return att
-        if net.driver == Driver.OVERLAY or net.gateway is None:
-            continue
-        return att
-    return None
 
 
 def default_route(t: Topology, st: State, c: Container) -> None:

@@ -31,6 +31,7 @@ from netlab.backends.netns.links import docker_random_mac
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, UsageError
 from netlab.kernel import features, uml
 from netlab.kernel.iptables import RESTORE_TOOLS, SAVE_TOOLS
+from netlab.model import dockerrules
 from netlab.model.deployed import Listen
 from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Topology
 
@@ -199,7 +200,7 @@ class NetnsBackend(Backend):
             for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
                 st.ns[obj] = self._netns(dep, obj, Role.PLAIN)
             for c in t.containers:
-                if attach.has_own_ns(t, c):
+                if dockerrules.has_own_ns(t, c):
                     st.ns[c.name] = self._netns(dep, c.name, Role.ON_DOCKER_HOST)
             for node in t.nodes:
                 for net in t.networks_on(node.name):
@@ -276,10 +277,10 @@ class NetnsBackend(Backend):
         published = []
         st.published = {k: v for k, v in st.published.items() if k[0] != node}
         for c in st.containers.values():
-            if c.node != node or not c.publish or attach.shares_node_ns(t, c):
+            if c.node != node or not c.publish or dockerrules.shares_node_ns(t, c):
                 continue
             # Docker programs a container's published ports on the endpoint that gives its default route
-            gw = attach.gateway_attachment(t, c)
+            gw = dockerrules.gateway_attachment(t, c)
             if gw is None or gw.address is None:
                 continue
             for p in c.publish:
@@ -334,7 +335,7 @@ class NetnsBackend(Backend):
                 addrs.append(common.shim_address(shim.lan, shim.address))
             eps[node.name] = Endpoint(node.name, EndpointKind.HOST, node.name, st.ns[node.name], addrs)
         for c in st.containers.values():
-            if attach.shares_node_ns(t, c):
+            if dockerrules.shares_node_ns(t, c):
                 eps[c.name] = common.sharing_node(c, eps[c.node])
                 continue
             if c.joins:
@@ -382,18 +383,10 @@ class NetnsBackend(Backend):
             if c.joins:  # the namespace, and so the resolver, of the container it joins
                 dep.resolvers[c.name] = dep.resolvers[c.joins]
                 continue
-            user_nets = [a.network for a in c.attachments if t.network(a.network).user_defined]
-            if not user_nets or attach.shares_node_ns(t, c):
+            if not dockerrules.uses_embedded_dns(t, c):
                 dep.resolvers[c.name] = upstream[c.node]
                 continue
-            zone: dict[str, str] = {}
-            for other in containers:
-                for a in other.attachments:
-                    if a.network in user_nets and a.address is not None:
-                        zone.setdefault(other.name, str(a.address))
-                        zone[f"{other.name}.{a.network}"] = str(a.address)
-                        for alias in a.aliases:  # Docker's network aliases: on that network only
-                            zone.setdefault(alias, str(a.address))
+            zone = dockerrules.embedded_zone(t, c, containers)
             if c.name not in st.dns_ports:
                 udp, tcp = _free_port(t, c.name), _free_port(t, c.name)
                 st.dns_ports[c.name] = (udp, tcp)

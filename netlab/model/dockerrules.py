@@ -1,0 +1,78 @@
+"""Docker's own decisions about a container, as rules on the topology: the order of its endpoints, the network
+its default route comes from, whether it has a namespace of its own, and the names its embedded DNS answers.
+
+Both the netns backend (which builds what Docker builds) and the predictor (netlab/predict.py, which says what
+Docker's rules make reachable) read them here, so the two can never disagree about them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from netlab.model.topology import GWBRIDGE, Attachment, Container, Driver, Topology
+
+
+def shares_node_ns(t: Topology, c: Container) -> bool:
+    """The host driver: the container is its node, network-wise."""
+    return any(t.network(a.network).driver == Driver.HOST for a in c.attachments)
+
+
+def has_own_ns(t: Topology, c: Container) -> bool:
+    """Whether the container gets a namespace of its own (not its node's, nor another container's)."""
+    return not shares_node_ns(t, c) and c.joins is None
+
+
+def docker_order(t: Topology, attachments: Sequence[Attachment]) -> list[Attachment]:
+    """The order Docker 20.10 gives a container's endpoints when it starts, and in which it looks for the
+    gateway: docker_gwbridge last, internal networks after the others, then by network name (Docker's
+    names: predefined networks by their own, the scenario's nl<run>-<name>). Measured on Docker 20.10.24: a
+    container created on `zz` and connected to `aa` before it starts gets eth0 on `aa` and its default route
+    there; created on an internal network and connected to a normal one, eth0 and the route are the normal's."""
+
+    def key(a: Attachment) -> tuple[bool, bool, str]:
+        net = t.network(a.network)
+        return (a.network == GWBRIDGE, net.internal, net.name if net.predefined else f"nl-{net.name}")
+
+    return sorted(attachments, key=key)
+
+
+def l3_ipvlan(t: Topology, network: str) -> bool:
+    net = t.network(network)
+    return net.driver == Driver.IPVLAN and net.option("ipvlan_mode", "l2") in ("l3", "l3s")
+
+
+def gateway_attachment(t: Topology, c: Container) -> Attachment | None:
+    """The endpoint Docker takes the default route from (and programs published ports on): the first, in
+    Docker's order, whose network gives one. ipvlan L3 gives `default dev eth<i>` with no next hop; overlay
+    none (docker_gwbridge does); an internal bridge network its gateway, but only when nothing else does."""
+    for att in docker_order(t, c.attachments):
+        net = t.network(att.network)
+        if net.internal and net.driver != Driver.BRIDGE:
+            continue
+        if l3_ipvlan(t, att.network):
+            return att
+        if net.driver == Driver.OVERLAY or net.gateway is None:
+            continue
+        return att
+    return None
+
+
+def uses_embedded_dns(t: Topology, c: Container) -> bool:
+    """Docker gives a container the embedded resolver (127.0.0.11) when it is on a user-defined network in a
+    namespace of its own; the default bridge and host networking copy the host's resolv.conf."""
+    return not shares_node_ns(t, c) and any(t.network(a.network).user_defined for a in c.attachments)
+
+
+def embedded_zone(t: Topology, c: Container, containers: Iterable[Container]) -> dict[str, str]:
+    """The names the embedded DNS answers for `c` (name -> address), among `containers` as they are now: every
+    container sharing one of c's user-defined networks by its name and as `name.network`, and that network's
+    aliases (a name on two shared networks answers with the first address found)."""
+    user_nets = {a.network for a in c.attachments if t.network(a.network).user_defined}
+    zone: dict[str, str] = {}
+    for other in containers:
+        for a in other.attachments:
+            if a.network in user_nets and a.address is not None:
+                zone.setdefault(other.name, str(a.address))
+                zone[f"{other.name}.{a.network}"] = str(a.address)
+                for alias in a.aliases:  # Docker's network aliases: on that network only
+                    zone.setdefault(alias, str(a.address))
+    return zone
