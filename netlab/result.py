@@ -13,6 +13,7 @@ from netlab.model.deployed import Address, Endpoint, segment
 from netlab.model.expectations import parse_probe
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import EndpointKind, Topology
+from netlab.predict import Prediction, judge
 from netlab.verdict import Verdict, compare
 
 
@@ -32,6 +33,25 @@ class Result:
     #: root-namespace sysctls that differed after the run (`key old -> new`); netlab writes none, so
     #: anything here was changed by something else meanwhile, or is a bug of netlab's
     host_changes: list[str] = field(default_factory=list)
+    #: what Docker's rules make of every measured cell (netlab/predict.py), beside what was measured
+    prediction: Prediction | None = None
+
+    def predicted(self) -> Prediction:
+        """Docker's rules' prediction of this run's cells, compared with its observations."""
+        if self.prediction is None:
+            self.prediction = judge(self.topology, self.endpoints, self.observations, self.environment)
+        return self.prediction
+
+    def check_predicted(self) -> Prediction:
+        """Assert that every measured cell is what Docker's rules predict for the run's engine and host (`--check
+        predicted`); raises AssertionError with the predicted / measured / diff tables otherwise. Cells the rules
+        do not cover are listed, not judged."""
+        from netlab.report import console
+
+        prediction = self.predicted()
+        if not prediction.ok:
+            raise AssertionError("\n" + console.prediction_lines_text(self))
+        return prediction
 
     @property
     def ok(self) -> bool:

@@ -90,6 +90,9 @@ def compare(
     where they cannot tell."""
     env = environment or {}
     checks = []
+    index: dict[tuple[str, str, str, str], list[Observation]] = {}
+    for o in observations:
+        index.setdefault((o.stage, o.src, o.dst, str(o.probe)), []).append(o)
     for stage in topology.stages:
         for e in stage.expectations:
             undecided, reason = False, ""
@@ -107,7 +110,7 @@ def compare(
                         f"not judged: this run cannot tell whether {conditions.text(e.when)} holds here "
                         f"({unknown} of {where} unknown)"
                     )
-            checks.append(Check(e, find(observations, e), undecided, reason))
+            checks.append(Check(e, find(index.get((e.stage, e.src, e.dst, str(e.probe)), ()), e), undecided, reason))
     return Verdict(tuple(checks))
 
 

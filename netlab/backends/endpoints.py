@@ -8,12 +8,21 @@ from collections.abc import Mapping
 from ipaddress import IPv4Address
 
 from netlab.model.deployed import Address, CapturePoint, Endpoint
-from netlab.model.topology import Container, EndpointKind, Peer, Topology
+from netlab.model.topology import Container, Driver, EndpointKind, Peer, Topology
 
 
 def uplink_addresses(t: Topology, node: str) -> list[Address]:
     """The node's own addresses on the lans it is wired to."""
     return [Address(u.lan, f"lan:{u.lan}", u.address) for u in t.uplinks_of(node)]
+
+
+def gateway_addresses(t: Topology, node: str) -> list[Address]:
+    """The node's addresses on its bridge networks (each bridge's gateway, which Docker gives the bridge)."""
+    return [
+        Address(net.name, t.segment(net.name, node), net.gateway)
+        for net in t.networks_on(node)
+        if net.driver == Driver.BRIDGE and net.gateway is not None
+    ]
 
 
 def shim_address(lan: str, address: IPv4Address) -> Address:

@@ -27,8 +27,9 @@ def share_a_segment(src: Endpoint, dst: Endpoint, probe: Probe) -> Outcome:
 class FakeBackend(Backend):
     name = "fake"
 
-    def __init__(self, decide: Decide = share_a_segment) -> None:
+    def __init__(self, decide: Decide = share_a_segment, node_gateways: bool = False) -> None:
         self.decide = decide
+        self.node_gateways = node_gateways
         self.deployed: list[str] = []
         self.destroyed: list[str] = []
         self.applied: list[int] = []
@@ -51,6 +52,8 @@ class FakeBackend(Backend):
         eps: dict[str, Endpoint] = {}
         for node in t.nodes:
             addrs = common.uplink_addresses(t, node.name)
+            if self.node_gateways:  # the node's addresses on its bridges, as the real backends give them
+                addrs += common.gateway_addresses(t, node.name)
             eps[node.name] = Endpoint(node.name, EndpointKind.HOST, node.name, f"fake:{node.name}", addrs)
         for c in t.containers_at(stage_index):
             if any(t.network(a.network).driver == Driver.HOST for a in c.attachments):

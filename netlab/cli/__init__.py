@@ -58,7 +58,7 @@ app.command("why")(why_cmd.why)
 def main() -> None:
     try:
         # standalone_mode=False: click returns the exit code (typer.Exit, 130 for Ctrl-C) instead of exiting
-        rc = app(standalone_mode=False)
+        rc = app(args=run_cmd.predicted_argv(sys.argv[1:]), standalone_mode=False)
     except NetlabError as e:
         print(f"netlab: {e}", file=sys.stderr)
         sys.exit(e.exit_code)

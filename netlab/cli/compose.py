@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from netlab import runner
-from netlab.cli.run import BackendOpt, Color, JsonOut, Timeout, prepare
+from netlab.cli.run import PREDICTED_HELP, BackendOpt, CheckPredicted, Color, JsonOut, Timeout, prepare, report
 from netlab.options import RunOptions
-from netlab.report import console
 
 
 def compose(
@@ -24,8 +23,10 @@ def compose(
         typer.Option("--expect", help="an expected-matrix file, with the services' names as written in the file"),
     ] = None,
     check: Annotated[
-        bool, typer.Option("--check", help="print only the tables and the summary; exit 1 on a wrong cell")
+        bool,
+        typer.Option("--check", help="print only the tables and the summary; exit 1 on a wrong cell" + PREDICTED_HELP),
     ] = False,
+    check_predicted: CheckPredicted = False,
     json_file: JsonOut = None,
     html_file: Annotated[str | None, typer.Option("--html", help="write the HTML report to FILE")] = None,
     why: Annotated[bool, typer.Option("--why", help="explain every X (nftables trace)")] = False,
@@ -55,7 +56,4 @@ def compose(
     for note in imported.notes:
         print(f"netlab compose: {note}", file=sys.stderr)
     result = runner.run(imported.scenario, options)
-    sys.stdout.write(
-        console.render_check(result, color=use_color) if check else console.render(result, color=use_color)
-    )
-    raise typer.Exit(0 if result.ok else 1)
+    report(result, check, check_predicted, use_color, predicted=True)

@@ -11,6 +11,7 @@ from netlab import runner
 from netlab.errors import UsageError
 from netlab.options import Narrator, RunOptions
 from netlab.report import console
+from netlab.result import Result
 
 BackendOpt = Annotated[
     str | None, typer.Option("--backend", "-b", help="auto | netns | docker (default: netns; docker with --node)")
@@ -30,6 +31,45 @@ DaemonTimeout = Annotated[
 
 
 Color = Annotated[bool | None, typer.Option("--color/--no-color", help="ANSI colour (default: on a terminal)")]
+#: `--check predicted` (and `--check=predicted`) arrive as this flag: netlab/cli/__init__.py rewrites them, as click
+#: has no option that is a flag alone and takes a value after it
+CheckPredicted = Annotated[
+    bool,
+    typer.Option(
+        "--check-predicted",
+        help="the same as `--check predicted`: also compare every measured cell with what Docker's rules predict "
+        "for this engine and host, and exit 1 where one differs",
+    ),
+]
+PREDICTED_HELP = "; `--check predicted`: also exit 1 where a measured cell is not what Docker's rules predict"
+
+
+def predicted_argv(argv: list[str]) -> list[str]:
+    """`--check predicted` / `--check=predicted` as `--check --check-predicted`."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--check=predicted" or (argv[i] == "--check" and argv[i + 1 : i + 2] == ["predicted"]):
+            out += ["--check", "--check-predicted"]
+            i += 1 if argv[i] == "--check=predicted" else 2
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
+
+
+def report(result: Result, check: bool, check_predicted: bool, color: bool, predicted: bool = False) -> None:
+    """Print the report (`--check`: the tables only; the prediction where asked for or where `predicted`) and
+    leave with the exit code: 1 where an expectation failed or, with `--check predicted`, a cell differs from
+    Docker's rules."""
+    shown = predicted or check_predicted
+    sys.stdout.write(
+        console.render_check(result, color=color, predicted=shown)
+        if check
+        else console.render(result, color=color, predicted=shown)
+    )
+    ok = result.ok and (not check_predicted or result.predicted().ok)
+    raise typer.Exit(0 if ok else 1)
 
 
 def parse_nodes(specs: list[str]) -> dict[str, str]:
@@ -69,9 +109,12 @@ def run(
     check: Annotated[
         bool,
         typer.Option(
-            "--check", help="print only the expected, observed and diff tables and the summary; exit 1 on a wrong cell"
+            "--check",
+            help="print only the expected, observed and diff tables and the summary; exit 1 on a wrong cell"
+            + PREDICTED_HELP,
         ),
     ] = False,
+    check_predicted: CheckPredicted = False,
     html_file: Annotated[
         str | None,
         typer.Option("--html", help="write a self-contained HTML report (diagram, tables, evidence) to FILE"),
@@ -166,9 +209,6 @@ def run(
         options = options.resolved()
     prepare(options, clean_stale)
     result = runner.run(scenario, options)
-    sys.stdout.write(
-        console.render_check(result, color=use_color) if check else console.render(result, color=use_color)
-    )
     if keep:
         print(
             f"netlab: run {result.run} is kept up; "
@@ -176,7 +216,7 @@ def run(
             + f"`netlab clean --run {result.run}` removes it",
             file=sys.stderr,
         )
-    raise typer.Exit(0 if result.ok else 1)
+    report(result, check, check_predicted, use_color)
 
 
 def _narrator(pause: float | None, color: bool) -> Narrator:

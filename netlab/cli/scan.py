@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 
 from netlab import runner
-from netlab.cli.run import Color, JsonOut, Timeout, prepare
+from netlab.cli.run import PREDICTED_HELP, CheckPredicted, Color, JsonOut, Timeout, prepare, report
 from netlab.options import RunOptions
-from netlab.report import console
 
 
 def scan(
@@ -26,8 +25,10 @@ def scan(
         typer.Option("--expect", help="an expected-matrix file, with the services' (or containers') names"),
     ] = None,
     check: Annotated[
-        bool, typer.Option("--check", help="print only the tables and the summary; exit 1 on a wrong cell")
+        bool,
+        typer.Option("--check", help="print only the tables and the summary; exit 1 on a wrong cell" + PREDICTED_HELP),
     ] = False,
+    check_predicted: CheckPredicted = False,
     json_file: JsonOut = None,
     html_file: Annotated[str | None, typer.Option("--html", help="write the HTML report to FILE")] = None,
     timeout: Timeout = 1.0,
@@ -43,7 +44,4 @@ def scan(
     result = runner.scan(
         project, containers or [], expect=expect, json_file=json_file, html_file=html_file, timeout=timeout
     )
-    sys.stdout.write(
-        console.render_check(result, color=use_color) if check else console.render(result, color=use_color)
-    )
-    raise typer.Exit(0 if result.ok else 1)
+    report(result, check, check_predicted, use_color, predicted=True)

@@ -105,7 +105,12 @@ def why_lines(observations: Sequence[Observation], color: bool) -> list[str]:
 
 
 def stage_tables(
-    stage: Stage, names: Sequence[str], observations: Sequence[Observation], checks: Sequence[Check], color: bool
+    stage: Stage,
+    names: Sequence[str],
+    observations: Sequence[Observation],
+    checks: Sequence[Check],
+    color: bool,
+    label: str = "expected",
 ) -> list[str]:
     """The icmp matrix as three grids side by side; every other probe as one row per expectation. With
     `--why` an explained X carries its letter (see why_lines)."""
@@ -125,20 +130,21 @@ def stage_tables(
         if probe == "icmp" and observed.get((src, dst)) in ("X", "."):
             observed[(src, dst)] += letter
     blocks = [
-        table("expected", names, expected, color),
+        table(label, names, expected, color),
         table("observed", names, observed, color),
         table("diff", names, diff, color),
     ]
     plain = [
         max(len(line) for line in table(t, names, g, False))
-        for t, g in (("expected", expected), ("observed", observed), ("diff", diff))
+        for t, g in ((label, expected), ("observed", observed), ("diff", diff))
     ]
     out = _side_by_side(blocks, plain_width=plain)
     others = [c for c in checks if str(c.expectation.probe) != "icmp"]
     if others:
         width_p = max(len(str(c.expectation.probe)) for c in others)
         width_e = max(len(f"{c.expectation.src} -> {c.expectation.dst}") for c in others)
-        out += ["", f"{'probe'.ljust(width_p)}  {'pair'.ljust(width_e)}  expected observed diff"]
+        w = max(8, len(label))
+        out += ["", f"{'probe'.ljust(width_p)}  {'pair'.ljust(width_e)}  {label.ljust(w)} observed diff"]
         for c in others:
             pair = f"{c.expectation.src} -> {c.expectation.dst}"
             mark = _diff_mark(c).strip()
@@ -146,16 +152,22 @@ def stage_tables(
             seen = sym.center(8) if mark else sym.center(8).rstrip()
             out.append(
                 f"{str(c.expectation.probe).ljust(width_p)}  {pair.ljust(width_e)}  "
-                f"{_paint(c.expected.symbol.center(8), color)} {_paint(seen, color)}"
+                f"{_paint(c.expected.symbol.center(w), color)} {_paint(seen, color)}"
                 + (f" {_paint(mark.center(4), color)}" if mark else "")
             )
     expected_cells = {(c.expectation.src, c.expectation.dst, str(c.expectation.probe)) for c in others}
-    out += measured_lines(stage, observations, expected_cells)
+    nothing = "nothing expected" if label == "expected" else f"nothing {label}"
+    out += measured_lines(stage, observations, expected_cells, nothing)
     out.append("")
     return out
 
 
-def measured_lines(stage: Stage, observations: Sequence[Observation], expected: set[tuple[str, str, str]]) -> list[str]:
+def measured_lines(
+    stage: Stage,
+    observations: Sequence[Observation],
+    expected: set[tuple[str, str, str]],
+    nothing: str = "nothing expected",
+) -> list[str]:
     """The tcp, udp and dns cells the stage measures with no outcome expected (`s.measure`), one row each."""
     wanted = {(m.src, m.dst, str(m.probe)) for m in stage.measurements if str(m.probe) != "icmp"} - expected
     rows = [o for o in observations if (o.src, o.dst, str(o.probe)) in wanted]
@@ -163,7 +175,7 @@ def measured_lines(stage: Stage, observations: Sequence[Observation], expected: 
         return []
     width_p = max(len(str(o.probe)) for o in rows)
     width_e = max(len(f"{o.src} -> {o.dst}") for o in rows)
-    out = ["", f"{'probe'.ljust(width_p)}  {'pair'.ljust(width_e)}  measured (nothing expected)"]
+    out = ["", f"{'probe'.ljust(width_p)}  {'pair'.ljust(width_e)}  measured ({nothing})"]
     for o in rows:
         pair = f"{o.src} -> {o.dst}"
         out.append(f"{str(o.probe).ljust(width_p)}  {pair.ljust(width_e)}  {o.outcome.symbol}  {o.detail}")
@@ -208,7 +220,8 @@ def environment_lines(env: dict[str, Any]) -> list[str]:
     return out
 
 
-def render(r: Result, color: bool = False) -> str:
+def render(r: Result, color: bool = False, predicted: bool = False) -> str:
+    """The full report; `predicted`: with Docker's rules' prediction beside the measurement (prediction_lines)."""
     t = r.topology
     names = list(r.endpoints)
     env = r.environment
@@ -268,6 +281,8 @@ def render(r: Result, color: bool = False) -> str:
             lines += [f"         {k}: {v['evidence']}" for k, v in lc["measured"].items()]
             if lc["note"] and not lc["expected"]:
                 lines.append(f"         ({lc['note']})")
+    if predicted:
+        lines += ["", *prediction_lines(r, color)]
     if r.host_changes:
         lines += ["", _red("warning: the machine's own sysctls differ after the run (netlab writes none):", color)]
         lines += [f"  {change}" for change in r.host_changes]
@@ -283,13 +298,51 @@ def render(r: Result, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_check(r: Result, color: bool = False) -> str:
+def prediction_lines(r: Result, color: bool = False) -> list[str]:
+    """Docker's rules' prediction beside the measurement: per stage the predicted, observed and diff tables, every
+    cell measured otherwise with the rule that predicted it and what was seen, and the cells not predicted."""
+    p = r.predicted()
+    names = list(r.endpoints)
+    facts = ", ".join(
+        f"node {n}: FORWARD policy {f.get('forward_policy') or 'unknown'}"
+        for n, f in (r.environment.get("nodes") or {}).items()
+    )
+    head = f"predicted from Docker's rules (engine {p.engine or 'unknown'}" + (f"; {facts}" if facts else "") + ")"
+    lines = [_bold(head, color)]
+    for stage in p.topology.stages:
+        checks = p.verdict.stage(stage.name)
+        obs = [o for o in r.observations if o.stage == stage.name]
+        lines += ["", _bold(f"stage {stage.name}, predicted", color)]
+        lines += stage_tables(stage, names, obs, checks, color, label="predicted")
+        for c in checks:
+            if c.ok:
+                continue
+            e, o = c.expectation, c.observation
+            addr = f" ({e.address})" if e.address else ""
+            mark = _red("DIFFERS", color) if not c.error else _yellow("ERROR", color)
+            lines.append(f"  {mark} {e.src} -> {e.dst}{addr} {e.probe}: predicted {c.expected}, measured {c.observed}")
+            lines.append(f"        Docker's rule: {p.why(e.stage, e.src, e.dst, str(e.probe), e.address)}")
+            if o is not None:
+                lines.append(f"        measured: {o.detail}" + (f"; traced: {o.why}" if o.why else ""))
+        for cell in p.unpredicted:
+            if cell.stage == stage.name:
+                lines.append(f"  not predicted: {cell.src} -> {cell.dst} {cell.probe}: {cell.reason}")
+    lines += ["", f"prediction: {p.summary()}"]
+    return lines
+
+
+def prediction_lines_text(r: Result) -> str:
+    return "\n".join(prediction_lines(r)) + "\n"
+
+
+def render_check(r: Result, color: bool = False, predicted: bool = False) -> str:
     """`netlab run --check`: per stage the expected, observed and diff tables and the wrong cells, then
-    `N correct, M wrong, K errors`; no evidence (the JSON and the full report have it)."""
+    `N correct, M wrong, K errors`; no evidence (the JSON and the full report have it). `predicted`: Docker's
+    rules' prediction too (`--check predicted`)."""
     t = r.topology
     names = list(r.endpoints)
     lines = [f"{_bold('netlab run ' + t.name, color)} --check (backend {r.backend}, run {r.run})"]
-    for stage in t.stages:
+    for stage in t.stages if r.verdict.checks or not predicted else ():  # nothing expected: the prediction only
         checks = r.verdict.stage(stage.name)
         obs = [o for o in r.observations if o.stage == stage.name]
         lines += ["", _bold(f"stage {stage.name}", color)]
@@ -303,6 +356,8 @@ def render_check(r: Result, color: bool = False) -> str:
                     f"  {mark} {e.src} -> {e.dst} {e.probe}: expected {c.expected}, observed {c.observed} ({detail})"
                 )
         lines += why_lines(obs, color)
+    if predicted:
+        lines += ["", *prediction_lines(r, color)]
     v = r.verdict
     lines += ["", f"{v.correct} correct, {v.wrong} wrong, {v.errors} errors"]
     return "\n".join(lines) + "\n"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from netlab.predict import Prediction
 from netlab.report.shape import Result
+from netlab.verdict import Check
 
 SCHEMA = 1
 
@@ -62,6 +64,47 @@ def result_to_json(r: Result) -> dict[str, Any]:
         "timings": r.timings,
         "warnings": list(r.topology.warnings),
         "host_changes": list(r.host_changes),
+        "prediction": prediction_to_json(r.predicted()),
+    }
+
+
+def prediction_to_json(p: Prediction) -> dict[str, Any]:
+    """Docker's rules' prediction: the counts, then only the cells measured otherwise and those not predicted
+    (a matrix of 250 containers would otherwise be written twice)."""
+    v = p.verdict
+
+    def cell(c: Check) -> dict[str, Any]:
+        e, o = c.expectation, c.observation
+        return {
+            "stage": e.stage,
+            "src": e.src,
+            "dst": e.dst,
+            "address": str(e.address) if e.address is not None else None,
+            "probe": str(e.probe),
+            "predicted": str(c.expected),
+            "observed": str(c.observed),
+            "rule": p.why(e.stage, e.src, e.dst, str(e.probe), e.address),
+            **({"when": dict(e.when)} if e.when else {}),
+            **({"detail": o.detail} if o is not None and o.detail else {}),
+            **({"why": o.why} if o is not None and o.why else {}),
+        }
+
+    return {
+        "engine": p.engine,
+        "ok": p.ok,
+        "summary": {"as_predicted": v.correct, "not": v.wrong, "errors": v.errors, "not_predicted": len(p.unpredicted)},
+        "differences": [cell(c) for c in v.checks if not c.ok],
+        "not_predicted": [
+            {
+                "stage": c.stage,
+                "src": c.src,
+                "dst": c.dst,
+                "address": str(c.address) if c.address is not None else None,
+                "probe": str(c.probe),
+                "reason": c.reason,
+            }
+            for c in p.unpredicted
+        ],
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from netlab.model.deployed import Endpoint
 from netlab.model.results import Observation
 from netlab.model.topology import Topology
+from netlab.predict import Prediction
 from netlab.verdict import Verdict
 
 
@@ -49,3 +50,5 @@ class Result(Protocol):
 
     @property
     def ok(self) -> bool: ...
+
+    def predicted(self) -> Prediction: ...

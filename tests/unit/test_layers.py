@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("backends", ("netlab.backends", "netlab.kernel.uml", "netlab.kernel.uml_launch")),
     ("probes", ("netlab.probes",)),
     ("evidence", ("netlab.evidence",)),
-    ("verdict", ("netlab.verdict", "netlab.narrate")),
+    ("verdict", ("netlab.verdict", "netlab.narrate", "netlab.predict")),
     ("report", ("netlab.report",)),
     ("result", ("netlab.result",)),
     (

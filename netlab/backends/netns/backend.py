@@ -327,10 +327,7 @@ class NetnsBackend(Backend):
         t, st = dep.topology, _state(dep)
         eps: dict[str, Endpoint] = {}
         for node in t.nodes:
-            addrs = common.uplink_addresses(t, node.name)
-            for net in t.networks_on(node.name):
-                if net.driver == Driver.BRIDGE and net.gateway is not None:
-                    addrs.append(Address(net.name, t.segment(net.name, node.name), net.gateway))
+            addrs = common.uplink_addresses(t, node.name) + common.gateway_addresses(t, node.name)
             for shim in st.shims.get(node.name, []):
                 addrs.append(common.shim_address(shim.lan, shim.address))
             eps[node.name] = Endpoint(node.name, EndpointKind.HOST, node.name, st.ns[node.name], addrs)

@@ -1,0 +1,518 @@
+"""Docker's reachability, predicted from Docker's own rules: what each measured cell should be on the engine the run
+emulates or talks to, and why.
+
+`netlab compose` and `netlab scan` measure a matrix nobody wrote down; the predictor says what Docker's semantics
+make of the same topology (networks, internal, icc, masquerade, published ports, network modes, routes and shims
+of the stages), cell by cell, with the rule behind each answer. Where Docker's truth depends on the machine (the
+FORWARD policy Docker 20.10 leaves, the engine version) a cell is predicted per condition, in the words of
+`when=` (netlab/model/conditions.py), and the run's facts pick the variant, as for a scenario's expectations.
+
+A prediction is a set of expectations: `judge` compares them with the observations through the same verdict as
+any expectation, so "measured equals Docker's semantics" is an ordinary verdict (`--check predicted`). Cells the
+rules below do not cover (overlay, routing between nodes, gateways on a lan) are left unpredicted and listed,
+never guessed.
+
+The rules, in the order they are tried for a probe from S to address A of D:
+  dns       a container on a user-defined network (own namespace) asks Docker's embedded DNS, which answers the
+            names of the containers sharing one of those networks (name, name.network, aliases); every other
+            resolver is the machine's (netlab's own knows no names)
+  no addr   D has no IPv4 address: nothing to send to (network none)
+  same ns   S and D are one namespace (host networking, container:X): delivered locally
+  publish   A is a node address and the probe's port is published there: DNAT to the container (from the node,
+            from a lan, from the container's own bridge through docker-proxy or hairpin NAT); from another bridge
+            network the DNATed packet is dropped by the isolation rules
+  on-link   A is on one of S's networks: a bridge passes it unless icc is off; macvlan/ipvlan children reach each
+            other (not in macvlan private or vepa mode), the lan, but never their own parent (unless a shim)
+  routed    otherwise through S's default route: a bridge's gateway is the node, which delivers its own
+            addresses, isolates other bridge networks and internal ones, and sends lan traffic out masqueraded
+            (without NAT the far side needs a route back); a peer reaches a bridge container only with a route
+            via the node and only where the engine lets routed traffic in (20.10: the FORWARD policy or a
+            published port; 28 and later: never)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address
+from typing import Any
+
+from netlab.model import dockerrules
+from netlab.model.conditions import When
+from netlab.model.deployed import Endpoint
+from netlab.model.results import Observation, Outcome
+from netlab.model.topology import (
+    Container,
+    Driver,
+    EndpointKind,
+    Expectation,
+    Network,
+    Probe,
+    ProbeKind,
+    Route,
+    Shim,
+    Topology,
+)
+from netlab.verdict import Verdict, compare
+
+#: (condition, reachable, the rule that decides it)
+Variant = tuple[When, bool, str]
+OLD = (("engine", "<28"),)
+NEW = (("engine", ">=28"),)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One measured cell and Docker's answer for it: `variants` (one per condition), or None with `reason` saying
+    why the rules cannot tell."""
+
+    stage: str
+    src: str
+    dst: str
+    probe: Probe
+    address: IPv4Address | None
+    variants: tuple[Variant, ...] | None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    cells: tuple[Cell, ...]
+    verdict: Verdict
+    #: the run's topology with the predicted cells as its expectations (what the reports lay out as tables)
+    topology: Topology
+    #: the engine the prediction was made for (the run's engine_version fact)
+    engine: str | None = None
+
+    @property
+    def unpredicted(self) -> tuple[Cell, ...]:
+        return tuple(c for c in self.cells if c.variants is None)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.ok
+
+    def why(self, stage: str, src: str, dst: str, probe: str, address: IPv4Address | None) -> str:
+        """The rule behind a predicted cell ('' when it has none)."""
+        for c in self.cells:
+            if (c.stage, c.src, c.dst, str(c.probe), c.address) == (stage, src, dst, probe, address):
+                return c.reason if c.variants is None else _reason(c, self.verdict)
+        return ""
+
+    def summary(self) -> str:
+        v = self.verdict
+        s = f"{v.correct} as predicted, {v.wrong} not"
+        s += f", {v.errors} errors" if v.errors else ""
+        return s + (f", {len(self.unpredicted)} not predicted" if self.unpredicted else "")
+
+
+def _reason(c: Cell, verdict: Verdict) -> str:
+    if c.variants is None:
+        return c.reason
+    for check in verdict.checks:
+        e = check.expectation
+        if (e.stage, e.src, e.dst, e.probe, e.address) == (c.stage, c.src, c.dst, c.probe, c.address):
+            for when, reachable, why in c.variants:
+                if when == e.when and reachable == e.reachable:
+                    return why
+    return c.variants[0][2]
+
+
+def predict(
+    topology: Topology, endpoints: Mapping[str, Endpoint], observations: Sequence[Observation]
+) -> tuple[Cell, ...]:
+    """Docker's answer for every observed cell (withheld probes, which were never sent, are left out)."""
+    out = []
+    rules = {s.name: _Rules(topology, i, endpoints) for i, s in enumerate(topology.stages)}
+    for o in observations:
+        if o.outcome is Outcome.ERROR and o.detail.startswith("not sent"):
+            continue
+        r = rules[o.stage]
+        try:
+            fate = r.fate(o.src, o.dst, o.address, o.probe)
+        except _Unknown as e:
+            out.append(Cell(o.stage, o.src, o.dst, o.probe, o.address, None, str(e)))
+            continue
+        out.append(Cell(o.stage, o.src, o.dst, o.probe, o.address, tuple(fate)))
+    return tuple(out)
+
+
+def judge(
+    topology: Topology,
+    endpoints: Mapping[str, Endpoint],
+    observations: Sequence[Observation],
+    environment: Mapping[str, Any],
+) -> Prediction:
+    """The prediction of every observed cell, compared with what was measured (the run's facts choose each cell's
+    variant, as for a conditional expectation)."""
+    cells = predict(topology, endpoints, observations)
+    by_stage: dict[str, list[Expectation]] = {}
+    for c in cells:
+        for when, reachable, _ in c.variants or ():
+            by_stage.setdefault(c.stage, []).append(
+                Expectation(c.stage, c.src, c.dst, c.probe, reachable, address=c.address, when=when)
+            )
+    stages = tuple(replace(s, expectations=tuple(by_stage.get(s.name, ()))) for s in topology.stages)
+    predicted = replace(topology, stages=stages)
+    verdict = compare(predicted, observations, environment)
+    engine = environment.get("engine_version")
+    return Prediction(cells, verdict, predicted, str(engine) if engine is not None else None)
+
+
+class _Unknown(Exception):
+    """The rules do not cover this cell (the message says what is missing)."""
+
+
+@dataclass(slots=True)
+class _Place:
+    """A network namespace as the rules see it: a node's, a container's, a peer's, or one with loopback only."""
+
+    kind: str  # "node" | "ctr" | "peer" | "none"
+    name: str  # the node, the container owning the namespace, the peer
+    node: str | None
+    #: network (or lan, or `<lan>-shim` on a node) -> this namespace's address there
+    nets: dict[str, IPv4Address] = field(default_factory=dict)
+
+
+def _yes(why: str) -> list[Variant]:
+    return [((), True, why)]
+
+
+def _no(why: str) -> list[Variant]:
+    return [((), False, why)]
+
+
+class _Rules:
+    def __init__(self, t: Topology, stage_index: int, endpoints: Mapping[str, Endpoint]) -> None:
+        self.t = t
+        self.eps = endpoints
+        self.ctrs = {c.name: c for c in t.containers_at(stage_index)}
+        done = [a for s in t.stages[1 : stage_index + 1] for a in s.actions]
+        self.routes = [a for a in done if isinstance(a, Route)]
+        self.shims = [a for a in done if isinstance(a, Shim)]
+        self._places: dict[str, _Place] = {}
+        self._owners: dict[IPv4Address, tuple[_Place, str]] | None = None
+
+    # -- places -------------------------------------------------------------
+    def place(self, name: str) -> _Place:
+        if name not in self._places:
+            self._places[name] = self._place(name)
+        return self._places[name]
+
+    def _place(self, name: str) -> _Place:
+        kind = self.t.endpoint_kind(name)
+        if kind is EndpointKind.HOST:
+            return self._node(name)
+        if kind is EndpointKind.PEER:
+            p = next(p for p in self.t.peers if p.name == name)
+            return _Place("peer", name, None, {p.lan: p.address})
+        c = self.ctrs[name]
+        if dockerrules.shares_node_ns(self.t, c):
+            return self._node(c.node)
+        if c.joins:
+            return self.place(c.joins)
+        known = {a.network: a.address for a in self.eps[name].addresses} if name in self.eps else {}
+        nets = {}
+        for a in c.attachments:
+            if self.t.network(a.network).has_addresses:
+                address = known.get(a.network, a.address)
+                if address is not None:
+                    nets[a.network] = address
+        return _Place("ctr" if nets else "none", name, c.node, nets)
+
+    def _node(self, node: str) -> _Place:
+        nets = {u.lan: u.address for u in self.t.uplinks_of(node)}
+        for net in self.t.networks_on(node):
+            if net.driver == Driver.BRIDGE and net.gateway is not None:
+                nets[net.name] = net.gateway
+        if node in self.eps:  # the gateways Docker chose (docker backend), the shims made so far
+            nets.update({a.network: a.address for a in self.eps[node].addresses})
+        for s in self.shims:
+            if s.node == node:
+                nets[f"{s.lan}-shim"] = s.address
+        return _Place("node", node, node, nets)
+
+    def container(self, place: _Place) -> Container:
+        return self.ctrs[place.name]
+
+    def owner(self, address: IPv4Address) -> tuple[_Place, str] | None:
+        """The namespace holding `address` and the network it holds it on."""
+        if self._owners is None:
+            self._owners = {}
+            for name in self.t.endpoint_names():
+                p = self.place(name)
+                for net, a in p.nets.items():
+                    self._owners.setdefault(a, (p, net))
+        return self._owners.get(address)
+
+    def children(self, lan: str) -> list[Network]:
+        return [n for n in self.t.networks if n.driver in (Driver.MACVLAN, Driver.IPVLAN) and n.parent == lan]
+
+    def lan_of(self, address: IPv4Address) -> str | None:
+        return next((lan.name for lan in self.t.lans if address in lan.subnet), None)
+
+    def has_route(self, place: _Place, to: IPv4Address) -> IPv4Address | None:
+        """The next hop of a static route of a stage on `place` towards `to` (most specific first)."""
+        mine = [r for r in self.routes if r.target == place.name and to in r.subnet]
+        mine.sort(key=lambda r: r.subnet.prefixlen, reverse=True)
+        return mine[0].via if mine else None
+
+    # -- the decision -------------------------------------------------------
+    def fate(self, src: str, dst: str, address: IPv4Address | None, probe: Probe) -> list[Variant]:
+        if probe.kind is ProbeKind.DNS:
+            return self.dns(src, probe)
+        if address is None:
+            return _no(f"{dst} has no IPv4 address (only loopback)")
+        s, d = self.place(src), self.place(dst)
+        if s.kind == "none":
+            return _no(f"{src} has only loopback: no route to anything")
+        if d.kind == "none":
+            return _no(f"{dst} has only loopback")
+        if (s.kind, s.name) == (d.kind, d.name):
+            return _yes("one network namespace: delivered locally")
+        held = self.owner(address)
+        if held is None or held[0].name != d.name:
+            raise _Unknown(f"{address} is not an address netlab knows {dst} by")
+        on = held[1]
+        if d.kind == "node" and probe.kind in (ProbeKind.TCP, ProbeKind.UDP):
+            published = self.published(s, d, address, on, probe)
+            if published is not None:
+                return published
+        if s.kind == "ctr":
+            return self.from_container(s, d, address, on, probe)
+        if s.kind == "node":
+            return self.from_node(s, d, address, on)
+        return self.from_peer(s, d, address, on, probe)
+
+    def dns(self, src: str, probe: Probe) -> list[Variant]:
+        s = self.place(src)
+        if s.kind == "node":
+            return _no("asks the machine's resolver (host networking has no embedded DNS), which knows no container")
+        if s.kind == "none":
+            return _no(f"{src} has only loopback: no resolver to ask")
+        c = self.container(s)
+        if not dockerrules.uses_embedded_dns(self.t, c):
+            return _no(
+                "the default bridge has no embedded DNS: the container asks the host's resolver, which knows no "
+                "container"
+            )
+        zone = dockerrules.embedded_zone(self.t, c, self.ctrs.values())
+        if probe.name in zone:
+            return _yes(f"Docker's embedded DNS answers {probe.name!r}: on a user-defined network {src} shares")
+        return _no(f"Docker's embedded DNS knows no {probe.name!r} on the user-defined networks {src} is on")
+
+    def published(self, s: _Place, d: _Place, address: IPv4Address, on: str, probe: Probe) -> list[Variant] | None:
+        """A probe to a port published on node `d`'s `address`; None when none is."""
+        for c in self.ctrs.values():
+            if c.node != d.name or not dockerrules.has_own_ns(self.t, c):
+                continue
+            for p in c.publish:
+                if (p.host_port, p.proto) != (probe.port, str(probe.kind)):
+                    continue
+                if p.host_ip is not None and p.host_ip != address:
+                    continue
+                return self._published_to(s, d, c, on, address)
+        return None
+
+    def _published_to(self, s: _Place, d: _Place, c: Container, on: str, address: IPv4Address) -> list[Variant]:
+        gw = dockerrules.gateway_attachment(self.t, c)
+        net = self.t.network(gw.network) if gw is not None else None
+        if net is None or net.driver != Driver.BRIDGE or net.internal:
+            return _no(
+                f"{c.name}'s port is not programmed (no external connectivity on an internal or non-bridge network): "
+                "nothing listens there"
+            )
+        if s.kind == "node":
+            if s.name != d.name:
+                raise _Unknown("a published port of another node")
+            return _yes(f"published port: DNAT in OUTPUT to {c.name}")
+        if s.kind == "peer":
+            ((lan, _),) = s.nets.items()
+            if address in self.t.lan(lan).subnet or self.has_route(s, address) is not None:
+                return _yes(f"published port: DNAT to {c.name}, accepted by the DOCKER chain")
+            return _no(f"{s.name} has no route to {address}")
+        if s.node != d.name:
+            raise _Unknown("a published port of another node")
+        mine = self.container(s)
+        if gw is not None and any(a.network == gw.network for a in mine.attachments):
+            return _yes(f"published port on {c.name}'s own bridge: docker-proxy (or hairpin NAT) answers")
+        path = self._path_network(s, address)
+        if path is None or path.driver != Driver.BRIDGE:
+            return self.from_container(s, d, address, on, Probe(ProbeKind.ICMP))
+        if path.internal:
+            return _no(f"DNAT sends it to {net.name}, but {path.name} is internal: DOCKER-ISOLATION drops it")
+        return _no(f"DNAT sends it from {path.name} to another bridge network ({net.name}): DOCKER-ISOLATION drops it")
+
+    def _path_network(self, s: _Place, address: IPv4Address) -> Network | None:
+        """The network a container's packet to `address` leaves by: the one it is on-link on, else its gateway's."""
+        for net_name in s.nets:
+            net = self.t.network(net_name)
+            if net.subnet_for(address) is not None:
+                return net
+        gw = dockerrules.gateway_attachment(self.t, self.container(s))
+        return self.t.network(gw.network) if gw is not None else None
+
+    # -- from a container ---------------------------------------------------
+    def from_container(self, s: _Place, d: _Place, address: IPv4Address, on: str, probe: Probe) -> list[Variant]:
+        for net_name in s.nets:
+            net = self.t.network(net_name)
+            if net.subnet_for(address) is not None or (dockerrules.l3_ipvlan(self.t, net_name) and on == net_name):
+                return self.on_link(s, d, net, on)
+        gw = dockerrules.gateway_attachment(self.t, self.container(s))
+        if gw is None:
+            return _no(f"{s.name} has no default route (none of its networks gives one) and {address} is off-link")
+        net = self.t.network(gw.network)
+        if net.driver == Driver.BRIDGE:
+            return self.through_node(s, net, d, address, on)
+        if dockerrules.l3_ipvlan(self.t, net.name):
+            return self.through_master(s, d, address, on)
+        gateway = net.gateway_for(s.nets.get(net.name))
+        holder = self.owner(gateway) if gateway is not None else None
+        if holder is None:
+            return _no(f"{s.name}'s default route is {gateway} on lan {net.parent}, an address nobody there holds")
+        if holder[0].kind == "node" and holder[0].name == s.node:
+            return _no(f"{s.name}'s gateway {gateway} is its own parent's address, which the kernel filters")
+        raise _Unknown(
+            f"{s.name}'s default route goes through {holder[0].name} ({gateway}), whose routing netlab does not model"
+        )
+
+    def on_link(self, s: _Place, d: _Place, net: Network, on: str) -> list[Variant]:
+        if net.driver == Driver.BRIDGE:
+            if d.kind == "node":
+                return _yes(f"the host's own address on {net.name}: delivered locally (INPUT)")
+            if d.kind == "ctr" and on == net.name:
+                if net.icc:
+                    return _yes(f"both on bridge network {net.name}")
+                return _no(f"{net.name} has icc disabled: -i br -o br -j DROP")
+            raise _Unknown(f"{d.name} on {on} behind {net.name}")
+        if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
+            return self.child_on_lan(s, d, net, on)
+        raise _Unknown(f"the {net.driver} driver")
+
+    def child_on_lan(self, s: _Place, d: _Place, net: Network, on: str) -> list[Variant]:
+        """From a macvlan/ipvlan child of `net` to something on the same subnet."""
+        lan = net.parent
+        if d.kind == "ctr":
+            if on != net.name:
+                raise _Unknown("children of two macvlan/ipvlan networks on one parent")
+            if d.node != s.node:
+                return _yes(f"children on lan {lan}, through the wire")
+            if net.driver == Driver.IPVLAN:
+                return _yes("ipvlan children of one parent are switched inside the driver")
+            mode = net.option("macvlan_mode", "bridge")
+            if mode == "bridge":
+                return _yes("macvlan bridge mode: children of one parent reach each other")
+            if mode == "private":
+                return _no("macvlan private mode: children of one parent cannot talk to each other")
+            if mode == "vepa":
+                return _no("macvlan vepa mode: frames go to the switch, which does not send them back (no hairpin)")
+            raise _Unknown(f"macvlan {mode} mode")
+        if d.kind == "node":
+            if d.name != s.node:
+                return _yes(f"another host on lan {lan}")
+            if self._shim_reaches(d.name, net):
+                return _yes(f"through the host's macvlan shim on {lan}")
+            return _no(f"a {net.driver} child cannot talk to its own parent ({lan}): the kernel filters it")
+        if d.kind == "peer":
+            if dockerrules.l3_ipvlan(self.t, net.name):
+                raise _Unknown("an ipvlan L3 child and a peer on its subnet")
+            return _yes(f"on lan {lan}, with its own address")
+        raise _Unknown(f"{d.name}")
+
+    def _shim_reaches(self, node: str, net: Network) -> bool:
+        return (
+            net.driver == Driver.MACVLAN
+            and net.option("macvlan_mode", "bridge") == "bridge"
+            and any(sh.node == node and sh.lan == net.parent for sh in self.shims)
+        )
+
+    def through_node(self, s: _Place, net: Network, d: _Place, address: IPv4Address, on: str) -> list[Variant]:
+        """From a container through its bridge's gateway, its node."""
+        node = s.node
+        if d.kind == "node" and d.name == node:
+            return _yes(f"the host's own address, through {net.name}'s gateway: delivered locally (INPUT)")
+        if net.internal:
+            return _no(f"{net.name} is internal: DOCKER-ISOLATION drops what leaves it")
+        if d.kind == "ctr" and d.node == node and self.t.network(on).driver == Driver.BRIDGE:
+            return _no(f"{d.name} is on another bridge network ({on}): DOCKER-ISOLATION drops it")
+        lan = self.lan_of(address)
+        if lan is None or self.t.uplink(node or "", lan) is None:
+            raise _Unknown(f"{address} is not on a lan of {node}")
+        if d.kind == "ctr" and d.node == node:
+            return _no(f"{d.name} would answer its own parent's address ({lan}), which the kernel filters")
+        if net.masquerade:
+            return _yes(f"forwarded to lan {lan}, masqueraded as the host")
+        mine = s.nets[net.name]
+        if self.has_route(d, mine) is not None:
+            return _yes(f"forwarded to lan {lan} without NAT; {d.name} routes the reply back via the host")
+        return _no(f"{net.name} has no NAT: {d.name} has no route back to {mine}")
+
+    def through_master(self, s: _Place, d: _Place, address: IPv4Address, on: str) -> list[Variant]:
+        """From an ipvlan L3 child: routed by its parent's namespace, the node's."""
+        if d.kind == "node" and d.name == s.node:
+            return _no("an ipvlan child cannot talk to its own parent: the kernel filters it")
+        lan = self.lan_of(address)
+        if lan is None or d.kind != "peer":
+            raise _Unknown(f"{d.name} routed from an ipvlan L3 child")
+        mine = next(iter(s.nets.values()))
+        if self.has_route(d, mine) is not None:
+            return _yes(f"routed out of the parent onto lan {lan}; {d.name} routes the reply via the host")
+        return _no(f"ipvlan L3 gives no NAT and no ARP: {d.name} has no route back to {mine}")
+
+    # -- from a node --------------------------------------------------------
+    def from_node(self, s: _Place, d: _Place, address: IPv4Address, on: str) -> list[Variant]:
+        if d.kind == "ctr" and d.node == s.name:
+            net = self.t.network(on)
+            if net.driver == Driver.BRIDGE:
+                return _yes(f"the host reaches its bridge {on} directly (any port, internal or not)")
+            if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
+                if self._shim_reaches(s.name, net):
+                    return _yes(f"through the host's macvlan shim on {net.parent}")
+                return _no(f"the host cannot talk to its own {net.driver} children through their parent")
+            raise _Unknown(f"the {net.driver} driver")
+        lan = self.lan_of(address)
+        if lan is not None and self.t.uplink(s.name, lan) is not None and d.kind in ("peer", "node", "ctr"):
+            return _yes(f"on lan {lan}")
+        raise _Unknown(f"{address} is not on a network of {s.name}")
+
+    # -- from a peer --------------------------------------------------------
+    def from_peer(self, s: _Place, d: _Place, address: IPv4Address, on: str, probe: Probe) -> list[Variant]:
+        ((lan, _),) = s.nets.items()
+        if address in self.t.lan(lan).subnet:
+            if d.kind == "ctr":
+                net = self.t.network(on)
+                if dockerrules.l3_ipvlan(self.t, on):
+                    raise _Unknown("a peer and an ipvlan L3 child on one subnet")
+                if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
+                    return _yes(f"a {net.driver} child is on lan {lan} with its own address")
+                raise _Unknown(f"{d.name} on lan {lan}")
+            return _yes(f"on lan {lan}")
+        via = self.has_route(s, address)
+        if via is None:
+            return _no(f"{s.name} has no route to {address} (not on lan {lan})")
+        router = self.owner(via)
+        if router is None or router[0].kind != "node":
+            raise _Unknown(f"{s.name} routes {address} via {via}, not a Docker host")
+        node = router[0].name
+        if d.kind == "node" and d.name == node:
+            return _yes(f"routed to the host's own address via {via}: delivered locally (INPUT)")
+        if d.kind != "ctr" or d.node != node:
+            raise _Unknown(f"{d.name} behind {node}")
+        net = self.t.network(on)
+        if dockerrules.l3_ipvlan(self.t, on):
+            return _yes(f"routed via the host; the ipvlan L3 parent delivers it to its child {d.name}")
+        if net.driver != Driver.BRIDGE:
+            raise _Unknown(f"routed to a {net.driver} child")
+        if net.internal:
+            return _no(f"{on} is internal: DOCKER-ISOLATION drops what enters it from outside")
+        new = (NEW, False, "Docker 28 drops what is routed to a container from outside its bridge (raw PREROUTING)")
+        if self._publishes(self.container(d), probe):
+            return [(OLD, True, "routed to a published container port: the DOCKER chain accepts it"), new]
+        return [
+            ((*OLD, ("forward_policy", "DROP")), False, "routed to an unpublished port: the FORWARD policy DROP"),
+            ((*OLD, ("forward_policy", "ACCEPT")), True, "routed to an unpublished port: FORWARD policy ACCEPT"),
+            new,
+        ]
+
+    def _publishes(self, c: Container, probe: Probe) -> bool:
+        return any((p.container_port, p.proto) == (probe.port, str(probe.kind)) for p in c.publish)
