@@ -53,7 +53,7 @@ from netlab.model.topology import (
     Shim,
     Topology,
 )
-from netlab.verdict import Verdict, compare
+from netlab.verdict import Check, Verdict, compare
 
 #: (condition, reachable, the rule that decides it)
 Variant = tuple[When, bool, str]
@@ -98,6 +98,22 @@ class Prediction:
             if (c.stage, c.src, c.dst, str(c.probe), c.address) == (stage, src, dst, probe, address):
                 return c.reason if c.variants is None else _reason(c, self.verdict)
         return ""
+
+    def evidence(self, check: Check) -> str:
+        """What the measurement says about a cell that is not as predicted: a reset means the packet arrived and
+        nothing listens (the image does not serve that port); a trace (`--why`) names the rule; else the probe's
+        own words."""
+        o, e = check.observation, check.expectation
+        if o is None:
+            return "not measured"
+        if o.outcome is Outcome.UNREACHABLE and "connection refused" in o.detail:
+            return (
+                f"{e.dst} answered with a TCP reset: Docker let the packet through, but nothing listens on "
+                f"{e.probe.port} there (the image does not serve that port)"
+            )
+        if o.why:
+            return f"traced: {o.why}"
+        return o.detail
 
     def summary(self) -> str:
         v = self.verdict
@@ -258,6 +274,13 @@ class _Rules:
         return mine[0].via if mine else None
 
     # -- the decision -------------------------------------------------------
+    def off_overlay(self, on: str) -> list[Variant] | None:
+        """An address on an overlay network, from outside it: no host routes an overlay subnet."""
+        net = next((n for n in self.t.networks if n.name == on), None)  # `on` may be a lan, or a node's shim
+        if net is not None and net.driver == Driver.OVERLAY:
+            return _no(f"{on} is an overlay network: its subnet lives in Docker's sandboxes, routed by no host")
+        return None
+
     def fate(self, src: str, dst: str, address: IPv4Address | None, probe: Probe) -> list[Variant]:
         if probe.kind is ProbeKind.DNS:
             return self.dns(src, probe)
@@ -270,16 +293,18 @@ class _Rules:
             return _no(f"{dst} has only loopback")
         if (s.kind, s.name) == (d.kind, d.name):
             return _yes("one network namespace: delivered locally")
-        held = self.owner(address)
-        if held is None or held[0].name != d.name:
+        on = next((net for net, a in d.nets.items() if a == address), None)
+        if on is None:
             raise _Unknown(f"{address} is not an address netlab knows {dst} by")
-        on = held[1]
         if d.kind == "node" and probe.kind in (ProbeKind.TCP, ProbeKind.UDP):
             published = self.published(s, d, address, on, probe)
             if published is not None:
                 return published
         if s.kind == "ctr":
             return self.from_container(s, d, address, on, probe)
+        outside = self.off_overlay(on)
+        if outside is not None:
+            return outside
         if s.kind == "node":
             return self.from_node(s, d, address, on)
         return self.from_peer(s, d, address, on, probe)
@@ -358,6 +383,9 @@ class _Rules:
             net = self.t.network(net_name)
             if net.subnet_for(address) is not None or (dockerrules.l3_ipvlan(self.t, net_name) and on == net_name):
                 return self.on_link(s, d, net, on)
+        outside = self.off_overlay(on)
+        if outside is not None:
+            return outside
         gw = dockerrules.gateway_attachment(self.t, self.container(s))
         if gw is None:
             return _no(f"{s.name} has no default route (none of its networks gives one) and {address} is off-link")
@@ -387,6 +415,9 @@ class _Rules:
             raise _Unknown(f"{d.name} on {on} behind {net.name}")
         if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
             return self.child_on_lan(s, d, net, on)
+        if net.driver == Driver.OVERLAY and d.kind == "ctr" and on == net.name:
+            where = "on one node, through its br0" if d.node == s.node else "across nodes, in VXLAN"
+            return _yes(f"both on overlay network {net.name}: {where}")
         raise _Unknown(f"the {net.driver} driver")
 
     def child_on_lan(self, s: _Place, d: _Place, net: Network, on: str) -> list[Variant]:

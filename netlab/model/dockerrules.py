@@ -69,10 +69,11 @@ def embedded_zone(t: Topology, c: Container, containers: Iterable[Container]) ->
     user_nets = {a.network for a in c.attachments if t.network(a.network).user_defined}
     zone: dict[str, str] = {}
     for other in containers:
+        name = other.docker_name or other.name
         for a in other.attachments:
             if a.network in user_nets and a.address is not None:
-                zone.setdefault(other.name, str(a.address))
-                zone[f"{other.name}.{a.network}"] = str(a.address)
+                zone.setdefault(name, str(a.address))
+                zone[f"{name}.{a.network}"] = str(a.address)
                 for alias in a.aliases:  # Docker's network aliases: on that network only
                     zone.setdefault(alias, str(a.address))
     return zone

@@ -171,6 +171,9 @@ class Container:
     #: the container whose network namespace this one joins (Docker's `--network container:NAME`, compose's
     #: `network_mode: service:NAME`): no attachments of its own, that container's addresses and resolver
     joins: str | None = None
+    #: its name on the Docker daemon, where the tables call it otherwise (`netlab scan` names a compose project's
+    #: containers by their service): the name Docker's embedded DNS answers
+    docker_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -317,13 +317,12 @@ def prediction_lines(r: Result, color: bool = False) -> list[str]:
         for c in checks:
             if c.ok:
                 continue
-            e, o = c.expectation, c.observation
+            e = c.expectation
             addr = f" ({e.address})" if e.address else ""
             mark = _red("DIFFERS", color) if not c.error else _yellow("ERROR", color)
             lines.append(f"  {mark} {e.src} -> {e.dst}{addr} {e.probe}: predicted {c.expected}, measured {c.observed}")
             lines.append(f"        Docker's rule: {p.why(e.stage, e.src, e.dst, str(e.probe), e.address)}")
-            if o is not None:
-                lines.append(f"        measured: {o.detail}" + (f"; traced: {o.why}" if o.why else ""))
+            lines.append(f"        measured: {p.evidence(c)}")
         for cell in p.unpredicted:
             if cell.stage == stage.name:
                 lines.append(f"  not predicted: {cell.src} -> {cell.dst} {cell.probe}: {cell.reason}")

@@ -85,6 +85,7 @@ def prediction_to_json(p: Prediction) -> dict[str, Any]:
             "observed": str(c.observed),
             "rule": p.why(e.stage, e.src, e.dst, str(e.probe), e.address),
             **({"when": dict(e.when)} if e.when else {}),
+            "evidence": p.evidence(c),
             **({"detail": o.detail} if o is not None and o.detail else {}),
             **({"why": o.why} if o is not None and o.why else {}),
         }

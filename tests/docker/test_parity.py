@@ -128,6 +128,7 @@ def test_docker_and_netns_agree_cell_for_cell(name: str, host_and_docker_unchang
     assert a.keys() == b.keys()
     differ = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
     assert not differ, f"docker vs netns differ in {len(differ)} cells: {differ}"
+    assert not docker.check_predicted().unpredicted  # real Docker's whole matrix is what its rules predict
     # the rules Docker wrote for the scenario, and the ones the netns backend renders, rule for rule
     assert firewall(docker) == firewall(netns)
     assert container_rules(docker) == container_rules(netns)
@@ -147,6 +148,7 @@ def test_swarm_of_private_daemons_agrees_with_netns(name: str, host_and_docker_u
     a, b = matrix(docker), matrix(netns)
     differ = {k: (a[k], b[k]) for k in a if a.get(k) != b.get(k)}
     assert a.keys() == b.keys() and not differ, differ
+    assert not docker.check_predicted().unpredicted
     assert firewall(docker) == firewall(netns)  # per node: docker_gwbridge's rules, nothing for the overlay itself
     assert container_rules(docker) == container_rules(netns)
     # VXLAN with the same VNI and inner addresses on the underlay (ARP differs: the swarm's own traffic

@@ -163,6 +163,16 @@ def test_a_scan_measures_a_project_and_changes_nothing(project: tuple[Any, str],
     assert withheld["outcome"] == "error" and "not sent" in withheld["detail"]
     # my-api's own DNS servers are its loopback: every name it asks about is measured
     assert not any(o["src"] == "my-api" and o["outcome"] == "error" for o in data["observations"])
+    # Docker's rules predict every other cell; the one they do not is explained by what was measured
+    prediction = data["prediction"]
+    assert prediction["summary"]["not_predicted"] == 0
+    differ = {(d["src"], d["dst"], d["probe"]): d for d in prediction["differences"]}
+    assert set(differ) == {("my-api", "db", "tcp:5432"), ("host", "db", "tcp:5432")}, differ
+    for cell in differ.values():
+        assert cell["predicted"] == "reachable" and "nothing listens on 5432" in cell["evidence"]
+    assert "predicted from Docker's rules (engine 20.10" in proc.stdout and "DIFFERS my-api -> db" in proc.stdout, (
+        proc.stdout[-3000:]
+    )
 
 
 def test_a_scan_of_a_name_nobody_runs_says_so() -> None:
@@ -217,7 +227,7 @@ def test_docker_compose_brings_up_the_example_and_the_scan_gives_netlab_compose_
         out = tmp_path / "scan.json"
         matrix = str(EXAMPLES / "three-tier.matrix")
         scanned = subprocess.run(
-            ["netlab", "scan", "--project", name, "--expect", matrix, "--check", "--json", str(out)],
+            ["netlab", "scan", "--project", name, "--expect", matrix, "--check", "predicted", "--json", str(out)],
             capture_output=True,
             text=True,
             timeout=300,

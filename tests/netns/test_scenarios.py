@@ -38,6 +38,7 @@ def test_bundled_scenario_passes_and_leaves_host_unchanged(name: str, host_uncha
         for c in failed
     )
     assert result.verdict.correct == len(result.verdict.checks) > 0
+    assert not result.check_predicted().unpredicted  # every measured cell is what Docker's rules predict
 
 
 def test_every_bundled_scenario_is_tested() -> None:

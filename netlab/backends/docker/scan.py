@@ -75,6 +75,7 @@ class Scanned:
     #: the name compose made up for the container (project_service_N): answered, but not measured, as
     #: `netlab compose` does not measure it either
     made_up: str = ""
+    docker_name: str = ""  # its name on the daemon
 
 
 @dataclass(slots=True)
@@ -151,7 +152,7 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
     for info in sorted(infos, key=lambda i: names[i["Id"]]):
         name = names[info["Id"]]
         state = info["State"]
-        c = Scanned(name, info["Id"], int(state["Pid"]))
+        c = Scanned(name, info["Id"], int(state["Pid"]), docker_name=info["Name"].lstrip("/"))
         mode = str(info["HostConfig"].get("NetworkMode") or "")
         if mode.startswith("container:"):
             target = mode.split(":", 1)[1]
@@ -199,13 +200,14 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
             owner = scanned[c.mode.split(":", 1)[1]]
             c.networks, c.resolver, c.upstreams = dict(owner.networks), owner.resolver, owner.upstreams
     containers = tuple(
-        Container(c.name, HOST, (), (), joins=c.mode.split(":", 1)[1])
+        Container(c.name, HOST, (), (), joins=c.mode.split(":", 1)[1], docker_name=c.docker_name)
         if c.mode.startswith("container:")
         else Container(
             c.name,
             HOST,
-            tuple(Attachment(n, addr) for n, (_, addr, _) in c.networks.items()),
+            tuple(Attachment(n, addr, aliases) for n, (_, addr, aliases) in c.networks.items()),
             _published(by_id[c.id]),
+            docker_name=c.docker_name,
         )
         for c in scanned.values()
     )
@@ -431,6 +433,7 @@ class ScanBackend(Backend):
         version = self.client.version().get("Version")
         dep.facts["engine"] = f"Docker Engine {version}" if version else None
         dep.facts["docker"] = version
+        dep.facts["engine_version"] = version  # what Docker's rules are predicted for (netlab/predict.py)
         return dep
 
     def _endpoints(self, dep: Deployment) -> None:

@@ -1,0 +1,181 @@
+"""Docker's rules' prediction (netlab/predict.py) against what the scenarios state, and how a difference is shown.
+
+The bundled scenarios' expectations were each measured on real Docker 20.10 and on the netns backend's 20.10, 28
+and 29 profiles under both FORWARD policies (tests/docker/test_parity.py, tests/netns/test_engines.py); the
+predictor, which reads none of them, must give the same answer for every one of them under every such host, and
+predict every other cell of their matrices too (the acceptance tiers check those against measurements)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netlab import Scenario, compose, loader, predict
+from netlab.backends.fake import FakeBackend
+from netlab.cli.run import predicted_argv
+from netlab.model import conditions, matrixfile
+from netlab.model.results import Outcome
+from netlab.model.topology import Topology
+from netlab.report import console
+from netlab.runner import run_topology
+from netlab.verdict import find
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "compose"
+HOSTS = [
+    {"engine": "20.10.24", "forward_policy": "DROP"},
+    {"engine": "20.10.24", "forward_policy": "ACCEPT"},
+    {"engine": "28.5.2", "forward_policy": "DROP"},
+    {"engine": "28.5.2", "forward_policy": "ACCEPT"},
+    {"engine": "29.0.0", "forward_policy": "ACCEPT"},
+]
+
+
+def _disagreements(t: Topology) -> list[str]:
+    """Every expectation of `t` whose predicted answer differs under some host, or that is not predicted."""
+    r = run_topology(t, FakeBackend(node_gateways=True))
+    cells = {
+        (c.stage, c.src, c.dst, str(c.probe), c.address): c for c in predict.predict(t, r.endpoints, r.observations)
+    }
+    out = []
+    for stage in t.stages:
+        for e in stage.expectations:
+            o = find(r.observations, e)
+            assert o is not None
+            cell = cells[(o.stage, o.src, o.dst, str(o.probe), o.address)]
+            if cell.variants is None:
+                out.append(f"{stage.name} {e.src}->{e.dst} {e.probe}: not predicted ({cell.reason})")
+                continue
+            for host in HOSTS:
+                if conditions.holds(e.when, host) is not True:
+                    continue
+                apply = [v for v in cell.variants if conditions.holds(v[0], host)]
+                if [v[1] for v in apply] != [e.reachable]:
+                    out.append(f"{stage.name} {e.src}->{e.dst} {e.probe} on {host}: {e.reachable} vs {apply}")
+    return out
+
+
+@pytest.mark.parametrize("name", [info.name for info in loader.bundled()])
+def test_the_rules_predict_every_bundled_expectation_on_every_host(name: str) -> None:
+    t = loader.load(name)
+    assert _disagreements(t) == []
+    r = run_topology(t, FakeBackend(node_gateways=True))
+    assert not [c for c in predict.predict(t, r.endpoints, r.observations) if c.variants is None]
+
+
+@pytest.mark.parametrize("example", ["three-tier", "exercise4", "macvlan", "sidecar"])
+def test_the_rules_predict_the_compose_examples_matrices(example: str) -> None:
+    t = compose.load(EXAMPLES / f"{example}.yml").scenario.build()
+    t = matrixfile.apply(t, loader.load_matrix(str(EXAMPLES / f"{example}.matrix")), example)
+    assert _disagreements(t) == []
+
+
+def _fake_run(s: Scenario, decide: Any = None) -> Any:
+    backend = FakeBackend(node_gateways=True) if decide is None else FakeBackend(decide, node_gateways=True)
+    return run_topology(s.build(), backend)
+
+
+def _cell(result: Any, src: str, dst: str, probe: str = "icmp") -> predict.Cell:
+    cells = predict.predict(result.topology, result.endpoints, result.observations)
+    return next(c for c in cells if (c.src, c.dst, str(c.probe)) == (src, dst, probe))
+
+
+def test_icc_off_closes_the_bridge_but_not_the_published_port_through_the_host() -> None:
+    s = Scenario("t")
+    net = s.network("n", options={"com.docker.network.bridge.enable_icc": "false"})
+    other = s.network("o")
+    s.container("web", net, publish={8080: 80})
+    s.container("app", net)
+    s.container("far", other)
+    s.measure("app", "web", "tcp:80")
+    s.measure("app", "host", "tcp:8080")
+    s.measure("far", "host", "tcp:8080")
+    r = _fake_run(s)
+    direct = _cell(r, "app", "web", "tcp:80")
+    assert direct.variants is not None and direct.variants[0][1] is False and "icc" in direct.variants[0][2]
+    hairpin = _cell(r, "app", "host", "tcp:8080")
+    assert hairpin.variants is not None and hairpin.variants[0][1] is True and "docker-proxy" in hairpin.variants[0][2]
+    across = _cell(r, "far", "host", "tcp:8080")
+    assert across.variants is not None and across.variants[0][1] is False
+    assert "DOCKER-ISOLATION" in across.variants[0][2]
+
+
+def test_macvlan_modes_and_what_is_left_unpredicted() -> None:
+    s = Scenario("t")
+    lan = s.lan("lan0")
+    vepa = s.network("v", driver="macvlan", parent=lan, options={"macvlan_mode": "vepa"})
+    s.container("a", vepa)
+    s.container("b", vepa)
+    r = _fake_run(s)
+    cell = _cell(r, "a", "b")
+    assert cell.variants is not None and cell.variants[0][1] is False and "hairpin" in cell.variants[0][2]
+    # the default gateway of a macvlan network is an address nobody on the lan holds: nothing off the lan
+    s2 = Scenario("t2")
+    lan2 = s2.lan("lan0")
+    s2.container("a", s2.network("m", driver="macvlan", parent=lan2))
+    s2.container("c", s2.network("n"))
+    gone = _cell(_fake_run(s2), "a", "c")
+    assert gone.variants is not None and gone.variants[0][1] is False and "nobody there holds" in gone.variants[0][2]
+    # a peer on the very subnet of an ipvlan L3 child (no ARP in L3 mode): the rules do not say; neither do they guess
+    s3 = Scenario("t3")
+    lan3 = s3.lan("lan0", subnet="198.18.40.0/24")
+    s3.peer("ext", lan3)
+    s3.container("a", s3.network("l3", driver="ipvlan", parent=lan3, options={"ipvlan_mode": "l3"}))
+    unknown = _cell(_fake_run(s3), "ext", "a")
+    assert unknown.variants is None and "ipvlan L3" in unknown.reason
+
+
+def test_the_embedded_dns_answers_a_scanned_container_by_its_docker_name_not_its_table_name() -> None:
+    from dataclasses import replace
+
+    s = Scenario("t")
+    net = s.network("n")
+    s.container("api", net)
+    s.container("web", net)
+    s.measure("web", "api", "dns:api")
+    s.measure("web", "api", "dns:shop_api_1")
+    t = s.build()
+    renamed = tuple(replace(c, docker_name=f"shop_{c.name}_1") for c in t.containers)
+    r = run_topology(replace(t, containers=renamed), FakeBackend(node_gateways=True))
+    assert _cell(r, "web", "api", "dns:shop_api_1").variants[0][1] is True  # type: ignore[index]
+    assert _cell(r, "web", "api", "dns:api").variants[0][1] is False  # type: ignore[index]
+
+
+def test_a_difference_is_shown_with_the_rule_and_what_was_measured() -> None:
+    s = Scenario("t")
+    s.container("a", s.network("x"))
+    s.container("b", s.network("y"))
+    s.measure("a", "b", "tcp:80")
+
+    def everything_open(src: Any, dst: Any, probe: Any) -> Outcome:
+        return Outcome.REACHABLE
+
+    r = _fake_run(s, everything_open)
+    p = r.predicted()
+    wrong = {(c.expectation.src, c.expectation.dst, str(c.expectation.probe)) for c in p.verdict.checks if not c.ok}
+    assert wrong == {("a", "b", "icmp"), ("b", "a", "icmp"), ("a", "b", "tcp:80")}  # two bridges are isolated
+    text = console.prediction_lines_text(r)
+    assert "DIFFERS a -> b" in text and "Docker's rule: b is on another bridge network (y): DOCKER-ISOLATION" in text
+    with pytest.raises(AssertionError, match="DIFFERS"):
+        r.check_predicted()
+    data = r.to_json()["prediction"]
+    assert data["ok"] is False and data["summary"]["not"] == p.verdict.wrong
+    assert {d["rule"] for d in data["differences"]} >= {"b is on another bridge network (y): DOCKER-ISOLATION drops it"}
+
+
+def test_check_predicted_is_written_as_check_with_a_value() -> None:
+    assert predicted_argv(["compose", "f.yml", "--check", "predicted"]) == [
+        "compose",
+        "f.yml",
+        "--check",
+        "--check-predicted",
+    ]
+    assert predicted_argv(["scan", "--check=predicted", "-p", "x"]) == [
+        "scan",
+        "--check",
+        "--check-predicted",
+        "-p",
+        "x",
+    ]
+    assert predicted_argv(["run", "bridge", "--check", "--json", "f"]) == ["run", "bridge", "--check", "--json", "f"]
