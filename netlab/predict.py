@@ -59,6 +59,8 @@ from netlab.verdict import Check, Verdict, compare
 Variant = tuple[When, bool, str]
 OLD = (("engine", "<28"),)
 NEW = (("engine", ">=28"),)
+OLD29 = (("engine", "<29"),)
+NEW29 = (("engine", ">=29"),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,13 @@ class _Place:
     node: str | None
     #: network (or lan, or `<lan>-shim` on a node) -> this namespace's address there
     nets: dict[str, IPv4Address] = field(default_factory=dict)
+
+
+def _on_link(net: Network, mine: IPv4Address, address: IPv4Address) -> bool:
+    """Whether `address` is on the subnet a container's address `mine` has on `net` (a network of several subnets
+    gives each container the on-link route of its own subnet only)."""
+    home = net.subnet_for(mine)
+    return home is not None and address in home
 
 
 def _yes(why: str) -> list[Variant]:
@@ -328,6 +337,7 @@ class _Rules:
 
     def published(self, s: _Place, d: _Place, address: IPv4Address, on: str, probe: Probe) -> list[Variant] | None:
         """A probe to a port published on node `d`'s `address`; None when none is."""
+        elsewhere = None
         for c in self.ctrs.values():
             if c.node != d.name or not dockerrules.has_own_ns(self.t, c):
                 continue
@@ -335,11 +345,16 @@ class _Rules:
                 if (p.host_port, p.proto) != (probe.port, str(probe.kind)):
                     continue
                 if p.host_ip is not None and p.host_ip != address:
+                    elsewhere = p.host_ip
                     continue
-                return self._published_to(s, d, c, on, address)
+                return self._published_to(s, d, c, on, address, probe)
+        if elsewhere is not None:
+            return _no(f"the port is published on {elsewhere} only: nothing listens at {address}")
         return None
 
-    def _published_to(self, s: _Place, d: _Place, c: Container, on: str, address: IPv4Address) -> list[Variant]:
+    def _published_to(
+        self, s: _Place, d: _Place, c: Container, on: str, address: IPv4Address, probe: Probe
+    ) -> list[Variant]:
         gw = dockerrules.gateway_attachment(self.t, c)
         net = self.t.network(gw.network) if gw is not None else None
         if net is None or net.driver != Driver.BRIDGE or net.internal:
@@ -358,30 +373,50 @@ class _Rules:
             return _no(f"{s.name} has no route to {address}")
         if s.node != d.name:
             raise _Unknown("a published port of another node")
-        mine = self.container(s)
-        if gw is not None and any(a.network == gw.network for a in mine.attachments):
-            return _yes(f"published port on {c.name}'s own bridge: docker-proxy (or hairpin NAT) answers")
         path = self._path_network(s, address)
         if path is None or path.driver != Driver.BRIDGE:
             return self.from_container(s, d, address, on, Probe(ProbeKind.ICMP))
         if path.internal:
-            return _no(f"DNAT sends it to {net.name}, but {path.name} is internal: DOCKER-ISOLATION drops it")
-        return _no(f"DNAT sends it from {path.name} to another bridge network ({net.name}): DOCKER-ISOLATION drops it")
+            return _no(f"DNAT sends it from internal {path.name} to {net.name}: the isolation rules drop it")
+        # docker-proxy answers a datagram from the address the host routes back with: asked at another address,
+        # the container's connected socket never takes the reply
+        proxied = (
+            _no(f"docker-proxy answers from {path.name}'s gateway, not {address}: the reply is not taken")
+            if probe.kind is ProbeKind.UDP and address != path.gateway_for(s.nets[path.name])
+            else _yes("the host's own address: docker-proxy, listening there, relays it")
+        )
+        proxy_on, proxy_off = (("userland_proxy", "on"),), (("userland_proxy", "off"),)
+        if path.name == net.name:
+            hairpin = f"hairpin NAT: DNATed back into {net.name}"
+            return [(proxy_on, *proxied[0][1:]), (proxy_off, True, hairpin)]
+        isolated = f"DNAT sends it from {path.name} to another bridge network ({net.name}): the isolation rules drop it"
+        v29 = "Docker 29 accepts forwarded traffic to a published port from any bridge"
+        if not path.masquerade:  # no `-A DOCKER -i <bridge> -j RETURN` without masquerade: DNATed
+            return [(OLD29, False, isolated), (NEW29, True, v29)]
+        return [
+            ((*OLD29, *proxy_on), *proxied[0][1:]),
+            ((*OLD29, *proxy_off), False, isolated),
+            (NEW29, True, v29),
+        ]
 
     def _path_network(self, s: _Place, address: IPv4Address) -> Network | None:
         """The network a container's packet to `address` leaves by: the one it is on-link on, else its gateway's."""
-        for net_name in s.nets:
+        for net_name, mine in s.nets.items():
             net = self.t.network(net_name)
-            if net.subnet_for(address) is not None:
+            if _on_link(net, mine, address):
                 return net
         gw = dockerrules.gateway_attachment(self.t, self.container(s))
         return self.t.network(gw.network) if gw is not None else None
 
     # -- from a container ---------------------------------------------------
     def from_container(self, s: _Place, d: _Place, address: IPv4Address, on: str, probe: Probe) -> list[Variant]:
-        for net_name in s.nets:
+        for net_name, mine in s.nets.items():
             net = self.t.network(net_name)
-            if net.subnet_for(address) is not None or (dockerrules.l3_ipvlan(self.t, net_name) and on == net_name):
+            if (
+                _on_link(net, mine, address)
+                or (dockerrules.l3_ipvlan(self.t, net_name) and on == net_name)
+                or (not net.subnets and on == net_name)  # an external network: its subnet is Docker's
+            ):
                 return self.on_link(s, d, net, on)
         outside = self.off_overlay(on)
         if outside is not None:

@@ -30,7 +30,9 @@ def test_the_ci_page_runs_as_written(tmp_path: Path, host_unchanged: HostSnapsho
     # the compose workflow needs Docker's compose v2 plugin (not in Debian 12); its netlab step is the command
     # tests/docker/test_scan_live.py runs on a project docker-compose 1.29.2 started
     compose_job = yaml.safe_load(files.pop(".github/workflows/compose-network.yml"))["jobs"]["scan"]["steps"]
-    assert any("netlab scan --project app --expect app.matrix --check" in s.get("run", "") for s in compose_job)
+    assert any(
+        "netlab scan --project app --expect app.matrix --check predicted" in s.get("run", "") for s in compose_job
+    )
     assert set(files) == {"tests/network/layout.py", "tests/network/test_layout.py", "tests/network/layout.matrix"}
     for name, body in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

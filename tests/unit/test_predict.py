@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_scenarios import loopback_publish, proxy, sidecar, two_subnet_macvlan
 
 from netlab import Scenario, compose, loader, predict
 from netlab.backends.fake import FakeBackend
@@ -24,11 +25,10 @@ from netlab.verdict import find
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "compose"
 HOSTS = [
-    {"engine": "20.10.24", "forward_policy": "DROP"},
-    {"engine": "20.10.24", "forward_policy": "ACCEPT"},
-    {"engine": "28.5.2", "forward_policy": "DROP"},
-    {"engine": "28.5.2", "forward_policy": "ACCEPT"},
-    {"engine": "29.0.0", "forward_policy": "ACCEPT"},
+    {"engine": engine, "forward_policy": policy, "userland_proxy": proxy}
+    for engine in ("20.10.24", "28.5.2", "29.0.0")
+    for policy in ("DROP", "ACCEPT")
+    for proxy in ("on", "off")
 ]
 
 
@@ -64,6 +64,13 @@ def test_the_rules_predict_every_bundled_expectation_on_every_host(name: str) ->
     assert not [c for c in predict.predict(t, r.endpoints, r.observations) if c.variants is None]
 
 
+@pytest.mark.parametrize("make", [proxy, two_subnet_macvlan, sidecar, loopback_publish])
+def test_the_rules_predict_the_shared_scenarios(make: Any) -> None:
+    """The scenarios both acceptance tiers run (docker-proxy or hairpin NAT, two subnets, container:X, a port
+    published on one host address)."""
+    assert _disagreements(make().build()) == []
+
+
 @pytest.mark.parametrize("example", ["three-tier", "exercise4", "macvlan", "sidecar"])
 def test_the_rules_predict_the_compose_examples_matrices(example: str) -> None:
     t = compose.load(EXAMPLES / f"{example}.yml").scenario.build()
@@ -96,9 +103,14 @@ def test_icc_off_closes_the_bridge_but_not_the_published_port_through_the_host()
     assert direct.variants is not None and direct.variants[0][1] is False and "icc" in direct.variants[0][2]
     hairpin = _cell(r, "app", "host", "tcp:8080")
     assert hairpin.variants is not None and hairpin.variants[0][1] is True and "docker-proxy" in hairpin.variants[0][2]
+    # from another bridge: docker-proxy relays it (20.10, 28), hairpin NAT forwards it into isolation; 29 lets it
     across = _cell(r, "far", "host", "tcp:8080")
-    assert across.variants is not None and across.variants[0][1] is False
-    assert "DOCKER-ISOLATION" in across.variants[0][2]
+    assert across.variants is not None
+    assert {v[0]: v[1] for v in across.variants} == {
+        (("engine", "<29"), ("userland_proxy", "on")): True,
+        (("engine", "<29"), ("userland_proxy", "off")): False,
+        (("engine", ">=29"),): True,
+    }
 
 
 def test_macvlan_modes_and_what_is_left_unpredicted() -> None:
