@@ -22,6 +22,7 @@ from netlab.model.topology import (
     Shim,
     Stage,
     Topology,
+    UserRule,
 )
 
 IMAGE = "netlab/probe"
@@ -266,7 +267,16 @@ def deploy_steps(t: Topology) -> list[Step]:
     for c in t.containers:
         first, *more = _run_container(t, c)
         steps += [replace(first, key=("container", c.name)), *more]
+    steps += [user_rule_step(a) for a in t.stages[0].actions if isinstance(a, UserRule)]
     return steps
+
+
+def user_rule_step(a: UserRule) -> Step:
+    return Step(
+        f"Add a rule of your own to {a.node}'s DOCKER-USER chain: {a.rule}",
+        [f"iptables -I DOCKER-USER {a.rule}   (on {a.node}; Docker never touches this chain's rules)"],
+        ["FORWARD jumps to DOCKER-USER before any rule of Docker's: every forwarded packet meets this rule first"],
+    )
 
 
 def stage_steps(t: Topology, stage: Stage) -> list[Step]:
@@ -315,6 +325,8 @@ def stage_steps(t: Topology, stage: Stage) -> list[Step]:
                     [],
                 )
             )
+        elif isinstance(a, UserRule):
+            out.append(user_rule_step(a))
     index = t.stages.index(stage)
     return [replace(s, key=("action", f"{index}:{k}")) for k, s in enumerate(out)]
 

@@ -93,3 +93,28 @@ def loopback_publish() -> Scenario:
     s.expect(cli, "host", "tcp:8080", reachable=False)
     s.expect(cli, "host", "tcp:8081", reachable=True)
     return s
+
+
+def docker_user() -> Scenario:
+    """Rules of the user's own in DOCKER-USER (Scenario.docker_user), which FORWARD runs before any of Docker's:
+    a published port DNATed to web is then dropped on its way in, traffic between two containers of one bridge
+    too (br_netfilter hands bridged frames to FORWARD), web's way out to the lan is rejected; the host's own
+    packets are not forwarded and pass."""
+    s = Scenario("dockeruser")
+    lan = s.lan("lan0")
+    ext = s.peer("ext", lan)
+    front = s.network("front")
+    web = s.container("web", front, publish={8080: 80})
+    app = s.container("app", front)
+    s.expect(ext, "host", "tcp:8080")
+    s.expect(app, web, "tcp:80")
+    s.expect(web, ext, "icmp")
+    with s.stage("blocked", "Rules of the user's own in DOCKER-USER") as st:
+        st.docker_user("-d {front} -p tcp --dport 80 -j DROP")
+        st.docker_user("-s {front} -d {lan0} -j REJECT")
+        st.expect(ext, "host", "tcp:8080", reachable=False)
+        st.expect(app, web, "tcp:80", reachable=False)
+        st.expect(app, web, "icmp")
+        st.expect("host", web, "tcp:80")
+        st.expect(web, ext, "icmp", reachable=False)
+    return s

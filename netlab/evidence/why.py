@@ -247,7 +247,10 @@ def explain(
         assert task.address is not None
         src_ep = dep.endpoints[task.src]
         src_addrs = {a.address for a in src_ep.addresses}
-        mine = [(e, _matches(e, src_addrs, task.address, task)) for e in events]
+        matched = [(e, _matches(e, src_addrs, task.address, task)) for e in events]
+        # the same packet after a DNAT (a published port): other headers, the same trace id in that namespace
+        ids = {(e.netns, e.trace_id): d for e, d in matched if d}
+        mine = [(e, d or ids.get((e.netns, e.trace_id))) for e, d in matched]
         mine = [(e, d) for e, d in mine if d]
         if observations[i].outcome is Outcome.REACHABLE:
             why = _accepted(mine, labels, rules, dep.endpoints[task.src].netns, traced)

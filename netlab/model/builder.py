@@ -31,7 +31,19 @@ from netlab.model.topology import (
     Stage,
     Topology,
     Uplink,
+    UserRule,
 )
+
+#: the options a DOCKER-USER rule may use (Scenario.docker_user), long forms mapped to iptables' short ones
+USER_RULE_OPTIONS = {
+    **{o: o for o in ("-s", "-d", "-p", "--dport", "--sport", "-j")},
+    "--source": "-s",
+    "--destination": "-d",
+    "--protocol": "-p",
+    "--destination-port": "--dport",
+    "--source-port": "--sport",
+    "--jump": "-j",
+}
 
 
 def build(declarations: Declarations, subnet_offset: int = 0) -> Topology:
@@ -435,7 +447,11 @@ class _Builder:
                 raise self.fail(f"{what}: {err}") from err
             addr = self.address(what, m.address) if m.address else None
             measured[m.stage].append(Measurement(m.stage, m.src, m.dst, probe, addr))
-        out = [Stage(INITIAL, "", (), tuple(exps[INITIAL]), tuple(measured[INITIAL]))]
+        first = tuple(
+            self.action(INITIAL, kind, args, net_by, lan_by, peers, uplinks, ctr_nodes)
+            for kind, args in d.initial_actions
+        )
+        out = [Stage(INITIAL, "", first, tuple(exps[INITIAL]), tuple(measured[INITIAL]))]
         for st in d.stages:
             actions = tuple(
                 self.action(st.name, kind, args, net_by, lan_by, peers, uplinks, ctr_nodes) for kind, args in st.actions
@@ -456,6 +472,8 @@ class _Builder:
     ) -> Action:
         d = self.d
         what = f"stage {stage!r}: {kind}({', '.join(args)})"
+        if kind == "docker_user":
+            return self.user_rule(what, args[0], args[1], net_by, lan_by)
         if kind == "route":
             target, dst, via = args
             if target not in {*d.nodes, *d.containers, *d.peers}:
@@ -518,6 +536,77 @@ class _Builder:
             raise self.fail(f"{what}: container {container!r} is not on network {network!r}")
         attached.discard(network)
         return Disconnect(container, network)
+
+    def user_rule(
+        self, what: str, node: str, text: str, net_by: dict[str, Network], lan_by: dict[str, Lan]
+    ) -> UserRule:
+        """A DOCKER-USER rule, checked: only the matches netlab knows, every address inside the scenario's subnets
+        (a rule of a run must never touch traffic that is not the run's), `{name}` replaced by that subnet."""
+        if node not in self.d.nodes:
+            raise self.fail(f"{what}: unknown node {node!r}")
+        ours = [n.subnet for n in net_by.values() if n.subnet is not None] + [x.subnet for x in lan_by.values()]
+
+        def subnet(token: str) -> str:
+            if token.startswith("{") and token.endswith("}"):
+                name = token[1:-1]
+                found = net_by[name].subnet if name in net_by else lan_by[name].subnet if name in lan_by else None
+                if found is None:
+                    raise self.fail(f"{what}: {token}: no network or lan of that name has a subnet")
+                return str(found)
+            try:
+                net = IPv4Network(token, strict=False)
+            except ValueError as err:
+                raise self.fail(f"{what}: {token!r} is not an address or subnet") from err
+            if not any(net.subnet_of(o) for o in ours):
+                raise self.fail(
+                    f"{what}: {net} is outside the scenario's subnets; a DOCKER-USER rule of a run may only match "
+                    "the run's own traffic"
+                )
+            return str(net)
+
+        tokens = text.split()
+        pairs: dict[str, list[str]] = {}  # canonical option -> its words ("!" included)
+        i = 0
+        while i < len(tokens):
+            negate = tokens[i] == "!"
+            opt = tokens[i + 1] if negate and i + 1 < len(tokens) else tokens[i]
+            value = tokens[i + 2] if negate and i + 2 < len(tokens) else tokens[i + 1] if i + 1 < len(tokens) else None
+            i += 3 if negate else 2
+            if opt == "-m" and value in ("tcp", "udp"):
+                continue  # iptables' own match for the ports; netlab adds it where the ports need it
+            key = USER_RULE_OPTIONS.get(opt)
+            if key is None or value is None or (negate and key not in ("-s", "-d")):
+                raise self.fail(
+                    f"{what}: {opt!r} is not a match netlab knows; use -s, -d, -p tcp|udp|icmp, --dport, --sport "
+                    "and -j ACCEPT|DROP|REJECT|RETURN"
+                )
+            if key in pairs:
+                raise self.fail(f"{what}: {opt} given twice")
+            if key in ("-s", "-d"):
+                value = subnet(value)
+            elif key == "-p" and value not in ("tcp", "udp", "icmp"):
+                raise self.fail(f"{what}: -p {value}: use tcp, udp or icmp")
+            elif key in ("--dport", "--sport") and not (value.isdigit() and 0 < int(value) < 65536):
+                raise self.fail(f"{what}: {opt} {value}: a port is 1-65535")
+            elif key == "-j" and value not in ("ACCEPT", "DROP", "REJECT", "RETURN"):
+                raise self.fail(f"{what}: -j {value}: use ACCEPT, DROP, REJECT or RETURN")
+            pairs[key] = (["!"] if negate else []) + [key, value]
+        if "-j" not in pairs:
+            raise self.fail(f"{what}: the rule needs a target (-j DROP, -j ACCEPT...)")
+        if not any(k in pairs and pairs[k][0] != "!" for k in ("-s", "-d")):
+            raise self.fail(
+                f"{what}: give -s or -d (not negated, inside the scenario's subnets): the rule must match only the run"
+            )
+        proto = pairs.get("-p", ["", ""])[-1]
+        if ("--dport" in pairs or "--sport" in pairs) and proto not in ("tcp", "udp"):
+            raise self.fail(f"{what}: --dport and --sport need -p tcp or -p udp")
+        # in iptables' own order (as `iptables -S` prints it): addresses, protocol, its match and ports, target
+        words: list[str] = []
+        for k in ("-s", "-d", "-p", "--sport", "--dport", "-j"):
+            if k == "--sport" and ("--sport" in pairs or "--dport" in pairs):
+                words += ["-m", proto]
+            words += pairs.get(k, [])
+        return UserRule(node, " ".join(words))
 
     def host_binding(self, what: str, key: object) -> tuple[IPv4Address | None, object]:
         """A publish key: a host port (8080) or "ADDRESS:PORT" ("127.0.0.1:8080"); 0.0.0.0 is every address."""

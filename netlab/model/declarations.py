@@ -99,3 +99,5 @@ class Declarations:
     claims: list[tuple[str, bool]]
     measurements: list[_MeasureDecl] = field(default_factory=list)
     own_subnets: bool = False  # subnets as written, outside netlab's pool (`netlab compose --keep-subnets`)
+    #: actions in force from the start (only `docker_user` rules: everything else is deployed as declared)
+    initial_actions: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)

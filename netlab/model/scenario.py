@@ -102,6 +102,10 @@ class StageBuilder:
     def disconnect(self, container: Endpointish, network: Endpointish) -> None:
         self._d.actions.append(("disconnect", (_name(container), _name(network))))
 
+    def docker_user(self, rule: str, node: Endpointish = HOST) -> None:
+        """From this stage on, a rule of yours in `node`'s DOCKER-USER chain (see Scenario.docker_user)."""
+        self._d.actions.append(("docker_user", (_name(node), _text("docker_user rule", rule))))
+
     def expect(
         self,
         src: Endpointish,
@@ -149,6 +153,7 @@ class Scenario:
         self._folded: dict[str, str] = {HOST: HOST}  # lower-cased name -> name
         self._current_stage = INITIAL
         self._claims: list[tuple[str, bool]] = []
+        self._initial_actions: list[tuple[str, tuple[str, ...]]] = []
         if not isinstance(own_subnets, bool):
             raise InvalidScenario("own_subnets must be True or False")
         self.own_subnets = own_subnets
@@ -368,6 +373,15 @@ class Scenario:
             when = dict(when) if isinstance(when, dict) else when  # a copy: the script may reuse its dict
         self._expectations.append(_ExpDecl(stage, _name(src), _name(dst), probe, reachable, claim, address, when))
 
+    def docker_user(self, rule: str, node: Endpointish = HOST) -> None:
+        """A rule of yours in `node`'s DOCKER-USER chain, the chain Docker leaves to its users and evaluates
+        before its own for every forwarded packet: `rule` is iptables syntax after the chain's name, for instance
+        `s.docker_user("-s {front} -d {back} -j DROP")`. `{name}` stands for a network's or lan's subnet; the
+        matches are -s, -d (each inside the scenario's subnets, at least one given), -p tcp|udp|icmp, --dport,
+        --sport, and -j ACCEPT|DROP|REJECT|RETURN. Real on the docker backend (inserted with the run's comment,
+        removed with the run), emulated on netns; Docker's nftables backend (29) has no DOCKER-USER chain."""
+        self._initial_actions.append(("docker_user", (_name(node), _text("docker_user rule", rule))))
+
     def claim(self, claim_id: str, holds: bool = True) -> None:
         """Check one of the lecture's claims (netlab/model/claims.py) on this run's evidence; `holds=False`
         where the scenario shows the lecture wrong (the run passes when the claim fails as expected)."""
@@ -412,6 +426,7 @@ class Scenario:
                 self._claims,
                 self._measurements,
                 self.own_subnets,
+                self._initial_actions,
             ),
             subnet_offset,
         )

@@ -232,7 +232,21 @@ class Disconnect:
     network: str
 
 
-Action = Route | Shim | Connect | Disconnect
+@dataclass(frozen=True, slots=True)
+class UserRule:
+    """A rule of the user's in a node's DOCKER-USER chain, which Docker's FORWARD chain evaluates before any rule
+    of Docker's own (`iptables -I DOCKER-USER RULE`): `rule` in iptables syntax after the chain's name, each
+    address in it inside the scenario's own subnets."""
+
+    node: str
+    rule: str
+
+    @property
+    def argv(self) -> list[str]:
+        return self.rule.split()
+
+
+Action = Route | Shim | Connect | Disconnect | UserRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +355,16 @@ class Topology:
             n
             for n in self.networks
             if n.name == "bridge" or n.name in used_here or (first and n.name not in used_anywhere)
+        )
+
+    def user_rules(self, stage_index: int, node: str) -> tuple[UserRule, ...]:
+        """The DOCKER-USER rules in force on `node` in a stage (the scenario's own, then each stage's, in order);
+        Docker evaluates the chain top down, and netlab keeps the rules in the order they were declared."""
+        return tuple(
+            a
+            for stage in self.stages[: stage_index + 1]
+            for a in stage.actions
+            if isinstance(a, UserRule) and a.node == node
         )
 
     def containers_by_stage(self) -> Iterator[tuple[Container, ...]]:

@@ -40,7 +40,17 @@ from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing,
 from netlab.kernel import features
 from netlab.model.probing import FromNamespaces, Probing, ThroughShells
 from netlab.model.scenario import IFNAME_RE
-from netlab.model.topology import GWBRIDGE, Connect, Container, Disconnect, Driver, Route, Shim, Topology
+from netlab.model.topology import (
+    GWBRIDGE,
+    Connect,
+    Container,
+    Disconnect,
+    Driver,
+    Route,
+    Shim,
+    Topology,
+    UserRule,
+)
 
 
 class DockerBackend(Backend):
@@ -90,6 +100,12 @@ class DockerBackend(Backend):
             raise UsageError(
                 f"network {external[0].name!r}: external networks are used on the machine's own daemon, not on "
                 "remote engines (--node)"
+            )
+        rules = [a for stage in (topology.stages if topology else ()) for a in stage.actions if isinstance(a, UserRule)]
+        if rules and self.nodes:
+            raise EnvironmentProblem(
+                "DOCKER-USER rules (docker_user) are written into the firewall of the machine netlab runs on; a remote "
+                "engine's (--node) is out of its reach: run the scenario on this machine's daemon or on netns"
             )
         if self.nodes:
             remote.check(self.engines, self.nodes, self.parent, topology)
@@ -210,6 +226,9 @@ class DockerBackend(Backend):
             if self.nodes:
                 for node in t.nodes:
                     remote.hostprobe(dep, node.name, images[node.name])
+            for action in t.stages[0].actions:  # the scenario's own DOCKER-USER rules
+                if isinstance(action, UserRule):
+                    self._user_rule(dep, action)
             endpoints.refresh(dep)
         except requests_timeout() as e:
             raise self.engines.did_not_answer(e) from e
@@ -406,8 +425,30 @@ class DockerBackend(Backend):
                 )
             elif isinstance(action, Shim):
                 self._shim(dep, action)
+            elif isinstance(action, UserRule):
+                self._user_rule(dep, action)
         dep.stage_index = stage_index
         endpoints.refresh(dep)
+
+    def _user_rule(self, dep: Deployment, action: UserRule) -> None:
+        """`iptables -I DOCKER-USER N RULE` on the node, after the run's earlier ones, carrying the run's comment:
+        journalled first, removed by exactly that rule (never by position or pattern)."""
+        st = state(dep)
+        if dep.facts.get("firewall_backend") == "nftables":
+            raise EnvironmentProblem(
+                f"Docker {dep.facts.get('docker')} runs its nftables firewall backend, which has no DOCKER-USER "
+                "chain: the scenario's docker_user rules cannot be written (run it on netns with --engine 29)"
+            )
+        path = st.node_ns[action.node]
+        spec = [*action.argv, "-m", "comment", "--comment", f"netlab:{dep.run}"]
+        dep.journal.record("iptables-rule", "DOCKER-USER", netns=path, rule=spec)
+        faults.point("docker.user_rule")
+        position = st.user_rules.get(action.node, 0) + 1
+        try:
+            nsthread.run(path, ["iptables", "-w", "-I", "DOCKER-USER", str(position), *spec])
+        except subprocess.CalledProcessError as e:
+            raise DeployError(f"iptables refused DOCKER-USER rule {action.rule!r}: {e.stderr.strip()}") from e
+        st.user_rules[action.node] = position
 
     def _shim(self, dep: Deployment, action: Shim) -> None:
         """A macvlan of the host's own on the parent, with /32 routes to the macvlan children."""
@@ -481,6 +522,8 @@ class DockerBackend(Backend):
                         removed.append(f"link {entry.name}")
                 elif entry.kind == "dockerd" and daemons.stop_pid(int(entry.name), str(entry.extra["exec_root"])):
                     removed.append(f"dockerd {entry.name}")
+                elif entry.kind == "iptables-rule":
+                    removed += _remove_rule(entry.extra["netns"], entry.name, entry.extra["rule"], record.run)
                 elif entry.kind == "cgroup":
                     removed += cgroups.end(record.run, entry.name)
                 elif entry.kind == "dir" and daemons.remove_dir(entry.name, record.run):
@@ -506,6 +549,20 @@ class DockerBackend(Backend):
         if errors:
             raise DeployError("docker backend: teardown incomplete: " + "; ".join(errors))
         return removed
+
+
+def _remove_rule(netns: str, chain: str, rule: list[str], run: str) -> list[str]:
+    """Delete one rule the run inserted, by its exact text, which carries the run's comment; a rule already gone
+    (or a namespace removed with its daemon) is nothing to do."""
+    if rule[-2:] != ["--comment", f"netlab:{run}"]:
+        raise DeployError(f"journal entry {chain} {' '.join(rule)}: not a rule of run {run}; left alone")
+    if netns != ROOT_NS and not os.path.exists(netns):
+        return []
+    try:
+        nsthread.run(netns, ["iptables", "-w", "-D", chain, *rule])
+    except subprocess.CalledProcessError:
+        return []  # not there (never inserted: the run died before; or removed already)
+    return [f"iptables rule {chain} {' '.join(rule)}"]
 
 
 def _port_taken(e: BaseException) -> bool:

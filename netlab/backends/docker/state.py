@@ -41,6 +41,7 @@ class State:
     engines: dict[str, str] = field(default_factory=dict)  # node -> engine URL
     where: dict[str, Shell] = field(default_factory=dict)  # endpoint -> container its probes run in
     hostprobes: dict[str, str] = field(default_factory=dict)  # node -> id of its network_mode=host container
+    user_rules: dict[str, int] = field(default_factory=dict)  # node -> DOCKER-USER rules this run inserted there
 
 
 def state(dep: Deployment) -> State:

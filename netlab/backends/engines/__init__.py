@@ -13,11 +13,28 @@ script, or both. `embedded_dns` gives the rules Docker puts in a container's own
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from netlab.backends.engines import docker28, docker2010, nftables29
 from netlab.backends.engines.profile import Host, Profile, Published, Rules
 from netlab.errors import UsageError
 
-__all__ = ["NAMES", "NEWEST", "Host", "Profile", "Published", "Rules", "for_version", "get"]
+__all__ = ["NAMES", "NEWEST", "Host", "Profile", "Published", "Rules", "for_version", "get", "with_user_rules"]
+
+
+def with_user_rules(rules: Rules, user: Sequence[str]) -> Rules:
+    """The rules with the user's DOCKER-USER rules in them, in order, ahead of the chain's own (`-j RETURN` up to
+    Docker 28.2), as `iptables -I DOCKER-USER` puts them. Docker's nftables backend has no such chain: the
+    caller refuses user rules there (EnvironmentProblem) before anything is deployed."""
+    if not user:
+        return rules
+    lines = rules.iptables.splitlines()
+    filt = lines.index("*filter")
+    end = lines.index("COMMIT", filt)
+    own = next((i for i in range(filt, end) if lines[i].startswith("-A DOCKER-USER ")), end)
+    lines[own:own] = [f"-A DOCKER-USER {rule}" for rule in user]
+    return Rules("\n".join(lines) + "\n", rules.nftables)
+
 
 PROFILES: dict[str, Profile] = {
     p.name: p for p in (docker2010.PROFILE, docker28.PROFILE_28, docker28.PROFILE_29, nftables29.PROFILE)

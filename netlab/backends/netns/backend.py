@@ -33,7 +33,17 @@ from netlab.kernel import features, uml
 from netlab.kernel.iptables import RESTORE_TOOLS, SAVE_TOOLS
 from netlab.model import dockerrules
 from netlab.model.deployed import Listen
-from netlab.model.topology import Connect, Container, Disconnect, Driver, EndpointKind, Route, Shim, Topology
+from netlab.model.topology import (
+    Connect,
+    Container,
+    Disconnect,
+    Driver,
+    EndpointKind,
+    Route,
+    Shim,
+    Topology,
+    UserRule,
+)
 
 LOOPBACK_IFINDEX = 1
 FORWARD_POLICIES = ("drop", "accept")
@@ -173,6 +183,13 @@ class NetnsBackend(Backend):
             raise EnvironmentProblem("iptables-restore not found: install it (apt-get install iptables)")
         if topology is None:
             return
+        if self.profile.firewall_backend == "nftables" and any(
+            isinstance(a, UserRule) for stage in topology.stages for a in stage.actions
+        ):
+            raise EnvironmentProblem(
+                f"{self.profile.title}: Docker's nftables firewall backend has no DOCKER-USER chain (its users add "
+                "an nftables table of their own); run the scenario's docker_user rules with --engine 20.10, 28 or 29"
+            )
         features.require_br_netfilter()  # every node has Docker's default bridge
         features.require(features.link_kinds_needed(topology))
         features.require_neighbour_room(topology)
@@ -299,7 +316,8 @@ class NetnsBackend(Backend):
             for x, port in ((x, x.publish.container_port) for x in published)
             if self.userland_proxy == "on" and x.network.driver == Driver.BRIDGE and not x.network.internal
         ]
-        rules = self.profile.render(t.networks_on(node), published, self.host())
+        user = [r.rule for r in t.user_rules(dep.stage_index, node)]
+        rules = engines.with_user_rules(self.profile.render(t.networks_on(node), published, self.host()), user)
         faults.point("netns.firewall")
         netns = st.ns[node]
         if node in dep.firewall_baseline:
@@ -431,6 +449,8 @@ class NetnsBackend(Backend):
                     nl.route(action.subnet, action.via)
             elif isinstance(action, Shim):
                 attach.shim(t, st, action)
+            elif isinstance(action, UserRule):
+                touched_nodes.add(action.node)
             elif isinstance(action, Connect | Disconnect):
                 c = st.containers[action.container]
                 if isinstance(action, Connect):
@@ -441,6 +461,7 @@ class NetnsBackend(Backend):
                 st.containers[c.name] = now[c.name]
                 attach.default_route(t, st, now[c.name])
                 touched_nodes.add(c.node)
+        dep.stage_index = stage_index  # the rules rendered below are this stage's (DOCKER-USER rules included)
         for node in sorted(touched_nodes):
             self._firewall(dep, node)
         if touched_nodes:
