@@ -225,6 +225,21 @@ def deploy_steps(t: Topology) -> list[Step]:
                 ("lan", lan.name),
             )
         )
+    if t.daemon:
+        flags = " ".join(f"--{k}={v}" for k, v in t.daemon)
+        steps.append(
+            Step(
+                f"Start the Docker daemon with {flags} (the options this scenario's daemon runs with)",
+                [f"dockerd {flags}   (or in /etc/docker/daemon.json; restart the daemon)"],
+                [
+                    *(
+                        ["-A FORWARD -i docker0 -o docker0 -j DROP   (icc off: the default bridge only)"]
+                        if ("icc", "false") in t.daemon
+                        else []
+                    ),
+                ],
+            )
+        )
     if len(t.nodes) > 1:
         steps.append(
             Step(

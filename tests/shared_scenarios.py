@@ -118,3 +118,27 @@ def docker_user() -> Scenario:
         st.expect("host", web, "tcp:80")
         st.expect(web, ext, "icmp", reachable=False)
     return s
+
+
+def daemon_options() -> Scenario:
+    """A daemon started `dockerd --icc=false --ip=127.0.0.1 --userland-proxy=false` (Scenario.daemon): the default
+    bridge is closed between its containers (a user network keeps its icc), a publish that names no host address
+    binds the daemon's 127.0.0.1 (so neither the lan nor a container reaches it at the host's other addresses),
+    and the host itself still reaches every container."""
+    s = Scenario("daemonopts")
+    lan = s.lan("lan0")
+    ext = s.peer("ext", lan)
+    s.daemon(icc=False, ip="127.0.0.1", userland_proxy=False)
+    a = s.container("a", "bridge")
+    b = s.container("b", "bridge")
+    user = s.network("user")
+    c = s.container("c", user)
+    d = s.container("d", user)
+    web = s.container("web", user, publish={8080: 80})
+    s.expect(a, b, "icmp", reachable=False)
+    s.expect(c, d, "icmp")
+    s.expect(ext, "host", "tcp:8080", reachable=False)
+    s.expect(c, "host", "tcp:8080", reachable=False)
+    s.expect("host", web, "tcp:80")
+    s.expect("host", a, "icmp")
+    return s

@@ -90,6 +90,11 @@ class _Builder:
 
     def build(self) -> Topology:
         d = self.d
+        text = d.daemon.get("ip")
+        #: dockerd --ip: the host address a publish that names none binds (0.0.0.0: every address, Docker's default)
+        self.daemon_ip = self.address("daemon(ip=...)", text) if text else None
+        if self.daemon_ip == IPv4Address("0.0.0.0"):
+            self.daemon_ip = None
         if len(d.containers) > MAX_CONTAINERS:
             raise self.fail(f"scenario {d.name!r}: {len(d.containers)} containers (at most {MAX_CONTAINERS})")
         explicit: list[tuple[str, IPv4Network]] = []
@@ -158,6 +163,7 @@ class _Builder:
             claims=tuple(d.claims),
             subnet_offset=self.subnet_offset,
             own_subnets=d.own_subnets,
+            daemon=tuple(sorted(d.daemon.items())),
         )
 
     def check_overlaps(self, lans: list[tuple[str, IPv4Network]], nets: dict[str, IPv4Network]) -> None:
@@ -187,12 +193,15 @@ class _Builder:
     ) -> list[Network]:
         d = self.d
         default = alloc.allocate()
+        # dockerd --icc=false closes its default bridge only (docker0 gets enable_icc=false; user networks keep theirs)
+        icc = {"com.docker.network.bridge.enable_icc": "false"} if d.daemon.get("icc") == "false" else {}
         out = [
             Network(
                 "bridge",
                 Driver.BRIDGE,
                 default,
                 next(default.hosts()),
+                options=icc,
                 predefined=True,
                 bridge_name="docker0",
             ),
@@ -364,6 +373,8 @@ class _Builder:
             publish = []
             for key, target in cd.publish.items():
                 host_ip, hp = self.host_binding(what, key)
+                if host_ip is None and not (isinstance(key, str) and ":" in key):  # dockerd --ip: the default
+                    host_ip = self.daemon_ip
                 cp, proto = _port_and_proto(target)
                 ports = []
                 for port in (hp, cp):

@@ -99,5 +99,7 @@ class Declarations:
     claims: list[tuple[str, bool]]
     measurements: list[_MeasureDecl] = field(default_factory=list)
     own_subnets: bool = False  # subnets as written, outside netlab's pool (`netlab compose --keep-subnets`)
+    #: the Docker daemon's options the scenario asks for (Scenario.daemon): dockerd's own names -> text
+    daemon: dict[str, str] = field(default_factory=dict)
     #: actions in force from the start (only `docker_user` rules: everything else is deployed as declared)
     initial_actions: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)

@@ -154,6 +154,7 @@ class Scenario:
         self._current_stage = INITIAL
         self._claims: list[tuple[str, bool]] = []
         self._initial_actions: list[tuple[str, tuple[str, ...]]] = []
+        self._daemon: dict[str, str] = {}
         if not isinstance(own_subnets, bool):
             raise InvalidScenario("own_subnets must be True or False")
         self.own_subnets = own_subnets
@@ -373,6 +374,20 @@ class Scenario:
             when = dict(when) if isinstance(when, dict) else when  # a copy: the script may reuse its dict
         self._expectations.append(_ExpDecl(stage, _name(src), _name(dst), probe, reachable, claim, address, when))
 
+    def daemon(self, icc: bool | None = None, ip: str | None = None, userland_proxy: bool | None = None) -> None:
+        """Options of the Docker daemon every node runs, those that change what is reachable (dockerd's
+        `--icc`, `--ip`, `--userland-proxy`): `icc=False` closes the default bridge between its containers (user
+        networks keep theirs), `ip="127.0.0.1"` is the host address ports are published on when a publish names
+        none, `userland_proxy=False` replaces docker-proxy with hairpin NAT. The netns backend emulates them; the
+        docker backend starts daemons of its own with them (netlab never restarts yours)."""
+        for key, value in (("icc", icc), ("userland-proxy", userland_proxy)):
+            if value is not None:
+                if not isinstance(value, bool):
+                    raise InvalidScenario(f"daemon({key.replace('-', '_')}=...): True or False")
+                self._daemon[key] = str(value).lower()
+        if ip is not None:
+            self._daemon["ip"] = _text("daemon ip", ip)
+
     def docker_user(self, rule: str, node: Endpointish = HOST) -> None:
         """A rule of yours in `node`'s DOCKER-USER chain, the chain Docker leaves to its users and evaluates
         before its own for every forwarded packet: `rule` is iptables syntax after the chain's name, for instance
@@ -426,6 +441,7 @@ class Scenario:
                 self._claims,
                 self._measurements,
                 self.own_subnets,
+                self._daemon,
                 self._initial_actions,
             ),
             subnet_offset,

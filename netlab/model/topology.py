@@ -279,6 +279,12 @@ class Topology:
     subnet_offset: int = 0
     #: subnets used as the user wrote them, outside netlab's pool (`netlab compose --keep-subnets`)
     own_subnets: bool = False
+    #: options the scenario's Docker daemons are started with (Scenario.daemon), dockerd's names and spelling:
+    #: (("icc", "false"), ("ip", "127.0.0.1"), ("userland-proxy", "false")); () Docker's defaults
+    daemon: tuple[tuple[str, str], ...] = ()
+
+    def daemon_option(self, key: str) -> str | None:
+        return dict(self.daemon).get(key)
 
     # -- lookups (pure) -------------------------------------------------
     def network(self, name: str) -> Network:

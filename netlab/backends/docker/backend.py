@@ -102,6 +102,11 @@ class DockerBackend(Backend):
                 "remote engines (--node)"
             )
         rules = [a for stage in (topology.stages if topology else ()) for a in stage.actions if isinstance(a, UserRule)]
+        if topology is not None and topology.daemon and self.nodes:
+            raise EnvironmentProblem(
+                f"scenario {topology.name!r} asks for daemon options ({_daemon_flags(topology)}): netlab starts "
+                "daemons of its own for them on this machine, which a remote engine (--node) is not"
+            )
         if rules and self.nodes:
             raise EnvironmentProblem(
                 "DOCKER-USER rules (docker_user) are written into the firewall of the machine netlab runs on; a remote "
@@ -551,6 +556,10 @@ class DockerBackend(Backend):
         return removed
 
 
+def _daemon_flags(t: Topology) -> str:
+    return " ".join(f"--{k}={v}" for k, v in t.daemon)
+
+
 def _remove_rule(netns: str, chain: str, rule: list[str], run: str) -> list[str]:
     """Delete one rule the run inserted, by its exact text, which carries the run's comment; a rule already gone
     (or a namespace removed with its daemon) is nothing to do."""
@@ -573,8 +582,9 @@ def _port_taken(e: BaseException) -> bool:
 
 
 def needs_private_nodes(t: Topology) -> bool:
-    """Several nodes, or overlay networks (swarm mode), need daemons netlab starts itself."""
-    return len(t.nodes) > 1 or any(n.driver == Driver.OVERLAY for n in t.networks)
+    """Several nodes, overlay networks (swarm mode) or daemon options of the scenario's own (Scenario.daemon:
+    netlab never restarts the machine's daemon) need daemons netlab starts itself."""
+    return len(t.nodes) > 1 or any(n.driver == Driver.OVERLAY for n in t.networks) or bool(t.daemon)
 
 
 __all__ = ["DockerBackend"]

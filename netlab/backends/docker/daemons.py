@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -70,8 +71,10 @@ def start(
     resolver: IPv4Address | None,
     journal: Journal,
     timeout: float = 60.0,
+    flags: Sequence[str] = (),
 ) -> PrivateDaemon:
-    """A dockerd in `netns`; `timeout` bounds each request of the client returned with it."""
+    """A dockerd in `netns`, with `flags` besides netlab's own; `timeout` bounds each request of the client
+    returned with it."""
     dockerd = shutil.which("dockerd")
     nsenter = shutil.which("nsenter")
     if dockerd is None or nsenter is None:
@@ -118,6 +121,7 @@ def start(
     ]
     if resolver is not None:
         argv += ["--dns", str(resolver)]
+    argv += list(flags)
     log = open(os.path.join(exec_root, "dockerd.log"), "wb")  # noqa: SIM115 - lives as long as the daemon
     argv = cgroups.enter_argv(cgroup, argv)
     d.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

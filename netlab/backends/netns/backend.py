@@ -197,6 +197,9 @@ class NetnsBackend(Backend):
     # -- deploy -----------------------------------------------------------
     def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
         dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal, hooks=hooks)
+        proxy = topology.daemon_option("userland-proxy")
+        if proxy is not None:  # the scenario's own daemon (Scenario.daemon) over the machine's or --userland-proxy
+            self.userland_proxy = "on" if proxy == "true" else "off"
         # the rules, sysctls, DNS and userland proxy of the profile's Docker on the host the knobs describe
         p = self.profile
         host = f"FORWARD policy {self.forward_policy.upper()}" if p.sets_forward_policy else "IP forwarding on"
