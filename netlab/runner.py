@@ -317,6 +317,8 @@ def run_topology(
             faults.point("runner.evidence")
             reread = i == 0 or firewall_evidence.touched_by(stage)
             firewall[stage.name] = firewall_evidence.node_changes(dep, seen, reread=reread)
+            if dep.firewall_read_only and reread:  # nothing deployed there: the rules naming what is measured
+                firewall[stage.name].update(firewall_evidence.read_only(dep))
             if i == 0:
                 facts["nodes"] = hostfacts.nodes(dep, seen)
             container_firewall[stage.name] = firewall_evidence.container_changes(dep, seen_inside, reread=reread)

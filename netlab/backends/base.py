@@ -78,6 +78,9 @@ class Deployment:
     #: node -> (its namespace, its iptables-save text with the daemon up but no scenario network created):
     #: what the firewall evidence diffs against; nodes netlab cannot read (remote engines) are absent
     firewall_baseline: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: node -> its namespace, where netlab created nothing and only reads the rules that name the topology's
+    #: networks and containers (`netlab scan`: the rules Docker holds for what was scanned)
+    firewall_read_only: dict[str, str] = field(default_factory=dict)
     #: where packets are captured while each stage is probed
     capture_points: list[CapturePoint] = field(default_factory=list)
     #: backend-private state (kept out of the model, STYLE rule 1)

@@ -238,6 +238,34 @@ def node_changes(dep: Deployment, seen: dict[str, str], reread: bool = True) -> 
     return out
 
 
+def read_only(dep: Deployment) -> dict[str, Any]:
+    """Per node netlab only reads (`netlab scan`): the rules of its firewall that name one of the topology's
+    bridges, subnets or container addresses, by table and chain, as iptables-save prints them. Nothing is
+    diffed: the rules were there before netlab looked, and the rest of the machine's firewall is not shown."""
+    t = dep.topology
+    words = {n.bridge_name for n in t.networks if n.bridge_name}
+    words |= {str(s) for n in t.networks for s in n.subnets}
+    addresses = {
+        str(a.address) for ep in dep.endpoints.values() if ep.kind == EndpointKind.CONTAINER for a in ep.addresses
+    }
+    words |= {f"{a}/32" for a in addresses}
+    out: dict[str, Any] = {}
+    for node, netns in dep.firewall_read_only.items():
+        tables: dict[str, dict[str, list[str]]] = {}
+        table = ""
+        for line in save(netns, dep.facts.get("firewall")).splitlines():
+            if line.startswith("*"):
+                table = line[1:]
+                continue
+            if not line.startswith("-A "):
+                continue
+            tokens = line.split()
+            if any(tok in words or tok.split(":")[0] in addresses for tok in tokens):
+                tables.setdefault(table, {}).setdefault(tokens[1], []).append(line)
+        out[node] = {"tool": dep.facts.get("firewall", "iptables-nft"), "read_only": True, "rules": tables}
+    return out
+
+
 def container_changes(dep: Deployment, seen: dict[str, str], reread: bool = True) -> dict[str, Any]:
     """Per container with a namespace of its own (on a node netlab can read): what the stage changed in
     the rules inside it. Only Docker writes there (its embedded DNS: DNAT of 127.0.0.11:53 to the

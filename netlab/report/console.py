@@ -366,6 +366,19 @@ def firewall_lines(nodes: dict[str, Any], color: bool) -> list[str]:
     """What the stage changed in each node's rules, grouped by table and chain (`+` added, `-` removed)."""
     out: list[str] = []
     for node, found in sorted(nodes.items()):
+        if found.get("read_only"):
+            out += [
+                "",
+                _bold(
+                    f"firewall of {node} ({found.get('tool')}): the rules naming what was measured (read only)", color
+                ),
+            ]
+            for table, chains in found.get("rules", {}).items():
+                for chain_rules in chains.values():
+                    out += [f"  {table:<7}   {rule}" for rule in chain_rules]
+            if not found.get("rules"):
+                out.append("  (none)")
+            continue
         changes = found.get("changes", {})
         tool = found.get("tool", "iptables")
         if not changes:

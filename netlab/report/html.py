@@ -139,6 +139,14 @@ def _evidence(r: Result, stage: str, html_dir: str) -> str:
     for node, found in sorted(r.evidence.get("firewall", {}).get(stage, {}).items()):
         lines = _firewall(found.get("changes", {}))
         note = " (not read again: the stage makes Docker write no rule)" if found.get("read") is False else ""
+        if found.get("read_only"):  # netlab scan: the rules naming what was measured, nothing diffed
+            lines = [
+                f"{table:<7} {rule}"
+                for table, chains in found["rules"].items()
+                for rs in chains.values()
+                for rule in rs
+            ]
+            note = ": the rules naming what was measured (read only)"
         out.append(f"<h3>firewall of {_e(node)} ({_e(found.get('tool', 'iptables'))}){_e(note)}</h3>")
         out.append(f"<pre>{_e(chr(10).join(lines) or 'no change')}</pre>")
     inside = {c: v for c, v in r.evidence.get("container_firewall", {}).get(stage, {}).items() if v.get("changes")}

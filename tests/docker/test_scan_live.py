@@ -170,9 +170,21 @@ def test_a_scan_measures_a_project_and_changes_nothing(project: tuple[Any, str],
     assert set(differ) == {("my-api", "db", "tcp:5432"), ("host", "db", "tcp:5432")}, differ
     for cell in differ.values():
         assert cell["predicted"] == "reachable" and "nothing listens on 5432" in cell["evidence"]
-    assert "predicted from Docker's rules (engine 20.10" in proc.stdout and "DIFFERS my-api -> db" in proc.stdout, (
-        proc.stdout[-3000:]
+    assert "predicted from Docker's rules (engine 20.10" in proc.stdout, proc.stdout[-3000:]
+    assert "DIFFERS my-api -> db" in proc.stdout
+    # the machine's rules for what was scanned, read only: the DNAT of node-proxy's published port, back's
+    # internal isolation; nothing of the rest of the firewall
+    fw = data["evidence"]["firewall"]["initial"]["host"]
+    assert fw["read_only"] is True
+    proxy_addr = data["endpoints"]["node-proxy"]["addresses"]["front"]
+    assert any(f"--to-destination {proxy_addr}:80" in r for r in fw["rules"]["nat"]["DOCKER"])
+    back = json.dumps(fw["rules"]["filter"])
+    assert "DOCKER-ISOLATION-STAGE-1" in back and "-j DROP" in back
+    named = ("br-", "docker0", "198.19.", proxy_addr)
+    assert all(
+        any(w in r for w in named) for chains in fw["rules"].values() for rules in chains.values() for r in rules
     )
+    assert "the rules naming what was measured (read only)" in proc.stdout
 
 
 def test_a_scan_of_a_name_nobody_runs_says_so() -> None:

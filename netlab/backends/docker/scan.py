@@ -251,14 +251,20 @@ def _network(client: Any, docker_name: str, project: str | None) -> tuple[Networ
             subnet = net
             gw = str(cfg.get("Gateway") or "").split("/")[0]
             gateway = IPv4Address(gw) if gw else net.network_address + 1
+    options = dict(info.get("Options") or {})
+    bridge = None
+    if driver == Driver.BRIDGE:  # the Linux bridge Docker made for it (the firewall's rules name it)
+        default = "docker0" if docker_name == "bridge" else f"br-{str(info.get('Id', ''))[:12]}"
+        bridge = options.get("com.docker.network.bridge.name") or default
     network = Network(
         name,
         driver,
         subnet=subnet,
         gateway=gateway,
-        options=dict(info.get("Options") or {}),
+        options=options,
         internal=bool(info.get("Internal")),
         predefined=docker_name in ("bridge", "host", "none"),
+        bridge_name=bridge,
     )
     return network, str(info.get("Created") or "")
 
@@ -429,6 +435,7 @@ class ScanBackend(Backend):
 
     def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
         dep = Deployment(run=run, backend=self.name, topology=topology, journal=journal, hooks=hooks)
+        dep.firewall_read_only[HOST] = ROOT_NS  # the machine's rules for the scanned networks, read only
         self._endpoints(dep)
         version = self.client.version().get("Version")
         dep.facts["engine"] = f"Docker Engine {version}" if version else None
