@@ -33,7 +33,7 @@ from netlab.evidence import hostfacts, nftrace
 from netlab.evidence import routes as route_evidence
 from netlab.kernel import hoststate
 from netlab.model import Scenario
-from netlab.model.probing import Probing, ThroughShells
+from netlab.model.probing import FromNamespaces, Probing, ThroughShells
 from netlab.model.results import Observation
 from netlab.model.topology import Stage, Topology
 from netlab.options import Narrator as Narrator  # re-exported: report/step.py's narrator implements it
@@ -170,7 +170,8 @@ def _explain(
         note = "not explained: probes on remote engines run through docker exec, where netlab cannot trace"
         return [replace(o, why=note) if o.outcome.value == "unreachable" else o for o in observations]
     blocked = frozenset((e.src, e.dst, str(e.probe)) for e in stage.expectations if not e.reachable)
-    return why_evidence.explain(dep, observations, root=root, surprising=blocked)
+    how = probing if isinstance(probing, FromNamespaces) else None
+    return why_evidence.explain(dep, observations, root=root, surprising=blocked, how=how)
 
 
 def check_host_routes(topology: Topology) -> None:
@@ -405,11 +406,6 @@ def scan(project: str | None = None, containers: Sequence[str] = (), **options: 
     """The reachability matrix of containers that already run (a compose project by its label, or containers by
     name), measured without changing them (netlab/backends/docker/scan.py). `options`: expect, timeout, why,
     json_file, html_file (as in RunOptions); `result.expect(table)` works as for a run."""
-    if options.get("why"):
-        raise UsageError(
-            "netlab scan has no --why: tracing adds nftables rules inside the containers' namespaces, and a scan "
-            "changes nothing in them"
-        )
     names = [containers] if isinstance(containers, str) else list(containers)
     topology, backend = registry.scanning(project, names)
     return run(topology, RunOptions(backend=backend, **options))

@@ -31,6 +31,14 @@ def scan(
     check_predicted: CheckPredicted = False,
     json_file: JsonOut = None,
     html_file: Annotated[str | None, typer.Option("--html", help="write the HTML report to FILE")] = None,
+    why: Annotated[
+        bool,
+        typer.Option(
+            "--why",
+            help="explain every X by tracing it in this machine's namespace, where Docker's rules are (never inside "
+            "the containers)",
+        ),
+    ] = False,
     timeout: Timeout = 1.0,
     color: Color = None,
 ) -> None:
@@ -42,6 +50,6 @@ def scan(
     options.check()
     prepare(options, clean_stale=False)
     result = runner.scan(
-        project, containers or [], expect=expect, json_file=json_file, html_file=html_file, timeout=timeout
+        project, containers or [], expect=expect, json_file=json_file, html_file=html_file, timeout=timeout, why=why
     )
     report(result, check, check_predicted, use_color, predicted=True)

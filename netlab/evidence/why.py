@@ -45,7 +45,7 @@ from netlab.evidence.nftrace import (
     tracing,
     with_headers,
 )
-from netlab.model.probing import Task
+from netlab.model.probing import FromNamespaces, Task
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import Driver, EndpointKind, ProbeKind
 from netlab.probes import matrix
@@ -178,6 +178,7 @@ def explain(
     observations: Sequence[Observation],
     root: str | None = None,
     surprising: frozenset[tuple[str, str, str]] = frozenset(),
+    how: FromNamespaces | None = None,
 ) -> list[Observation]:
     """The observations with `why` filled in for every unreachable one, and for each reachable one the
     scenario expected blocked (`surprising`: (src, dst, probe)), the rule that let it through. `root`: the
@@ -210,6 +211,10 @@ def explain(
     if not cells:
         return out
     labels = _labels(dep, root)
+    # endpoints netlab must leave as they are (`netlab scan`: FromNamespaces.listeners off): no trace table inside
+    # them and no listener; only the machine's own namespace, where Docker's rules live, is traced
+    hands_off = how is not None and not how.listeners
+    traced_labels = {p: label for p, label in labels.items() if p == root} if hands_off else labels
     tasks = [
         Task(observations[i].src, observations[i].dst, observations[i].probe, observations[i].address) for i in cells
     ]
@@ -218,13 +223,13 @@ def explain(
         | {t.address for t in tasks if t.address is not None}
     )
     events: list[Event] = []
-    with tracing(dep, labels, addresses) as traced:
+    with tracing(dep, traced_labels, addresses) as traced:
         socks = {}
         for path in traced:
             with contextlib.suppress(OSError):
                 socks[path] = trace_socket(path)
         try:
-            prober = matrix.LocalProber()
+            prober = matrix.LocalProber(how)
             with prober.listening(dep, tasks):
                 prober.run(dep, tasks, REPROBE_S)
             time.sleep(0.02)  # the last events of a dropped reply

@@ -187,6 +187,20 @@ def test_a_scan_measures_a_project_and_changes_nothing(project: tuple[Any, str],
     assert "the rules naming what was measured (read only)" in proc.stdout
 
 
+def test_why_traces_in_the_machine_s_namespace_only(project: tuple[Any, str], tmp_path: Path) -> None:
+    client, name = project
+    label = f"{scan.PROJECT_LABEL}={name}"
+    before = _state(client, label)
+    out = tmp_path / "why.json"
+    proc = subprocess.run(
+        ["netlab", "scan", "--project", name, "--why", "--json", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _state(client, label) == before  # no trace table, no listener inside the containers
+    why = {(o["src"], o["dst"], o["probe"]): o.get("why", "") for o in json.loads(out.read_text())["observations"]}
+    assert "DOCKER-ISOLATION-STAGE-1" in why[("node-proxy", "db", "icmp")], why[("node-proxy", "db", "icmp")]
+
+
 def test_a_scan_of_a_name_nobody_runs_says_so() -> None:
     proc = subprocess.run(["netlab", "scan", "nl-no-such-container"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stdout + proc.stderr

@@ -472,6 +472,11 @@ class ScanBackend(Backend):
     def apply(self, dep: Deployment, stage_index: int) -> None:
         return None  # one stage: the containers as they run
 
+    def trace_root(self, dep: Deployment) -> str | None:
+        """`--why`: the machine's namespace, where Docker's rules are, is traced (a table of the run's, journalled,
+        removed after); the containers' namespaces never are."""
+        return ROOT_NS
+
     def probing(self, dep: Deployment) -> Probing:
         self._endpoints(dep)  # a container may have stopped, or been restarted with another pid
         return FromNamespaces(listeners=False, withheld=self.found.withheld, dns_names=self.found.dns_names)
