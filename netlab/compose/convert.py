@@ -76,6 +76,8 @@ class _Converter:
         self.path, self.project, self.data = path, project, data
         self.keep_subnets = keep_subnets
         self.notes: list[str] = []
+        self._ports: tuple[range, set[tuple[str, int]]] | None = None  # the machine's, read at the first pick
+        self.published: dict[str, dict[int | str, int | str]] = {}  # service -> its publish (host -> container)
         title = f"compose project {project} ({Path(path).name})"
         self.s = Scenario(project, title=title, own_subnets=keep_subnets)
         self.moved: dict[IPv4Network, IPv4Network] = {}
@@ -282,7 +284,10 @@ class _Converter:
             ip = fixed or None
         publish: dict[int | str, int | str] = {}
         for i, spec in enumerate(svc.get("ports") or []):
-            for host, target in _ports(f"{where}.ports[{i}]", spec, self.fail):
+            for bind, port, target in _ports(f"{where}.ports[{i}]", spec, self.fail):
+                if port is None:
+                    port = self.pick_port(f"{where}.ports[{i}]", "udp" if str(target).endswith("/udp") else "tcp")
+                host: int | str = f"{bind}:{port}" if bind else port
                 if host in publish:
                     raise self.fail(f"{where}.ports[{i}]", f"host port {host} is published twice")
                 publish[host] = target
@@ -291,9 +296,33 @@ class _Converter:
             # the service, so the name compose gives it is one more name on each of its networks
             for n in attached:
                 aliases.setdefault(n, []).append(str(svc["container_name"]))
+        self.published[name] = publish
         named = {n: a for n, a in aliases.items() if a}
         self.aliases[name] = sorted({a for names in named.values() for a in names})
         self.s.container(name, *attached, publish=publish or None, ip=ip, aliases=named, network_mode=joins)
+
+    def pick_port(self, where: str, proto: str) -> int:
+        """A host port for a `ports:` entry that names none: Docker picks one of the machine's ephemeral range;
+        netlab picks the lowest one that is free on the machine and in the file, and publishes it explicitly, so
+        both backends and the probes use the same port (the note says which)."""
+        if self._ports is None:
+            self._ports = _machine_ports()
+            for svc in self.data["services"].values():
+                for i, spec in enumerate((svc or {}).get("ports") or []):
+                    for _, port, target in _ports(f"ports[{i}]", spec, self.fail):
+                        if port is not None:
+                            self._ports[1].add(("udp" if str(target).endswith("/udp") else "tcp", port))
+        span, taken = self._ports
+        port = next((p for p in span if (proto, p) not in taken), None)
+        if port is None:
+            raise self.fail(
+                where, f"no free {proto} port left in the machine's ephemeral range {span.start}-{span.stop - 1}"
+            )
+        taken.add((proto, port))
+        self.notes.append(
+            f"{where}: Docker picks the host port; netlab publishes {port}/{proto} (free on this machine)"
+        )
+        return port
 
     def networks_of(self, service: str) -> list[str]:
         """The networks a service's namespace is on (those of the service it joins, for `service:X`)."""
@@ -338,11 +367,10 @@ class _Converter:
         on_host: set[str] = set()  # the published ports, as the containers reach them: at this machine's address
         for dst, svc in services.items():
             ports = set(_exposed(svc or {}))
-            for i, spec in enumerate((svc or {}).get("ports") or []):
-                for host, target in _ports(f"services.{dst}.ports[{i}]", spec, self.fail):
-                    port, _, proto = str(target).partition("/")
-                    ports.add(f"{proto or 'tcp'}:{port}")
-                    on_host.add(f"{proto or 'tcp'}:{str(host).rpartition(':')[2]}")
+            for host, target in self.published.get(str(dst), {}).items():
+                port, _, proto = str(target).partition("/")
+                ports.add(f"{proto or 'tcp'}:{port}")
+                on_host.add(f"{proto or 'tcp'}:{str(host).rpartition(':')[2]}")
             for probe in sorted(ports):
                 for src in ["host", *names]:
                     if src != dst:
@@ -377,43 +405,67 @@ def _exposed(svc: dict[str, Any]) -> list[str]:
     return [f"{(str(e).partition('/')[2] or 'tcp')}:{str(e).partition('/')[0]}" for e in svc.get("expose") or []]
 
 
-def _ports(where: str, spec: Any, fail: Any) -> list[tuple[int | str, int | str]]:
-    """(host port, or "ADDRESS:PORT" for a host IP; container port or "PORT/udp") of one `ports:` entry, short or
-    long syntax, ranges expanded."""
+def _ports(where: str, spec: Any, fail: Any) -> list[tuple[str, int | None, int | str]]:
+    """(host IP or '', host port or None where Docker picks one, container port or "PORT/udp") of one `ports:`
+    entry, short or long syntax, ranges expanded."""
     host_ip = ""
     if isinstance(spec, dict):
         target, published = spec.get("target"), spec.get("published")
-        if published is None:
-            raise fail(where, "a port without a published host port (Docker picks one) is not supported yet")
         proto = str(spec.get("protocol") or "tcp")
         host_ip = str(spec.get("host_ip") or "")
-        text = f"{published}:{target}/{proto}"
+        text = f"{published if published is not None else ''}:{target}/{proto}"
     else:
         text = str(spec)
     main, _, proto = text.partition("/")
     proto = proto or "tcp"
     if proto not in ("tcp", "udp"):
         raise fail(where, f"protocol {proto!r}: tcp or udp")
+    if main.count(":") > 2 or main.startswith("["):
+        raise fail(where, f"{text!r}: an IPv6 host address is not supported yet")
     parts = main.split(":")
     if len(parts) == 3:
         host_ip, parts = parts[0], parts[1:]
+    if len(parts) == 1:  # "80": Docker picks the host port
+        parts = ["", parts[0]]
     if len(parts) != 2:
-        raise fail(where, f"{text!r}: a port without a published host port (Docker picks one) is not supported yet")
+        raise fail(where, f"{text!r}: use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp]")
     if host_ip:
         try:
             IPv4Address(host_ip)
         except ValueError:
             raise fail(where, f"{text!r}: host IP {host_ip!r} is not an IPv4 address") from None
     try:
-        hosts, targets = _range(parts[0]), _range(parts[1])
+        targets = _range(parts[1])
+        hosts: list[int | None] = list(_range(parts[0])) if parts[0] else [None] * len(targets)
     except ValueError as e:
         raise fail(where, f"{text!r}: {e}") from e
     if len(hosts) != len(targets):
         raise fail(where, f"{text!r}: the host and container ranges differ in length")
-    return [
-        (f"{host_ip}:{h}" if host_ip and host_ip != "0.0.0.0" else h, t if proto == "tcp" else f"{t}/udp")
-        for h, t in zip(hosts, targets, strict=True)
-    ]
+    ip = host_ip if host_ip and host_ip != "0.0.0.0" else ""
+    return [(ip, h, t if proto == "tcp" else f"{t}/udp") for h, t in zip(hosts, targets, strict=True)]
+
+
+def _machine_ports() -> tuple[range, set[tuple[str, int]]]:
+    """The machine's ephemeral port range (where Docker picks a host port) and the ports something listens on
+    (tcp) or is bound to (udp) now, v4 and v6, from /proc: a port netlab picks must be free for Docker too."""
+    low, high = 32768, 60999
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        pass
+    taken: set[tuple[str, int]] = set()
+    for proto in ("tcp", "tcp6", "udp", "udp6"):
+        try:
+            with open(f"/proc/net/{proto}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 3 and (proto.startswith("udp") or fields[3] == "0A"):
+                taken.add((proto[:3], int(fields[1].rsplit(":", 1)[1], 16)))
+    return range(low, high + 1), taken
 
 
 def _range(text: str) -> list[int]:

@@ -101,6 +101,51 @@ def test_ports_in_every_syntax(tmp_path: Path, ports: list[str], published: set[
     assert {(p.host_port, p.container_port, p.proto) for p in t.container("web").publish} == published
 
 
+def test_a_port_without_a_host_port_gets_a_free_one_of_the_ephemeral_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Docker picks such a host port itself; netlab picks the lowest one free on the machine and in the file and
+    publishes it explicitly (both backends and the probes then use the same port), and says which."""
+    from netlab.compose import convert
+
+    monkeypatch.setattr(convert, "_machine_ports", lambda: (range(40000, 40010), {("tcp", 40000)}))
+    text = (
+        'services:\n  web:\n    ports:\n      - "80"\n      - "127.0.0.1::53/udp"\n      - {target: 81}\n'
+        '      - "40001:82"\n  cli: {}\n'
+    )
+    imp = compose.load(write(tmp_path, text), "p", environ={})
+    t = imp.scenario.build()
+    got = {(p.host_port, p.container_port, p.proto, str(p.host_ip)) for p in t.container("web").publish}
+    # 40000 is taken on the machine, 40001 by the file itself
+    assert got == {
+        (40002, 80, "tcp", "None"),
+        (40000, 53, "udp", "127.0.0.1"),
+        (40003, 81, "tcp", "None"),
+        (40001, 82, "tcp", "None"),
+    }
+    assert (
+        "services.web.ports[0]: Docker picks the host port; netlab publishes 40002/tcp (free on this machine)"
+        in imp.notes
+    )
+    probes = {(m.src, m.dst, str(m.probe)) for m in t.stages[0].measurements}
+    assert {("cli", "host", "tcp:40002"), ("cli", "host", "udp:40000"), ("host", "web", "tcp:81")} <= probes
+
+
+def test_no_free_port_left_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from netlab.compose import convert
+
+    monkeypatch.setattr(convert, "_machine_ports", lambda: (range(40000, 40001), {("tcp", 40000)}))
+    with pytest.raises(ScenarioError, match="no free tcp port left in the machine's ephemeral range 40000-40000"):
+        compose.load(write(tmp_path, "services:\n  web: {ports: ['80']}\n"), "p", environ={})
+
+
+def test_the_machine_s_ports_are_read_from_proc() -> None:
+    from netlab.compose import convert
+
+    span, taken = convert._machine_ports()
+    assert len(span) > 1000 and all(proto in ("tcp", "udp") and 0 < port < 65536 for proto, port in taken)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
