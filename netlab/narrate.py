@@ -52,7 +52,7 @@ def _net_create(t: Topology, net: Network) -> Step:
         args += ["--gateway", str(net.gateway)]
     if net.internal:
         args.append("--internal")
-    parent_if = None
+    parent_if = net.dummy  # no parent given: Docker's dummy link
     if net.driver in (Driver.MACVLAN, Driver.IPVLAN) and net.parent:
         up = t.uplink(t.nodes[0].name, net.parent)
         parent_if = up.ifname if up else "eth0"
@@ -89,6 +89,12 @@ def _net_create(t: Topology, net: Network) -> Step:
             "nothing is created yet; each container will get its own MAC on the parent's segment"
         )
         kernel = ["(no iptables rules: macvlan children bypass the host's IP stack)"]
+        if net.dummy:
+            what = (
+                f"Create the macvlan network {net.name!r} with no parent ({net.subnet}, mode {mode}): Docker makes "
+                f"a dummy link, {net.dummy}, the parent; its containers reach each other and nothing else"
+            )
+            kernel = [f"ip link add {net.dummy} type dummy", f"ip link set {net.dummy} up", *kernel]
     elif net.driver == Driver.IPVLAN:
         mode = net.option("ipvlan_mode", "l2")
         what = (
@@ -96,6 +102,12 @@ def _net_create(t: Topology, net: Network) -> Step:
             f"mode {mode}): containers will share the parent's MAC"
         )
         kernel = ["(no iptables rules)"]
+        if net.dummy:
+            what = (
+                f"Create the ipvlan network {net.name!r} with no parent ({', '.join(map(str, net.subnets))}, mode "
+                f"{mode}): Docker makes a dummy link, {net.dummy}, the parent; its containers reach each other only"
+            )
+            kernel = [f"ip link add {net.dummy} type dummy", f"ip link set {net.dummy} up", *kernel]
     elif net.driver == Driver.OVERLAY:
         what = (
             f"Create the overlay network {net.name!r} ({net.subnet}): on every node that runs one of its containers, "
@@ -196,8 +208,8 @@ def _attach(t: Topology, c: Container, network: str) -> list[str]:
             )
         return rules
     if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
-        up = t.uplink(c.node, str(net.parent))
-        parent = up.ifname if up else "eth0"
+        up = t.uplink(c.node, str(net.parent)) if net.parent else None
+        parent = net.dummy or (up.ifname if up else "eth0")
         kind = (
             "macvlan mode " + net.option("macvlan_mode", "bridge")
             if net.driver == Driver.MACVLAN

@@ -284,10 +284,13 @@ class _Rules:
 
     # -- the decision -------------------------------------------------------
     def off_overlay(self, on: str) -> list[Variant] | None:
-        """An address on an overlay network, from outside it: no host routes an overlay subnet."""
+        """An address on an overlay network, or on a macvlan/ipvlan network without a parent, from outside it:
+        no host routes an overlay subnet, and a dummy parent has nothing else on it."""
         net = next((n for n in self.t.networks if n.name == on), None)  # `on` may be a lan, or a node's shim
         if net is not None and net.driver == Driver.OVERLAY:
             return _no(f"{on} is an overlay network: its subnet lives in Docker's sandboxes, routed by no host")
+        if net is not None and net.dummy:
+            return _no(f"{on} has no parent: its children sit on a dummy link with nothing else on it")
         return None
 
     def fate(self, src: str, dst: str, address: IPv4Address | None, probe: Probe) -> list[Variant]:
@@ -461,6 +464,8 @@ class _Rules:
         if d.kind == "ctr":
             if on != net.name:
                 raise _Unknown("children of two macvlan/ipvlan networks on one parent")
+            if d.node != s.node and net.dummy:
+                return _no(f"{net.name} has no parent: each node's dummy link is its own, joined to nothing")
             if d.node != s.node:
                 return _yes(f"children on lan {lan}, through the wire")
             if net.driver == Driver.IPVLAN:
@@ -474,11 +479,13 @@ class _Rules:
                 return _no("macvlan vepa mode: frames go to the switch, which does not send them back (no hairpin)")
             raise _Unknown(f"macvlan {mode} mode")
         if d.kind == "node":
-            if d.name != s.node:
+            if d.name != s.node and not net.dummy:
                 return _yes(f"another host on lan {lan}")
             if self._shim_reaches(d.name, net):
                 return _yes(f"through the host's macvlan shim on {lan}")
-            return _no(f"a {net.driver} child cannot talk to its own parent ({lan}): the kernel filters it")
+            return _no(
+                f"a {net.driver} child cannot talk to its own parent ({lan or net.dummy}): the kernel filters it"
+            )
         if d.kind == "peer":
             if dockerrules.l3_ipvlan(self.t, net.name):
                 raise _Unknown("an ipvlan L3 child and a peer on its subnet")

@@ -142,3 +142,19 @@ def daemon_options() -> Scenario:
     s.expect("host", web, "tcp:80")
     s.expect("host", a, "icmp")
     return s
+
+
+def no_parent() -> Scenario:
+    """macvlan and ipvlan networks created without a parent: Docker makes a dummy link (dm-<id>, di-<id>) the parent,
+    so their containers reach each other and nothing else (Docker 26.1 and later call them internal)."""
+    s = Scenario("noparent")
+    mv = s.network("mv", driver="macvlan")
+    iv = s.network("iv", driver="ipvlan", options={"ipvlan_mode": "l2"})
+    a, b = s.container("a", mv), s.container("b", mv)
+    c, d = s.container("c", iv), s.container("d", iv)
+    s.expect(a, b, "icmp")
+    s.expect(c, d, "tcp:80")
+    s.expect("host", a, "icmp", reachable=False)
+    s.expect(a, c, "icmp", reachable=False)
+    s.expect(b, a, "dns:a")
+    return s

@@ -186,14 +186,16 @@ class _Converter:
             internal=bool(spec.get("internal")),
         )
 
-    def parent(self, where: str, driver: str, parent: Any, subnet: str | None) -> str:
+    def parent(self, where: str, driver: str, parent: Any, subnet: str | None) -> str | None:
         """The lan standing in for a macvlan/ipvlan parent: netlab builds it (namespaces, a veth of the run), named as
         the file names the parent, on the network's (first) subnet as a parent's LAN is; the machine's own interface
-        of that name is never used."""
+        of that name is never used. None without a parent: Docker's dummy link (its containers reach each other
+        only)."""
         if parent is None:
-            raise self.fail(
-                f"{where}.driver_opts", f"a {driver} network without a parent is not supported yet (add parent: eth0)"
+            self.notes.append(
+                f"{where}: no parent: Docker makes a dummy link the parent (the containers reach each other only)"
             )
+            return None
         lan = str(parent)
         if "." in lan:
             raise self.fail(

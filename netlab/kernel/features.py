@@ -18,13 +18,15 @@ from collections.abc import Iterable
 from netlab.errors import EnvironmentProblem, KernelFeatureMissing
 from netlab.model.topology import Driver, Shim, Topology
 
-KINDS = ("bridge", "veth", "macvlan", "ipvlan", "vxlan")
+KINDS = ("bridge", "veth", "macvlan", "ipvlan", "vxlan", "dummy")
 
 REMEDY = {
     "ipvlan": "this kernel has no ipvlan support (CONFIG_IPVLAN); rerun with --kernel uml to use "
     "user-mode Linux, whose kernel has it (apt-get install user-mode-linux kmod)",
     "macvlan": "this kernel has no macvlan support (CONFIG_MACVLAN); rerun with --kernel uml",
     "vxlan": "this kernel has no vxlan support (CONFIG_VXLAN), which overlay networks need; rerun with --kernel uml",
+    "dummy": "this kernel has no dummy links (CONFIG_DUMMY), which Docker makes the parent of a macvlan or ipvlan "
+    "network without one; rerun with --kernel uml, whose kernel has them",
     "bridge": "this kernel has no Linux bridge support (CONFIG_BRIDGE)",
     "veth": "this kernel has no veth support (CONFIG_VETH)",
 }
@@ -79,6 +81,12 @@ def _try_kinds(wanted: frozenset[str]) -> dict[str, str]:
                     result[kind] = ""
                 except Exception as e:
                     result[kind] = _reason(e)
+            if "dummy" in wanted:
+                try:
+                    ipr.link("add", ifname="nlt-dm", kind="dummy")
+                    result["dummy"] = ""
+                except Exception as e:
+                    result["dummy"] = _reason(e)
             if "vxlan" in wanted:
                 try:
                     ipr.link("add", ifname="nlt-vx", kind="vxlan", vxlan_id=42, vxlan_port=4789)
@@ -106,6 +114,8 @@ def link_kinds_needed(t: Topology) -> set[str]:
                 kinds.add("macvlan")
             elif net.driver == Driver.IPVLAN:
                 kinds.add("ipvlan")
+            if net.dummy:
+                kinds.add("dummy")
             elif net.driver == Driver.OVERLAY:
                 kinds.add("vxlan")
     for stage in t.stages:

@@ -217,9 +217,11 @@ class _Builder:
             if driver in (Driver.HOST, Driver.NONE):
                 raise self.fail(f"{what}: only one {driver} network exists; use the predefined {str(driver)!r}")
             parent = nd.parent
-            if driver in (Driver.MACVLAN, Driver.IPVLAN):
-                if parent is None:
-                    raise self.fail(f"{what}: {driver} needs parent=<a lan> (the node's uplink on it)")
+            dummy = None
+            if driver in (Driver.MACVLAN, Driver.IPVLAN) and parent is None:
+                # Docker makes a dummy link its parent: dm-<id> (macvlan), di-<id> (ipvlan); nothing else is on it
+                dummy = ("dm-" if driver == Driver.MACVLAN else "di-") + docker_network_id(d.name, nd.name)[:12]
+            elif driver in (Driver.MACVLAN, Driver.IPVLAN):
                 if parent not in lan_by:
                     raise self.fail(
                         f"{what}: parent {parent!r} is not a lan of this scenario; parents are lans (a real NIC "
@@ -253,6 +255,7 @@ class _Builder:
                     nd.internal,
                     bridge_name=bridge_name,
                     more_subnets=more,
+                    dummy=dummy,
                 )
             )
         if any(n.driver == Driver.OVERLAY for n in out):

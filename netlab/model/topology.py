@@ -108,6 +108,9 @@ class Network:
     #: an existing Docker network the scenario uses as it is (compose's `external: true`): its name on the daemon.
     #: Neither created nor removed; its subnet and its containers' addresses are Docker's (docker backend only)
     external: str | None = None
+    #: macvlan/ipvlan without a parent: the dummy link Docker creates as their parent on each node (dm-<id>,
+    #: di-<id>), with nothing else on it: the children reach each other and nothing else
+    dummy: str | None = None
 
     @property
     def subnets(self) -> tuple[IPv4Network, ...]:
@@ -314,7 +317,7 @@ class Topology:
         """The L2/L3 segment an address on `network` sits on: lans and overlays are shared by every
         node, bridges are local to their node, macvlan/ipvlan children sit on their parent lan."""
         net = self.network(network)
-        if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
+        if net.driver in (Driver.MACVLAN, Driver.IPVLAN) and net.parent is not None:
             return f"lan:{net.parent}"
         if net.driver == Driver.OVERLAY:
             return net.name

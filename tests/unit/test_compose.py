@@ -225,7 +225,6 @@ def test_a_macvlan_network_gets_a_lan_named_after_its_parent_on_its_own_subnet()
 @pytest.mark.parametrize(
     ("opts", "message"),
     [
-        ("driver: macvlan", "without a parent is not supported yet"),
         ("driver: macvlan\n    driver_opts: {parent: eth0.50}", "802.1Q sub-interface parents are not supported yet"),
         ("driver: ipvlan\n    driver_opts: {parent: eth0, macvlan_mode: bridge}", "'macvlan_mode' is not supported"),
         ("driver: overlay", "bridge, macvlan and ipvlan are"),
@@ -235,6 +234,14 @@ def test_what_a_macvlan_or_ipvlan_network_cannot_say_yet(tmp_path: Path, opts: s
     path = write(tmp_path, f"services:\n  a:\n    image: x\n    networks: [n]\nnetworks:\n  n:\n    {opts}\n")
     with pytest.raises(ScenarioError, match=message):
         compose.load(path)
+
+
+def test_a_macvlan_network_without_a_parent_is_docker_s_dummy_one(tmp_path: Path) -> None:
+    path = write(tmp_path, "services:\n  a:\n    networks: [n]\nnetworks:\n  n:\n    driver: macvlan\n")
+    imported = compose.load(path)
+    t = imported.scenario.build()
+    assert t.network("n").parent is None and t.network("n").dummy and not t.lans
+    assert any("no parent: Docker makes a dummy link the parent" in n for n in imported.notes)
 
 
 def test_network_mode_of_another_service_or_container_name() -> None:

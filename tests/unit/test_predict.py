@@ -191,3 +191,16 @@ def test_check_predicted_is_written_as_check_with_a_value() -> None:
         "x",
     ]
     assert predicted_argv(["run", "bridge", "--check", "--json", "f"]) == ["run", "bridge", "--check", "--json", "f"]
+
+
+def test_a_network_without_a_parent_is_an_island() -> None:
+    s = Scenario("t")
+    island = s.network("island", driver="macvlan")
+    s.container("a", island)
+    s.container("b", island)
+    s.container("c", s.network("n"))
+    r = _fake_run(s)
+    assert _cell(r, "a", "b").variants[0][1] is True  # type: ignore[index]
+    for src, dst in (("host", "a"), ("c", "a"), ("a", "c"), ("a", "host")):
+        cell = _cell(r, src, dst)
+        assert cell.variants is not None and cell.variants[0][1] is False, (src, dst, cell)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
 from pathlib import Path
 
 import pytest
@@ -259,10 +260,22 @@ def test_host_and_none_cannot_be_combined_with_other_networks(special: str):
     fails(s, "container 'c1'", "cannot be combined")
 
 
-def test_macvlan_without_parent_is_rejected():
+def test_macvlan_and_ipvlan_without_a_parent_get_docker_s_dummy_link():
+    """Docker makes a dummy link the parent (dm-<id>, di-<id>): node-local, with nothing else on it."""
+    from netlab.kernel import features
+
     s = Scenario("x")
     s.network("mv", driver="macvlan")
-    fails(s, "network 'mv'", "parent")
+    s.network("iv", driver="ipvlan", options={"ipvlan_mode": "l3"})
+    s.container("a", "mv")
+    s.container("b", "iv")
+    t = s.build()
+    mv, iv = t.network("mv"), t.network("iv")
+    assert mv.parent is None and mv.dummy is not None and mv.dummy.startswith("dm-") and len(mv.dummy) == 15
+    assert iv.dummy is not None and iv.dummy.startswith("di-")
+    assert mv.subnet is not None and mv.subnet.subnet_of(IPv4Network("198.18.0.0/15"))
+    assert t.segment("mv", "host") == "host/mv"  # each node's dummy is its own
+    assert {"dummy", "macvlan", "ipvlan"} <= features.link_kinds_needed(t)
 
 
 def test_macvlan_with_a_parent_that_is_not_a_lan_is_rejected():

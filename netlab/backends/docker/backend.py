@@ -291,7 +291,8 @@ class DockerBackend(Backend):
         name = naming.ns_name(dep.run, net.name)
         options = dict(net.options)
         driver = str(net.driver)
-        if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
+        # without a parent Docker makes a dummy link the parent (dm-<id>, di-<id>)
+        if net.driver in (Driver.MACVLAN, Driver.IPVLAN) and net.parent is not None:
             options["parent"] = self.parent or st.uplinks[(node, str(net.parent))]
         pools = [
             docker.types.IPAMPool(

@@ -118,11 +118,12 @@ def _veth(
 def _child(t: Topology, st: State, c: Container, net: Network, ifname: str) -> Link:
     """macvlan/ipvlan: created on the node under a temporary name, moved into the container and
     renamed there, as Docker's drivers do."""
-    uplink = t.uplink(c.node, str(net.parent))
-    assert uplink is not None
+    uplink = t.uplink(c.node, str(net.parent)) if net.parent else None
+    parent_name = net.dummy if net.dummy else uplink.ifname if uplink else None
+    assert parent_name is not None
     tmp = f"veth{secrets.token_hex(4)[:7]}"
     with netns_fd(st.ns[c.name]) as fd, st.sessions.use(st.ns[c.node]) as nl:
-        parent = nl.index(uplink.ifname)
+        parent = nl.index(parent_name)
         if net.driver == Driver.MACVLAN:
             addr = next(a.address for a in c.attachments if a.network == net.name)
             assert addr is not None

@@ -281,6 +281,8 @@ class NetnsBackend(Backend):
             for net in t.networks_on(node):
                 dep.hooks.gate("network", net.name)
                 faults.point("netns.network")
+                if net.dummy:  # macvlan/ipvlan without a parent: Docker's dummy link, up, nothing else on it
+                    nl.up(nl.dummy(net.dummy))
                 if net.driver == Driver.BRIDGE:
                     assert net.bridge_name and net.gateway and net.subnet
                     br = nl.bridge(net.bridge_name, mac=docker_random_mac())

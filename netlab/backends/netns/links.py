@@ -96,6 +96,11 @@ class Netlink:
         self._ipr.link("add", ifname=ifname, kind="macvlan", link=parent, macvlan_mode=MACVLAN_MODES[mode], **kw)
         return self.index(ifname)
 
+    def dummy(self, ifname: str) -> int:
+        """A dummy link (Docker's parent for a macvlan or ipvlan network given none)."""
+        self._ipr.link("add", ifname=ifname, kind="dummy")
+        return self.index(ifname)
+
     def ipvlan(self, parent: int, ifname: str, mode: str) -> int:
         self._ipr.link("add", ifname=ifname, kind="ipvlan", link=parent, ipvlan_mode=IPVLAN_MODES[mode])
         return self.index(ifname)
