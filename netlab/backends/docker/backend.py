@@ -145,6 +145,12 @@ class DockerBackend(Backend):
                         "ipvlan: Docker's ipvlan driver cannot work on this kernel (no CONFIG_IPVLAN); "
                         "`--backend netns --kernel uml` explores the same semantics in user-mode Linux"
                     )
+                if kind == "dummy":
+                    raise KernelFeatureMissing(
+                        "dummy: Docker makes a dummy link the parent of a macvlan or ipvlan network given none, and "
+                        "this kernel has no dummy links (CONFIG_DUMMY); `--backend netns --kernel uml` runs it in "
+                        "user-mode Linux"
+                    )
                 raise KernelFeatureMissing(f"{kind}: this kernel cannot create {kind} links: {kinds[kind]}")
         features.require_neighbour_room(topology)
         if shutil.which("ip") is None:
