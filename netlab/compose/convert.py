@@ -43,7 +43,10 @@ DRIVER_OPTIONS = {
     "bridge": {"com.docker.network.bridge.enable_icc", "com.docker.network.bridge.enable_ip_masquerade"},
     "macvlan": {"parent", "macvlan_mode"},
     "ipvlan": {"parent", "ipvlan_mode"},
+    "overlay": set(),
 }
+#: the lan an overlay network's VXLAN runs on: swarm mode needs one, a compose file names none
+UNDERLAY = "underlay"
 
 
 @dataclass(slots=True)
@@ -146,9 +149,10 @@ class _Converter:
             self.notes.append(f"{where}: external network {named or spec.get('name') or name!r}, used as it is")
             return
         driver = str(spec.get("driver") or "bridge")
-        if driver not in ("bridge", "macvlan", "ipvlan"):
+        if driver not in DRIVER_OPTIONS:
             raise self.fail(
-                where, f"driver {driver!r} is not supported by `netlab compose` yet (bridge, macvlan and ipvlan are)"
+                where,
+                f"driver {driver!r} is not supported by `netlab compose` yet (bridge, macvlan, ipvlan and overlay are)",
             )
         opts = {str(k): v for k, v in (spec.get("driver_opts") or {}).items()}
         unsupported = set(opts) - DRIVER_OPTIONS[driver]
@@ -156,8 +160,8 @@ class _Converter:
             raise self.fail(where, f"driver_opts {sorted(unsupported)[0]!r} is not supported for {driver} yet")
         subnets, gateway = [], None
         configs = (spec.get("ipam") or {}).get("config") or []
-        if len(configs) > 1 and driver == "bridge":
-            raise self.fail(f"{where}.ipam.config", "several subnets on a bridge network are not supported")
+        if len(configs) > 1 and driver in ("bridge", "overlay"):
+            raise self.fail(f"{where}.ipam.config", f"several subnets on a {driver} network are not supported")
         for i, cfg in enumerate(configs):
             cfg = cfg or {}
             if cfg.get("ip_range"):
@@ -174,8 +178,16 @@ class _Converter:
                     "a gateway other than the subnet's first address is supported on the first subnet only",
                 )
         parent = None
-        if driver != "bridge":
+        if driver in ("macvlan", "ipvlan"):
             parent = self.parent(where, driver, opts.pop("parent", None), subnets[0] if subnets else None)
+        if driver == "overlay" and UNDERLAY not in self.lans:
+            # overlay networks are swarm mode's: a swarm of one node whose VXLAN runs on a lan of the run's own
+            self.s.lan(UNDERLAY)
+            self.lans.add(UNDERLAY)
+            self.notes.append(
+                f"{where}: overlay networks need swarm mode: netlab runs a swarm of one node, its VXLAN on a lan of "
+                f"its own ({UNDERLAY}); containers reach the outside through docker_gwbridge"
+            )
         self.s.network(
             name,
             driver,

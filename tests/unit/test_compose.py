@@ -227,7 +227,8 @@ def test_a_macvlan_network_gets_a_lan_named_after_its_parent_on_its_own_subnet()
     [
         ("driver: macvlan\n    driver_opts: {parent: eth0.50}", "802.1Q sub-interface parents are not supported yet"),
         ("driver: ipvlan\n    driver_opts: {parent: eth0, macvlan_mode: bridge}", "'macvlan_mode' is not supported"),
-        ("driver: overlay", "bridge, macvlan and ipvlan are"),
+        ("driver: weave", "bridge, macvlan, ipvlan and overlay are"),
+        ("driver: overlay\n    ipam: {config: [{subnet: 10.1.0.0/24}, {subnet: 10.1.1.0/24}]}", "several subnets"),
     ],
 )
 def test_what_a_macvlan_or_ipvlan_network_cannot_say_yet(tmp_path: Path, opts: str, message: str) -> None:
@@ -242,6 +243,20 @@ def test_a_macvlan_network_without_a_parent_is_docker_s_dummy_one(tmp_path: Path
     t = imported.scenario.build()
     assert t.network("n").parent is None and t.network("n").dummy and not t.lans
     assert any("no parent: Docker makes a dummy link the parent" in n for n in imported.notes)
+
+
+def test_an_overlay_network_is_a_swarm_of_one_node_on_a_lan_of_its_own(tmp_path: Path) -> None:
+    text = (
+        "services:\n  a: {networks: [ov]}\n  b: {networks: [ov, other]}\n"
+        "networks:\n  ov: {driver: overlay, attachable: true}\n  other: {driver: overlay}\n"
+    )
+    imported = compose.load(write(tmp_path, text))
+    t = imported.scenario.build()
+    assert [lan.name for lan in t.lans] == ["underlay"]
+    assert t.network("ov").driver.value == "overlay" and t.network("other").driver.value == "overlay"
+    assert sum("overlay networks need swarm mode" in n for n in imported.notes) == 1
+    # Docker's egress for overlay containers: an endpoint on docker_gwbridge
+    assert "docker_gwbridge" in {a.network for a in t.container("a").attachments}
 
 
 def test_network_mode_of_another_service_or_container_name() -> None:
