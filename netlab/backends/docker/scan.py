@@ -18,11 +18,13 @@ or overlay network's probes would cross a real NIC, so a container on one is ref
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 from typing import Any
 
 from netlab.backends.base import NO_HOOKS, Backend, Deployment, Hooks
+from netlab.backends.docker import daemonconfig
 from netlab.backends.docker.engine import Engines, requests_timeout
 from netlab.backends.docker.engine import daemon_timeout as default_daemon_timeout
 from netlab.backends.docker.state import EMBEDDED_DNS, ROOT_NS
@@ -441,6 +443,14 @@ class ScanBackend(Backend):
         dep.facts["engine"] = f"Docker Engine {version}" if version else None
         dep.facts["docker"] = version
         dep.facts["engine_version"] = version  # what Docker's rules are predicted for (netlab/predict.py)
+        # the options of the daemon that started the containers (a published port is relayed by docker-proxy or
+        # hairpin-NATed): readable where that is this machine's default daemon
+        if os.environ.get("DOCKER_HOST") in (None, "", "unix:///var/run/docker.sock"):
+            pid = daemonconfig.pid_of_local_daemon()
+            if pid is not None:
+                options = daemonconfig.read(pid)
+                dep.facts["daemon_options"] = options
+                dep.facts["userland_proxy"] = "on" if options.get("userland-proxy") == "true" else "off"
         return dep
 
     def _endpoints(self, dep: Deployment) -> None:
