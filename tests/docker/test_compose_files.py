@@ -18,7 +18,7 @@ def _cells(result: runner.Result) -> dict[tuple[str, str, str], str]:
     return {(o.src, o.dst, str(o.probe)): o.outcome.value for o in result.observations}
 
 
-@pytest.mark.parametrize("example", ["three-tier", "exercise4", "macvlan", "sidecar"])
+@pytest.mark.parametrize("example", ["three-tier", "exercise4", "macvlan", "sidecar", "overlay"])
 def test_the_examples_pass_on_both_backends_with_the_same_cells(example: str, host_and_docker_unchanged: None) -> None:
     results = {}
     for backend in ("netns", "docker"):

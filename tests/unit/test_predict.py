@@ -71,7 +71,7 @@ def test_the_rules_predict_the_shared_scenarios(make: Any) -> None:
     assert _disagreements(make().build()) == []
 
 
-@pytest.mark.parametrize("example", ["three-tier", "exercise4", "macvlan", "sidecar"])
+@pytest.mark.parametrize("example", ["three-tier", "exercise4", "macvlan", "sidecar", "overlay"])
 def test_the_rules_predict_the_compose_examples_matrices(example: str) -> None:
     t = compose.load(EXAMPLES / f"{example}.yml").scenario.build()
     t = matrixfile.apply(t, loader.load_matrix(str(EXAMPLES / f"{example}.matrix")), example)
