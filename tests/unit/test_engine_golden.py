@@ -52,6 +52,11 @@ IPTABLES_CASES: dict[str, tuple[list[Network], list[Published], Host]] = {
         Host(forward_drop=False),
     ),
     "usernet-portmap-noproxy": ([DOCKER0, BRIDGE1], [C1], Host(forward_drop=False, userland_proxy=False)),
+    "usernet-portmap-lo": (
+        [DOCKER0, BRIDGE1],
+        [Published(BRIDGE1, IPv4Address("192.0.2.2"), Publish(8080, 80, host_ip=IPv4Address("127.0.0.1")))],
+        Host(forward_drop=False),
+    ),
     "usernet-internal": (
         [
             DOCKER0,
@@ -130,7 +135,8 @@ def nft_case(name: str) -> tuple[list[Network], list[Published], Host]:
     if params.get("masq") == "false":
         options.update(MASQ_OFF)
     net = bridge("dummy", "192.168.0.0/24", DUMMY, internal=params["internal"] == "true", **options)
-    port = Published(net, IPv4Address("192.168.0.2"), Publish(8080, 80))
+    host_ip = IPv4Address("127.0.0.1") if params.get("bindlh") == "true" else None
+    port = Published(net, IPv4Address("192.168.0.2"), Publish(8080, 80, host_ip=host_ip))
     return [net], [port], Host(userland_proxy=params["hairpin"] == "false")
 
 
@@ -156,5 +162,5 @@ def test_nftables_profile_writes_moby_s_golden_table(case: str):
 
 
 def test_every_reference_file_is_used():
-    assert len(NFT_CASES) == 11
+    assert len(NFT_CASES) == 12
     assert sorted(p.stem for p in (MOBY / "iptables" / "28").glob("*.rules")) == sorted(IPTABLES_CASES)

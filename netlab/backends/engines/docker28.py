@@ -85,8 +85,9 @@ def render_iptables(
             f"--dport {pp.container_port} -j ACCEPT",
         )
         skip_own = f"! -i {br} " if proxy else ""
+        on = f"-d {pp.host_ip}/32 " if pp.host_ip else ""  # `-p 127.0.0.1:8080:80`: that host address only
         n_dnat.append(
-            f"-A DOCKER {skip_own}-p {pp.proto} -m {pp.proto} --dport {pp.host_port} "
+            f"-A DOCKER {on}{skip_own}-p {pp.proto} -m {pp.proto} --dport {pp.host_port} "
             f"-j DNAT --to-destination {p.address}:{pp.container_port}"
         )
         if not proxy:
@@ -97,6 +98,11 @@ def render_iptables(
         rule = f"-A PREROUTING -d {p.address}/32 ! -i {br} -j DROP"
         if rule not in direct:
             direct.append(rule)
+        if pp.host_ip is not None and pp.host_ip.is_loopback:
+            # filterPortMappedOnLoopback (moby usernet-portmap-lo): remote traffic to the loopback-published port
+            direct.append(
+                f"-A PREROUTING -d {pp.host_ip}/32 ! -i lo -p {pp.proto} -m {pp.proto} --dport {pp.host_port} -j DROP"
+            )
     raw += direct
     chains = ["DOCKER", "DOCKER-BRIDGE", "DOCKER-CT", "DOCKER-FORWARD"]
     chains += ["DOCKER-INTERNAL"] if v29 else ["DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2"]

@@ -68,12 +68,19 @@ def render_nft(networks: Sequence[Network], published: Sequence[Published], host
     for p in ports:
         br, pp = p.network.bridge_name, p.publish
         skip_own = f'iifname != "{br}" ' if proxy else ""
+        on = f"ip daddr {pp.host_ip} " if pp.host_ip else ""  # published on that host address only
         dnat.append(
-            f'{skip_own}{pp.proto} dport {pp.host_port} counter dnat to {p.address}:{pp.container_port} comment "DNAT"'
+            f"{skip_own}{on}{pp.proto} dport {pp.host_port} counter dnat to {p.address}:{pp.container_port} "
+            'comment "DNAT"'
         )
         rule = f'ip daddr {p.address} iifname != "{br}" counter drop comment "DROP DIRECT ACCESS"'
         if rule not in direct:
             direct.append(rule)
+        if pp.host_ip is not None and pp.host_ip.is_loopback:  # moby's golden file: bindlh=true
+            direct.append(
+                f'iifname != "lo" ip daddr {pp.host_ip} {pp.proto} dport {pp.host_port} counter drop '
+                'comment "DROP REMOTE LOOPBACK"'
+            )
     out += _chain("nat-prerouting-and-output", None, dnat)
     out += _chain("raw-PREROUTING", "type filter hook prerouting priority raw; policy accept;", direct)
     for net in bridges:

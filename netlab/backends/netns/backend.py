@@ -170,14 +170,6 @@ class NetnsBackend(Backend):
                 "the netns backend builds every network itself; run it with --backend docker, or declare the network "
                 "in the file"
             )
-        on_one_address = [
-            c.name for c in (topology.containers if topology else ()) if any(p.host_ip for p in c.publish)
-        ]
-        if on_one_address and self.profile.name != "20.10":
-            raise EnvironmentProblem(
-                f"container {on_one_address[0]!r} publishes on one host address: netlab emulates that for Docker "
-                f"20.10 only, not yet for the {self.profile.name} profile; add --engine 20.10, or use --backend docker"
-            )
         safety.require_privileges("the netns backend")
         if shutil.which("iptables-restore") is None:
             raise EnvironmentProblem("iptables-restore not found: install it (apt-get install iptables)")

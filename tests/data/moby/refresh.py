@@ -19,7 +19,14 @@ from pathlib import Path
 HERE = Path(__file__).parent
 TAGS = {"28": "v28.5.2", "29": "docker-v29.7.2"}
 ITD = "integration/network/bridge/iptablesdoc/generated"
-CASES = ["new-daemon", "usernet-portmap", "usernet-portmap-noicc", "usernet-portmap-noproxy", "usernet-internal"]
+CASES = [
+    "new-daemon",
+    "usernet-portmap",
+    "usernet-portmap-noicc",
+    "usernet-portmap-noproxy",
+    "usernet-internal",
+    "usernet-portmap-lo",
+]
 NFT_TAG = "docker-v29.7.2"
 NFT_DIR = "daemon/libnetwork/drivers/bridge/internal/nftabler/testdata/TestNftabler"
 NFT_CASES = [
@@ -32,6 +39,7 @@ NFT_CASES = [
     ),
     "hairpin=false,internal=true,icc=false",
     "hairpin=false,internal=true,icc=true",
+    "hairpin=false,internal=false,icc=true,masq=true,snat=false,gwm=nat,bindlh=true",
 ]
 #: the built-in chains of each table, by which a block's table is told apart
 BUILTIN = {
