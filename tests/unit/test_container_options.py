@@ -86,14 +86,21 @@ def test_publish_on_one_host_address_is_rendered_as_docker_20_10_writes_it() -> 
     assert "-A DOCKER ! -i br-" in rules  # 8081: every address
 
 
-def test_other_profiles_refuse_a_host_address_they_do_not_emulate() -> None:
-    from netlab.backends.netns.backend import NetnsBackend
-    from netlab.errors import EnvironmentProblem
+def test_every_profile_renders_a_host_address() -> None:
+    """28, 29 and 29-nftables too (tests/unit/test_engine_golden.py checks them against moby's references)."""
+    from netlab.backends import engines
 
     s = Scenario("lo")
     s.container("web", publish={"127.0.0.1:8080": 80})
-    with pytest.raises(EnvironmentProblem, match=r"Docker 20\.10 only, not yet for the 28 profile"):
-        NetnsBackend(engine="28").check(s.build())
+    t = s.build()
+    web = t.container("web")
+    net = t.network("bridge")
+    assert web.attachments[0].address is not None
+    published = [engines.Published(net, web.attachments[0].address, web.publish[0])]
+    for name in ("28", "29"):
+        rules = engines.get(name).render([net], published, engines.Host()).iptables
+        assert "-A DOCKER -d 127.0.0.1/32 ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT" in rules
+        assert "-A PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 8080 -j DROP" in rules
 
 
 def test_one_host_address_or_every_address_holds_a_port_once() -> None:
