@@ -174,7 +174,10 @@ class DockerBackend(Backend):
                     "or declare the network in the file"
                 ) from None
             if info.get("Driver") != "bridge":
-                raise UsageError(f"{what} uses the {info.get('Driver')} driver; only bridge networks for now")
+                raise UsageError(
+                    f"{what} uses the {info.get('Driver')} driver; netlab uses external bridge networks only (another "
+                    "driver's parent is a real NIC of this machine, and the probes would go out of it onto a real LAN)"
+                )
 
     # -- deploy -----------------------------------------------------------------
     def deploy(self, topology: Topology, run: str, journal: Journal, hooks: Hooks = NO_HOOKS) -> Deployment:
