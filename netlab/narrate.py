@@ -54,8 +54,7 @@ def _net_create(t: Topology, net: Network) -> Step:
         args.append("--internal")
     parent_if = net.dummy  # no parent given: Docker's dummy link
     if net.driver in (Driver.MACVLAN, Driver.IPVLAN) and net.parent:
-        up = t.uplink(t.nodes[0].name, net.parent)
-        parent_if = up.ifname if up else "eth0"
+        parent_if = t.parent_device(t.nodes[0].name, net.name) or "eth0"
         args += ["-o", f"parent={parent_if}"]
     for key, value in sorted(net.options.items()):
         args += ["-o", f"{key}={value}"]
@@ -89,6 +88,7 @@ def _net_create(t: Topology, net: Network) -> Step:
             "nothing is created yet; each container will get its own MAC on the parent's segment"
         )
         kernel = ["(no iptables rules: macvlan children bypass the host's IP stack)"]
+        kernel = _vlan_parent(t, net) + kernel
         if net.dummy:
             what = (
                 f"Create the macvlan network {net.name!r} with no parent ({net.subnet}, mode {mode}): Docker makes "
@@ -101,7 +101,7 @@ def _net_create(t: Topology, net: Network) -> Step:
             f"Create the ipvlan network {net.name!r} on parent {parent_if} ({', '.join(map(str, net.subnets))}, "
             f"mode {mode}): containers will share the parent's MAC"
         )
-        kernel = ["(no iptables rules)"]
+        kernel = [*_vlan_parent(t, net), "(no iptables rules)"]
         if net.dummy:
             what = (
                 f"Create the ipvlan network {net.name!r} with no parent ({', '.join(map(str, net.subnets))}, mode "
@@ -208,8 +208,7 @@ def _attach(t: Topology, c: Container, network: str) -> list[str]:
             )
         return rules
     if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
-        up = t.uplink(c.node, str(net.parent)) if net.parent else None
-        parent = net.dummy or (up.ifname if up else "eth0")
+        parent = t.parent_device(c.node, net.name) or "eth0"
         kind = (
             "macvlan mode " + net.option("macvlan_mode", "bridge")
             if net.driver == Driver.MACVLAN
@@ -224,11 +223,32 @@ def _attach(t: Topology, c: Container, network: str) -> list[str]:
     return []
 
 
+def _vlan_parent(t: Topology, net: Network) -> list[str]:
+    """Docker's 802.1Q sub-interface for a `parent=eth0.50` that does not exist yet (removed with the network)."""
+    lan = t.lan(net.parent) if net.parent else None
+    if lan is None or lan.trunk is None:
+        return []
+    up = t.uplink(t.nodes[0].name, lan.trunk)
+    trunk = up.ifname if up else "eth0"
+    return [f"ip link add link {trunk} name {trunk}.{lan.vid} type vlan id {lan.vid}   (Docker: the parent is missing)"]
+
+
 def deploy_steps(t: Topology) -> list[Step]:
     steps: list[Step] = []
     for lan in t.lans:
         members = [f"{u.node} ({u.ifname} {u.address})" for u in t.uplinks if u.lan == lan.name]
         members += [f"{p.name} ({p.address})" for p in t.peers if p.lan == lan.name]
+        if lan.trunk is not None:
+            steps.append(
+                Step(
+                    f"VLAN {lan.vid} on the trunk {lan.trunk} ({lan.subnet}): frames tagged {lan.vid} on "
+                    f"{lan.trunk}'s wire, for " + (", ".join(members) or "no peer"),
+                    [],
+                    [f"ip link add link eth0 name eth0.{lan.vid} type vlan id {lan.vid}   (on each of its peers)"],
+                    ("lan", lan.name),
+                )
+            )
+            continue
         steps.append(
             Step(
                 f"Lay the physical segment {lan.name} ({lan.subnet}): a switch joining {', '.join(members)}",
@@ -363,7 +383,8 @@ def diagram(t: Topology) -> list[str]:
     their containers. Overlay networks span nodes and are listed once per node that has containers on them."""
     out: list[str] = []
     for lan in t.lans:
-        out.append(f"{lan.name} {lan.subnet}   (physical segment)")
+        kind = f"VLAN {lan.vid} on the trunk {lan.trunk}" if lan.trunk else "physical segment"
+        out.append(f"{lan.name} {lan.subnet}   ({kind})")
         rows = [f"{p.name} {p.address}   (external system)" for p in t.peers if p.lan == lan.name]
         rows += [f"{u.node} {u.ifname} {u.address}   (Docker host)" for u in t.uplinks if u.lan == lan.name]
         out += _branch(rows, "")
@@ -381,9 +402,8 @@ def diagram(t: Topology) -> list[str]:
                 label += " " + ", ".join(map(str, net.subnets))
             if net.driver == Driver.BRIDGE and net.bridge_name:
                 label += f"  ({net.bridge_name})"
-            if net.driver in (Driver.MACVLAN, Driver.IPVLAN) and net.parent:
-                up = t.uplink(node.name, net.parent)
-                label += f"  (parent {up.ifname if up else '?'} on {net.parent})"
+            if net.driver in (Driver.MACVLAN, Driver.IPVLAN) and (net.parent or net.dummy):
+                label += f"  (parent {t.parent_device(node.name, net.name) or '?'} on {net.parent or 'nothing'})"
             if net.internal:
                 label += "  internal"
             rows = []

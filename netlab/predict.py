@@ -509,6 +509,8 @@ class _Rules:
         if d.kind == "ctr" and d.node == node and self.t.network(on).driver == Driver.BRIDGE:
             return _no(f"{d.name} is on another bridge network ({on}): DOCKER-ISOLATION drops it")
         lan = self.lan_of(address)
+        if lan is not None and self.t.lan(lan).trunk is not None:
+            return _no(self._no_vlan_address(lan))
         if lan is None or self.t.uplink(node or "", lan) is None:
             raise _Unknown(f"{address} is not on a lan of {node}")
         if d.kind == "ctr" and d.node == node:
@@ -544,9 +546,18 @@ class _Rules:
                 return _no(f"the host cannot talk to its own {net.driver} children through their parent")
             raise _Unknown(f"the {net.driver} driver")
         lan = self.lan_of(address)
+        if lan is not None and self.t.lan(lan).trunk is not None:
+            return _no(self._no_vlan_address(lan))
         if lan is not None and self.t.uplink(s.name, lan) is not None and d.kind in ("peer", "node", "ctr"):
             return _yes(f"on lan {lan}")
         raise _Unknown(f"{address} is not on a network of {s.name}")
+
+    def _no_vlan_address(self, lan: str) -> str:
+        v = self.t.lan(lan)
+        return (
+            f"{lan} is VLAN {v.vid} of {v.trunk}: the host has no address on it (the 802.1Q sub-interface Docker "
+            "makes for a VLAN parent carries none) and no router joins it to the host's networks"
+        )
 
     # -- from a peer --------------------------------------------------------
     def from_peer(self, s: _Place, d: _Place, address: IPv4Address, on: str, probe: Probe) -> list[Variant]:

@@ -47,4 +47,4 @@ def joining(c: Container, target: Endpoint) -> Endpoint:
 
 def lan_capture_points(t: Topology, ns: Mapping[str, str]) -> list[CapturePoint]:
     """Every lan's bridge, in the lan's namespace."""
-    return [CapturePoint(lan.name, ns[lan.name], lan.name, "lan") for lan in t.lans]
+    return [CapturePoint(lan.name, ns[lan.name], lan.name, "lan") for lan in t.wires()]

@@ -47,7 +47,10 @@ MAX_DECODED = 300  # frames per point and stage turned into facts (all of them g
 SNAPLEN = 256  # enough for VXLAN's outer and inner headers
 RCVBUF = 8 << 20
 VXLAN_PORT = 4789
-_STAMP_SPACE = socket.CMSG_SPACE(16)
+PACKET_AUXDATA = 8  # linux/if_packet.h: the tag a device took out of the frame comes as tpacket_auxdata
+TP_STATUS_VLAN_VALID = 1 << 4
+TP_STATUS_VLAN_TPID_VALID = 1 << 6
+_STAMP_SPACE = socket.CMSG_SPACE(16) + socket.CMSG_SPACE(20)
 # classic BPF (linux/filter.h): ldh [12]; jeq #0x806 ? keep SNAPLEN : drop
 _ARP_ONLY = [(0x28, 0, 0, 12), (0x15, 0, 1, 0x0806), (0x06, 0, 0, SNAPLEN), (0x06, 0, 0, 0)]
 _ANY = [(0x06, 0, 0, SNAPLEN)]
@@ -106,6 +109,7 @@ class Capture:
             _attach(s, self._program(p))
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
             s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
             s.bind((p.ifname, ETH_P_ALL, 0, 0, b""))  # the interface name is resolved in the socket's namespace
             # a bridge device sees the frames it forwards between its ports only in promiscuous mode;
             # the membership holds it there while this socket is open (tcpdump does the same)
@@ -179,6 +183,8 @@ class Capture:
             for level, kind, value in anc:
                 if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
                     sec, nsec = struct.unpack("qq", value[:16])
+                elif level == SOL_PACKET and kind == PACKET_AUXDATA and len(value) >= 20:
+                    data = _with_vlan_tag(data, value)
             into.frames.append((sec, nsec, data))
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
@@ -195,6 +201,16 @@ class Capture:
 
 
 Frame = tuple[int, int, bytes]  # kernel stamp (seconds, nanoseconds) and the first SNAPLEN bytes
+
+
+def _with_vlan_tag(data: bytes, aux: bytes) -> bytes:
+    """The frame as it was on the wire: an 802.1Q tag a device took out into the packet's metadata (veths and
+    bridges do) is put back after the MAC addresses, so the pcap and the decoding see the VLAN."""
+    status, _, _, _, _, tci, tpid = struct.unpack("IIIHHHH", aux[:20])
+    if not status & TP_STATUS_VLAN_VALID or len(data) < 12:
+        return data
+    tpid = tpid if status & TP_STATUS_VLAN_TPID_VALID and tpid else 0x8100
+    return data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
 
 
 def entries(stage: str, packets: dict[str, Packets]) -> list[dict[str, Any]]:
@@ -271,15 +287,19 @@ def facts(frames: list[Frame], role: str, owner: dict[str, str], peers: set[str]
     """What the frames of one point prove (see the module doc). `owner`: address -> endpoint name;
     `peers`: the addresses of lan peers (traffic toward them shows which source the lan saw)."""
     from scapy.layers.inet import IP, UDP
-    from scapy.layers.l2 import ARP, Ether
+    from scapy.layers.l2 import ARP, Dot1Q, Ether
     from scapy.layers.vxlan import VXLAN
 
     sources: Counter[str] = Counter()
     macs: dict[str, str] = {}
     arp: Counter[str] = Counter()
     vxlan: Counter[str] = Counter()
+    vlans: Counter[tuple[int, str]] = Counter()
     for _, _, data in frames:
         frame = Ether(data)
+        if Dot1Q in frame:  # which VLAN each sender's frames carried on a trunk
+            sender = frame[ARP].psrc if ARP in frame else frame[IP].src if IP in frame else frame[Ether].src
+            vlans[(int(frame[Dot1Q].vlan), str(sender))] += 1
         if ARP in frame:
             a = frame[ARP]
             if a.psrc and a.psrc != "0.0.0.0":
@@ -311,6 +331,11 @@ def facts(frames: list[Frame], role: str, owner: dict[str, str], peers: set[str]
         out["arp"] = dict(sorted(arp.items()))
     if vxlan:
         out["vxlan"] = dict(sorted(vxlan.items()))
+    if vlans:
+        by_vid: dict[str, list[str]] = {}
+        for (vid, sender), _ in sorted(vlans.items()):
+            by_vid.setdefault(f"VID {vid}", []).append(named(sender))
+        out["vlans"] = by_vid
     return out
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from netlab.errors import EnvironmentProblem, KernelFeatureMissing
 from netlab.model.topology import Driver, Shim, Topology
 
-KINDS = ("bridge", "veth", "macvlan", "ipvlan", "vxlan", "dummy")
+KINDS = ("bridge", "veth", "macvlan", "ipvlan", "vxlan", "dummy", "vlan")
 
 REMEDY = {
     "ipvlan": "this kernel has no ipvlan support (CONFIG_IPVLAN); rerun with --kernel uml to use "
@@ -27,6 +27,8 @@ REMEDY = {
     "vxlan": "this kernel has no vxlan support (CONFIG_VXLAN), which overlay networks need; rerun with --kernel uml",
     "dummy": "this kernel has no dummy links (CONFIG_DUMMY), which Docker makes the parent of a macvlan or ipvlan "
     "network without one; rerun with --kernel uml, whose kernel has them",
+    "vlan": "this kernel has no 802.1Q VLAN support (CONFIG_VLAN_8021Q), which VLANs and `parent=<lan>.<vid>` "
+    "networks need; rerun with --kernel uml, whose kernel has it (8021q.ko)",
     "bridge": "this kernel has no Linux bridge support (CONFIG_BRIDGE)",
     "veth": "this kernel has no veth support (CONFIG_VETH)",
 }
@@ -58,7 +60,7 @@ def _try_kinds(wanted: frozenset[str]) -> dict[str, str]:
                 ("veth", {"ifname": "nlt-v0", "kind": "veth", "peer": "nlt-v1"}),
             ]
             for kind, spec in attempts:
-                if kind not in wanted and not (kind == "veth" and wanted & {"macvlan", "ipvlan"}):
+                if kind not in wanted and not (kind == "veth" and wanted & {"macvlan", "ipvlan", "vlan"}):
                     continue
                 try:
                     ipr.link("add", **spec)
@@ -81,6 +83,15 @@ def _try_kinds(wanted: frozenset[str]) -> dict[str, str]:
                     result[kind] = ""
                 except Exception as e:
                     result[kind] = _reason(e)
+            if "vlan" in wanted:
+                parent = ipr.link_lookup(ifname="nlt-v0")
+                try:
+                    if not parent:
+                        raise OSError("no veth to use as parent")
+                    ipr.link("add", ifname="nlt-vl", kind="vlan", link=parent[0], vlan_id=50)
+                    result["vlan"] = ""
+                except Exception as e:
+                    result["vlan"] = _reason(e)
             if "dummy" in wanted:
                 try:
                     ipr.link("add", ifname="nlt-dm", kind="dummy")
@@ -121,6 +132,8 @@ def link_kinds_needed(t: Topology) -> set[str]:
     for stage in t.stages:
         if any(isinstance(a, Shim) for a in stage.actions):
             kinds.add("macvlan")
+    if any(lan.trunk is not None for lan in t.lans):
+        kinds.add("vlan")
     return kinds
 
 

@@ -46,6 +46,8 @@ NETFILTER_MODULES = [
     "iptable_filter",
     "iptable_nat",
 ]
+#: link kinds whose kernel module is named otherwise
+MODULE_OF = {"vlan": "8021q"}
 BOOT_TIMEOUT_S = 120.0
 MEMORY = "512M"
 
@@ -87,7 +89,7 @@ def _guest_script(
 ) -> str:
     """`host`: the emulated Docker host's FORWARD policy and userland proxy (--forward-policy, --userland-proxy)."""
     q = shlex.quote
-    modules = " ".join(q(m) for m in [*sorted(kinds), *NETFILTER_MODULES])
+    modules = " ".join(q(MODULE_OF.get(k, k)) for k in [*sorted(kinds), *NETFILTER_MODULES])
     return f"""#!/bin/sh
 # netlab user-mode Linux guest init: root is the host filesystem, read-only. Only /run gets a
 # tmpfs (namespaces, journal, lock files); /tmp is left as the host's (read-only) because the

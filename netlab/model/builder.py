@@ -112,7 +112,11 @@ class _Builder:
         self.check_overlaps(explicit, decl_subnets)
         alloc = SubnetAllocator([n for _, n in explicit] + list(decl_subnets.values()), offset=self.subnet_offset)
         for name, text in d.lans.items():
-            lans.append(Lan(name, self.subnet(f"lan {name!r}", text) if text else alloc.allocate()))
+            trunk, vid = d.vlans.get(name, (None, None))
+            if trunk is not None and (trunk not in d.lans or trunk in d.vlans):
+                raise self.fail(f"vlan {name!r}: its trunk {trunk!r} is not a lan of this scenario")
+            subnet = self.subnet(f"lan {name!r}", text) if text else alloc.allocate()
+            lans.append(Lan(name, subnet, trunk, vid))
         lan_by = {lan.name: lan for lan in lans}
 
         # nodes' uplinks and peers take lan addresses from the top of the lan subnet
@@ -126,8 +130,8 @@ class _Builder:
                     raise self.fail(f"peer {pname!r}: address {a} is already taken on lan {lname!r}")
                 lan_hosts[lname].reserve(a)
         uplinks: list[Uplink] = []
-        for node in d.nodes:
-            for i, lan in enumerate(lans):
+        for node in d.nodes:  # one per wire: a VLAN rides on its trunk's uplink (as eth<i>.<vid>, made on demand)
+            for i, lan in enumerate(x for x in lans if x.trunk is None):
                 uplinks.append(Uplink(node, lan.name, lan_hosts[lan.name].next_from_top(), f"eth{i}"))
         peers: list[Peer] = []
         for pname, (lname, addr) in d.peers.items():
@@ -509,6 +513,8 @@ class _Builder:
                 raise self.fail(f"{what}: unknown node {node!r}")
             if lan not in lan_by:
                 raise self.fail(f"{what}: unknown lan {lan!r}")
+            if lan_by[lan].trunk is not None:
+                raise self.fail(f"{what}: a shim on a VLAN is not supported yet (give the host one on a lan)")
             return Shim(node, lan, self.shim_address(lan_by[lan], peers, uplinks))
         container, network = args[0], args[1]
         if container not in d.containers:

@@ -90,7 +90,7 @@ class Declarations:
     title: str
     doc: str
     nodes: list[str]
-    lans: dict[str, str]  # name -> subnet ("" when netlab picks it)
+    lans: dict[str, str]  # name -> subnet ("" when netlab picks it); VLANs too, named <trunk>.<vid>
     peers: dict[str, tuple[str, str | None]]  # name -> (lan, address)
     networks: dict[str, _NetDecl]
     containers: dict[str, _CtrDecl]
@@ -99,6 +99,8 @@ class Declarations:
     claims: list[tuple[str, bool]]
     measurements: list[_MeasureDecl] = field(default_factory=list)
     own_subnets: bool = False  # subnets as written, outside netlab's pool (`netlab compose --keep-subnets`)
+    #: VLANs: name (<trunk>.<vid>) -> (trunk lan, VLAN id)
+    vlans: dict[str, tuple[str, int]] = field(default_factory=dict)
     #: the Docker daemon's options the scenario asks for (Scenario.daemon): dockerd's own names -> text
     daemon: dict[str, str] = field(default_factory=dict)
     #: actions in force from the start (only `docker_user` rules: everything else is deployed as declared)

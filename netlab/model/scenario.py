@@ -155,6 +155,7 @@ class Scenario:
         self._claims: list[tuple[str, bool]] = []
         self._initial_actions: list[tuple[str, tuple[str, ...]]] = []
         self._daemon: dict[str, str] = {}
+        self._vlans: dict[str, tuple[str, int]] = {}
         if not isinstance(own_subnets, bool):
             raise InvalidScenario("own_subnets must be True or False")
         self.own_subnets = own_subnets
@@ -192,9 +193,27 @@ class Scenario:
         self._lans[name] = subnet or ""
         return Ref("lan", name)
 
-    def peer(self, name: str, lan: Endpointish, address: str | None = None) -> Ref:
+    def vlan(self, lan: Endpointish, vid: int, subnet: str | None = None) -> Ref:
+        """VLAN `vid` of `lan`, a segment of its own carried tagged on the lan's wire (a trunk), named `<lan>.<vid>`
+        as Docker names a parent's sub-interface: peers sit on it (`peer(..., vlan=50)`), macvlan/ipvlan networks
+        take it as their parent (`parent="lan0.50"`). `subnet`: its own (from the pool when omitted)."""
+        trunk = _name(lan)
+        if isinstance(vid, bool) or not isinstance(vid, int) or not 1 <= vid <= 4094:
+            raise InvalidScenario(f"vlan {vid!r} of lan {trunk!r}: a VLAN id is 1-4094")
+        name = f"{trunk}.{vid}"
+        if name not in self._vlans:
+            self._claim_name("lan", name)
+            self._vlans[name] = (trunk, vid)
+            self._lans[name] = subnet or ""
+        elif subnet:
+            self._lans[name] = subnet
+        return Ref("lan", name)
+
+    def peer(self, name: str, lan: Endpointish, address: str | None = None, vlan: int | None = None) -> Ref:
+        """An external system on `lan` (on its VLAN `vlan`, an 802.1Q sub-interface of the peer's own)."""
         self._claim_name("peer", name)
-        self._peers[name] = (_name(lan), address)
+        on = _name(self.vlan(lan, vlan)) if vlan is not None else _name(lan)
+        self._peers[name] = (on, address)
         return Ref("peer", name)
 
     def network(
@@ -234,13 +253,18 @@ class Scenario:
             valid = ", ".join(d.value for d in Driver)
             raise InvalidScenario(f"network {name!r}: unknown driver {driver!r}; valid drivers are {valid}")
         opts = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in (options or {}).items()}
+        parent_name = _name(parent) if parent is not None else None
+        if parent_name and parent_name not in self._lans:  # Docker's notation: `eth0.50` is VLAN 50 of eth0
+            trunk, dot, vid = parent_name.rpartition(".")
+            if dot and vid.isdigit() and trunk in self._lans and trunk not in self._vlans:
+                self.vlan(trunk, int(vid))
         self._networks[name] = _NetDecl(
             name,
             driver,
             subnets[0],
             tuple(str(x) for x in subnets[1:]),
             gateway,
-            _name(parent) if parent is not None else None,
+            parent_name,
             opts,
             internal,
             _external(name, external),
@@ -441,6 +465,7 @@ class Scenario:
                 self._claims,
                 self._measurements,
                 self.own_subnets,
+                self._vlans,
                 self._daemon,
                 self._initial_actions,
             ),

@@ -70,8 +70,14 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Lan:
+    """A simulated physical segment, or a VLAN of one (`trunk`: the lan whose wire carries it tagged with `vid`;
+    named `<trunk>.<vid>` as Docker names a parent's sub-interface). A VLAN has a subnet of its own; nodes have no
+    address on it (the 802.1Q sub-interface Docker creates for a `parent=eth0.50` carries none)."""
+
     name: str
     subnet: IPv4Network
+    trunk: str | None = None
+    vid: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +328,24 @@ class Topology:
         if net.driver == Driver.OVERLAY:
             return net.name
         return f"{node}/{net.name}"
+
+    def wires(self) -> tuple[Lan, ...]:
+        """The lans that are a wire of their own (a bridge and a namespace each); a VLAN rides on its trunk's."""
+        return tuple(lan for lan in self.lans if lan.trunk is None)
+
+    def parent_device(self, node: str, network: str) -> str | None:
+        """The link a macvlan/ipvlan network's children hang from on `node`: the node's uplink on the parent lan,
+        its 802.1Q sub-interface `<uplink>.<vid>` for a VLAN parent, or Docker's dummy link when none was given."""
+        net = self.network(network)
+        if net.dummy:
+            return net.dummy
+        if net.parent is None:
+            return None
+        lan = self.lan(net.parent)
+        up = self.uplink(node, lan.trunk or lan.name)
+        if up is None:
+            return None
+        return f"{up.ifname}.{lan.vid}" if lan.trunk else up.ifname
 
     def uplinks_of(self, node: str) -> tuple[Uplink, ...]:
         return tuple(u for u in self.uplinks if u.node == node)

@@ -473,6 +473,8 @@ def capture_lines(captures: list[dict[str, Any]], color: bool, most: int = 4) ->
             out.append("    MACs on the wire: " + ", ".join(f"{a} {m}" for a, m in facts["macs"].items()))
         if facts.get("vxlan"):
             out += [f"    VXLAN {what} x{n}" for what, n in facts["vxlan"].items()]
+        if facts.get("vlans"):
+            out += [f"    802.1Q {vid}: " + ", ".join(senders) for vid, senders in facts["vlans"].items()]
         if facts.get("arp"):
             asked = list(facts["arp"])
             more = f" and {len(asked) - most} more" if len(asked) > most else ""

@@ -95,7 +95,7 @@ def test_missing_feature_creates_nothing() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["ipvlan", "ipvlan_l2"])
+@pytest.mark.parametrize("name", ["ipvlan", "ipvlan_l2", "macvlan_vlan"])
 def test_ipvlan_scenarios_pass_in_user_mode_linux(name: str, tmp_path: Path) -> None:
     missing = uml.available()
     assert not missing, f"tests/run.sh installs user-mode Linux: {missing}"

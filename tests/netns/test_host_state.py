@@ -27,7 +27,7 @@ from netlab.report import console
 from netlab.runner import run_scenario, run_topology
 
 FORWARD = "/proc/sys/net/ipv4/ip_forward"
-HOST_KERNEL = [i.name for i in loader.bundled() if i.name not in ("ipvlan", "ipvlan_l2")]
+HOST_KERNEL = [i.name for i in loader.bundled() if i.name not in ("ipvlan", "ipvlan_l2", "macvlan_vlan")]
 IPVLAN = ["ipvlan", "ipvlan_l2"]
 
 

@@ -26,6 +26,7 @@ HOST_KERNEL = [
     "overlay",
 ]
 NEED_IPVLAN = ["ipvlan", "ipvlan_l2"]
+NEED_8021Q = ["macvlan_vlan"]  # run in user-mode Linux by tests/netns/test_drivers.py
 
 
 @pytest.mark.parametrize("name", HOST_KERNEL)
@@ -42,7 +43,7 @@ def test_bundled_scenario_passes_and_leaves_host_unchanged(name: str, host_uncha
 
 
 def test_every_bundled_scenario_is_tested() -> None:
-    assert set(BUNDLED) <= set(HOST_KERNEL) | set(NEED_IPVLAN)
+    assert set(BUNDLED) <= set(HOST_KERNEL) | set(NEED_IPVLAN) | set(NEED_8021Q)
 
 
 def test_bridge_matrix_covers_every_ordered_pair_for_icmp() -> None:

@@ -151,7 +151,10 @@ class DockerBackend(Backend):
                         "this kernel has no dummy links (CONFIG_DUMMY); `--backend netns --kernel uml` runs it in "
                         "user-mode Linux"
                     )
-                raise KernelFeatureMissing(f"{kind}: this kernel cannot create {kind} links: {kinds[kind]}")
+                raise KernelFeatureMissing(
+                    f"{kind}: this kernel cannot create {kind} links ({kinds[kind]}), which Docker needs for this "
+                    "scenario; `--backend netns --kernel uml` runs it in user-mode Linux"
+                )
         features.require_neighbour_room(topology)
         if shutil.which("ip") is None:
             raise EnvironmentProblem("ip (iproute2) not found: apt-get install iproute2")
@@ -209,7 +212,7 @@ class DockerBackend(Backend):
                 st.clients[t.nodes[0].name] = self.client()
                 dep.firewall_baseline[t.nodes[0].name] = (ROOT_NS, hooks.read_firewall(ROOT_NS))
             if not self.nodes:
-                for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
+                for obj in [*(lan.name for lan in t.wires()), *(p.name for p in t.peers)]:
                     st.ns[obj] = site.netns(dep, obj, Role.PLAIN)
                 for x in t.lans:
                     dep.hooks.gate("lan", x.name)
@@ -302,7 +305,9 @@ class DockerBackend(Backend):
         driver = str(net.driver)
         # without a parent Docker makes a dummy link the parent (dm-<id>, di-<id>)
         if net.driver in (Driver.MACVLAN, Driver.IPVLAN) and net.parent is not None:
-            options["parent"] = self.parent or st.uplinks[(node, str(net.parent))]
+            lan = t.lan(net.parent)  # a VLAN: `<uplink>.<vid>`, which Docker creates (and removes with the network)
+            parent = self.parent or st.uplinks[(node, lan.trunk or lan.name)]
+            options["parent"] = f"{parent}.{lan.vid}" if lan.trunk else parent
         pools = [
             docker.types.IPAMPool(
                 subnet=str(sub),

@@ -47,7 +47,7 @@ def check(engines: Engines, nodes: dict[str, str], parent: str | None, t: Topolo
         missing = [n for n in names if n not in nodes]
         if missing:
             raise UsageError(f"--node: every node needs an engine; missing {', '.join(f'{n}=URL' for n in missing)}")
-        local = [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]
+        local = [*(lan.name for lan in t.wires()), *(p.name for p in t.peers)]
         if local:
             raise UsageError(
                 f"scenario {t.name!r} has lans/peers ({', '.join(local)}): they are namespaces on this machine "

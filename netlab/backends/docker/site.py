@@ -53,13 +53,17 @@ def off_lan_subnets(dep: Deployment, lan: str) -> list[IPv4Network]:
     with the uplink). Their cells are unreachable either way: no router of the run serves those subnets."""
     t = dep.topology
     own = t.lan(lan).subnet
-    return [
+    vlans = [x for x in t.lans if x.trunk == lan]  # VLANs on this wire: their subnets (peers, children) too
+    out = [x.subnet for x in vlans if not x.subnet.subnet_of(own)]
+    on_wire = {lan, *(x.name for x in vlans)}
+    out += [
         subnet
         for net in t.networks
-        if net.parent == lan and net.driver.value in ("macvlan", "ipvlan")
+        if net.parent in on_wire and net.driver.value in ("macvlan", "ipvlan")
         for subnet in net.subnets
-        if not subnet.subnet_of(own)
+        if not subnet.subnet_of(own) and subnet not in out
     ]
+    return out
 
 
 def resolver(dep: Deployment) -> None:

@@ -118,8 +118,7 @@ def _veth(
 def _child(t: Topology, st: State, c: Container, net: Network, ifname: str) -> Link:
     """macvlan/ipvlan: created on the node under a temporary name, moved into the container and
     renamed there, as Docker's drivers do."""
-    uplink = t.uplink(c.node, str(net.parent)) if net.parent else None
-    parent_name = net.dummy if net.dummy else uplink.ifname if uplink else None
+    parent_name = t.parent_device(c.node, net.name)
     assert parent_name is not None
     tmp = f"veth{secrets.token_hex(4)[:7]}"
     with netns_fd(st.ns[c.name]) as fd, st.sessions.use(st.ns[c.node]) as nl:

@@ -209,7 +209,7 @@ class NetnsBackend(Backend):
         try:
             for n in t.nodes:
                 st.ns[n.name] = self._netns(dep, n.name, Role.DOCKER_HOST)
-            for obj in [*(lan.name for lan in t.lans), *(p.name for p in t.peers)]:
+            for obj in [*(lan.name for lan in t.wires()), *(p.name for p in t.peers)]:
                 st.ns[obj] = self._netns(dep, obj, Role.PLAIN)
             for c in t.containers:
                 if dockerrules.has_own_ns(t, c):
@@ -275,6 +275,13 @@ class NetnsBackend(Backend):
                 faults.point("netns.network")
                 if net.dummy:  # macvlan/ipvlan without a parent: Docker's dummy link, up, nothing else on it
                     nl.up(nl.dummy(net.dummy))
+                lan = t.lan(net.parent) if net.parent else None
+                if lan is not None and lan.trunk is not None:  # parent=eth0.50: Docker makes the sub-interface
+                    device = t.parent_device(node, net.name)
+                    up = t.uplink(node, lan.trunk)
+                    assert device is not None and up is not None and lan.vid is not None
+                    if not nl.exists(device):
+                        nl.up(nl.vlan(nl.index(up.ifname), device, lan.vid))
                 if net.driver == Driver.BRIDGE:
                     assert net.bridge_name and net.gateway and net.subnet
                     br = nl.bridge(net.bridge_name, mac=docker_random_mac())

@@ -60,6 +60,9 @@ class Netlink:
             raise LookupError(f"no interface {ifname!r}")
         return int(found[0])
 
+    def exists(self, ifname: str) -> bool:
+        return bool(self._ipr.link_lookup(ifname=ifname))
+
     def bridge(self, ifname: str, mtu: int | None = None, mac: str | None = None) -> int:
         kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
         if mac:
@@ -94,6 +97,11 @@ class Netlink:
         moves it into the container: see `move`)."""
         kw: dict[str, Any] = {"address": mac} if mac else {}
         self._ipr.link("add", ifname=ifname, kind="macvlan", link=parent, macvlan_mode=MACVLAN_MODES[mode], **kw)
+        return self.index(ifname)
+
+    def vlan(self, parent: int, ifname: str, vid: int) -> int:
+        """An 802.1Q sub-interface of `parent` for VLAN `vid` (Docker's for a `parent=eth0.50`)."""
+        self._ipr.link("add", ifname=ifname, kind="vlan", link=parent, vlan_id=vid)
         return self.index(ifname)
 
     def dummy(self, ifname: str) -> int:

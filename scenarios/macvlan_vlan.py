@@ -1,0 +1,36 @@
+"""MacVLAN on VLANs of a trunk: the lecture's driver list says macvlan gives containers direct access to the host's
+interface "and its sub-interfaces (vlan)" and "allows trunking".
+
+lan0 is a trunk: its wire carries VLANs 50 and 60 tagged (802.1Q). p50 sits on VLAN 50, p60 on VLAN 60. Two macvlan
+networks take Docker's sub-interface notation as their parent, `lan0.50` and `lan0.60` (`-o parent=eth0.50`): Docker
+creates the 802.1Q sub-interface on the node's trunk port when it does not exist, and removes it with the network.
+Containers on VLAN 50 reach VLAN 50's peer and each other, not VLAN 60 (its peer nor its containers): without a
+router the VLANs are separate segments on one wire. The host reaches none of them: it has no address on a VLAN,
+and a macvlan parent never talks to its children anyway.
+
+This kernel may have no 802.1Q support (CONFIG_VLAN_8021Q): run it with --kernel uml, whose kernel has 8021q.ko.
+"""
+
+from netlab import Scenario
+
+s = Scenario("macvlan_vlan", title="MacVLAN on 802.1Q sub-interfaces of a trunk (VLANs 50 and 60)")
+lan = s.lan("lan0")
+p50 = s.peer("p50", lan, vlan=50)
+p60 = s.peer("p60", lan, vlan=60)
+v50 = s.network("v50", driver="macvlan", parent="lan0.50")
+v60 = s.network("v60", driver="macvlan", parent="lan0.60")
+a = s.container("a", v50)
+b = s.container("b", v50)
+c = s.container("c", v60)
+
+s.expect(a, b, "icmp", reachable=True)
+s.expect(a, p50, "icmp", reachable=True)
+s.expect(p50, b, "tcp:80", reachable=True)
+s.expect(c, p60, "icmp", reachable=True)
+s.expect(a, p60, "icmp", reachable=False)
+s.expect(a, c, "icmp", reachable=False)
+s.expect(p50, p60, "icmp", reachable=False)
+s.expect("host", a, "icmp", reachable=False)
+s.expect(c, "host", "icmp", reachable=False)
+
+SCENARIO = s
