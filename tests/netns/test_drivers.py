@@ -140,3 +140,20 @@ def test_a_macvlan_network_with_two_subnets_routes_each_container_by_its_own_sub
     assert r.ok, r.verdict.summary()
     assert "default via 198.18.40.1" in seen["a"]
     assert "default via 198.18.41.1" in seen["b"] and "198.18.41.10/24" in seen["b"]
+
+
+def test_the_trunk_s_capture_names_each_vlan_s_senders(tmp_path: Path) -> None:
+    """macvlan_vlan in user-mode Linux (8021q): VLAN 50's containers and peer on VID 50, VLAN 60's on VID 60."""
+    out = tmp_path / "r.json"
+    proc = subprocess.run(
+        ["netlab", "run", "macvlan_vlan", "--kernel", "uml", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    trunk = next(c for c in data["evidence"]["captures"] if c["point"] == "lan0")
+    vlans = {vid: {s.split(" (")[-1].rstrip(")") for s in senders} for vid, senders in trunk["facts"]["vlans"].items()}
+    assert vlans == {"VID 50": {"a", "b", "p50"}, "VID 60": {"c", "p60"}}
+    assert "802.1Q VID 50: " in proc.stdout
