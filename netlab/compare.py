@@ -70,6 +70,8 @@ def render(cells: dict[str, dict[str, Cell]], results: dict[str, Result | str], 
         held = verdict(claim, found) if claim.driver in ran else None
         what = ", ".join(f"{p} {cells[p][claim.driver].mark}" for p in claim.expects) or "–"
         label = {True: "right", False: "**wrong or outdated**", None: "not measurable"}[held]
+        if claim.scenario is not None and held is None:  # its evidence needs a scenario of its own
+            label = f"measured by `netlab run {claim.scenario}`"
         note = f" ({claim.note})" if claim.note else ""
         lines.append(f"| {claim.driver} | {claim.wording} | {what} | {label}{note} |")
     lines += ["", "### Evidence per cell", ""]

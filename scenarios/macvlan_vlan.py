@@ -33,4 +33,6 @@ s.expect(p50, p60, "icmp", reachable=False)
 s.expect("host", a, "icmp", reachable=False)
 s.expect(c, "host", "icmp", reachable=False)
 
+s.claim("macvlan.vlan")  # evidence: each VLAN's senders tagged with its own id on the trunk
+
 SCENARIO = s

@@ -225,6 +225,26 @@ def spans_hosts(r: Result, driver: str) -> Cell:
     )
 
 
+def vlan_trunk(r: Result, driver: str) -> Cell:
+    """Several VLANs on one wire, each sender on one VLAN only, and the driver's containers among them."""
+    vids: dict[str, set[str]] = {}
+    for facts in _lan_facts(r):
+        for vid, senders in facts.get("vlans", {}).items():
+            vids.setdefault(vid, set()).update(str(x) for x in senders)
+    if not vids:
+        return Cell(None, "no 802.1Q tag on the lans (the scenario has no trunk)")
+    members = _addresses(r, _containers(r.topology, driver))  # address -> container
+    on: dict[str, set[str]] = {}  # sender address -> the VLANs its frames carried
+    for vid, senders in vids.items():
+        for sender in senders:
+            on.setdefault(sender.split(" ")[0], set()).add(vid)
+    twice = sorted(a for a, v in on.items() if len(v) > 1)
+    if len(vids) < 2 or twice or not set(members) & set(on):
+        return Cell(False, f"VLANs seen: {', '.join(sorted(vids))}; senders on two VLANs: {', '.join(twice) or 'none'}")
+    shown = "; ".join(f"{vid}: {', '.join(sorted(senders))}" for vid, senders in sorted(vids.items()))
+    return Cell(True, f"one wire, tagged per VLAN: {shown}")
+
+
 PROPERTIES = [
     Property("same-network", "containers on the same network reach each other", same_network),
     Property("cross-network", "containers on different networks (same node) reach each other", cross_network),
@@ -236,6 +256,7 @@ PROPERTIES = [
     Property("nat", "egress to the lan is masqueraded (the peer sees the node's address)", nat),
     Property("broadcast-domain", "containers are on the lan's broadcast domain (their ARP is on it)", broadcast_domain),
     Property("spans-hosts", "containers of one network on different nodes reach each other", spans_hosts),
+    Property("vlan-trunk", "VLANs share one wire (a trunk), each tagged with its own 802.1Q id", vlan_trunk),
 ]
 
 
@@ -253,6 +274,7 @@ def check_claims(result: Result) -> list[dict[str, Any]]:
                 "id": claim.id,
                 "driver": claim.driver,
                 "wording": claim.wording,
+                **({"english": claim.english} if claim.english else {}),
                 "expected": holds,
                 "held": held,
                 # None: this backend cannot see what decides it (no captures or rules on a remote engine)

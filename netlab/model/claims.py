@@ -19,6 +19,10 @@ class Claim:
     wording: str  # the lecture's words
     expects: dict[str, bool] = field(default_factory=dict)  # compare property id -> the value that bears it out
     note: str = ""
+    #: the bundled scenario that measures it, where the driver's own (`netlab compare`'s) cannot
+    scenario: str | None = None
+    #: an English rendering, where the lecture's words are Russian (its driver list)
+    english: str = ""
 
 
 CLAIMS = [
@@ -90,6 +94,18 @@ CLAIMS = [
         {"iptables": False},
         "in the host's namespace; inside each container Docker's embedded DNS still has its nat rules "
         "(evidence.container_firewall), as on every user-defined network",
+    ),
+    Claim(
+        "macvlan.vlan",
+        "macvlan",
+        "этот драйвер дает контейнерам прямой доступ к интерфейсу и суб-интерфейсу (vlan) хоста. "
+        "Также он разрешает транкинг.",
+        {"vlan-trunk": True},
+        "the lecture's driver list (in Russian); scenario macvlan_vlan: macvlan networks on parent=lan0.50 and "
+        "lan0.60 of one trunk",
+        scenario="macvlan_vlan",
+        english="This driver gives containers direct access to the host's interface and sub-interface (vlan). "
+        "It also allows trunking.",
     ),
     Claim(
         "ipvlan.cross-subnet",

@@ -278,6 +278,8 @@ def render(r: Result, color: bool = False, predicted: bool = False) -> str:
             else:  # the scenario shows the lecture wrong
                 mark = _green("wrong, as expected", color) if good else _red("HELD, expected wrong", color)
             lines.append(f"  {mark} {lc['driver']}: {lc['wording']}")
+            if lc.get("english"):
+                lines.append(f"         (in English: {lc['english']})")
             lines += [f"         {k}: {v['evidence']}" for k, v in lc["measured"].items()]
             if lc["note"] and not lc["expected"]:
                 lines.append(f"         ({lc['note']})")

@@ -53,6 +53,8 @@ def render(t: Topology, commands: bool = True) -> str:
         for claim_id, holds in t.claims:
             c = BY_ID[claim_id]
             lines.append(f"  {c.driver}: {c.wording}" + ("" if holds else "   <- shown wrong or outdated"))
+            if c.english:
+                lines.append(f"      (in English: {c.english})")
             if c.note:
                 lines.append(f"      ({c.note})")
     lines += ["", "topology", *("  " + x for x in narrate.diagram(t))]

@@ -157,3 +157,5 @@ def test_the_trunk_s_capture_names_each_vlan_s_senders(tmp_path: Path) -> None:
     vlans = {vid: {s.split(" (")[-1].rstrip(")") for s in senders} for vid, senders in trunk["facts"]["vlans"].items()}
     assert vlans == {"VID 50": {"a", "b", "p50"}, "VID 60": {"c", "p60"}}
     assert "802.1Q VID 50: " in proc.stdout
+    claim = next(c for c in data["claims"] if c["id"] == "macvlan.vlan")  # the lecture's driver list, in Russian
+    assert claim["held"] is True and claim["english"].startswith("This driver gives containers direct access")
