@@ -85,6 +85,7 @@ class _Converter:
         self.s = Scenario(project, title=title, own_subnets=keep_subnets)
         self.moved: dict[IPv4Network, IPv4Network] = {}
         self.aliases: dict[str, list[str]] = {}  # service -> its network aliases
+        self.link_aliases: dict[str, set[str]] = {}  # service -> the aliases other services link to it by
         self.lans: set[str] = set()  # the parents of macvlan/ipvlan networks, built as lans
 
     def fail(self, where: str, message: str) -> ScenarioError:
@@ -113,9 +114,7 @@ class _Converter:
             if net_name in used or (net_name == "default" and uses_default):
                 self.network(str(net_name), spec or {})
         ignored: set[str] = set()
-        # a service in another's namespace (network_mode service:X) comes after the others: Docker starts X first
-        joining = [n for n, svc in services.items() if str((svc or {}).get("network_mode", "")).startswith(JOINS)]
-        for svc_name in [n for n in services if n not in joining] + joining:
+        for svc_name in self.start_order(services):
             self.service(str(svc_name), services[svc_name] or {}, set(networks), ignored)
         resolving = ignored & RESOLVER_KEYS
         if ignored - RESOLVER_KEYS:
@@ -129,6 +128,44 @@ class _Converter:
             )
         self.probes(services)
         return Imported(self.s, self.project, self.notes)
+
+    def start_order(self, services: dict[str, Any]) -> list[str]:
+        """The services in the order compose starts them: a service after the one it joins (network_mode service:X;
+        loops there are the builder's to refuse) and after those it links to, the file's order otherwise."""
+        joining = [n for n, svc in services.items() if str((svc or {}).get("network_mode", "")).startswith(JOINS)]
+        order: list[str] = []
+        visiting: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in order:
+                return
+            if name in visiting:
+                raise self.fail(f"services.{name}.links", "the links form a cycle: compose cannot start these services")
+            visiting.add(name)
+            for target, _ in self.links_of(name, services[name] or {}, services):
+                visit(target)
+            visiting.discard(name)
+            order.append(name)
+
+        for name in [n for n in services if n not in joining] + joining:
+            visit(str(name))
+        return order
+
+    def links_of(self, name: str, svc: dict[str, Any], services: dict[str, Any]) -> list[tuple[str, str]]:
+        """`links: ["db", "db:database"]` as (service, alias) pairs."""
+        where = f"services.{name}.links"
+        links = svc.get("links") or []
+        if not isinstance(links, list):
+            raise self.fail(where, 'must be a list like [db, "db:database"]')
+        out = []
+        for link in links:
+            target, _, alias = str(link).partition(":")
+            if target not in services:
+                raise self.fail(where, f"{link!r}: no service {target!r} in this file")
+            if target == name:
+                raise self.fail(where, f"{link!r}: a service cannot link to itself")
+            out.append((target, alias or target))
+        return out
 
     # -- networks ------------------------------------------------------------
     def network(self, name: str, spec: dict[str, Any]) -> None:
@@ -267,7 +304,7 @@ class _Converter:
                 raise self.fail(f"{where}.{key}", "is not supported by `netlab compose` yet")
             if key not in INERT:
                 raise self.fail(f"{where}.{key}", "unknown service key")
-            if key not in ("expose", "ports", "networks", "network_mode", "container_name"):
+            if key not in ("expose", "ports", "networks", "network_mode", "container_name", "links"):
                 ignored.add(key)
         mode = svc.get("network_mode")
         joins = None
@@ -313,7 +350,19 @@ class _Converter:
         self.published[name] = publish
         named = {n: a for n, a in aliases.items() if a}
         self.aliases[name] = sorted({a for names in named.values() for a in names})
-        self.s.container(name, *attached, publish=publish or None, ip=ip, aliases=named, network_mode=joins)
+        links = self.links_of(name, svc, self.data["services"])
+        for target, alias in links:
+            if alias != target:
+                self.link_aliases.setdefault(target, set()).add(alias)
+        self.s.container(
+            name,
+            *attached,
+            publish=publish or None,
+            ip=ip,
+            aliases=named,
+            network_mode=joins,
+            links=[f"{target}:{alias}" for target, alias in links] or None,
+        )
 
     def pick_port(self, where: str, proto: str) -> int:
         """A host port for a `ports:` entry that names none: Docker picks one of the machine's ephemeral range;
@@ -399,7 +448,9 @@ class _Converter:
         for src in sources:
             for dst in names:
                 if dst != src:
-                    for name in [dst, *self.aliases.get(dst, [])]:
+                    for name in dict.fromkeys(
+                        [dst, *self.aliases.get(dst, []), *sorted(self.link_aliases.get(dst, ()))]
+                    ):
                         self.s.measure(src, dst, f"dns:{name}")
 
 

@@ -400,7 +400,8 @@ class _Builder:
                     )
                 holders.append((cd.name, host_ip))
                 publish.append(Publish(ports[0], ports[1], proto, host_ip))
-            out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish)))
+            links = self.links(cd, out, net_by, atts)
+            out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish), links=links))
             self._attached[cd.name] = {a.network for a in atts}
         for n in net_by.values():
             if n.driver == Driver.MACVLAN and n.option("macvlan_mode", "bridge") == "passthru":
@@ -644,6 +645,47 @@ class _Builder:
             raise self.fail(f"{what}: it exists as it is; subnet, gateway, options and internal are Docker's")
         return Network(nd.name, driver, external=nd.external)
 
+    def links(
+        self, cd: _CtrDecl, before: list[Container], net_by: dict[str, Network], atts: list[Attachment]
+    ) -> tuple[tuple[str, str], ...]:
+        """Docker's links on user-defined networks: an alias the linking container alone resolves (its endpoints'
+        alias table); the legacy links of the default bridge (/etc/hosts entries, icc=false rules) are not
+        modelled."""
+        what = f"container {cd.name!r}"
+        if cd.links and not any(net_by[a.network].user_defined for a in atts):
+            raise self.fail(
+                f"{what}: links on the default bridge are Docker's legacy links (/etc/hosts entries, and iptables "
+                "rules with icc=false), which netlab does not model; attach both containers to a user-defined network"
+            )
+        seen: dict[str, str] = {}
+        for target, alias in cd.links:
+            found = next((c for c in before if c.name == target), None)
+            if found is None:
+                known = target in self.d.containers and target != cd.name
+                raise self.fail(
+                    f"{what}: links {target!r}: "
+                    + (
+                        "declare that container before this one (Docker starts it first)"
+                        if known
+                        else "no such container"
+                    )
+                )
+            if found.node != cd.node:
+                raise self.fail(
+                    f"{what}: links {target!r}, which runs on node {found.node!r}: a link is to a "
+                    "container of the same daemon"
+                )
+            if found.joins is not None:
+                raise self.fail(
+                    f"{what}: links {target!r}, which shares the namespace of {found.joins!r}; link that one"
+                )
+            if not DNS_NAME.match(alias):
+                raise self.fail(f"{what}: link alias {alias!r} is not a DNS name")
+            if seen.get(alias, target) != target:
+                raise self.fail(f"{what}: link alias {alias!r} names both {seen[alias]!r} and {target!r}")
+            seen[alias] = target
+        return tuple(dict.fromkeys(cd.links))
+
     def joining(self, cd: _CtrDecl, before: list[Container]) -> Container:
         """A container in the network namespace of another (Docker's `--network container:NAME`)."""
         what = f"container {cd.name!r}"
@@ -660,8 +702,10 @@ class _Builder:
             )
         if target.node != cd.node:
             raise self.fail(f"{what}: {target.name!r} runs on node {target.node!r}; a namespace is shared on one node")
-        if cd.networks or cd.ip or cd.more_ips or cd.aliases:
-            raise self.fail(f"{what}: a container joining {target.name!r}'s namespace has no networks, ip or aliases")
+        if cd.networks or cd.ip or cd.more_ips or cd.aliases or cd.links:
+            raise self.fail(
+                f"{what}: a container joining {target.name!r}'s namespace has no networks, ip, aliases or links"
+            )
         if cd.publish:
             raise self.fail(
                 f"{what}: publish and network_mode of a container conflict (Docker: conflicting options); publish "

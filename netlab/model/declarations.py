@@ -52,6 +52,7 @@ class _CtrDecl:
     aliases: dict[str, list[str]] = field(default_factory=dict)  # network -> more DNS names there
     joins: str | None = None  # the container whose network namespace it joins
     more_ips: dict[str, str] = field(default_factory=dict)  # network after the first -> its fixed address
+    links: list[tuple[str, str]] = field(default_factory=list)  # (container, alias): Docker's `--link NAME:ALIAS`
 
 
 @dataclass(slots=True)

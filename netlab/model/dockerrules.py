@@ -65,7 +65,7 @@ def uses_embedded_dns(t: Topology, c: Container) -> bool:
 def embedded_zone(t: Topology, c: Container, containers: Iterable[Container]) -> dict[str, str]:
     """The names the embedded DNS answers for `c` (name -> address), among `containers` as they are now: every
     container sharing one of c's user-defined networks by its name and as `name.network`, and that network's
-    aliases (a name on two shared networks answers with the first address found)."""
+    aliases (a name on two shared networks answers with the first address found), and c's own link aliases."""
     user_nets = {a.network for a in c.attachments if t.network(a.network).user_defined}
     zone: dict[str, str] = {}
     for other in containers:
@@ -76,4 +76,13 @@ def embedded_zone(t: Topology, c: Container, containers: Iterable[Container]) ->
                 zone[f"{name}.{a.network}"] = str(a.address)
                 for alias in a.aliases:  # Docker's network aliases: on that network only
                     zone.setdefault(alias, str(a.address))
+    # Docker asks its endpoints' link aliases before any name: an alias resolves to the linked container's address
+    # on the first of c's user-defined networks that container is on too
+    found = {other.name: other for other in containers}
+    for target, alias in c.links:
+        linked = found.get(target)
+        addresses = {a.network: a.address for a in linked.attachments if a.address is not None} if linked else {}
+        shared = [addresses[a.network] for a in c.attachments if a.network in user_nets and a.network in addresses]
+        if shared:
+            zone[alias] = str(shared[0])
     return zone

@@ -280,13 +280,16 @@ class Scenario:
         ip: str | Mapping[Any, str] | None = None,
         aliases: Mapping[Any, Sequence[str]] | None = None,  # network (name or Ref) -> names
         network_mode: Endpointish | None = None,
+        links: Sequence[Endpointish] | None = None,  # "db", "db:database" or a Ref
     ) -> Ref:
         """`publish={8080: 80}` (every host address), `{"127.0.0.1:8080": 80}` (one host address, Docker's
         `-p 127.0.0.1:8080:80`), `{9053: "53/udp"}`. `aliases={network: ["api", "backend"]}`: more names the
         container answers to on that network (Docker's `--network-alias`, compose's `aliases`).
         `network_mode=web` (or "container:web", "service:web"): the container joins web's network namespace
         (Docker's `--network container:web`): no networks of its own, web's addresses and resolver; declare web
-        first. `ip="198.18.5.10"`: the address on the first network;
+        first. `links=["db:database"]` (Docker's `--link`, compose's `links`): on the user-defined networks it shares
+        with db, this container (and only it) resolves `database` to db's address; declare db first.
+        `ip="198.18.5.10"`: the address on the first network;
         `ip={front: "198.18.5.10", back: "198.18.6.10"}`: fixed addresses on several networks."""
         self._claim_name("container", name)
         if publish is not None and not isinstance(publish, Mapping):
@@ -310,6 +313,12 @@ class Scenario:
             and all(isinstance(a, str) for v in aliases.values() for a in v)
         ):
             raise InvalidScenario(f"container {name!r}: aliases must be a dict {{network: [name, ...]}}")
+        if links is not None and (isinstance(links, str) or not isinstance(links, Sequence)):
+            raise InvalidScenario(f'container {name!r}: links must be a list like ["db", "db:database"]')
+        linked = []
+        for link in links or ():
+            target, _, alias = _name(link).partition(":")
+            linked.append((target, alias or target))
         joins = None
         if network_mode is not None:
             joins = _name(network_mode)
@@ -324,6 +333,7 @@ class Scenario:
             {_name(n): list(v) for n, v in (aliases or {}).items()},
             joins,
             more_ips,
+            linked,
         )
         return Ref("container", name)
 

@@ -183,6 +183,9 @@ class Container:
     #: its name on the Docker daemon, where the tables call it otherwise (`netlab scan` names a compose project's
     #: containers by their service): the name Docker's embedded DNS answers
     docker_name: str | None = None
+    #: Docker's links on user-defined networks (`--link db:database`, compose's `links: ["db:database"]`):
+    #: (container, alias) pairs; the alias resolves to that container's address for this container only
+    links: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

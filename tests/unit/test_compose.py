@@ -12,6 +12,7 @@ import pytest
 
 from netlab import compose
 from netlab.errors import ScenarioError
+from netlab.model import dockerrules
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "compose"
 
@@ -416,4 +417,42 @@ def test_kept_subnets_must_be_private_and_hold_no_dns_server_of_the_machine(
 def test_a_dotted_service_cannot_join_itself(tmp_path: Path) -> None:
     text = "services:\n  my.svc: {network_mode: 'service:my.svc'}\n  b: {ports: ['80:80']}\n"
     with pytest.raises(ScenarioError, match="cannot join its own namespace"):
+        compose.load(write(tmp_path, text))
+
+
+def test_links_make_an_alias_the_linking_service_alone_resolves(tmp_path: Path) -> None:
+    f = write(
+        tmp_path,
+        """
+        services:
+          web: {links: ["db:database", cache], networks: [front, back]}
+          db: {networks: [back]}
+          cache: {networks: [back]}
+          other: {networks: [back]}
+        networks: {front: {}, back: {}}
+        """,
+    )
+    t = compose.load(f, "p", environ={}).scenario.build()
+    assert [c.name for c in t.containers] == ["db", "cache", "web", "other"]  # compose starts linked services first
+    assert t.container("web").links == (("db", "database"), ("cache", "cache"))
+    zone = dockerrules.embedded_zone(t, t.container("web"), t.containers)
+    db_back = str(t.container("db").attachments[0].address)
+    assert zone["database"] == db_back
+    assert "database" not in dockerrules.embedded_zone(t, t.container("other"), t.containers)
+    measured = {(m.src, m.dst, str(m.probe)) for m in t.stages[0].measurements}
+    assert {("web", "db", "dns:database"), ("other", "db", "dns:database")} <= measured
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("services:\n  a: {links: [b]}\n", "services.a.links: 'b': no service 'b' in this file"),
+        ("services:\n  a: {links: [a]}\n", "a service cannot link to itself"),
+        ("services:\n  a: {links: b}\n", "must be a list"),
+        ("services:\n  a: {links: [b]}\n  b: {links: [a]}\n", "the links form a cycle"),
+        ("services:\n  a: {links: [b], network_mode: bridge}\n  b: {}\n", "legacy links"),
+    ],
+)
+def test_links_compose_cannot_start_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
         compose.load(write(tmp_path, text))

@@ -132,3 +132,48 @@ def test_a_stage_cannot_give_an_address_on_an_external_network() -> None:
         st.connect("a", "shared")
     connect = ok.build().stages[1].actions[0]
     assert connect.address is None  # type: ignore[union-attr]
+
+
+def _linked(s: Scenario) -> None:
+    s.network("n", "bridge")
+    s.container("db", "n")
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda s: (s.network("n", "bridge"), s.container("a", "n", links=["db"]), s.container("db", "n")),
+         "declare that container before"),
+        (lambda s: (_linked(s), s.container("a", "n", links=["nobody"])), "no such container"),
+        (lambda s: (_linked(s), s.container("a", "n", links=["db:no such"])), "is not a DNS name"),
+        (lambda s: (_linked(s), s.container("c", "n"), s.container("a", "n", links=["db:x", "c:x"])), "names both"),
+        (lambda s: (_linked(s), s.container("a", links=["db"])), "legacy links"),
+        (lambda s: (_linked(s), s.container("a", network_mode="db", links=["db"])), "or links"),
+        (lambda s: (_linked(s), s.container("a", "n", links="db")), "links must be a list"),
+        (lambda s: (_linked(s), s.container("s", network_mode="db"), s.container("a", "n", links=["s"])),
+         "shares the namespace of 'db'; link that one"),
+    ],
+)  # fmt: skip
+def test_links_docker_refuses_or_netlab_does_not_model_are_refused(build: object, message: str) -> None:
+    s = Scenario("t")
+    with pytest.raises(InvalidScenario, match=message):
+        build(s)  # type: ignore[operator]
+        s.build()
+
+
+def test_a_link_alias_resolves_on_the_first_network_both_share_and_before_any_name() -> None:
+    from netlab.model import dockerrules
+
+    s = Scenario("t")
+    s.network("a", "bridge")
+    s.network("b", "bridge")
+    s.container("db", "b", "a")
+    s.container("x", "a")
+    s.container("web", "a", "b", links=["db:x"])  # x is also a container's name: the link wins
+    t = s.build()
+    zone = dockerrules.embedded_zone(t, t.container("web"), t.containers)
+    db_on_a = next(a.address for a in t.container("db").attachments if a.network == "a")
+    assert zone["x"] == str(db_on_a)
+    assert dockerrules.embedded_zone(t, t.container("x"), t.containers)["x"] == str(
+        t.container("x").attachments[0].address
+    )

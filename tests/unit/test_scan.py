@@ -235,3 +235,18 @@ def test_a_host_network_container_is_not_credited_with_the_host_s_listeners(monk
     )
     found = scan.find(client, None, ["hostie"])
     assert found.containers["hostie"].ports == {("tcp", 9000)}
+
+
+def test_links_are_read_measured_from_everyone_and_sent_only_where_docker_answers_them() -> None:
+    client = _shop()
+    back = client.api.by_id["b" * 64]["NetworkSettings"]["Networks"]["shop_back"]
+    back["Links"] = ["shop-db:database", "/shop_node-proxy_1:/shop_my-api_1/edge"]  # compose's and the daemon's form
+    found = scan.find(client, "shop", [])
+    assert found.topology.container("my-api").links == (("db", "database"), ("node-proxy", "edge"))
+    cells = _cells(found)
+    assert {("my-api", "db", "dns:database"), ("node-proxy", "db", "dns:database")} <= cells
+    assert ("my-api", "db", "dns:database") not in found.withheld  # db is on back, which my-api shares
+    # node-proxy has no such link: Docker's embedded DNS would forward the name upstream
+    assert "forward the query" in found.withheld[("node-proxy", "db", "dns:database")]
+    # node-proxy is on front only: my-api's link to it resolves on no network of the link, so it is not sent
+    assert "forward the query" in found.withheld[("my-api", "node-proxy", "dns:edge")]

@@ -353,6 +353,7 @@ class DockerBackend(Backend):
         endpoint = api.create_endpoint_config(
             ipv4_address=str(first.address) if first.address and first_net.user_defined else None,
             aliases=list(first.aliases) or None,
+            links=_links(dep, c) if first_net.user_defined else None,
         )
         ports = sorted({(p.container_port, p.proto) for p in c.publish}) if first_net.driver != Driver.HOST else []
         bindings: dict[str, list[Any]] = {}  # container port -> every host binding of it (`-p A:80 -p B:80`)
@@ -416,6 +417,7 @@ class DockerBackend(Backend):
             docker_network(st, network),
             ipv4_address=str(address) if address and net.user_defined else None,
             aliases=list(aliases) or None,
+            links=_links(dep, dep.topology.container(container)) if net.user_defined else None,
         )
 
     # -- stages -------------------------------------------------------------------
@@ -603,3 +605,9 @@ def needs_private_nodes(t: Topology) -> bool:
 
 
 __all__ = ["DockerBackend"]
+
+
+def _links(dep: Deployment, c: Container) -> list[tuple[str, str]] | None:
+    """Docker's links of a container on a user-defined network, as compose passes them: on every endpoint, by the
+    linked container's name on the daemon."""
+    return [(naming.ns_name(dep.run, target), alias) for target, alias in c.links] or None

@@ -78,6 +78,10 @@ class Scanned:
     #: `netlab compose` does not measure it either
     made_up: str = ""
     docker_name: str = ""  # its name on the daemon
+    #: Docker's links on its user-defined networks: (the linked container's name on the daemon, alias)
+    links: tuple[tuple[str, str], ...] = ()
+    #: the networks whose endpoint carries each link (Docker keeps links per endpoint; compose puts them on all)
+    linked_on: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -183,6 +187,9 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
             if net.driver == Driver.BRIDGE and not net.predefined:
                 aliases += (info["Name"].lstrip("/"),)  # Docker answers with a container's name on its networks
             c.networks[net.name] = (docker_net, addr, aliases)
+            if not net.predefined:
+                for link in map(_link, ep.get("Links") or []):
+                    c.linked_on.setdefault(link, set()).add(net.name)
         if _compose_default(info):
             c.made_up = info["Name"].lstrip("/")
         c.resolver = _nameserver(c.pid)
@@ -201,6 +208,10 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
         if c.mode.startswith("container:"):
             owner = scanned[c.mode.split(":", 1)[1]]
             c.networks, c.resolver, c.upstreams = dict(owner.networks), owner.resolver, owner.upstreams
+    by_docker_name = {c.docker_name: c.name for c in scanned.values()}
+    for c in scanned.values():  # links name containers on the daemon; those not scanned resolve nothing measured
+        c.linked_on = {(by_docker_name[t], a): on for (t, a), on in c.linked_on.items() if t in by_docker_name}
+        c.links = tuple(c.linked_on)
     containers = tuple(
         Container(c.name, HOST, (), (), joins=c.mode.split(":", 1)[1], docker_name=c.docker_name)
         if c.mode.startswith("container:")
@@ -210,6 +221,7 @@ def _topology(client: Any, project: str | None, infos: list[dict[str, Any]]) -> 
             tuple(Attachment(n, addr, aliases) for n, (_, addr, aliases) in c.networks.items()),
             _published(by_id[c.id]),
             docker_name=c.docker_name,
+            links=c.links,
         )
         for c in scanned.values()
     )
@@ -357,10 +369,23 @@ def _names(c: Scanned) -> dict[str, set[str]]:
     return {net: set(aliases) for net, (_, addr, aliases) in c.networks.items() if addr is not None}
 
 
-def _measured_names(c: Scanned) -> list[str]:
-    """The names asked for: its name in the tables (whether Docker knows it or not: the cell says) and every name
-    Docker answers with, less the one compose made up."""
-    return sorted(({c.name} | {n for names in _names(c).values() for n in names}) - {c.made_up})
+def _link(text: str) -> tuple[str, str]:
+    """A link as Docker stores it ("db:database", or "/db:/web/database" as the daemon writes legacy ones): the
+    linked container's name and the alias."""
+    name, _, alias = str(text).partition(":")
+    return name.lstrip("/"), (alias.rpartition("/")[2] or name.lstrip("/"))
+
+
+def _link_aliases(c: Scanned, scanned: dict[str, Scanned]) -> set[str]:
+    """The aliases other containers link to c by."""
+    return {alias for other in scanned.values() for target, alias in other.links if target == c.name}
+
+
+def _measured_names(c: Scanned, scanned: dict[str, Scanned]) -> list[str]:
+    """The names asked for: its name in the tables (whether Docker knows it or not: the cell says), every name
+    Docker answers with, and the aliases others link to it by, less the one compose made up."""
+    names = {c.name} | {n for names in _names(c).values() for n in names} | _link_aliases(c, scanned)
+    return sorted(names - {c.made_up})
 
 
 def _measurements(
@@ -387,7 +412,7 @@ def _measurements(
         for dst in scanned.values():
             if dst.name == src.name or dst.mode in ("host", "none"):
                 continue
-            for name in _measured_names(dst):
+            for name in _measured_names(dst, scanned):
                 probe = Probe(ProbeKind.DNS, name=name)
                 out.append(Measurement(INITIAL, src.name, dst.name, probe))
                 key = (src.name, dst.name, str(probe))
@@ -413,7 +438,11 @@ def _askable(src: Scanned, scanned: dict[str, Scanned], nets: dict[str, Network]
         return frozenset()
     if src.upstreams and all(ip_address(s).is_loopback for s in src.upstreams):
         return None
-    return frozenset(name for n in _names(src) if not nets[n].predefined for name in _names_on(scanned, n))
+    shared = {n for n in _names(src) if not nets[n].predefined}
+    # its own links resolve where the endpoint carrying one is on a network of the linked container's (else
+    # Docker forwards the name)
+    linked = {alias for (target, alias), on in src.linked_on.items() if shared & on & set(_names(scanned[target]))}
+    return frozenset({name for n in shared for name in _names_on(scanned, n)} | linked)
 
 
 def _names_on(scanned: dict[str, Scanned], network: str) -> set[str]:
