@@ -377,8 +377,11 @@ def _link(text: str) -> tuple[str, str]:
 
 
 def _link_aliases(c: Scanned, scanned: dict[str, Scanned]) -> set[str]:
-    """The aliases other containers link to c by."""
-    return {alias for other in scanned.values() for target, alias in other.links if target == c.name}
+    """The aliases other containers link to c by, less those compose makes up itself (docker-compose links every
+    container of a linked service by its full name and by the name without the project, `db_1`), as `netlab
+    compose` does not measure them either."""
+    aliases = {alias for other in scanned.values() for target, alias in other.links if target == c.name}
+    return {a for a in aliases if not c.made_up or not (a == c.made_up or c.made_up.endswith(("_" + a, "-" + a)))}
 
 
 def _measured_names(c: Scanned, scanned: dict[str, Scanned]) -> list[str]:
