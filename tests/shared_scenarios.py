@@ -158,3 +158,31 @@ def no_parent() -> Scenario:
     s.expect(a, c, "icmp", reachable=False)
     s.expect(b, a, "dns:a")
     return s
+
+
+def bridge_options(bridge: str = "nlbropts") -> Scenario:
+    """A user bridge with Docker's three driver options that compose files carry besides icc and masquerade: its own
+    bridge name, an MTU (set on both ends of each veth), and a default host address for its published ports
+    (host_binding_ipv4=127.0.0.1: a publish naming no address binds loopback only, so neither the lan nor a
+    container reaches it at the host's other addresses). A publish naming its address keeps it."""
+    s = Scenario("bropts")
+    lan = s.lan("lan0")
+    ext = s.peer("ext", lan)
+    n = s.network(
+        "n",
+        options={
+            "com.docker.network.bridge.name": bridge,
+            "com.docker.network.driver.mtu": "1400",
+            "com.docker.network.bridge.host_binding_ipv4": "127.0.0.1",
+        },
+    )
+    other = s.network("other")
+    web = s.container("web", n, publish={8080: 80})
+    s.container("c", n)
+    s.container("d", other, publish={"0.0.0.0:8081": 80})
+    s.expect(ext, "host", "tcp:8080", reachable=False)
+    s.expect("c", "host", "tcp:8080", reachable=False)
+    s.expect(ext, "host", "tcp:8081")
+    s.expect("host", web, "tcp:80")
+    s.expect("c", web, "icmp")
+    return s

@@ -40,7 +40,13 @@ NOT_YET = {"sysctls"}
 RESOLVER_KEYS = {"dns", "dns_search", "dns_opt", "extra_hosts"}
 NETWORK_KEYS = {"driver", "driver_opts", "ipam", "internal", "attachable", "name", "external", "labels", "enable_ipv6"}
 DRIVER_OPTIONS = {
-    "bridge": {"com.docker.network.bridge.enable_icc", "com.docker.network.bridge.enable_ip_masquerade"},
+    "bridge": {
+        "com.docker.network.bridge.enable_icc",
+        "com.docker.network.bridge.enable_ip_masquerade",
+        "com.docker.network.bridge.name",
+        "com.docker.network.bridge.host_binding_ipv4",
+        "com.docker.network.driver.mtu",
+    },
     "macvlan": {"parent", "macvlan_mode"},
     "ipvlan": {"parent", "ipvlan_mode"},
     "overlay": set(),
@@ -191,7 +197,7 @@ class _Converter:
                 where,
                 f"driver {driver!r} is not supported by `netlab compose` yet (bridge, macvlan, ipvlan and overlay are)",
             )
-        opts = {str(k): v for k, v in (spec.get("driver_opts") or {}).items()}
+        opts = {str(k): _option(v) for k, v in (spec.get("driver_opts") or {}).items()}
         unsupported = set(opts) - DRIVER_OPTIONS[driver]
         if unsupported:
             raise self.fail(where, f"driver_opts {sorted(unsupported)[0]!r} is not supported for {driver} yet")
@@ -246,10 +252,19 @@ class _Converter:
             )
             return None
         lan = str(parent)
-        if "." in lan:
-            raise self.fail(
-                f"{where}.driver_opts.parent", f"{lan!r}: 802.1Q sub-interface parents are not supported yet"
-            )
+        if "." in lan:  # eth0.50: Docker makes the 802.1Q sub-interface for VLAN 50 of eth0 when it does not exist
+            trunk, _, vid = lan.rpartition(".")
+            if not vid.isdigit() or not 1 <= int(vid) <= 4094 or not trunk:
+                raise self.fail(f"{where}.driver_opts.parent", f"{lan!r}: a VLAN parent is INTERFACE.VID, VID 1-4094")
+            if trunk not in self.lans:
+                self.s.lan(trunk)
+                self.lans.add(trunk)
+                self.notes.append(
+                    f"{where}: parent {lan} is VLAN {vid} of a trunk lan {trunk} netlab builds for the run (the "
+                    f"machine's own {trunk} is never used)"
+                )
+            self.s.vlan(trunk, int(vid), subnet)
+            return lan
         if lan not in self.lans:
             self.s.lan(lan, subnet=subnet)
             self.lans.add(lan)
@@ -452,6 +467,11 @@ class _Converter:
                         [dst, *self.aliases.get(dst, []), *sorted(self.link_aliases.get(dst, ()))]
                     ):
                         self.s.measure(src, dst, f"dns:{name}")
+
+
+def _option(value: Any) -> str:
+    """A driver option as Docker takes it: a string (YAML's `false` is "false", not Python's "False")."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _first_host(subnet: str) -> IPv4Address:

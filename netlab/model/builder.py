@@ -3,9 +3,10 @@ Topology, its addresses allocated. Called by `Scenario.build()`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 
-from netlab.model import conditions
+from netlab.model import conditions, dockerrules
 from netlab.model.addressing import POOL, HostAllocator, SubnetAllocator, docker_network_id, in_pool
 from netlab.model.declarations import IFNAME_RE, MAX_CONTAINERS, OPTIONS, Declarations, _CtrDecl, _NetDecl
 from netlab.model.errors import InvalidScenario
@@ -294,6 +295,12 @@ class _Builder:
                 f"{what}: bridge name {name!r} must be an interface name of 1-15 letters, digits, '_', '.', '-' "
                 "and not one of Docker's own bridges"
             )
+        mtu = options.get("com.docker.network.driver.mtu")
+        if mtu is not None and not (str(mtu).isdigit() and 68 <= int(mtu) <= 65535):
+            raise self.fail(f"{what}: com.docker.network.driver.mtu {mtu!r} is not an MTU (68-65535)")
+        binding = options.get("com.docker.network.bridge.host_binding_ipv4")
+        if binding is not None:
+            self.address(f"{what}: com.docker.network.bridge.host_binding_ipv4", str(binding))
         bools = ("com.docker.network.bridge.enable_icc", "com.docker.network.bridge.enable_ip_masquerade")
         for key in bools:
             if key in options and options[key] not in ("true", "false"):
@@ -378,10 +385,11 @@ class _Builder:
                 # overlay sets no gateway: Docker gives the container an endpoint on docker_gwbridge
                 atts.append(Attachment(GWBRIDGE, ipam[GWBRIDGE].next()))
             publish = []
+            default_ip = self.default_binding(net_by, atts)
             for key, target in cd.publish.items():
                 host_ip, hp = self.host_binding(what, key)
-                if host_ip is None and not (isinstance(key, str) and ":" in key):  # dockerd --ip: the default
-                    host_ip = self.daemon_ip
+                if host_ip is None and not (isinstance(key, str) and ":" in key):
+                    host_ip = default_ip
                 cp, proto = _port_and_proto(target)
                 ports = []
                 for port in (hp, cp):
@@ -629,6 +637,16 @@ class _Builder:
             words += pairs.get(k, [])
         return UserRule(node, " ".join(words))
 
+    def default_binding(self, net_by: dict[str, Network], atts: list[Attachment]) -> IPv4Address | None:
+        """The host address a publish naming none binds: the host_binding_ipv4 option of the network Docker
+        programs the ports on (the gateway endpoint's), else dockerd's --ip; None: every address."""
+        gateway = dockerrules.gateway_of(_Networks(net_by), atts)
+        text = net_by[gateway.network].options.get("com.docker.network.bridge.host_binding_ipv4") if gateway else None
+        if text is None:
+            return self.daemon_ip
+        addr = ip_address(str(text))
+        return None if addr == IPv4Address("0.0.0.0") else addr  # type: ignore[return-value]  # validated
+
     def host_binding(self, what: str, key: object) -> tuple[IPv4Address | None, object]:
         """A publish key: a host port (8080) or "ADDRESS:PORT" ("127.0.0.1:8080"); 0.0.0.0 is every address."""
         if not isinstance(key, str) or ":" not in key:
@@ -738,3 +756,13 @@ def _port_and_proto(target: object) -> tuple[object, str]:
         port, _, proto = target.partition("/")
         return (int(port) if port.isdigit() else port), (proto or "tcp")
     return target, "tcp"
+
+
+@dataclass(frozen=True, slots=True)
+class _Networks:
+    """The builder's networks as the endpoint rules (netlab/model/dockerrules.py) read them."""
+
+    by_name: dict[str, Network]
+
+    def network(self, name: str) -> Network:
+        return self.by_name[name]

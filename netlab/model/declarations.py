@@ -24,6 +24,8 @@ OPTIONS = {
     "com.docker.network.bridge.enable_icc": (Driver.BRIDGE,),
     "com.docker.network.bridge.enable_ip_masquerade": (Driver.BRIDGE,),
     "com.docker.network.bridge.name": (Driver.BRIDGE,),
+    "com.docker.network.bridge.host_binding_ipv4": (Driver.BRIDGE,),
+    "com.docker.network.driver.mtu": (Driver.BRIDGE,),
     "macvlan_mode": (Driver.MACVLAN,),
     "ipvlan_mode": (Driver.IPVLAN,),
 }

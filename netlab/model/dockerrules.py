@@ -7,8 +7,15 @@ Docker's rules make reachable) read them here, so the two can never disagree abo
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
-from netlab.model.topology import GWBRIDGE, Attachment, Container, Driver, Topology
+from netlab.model.topology import GWBRIDGE, Attachment, Container, Driver, Network, Topology
+
+
+class Networks(Protocol):
+    """What the endpoint rules read: a network by name (a Topology, or the builder's networks before there is one)."""
+
+    def network(self, name: str) -> Network: ...
 
 
 def shares_node_ns(t: Topology, c: Container) -> bool:
@@ -21,7 +28,7 @@ def has_own_ns(t: Topology, c: Container) -> bool:
     return not shares_node_ns(t, c) and c.joins is None
 
 
-def docker_order(t: Topology, attachments: Sequence[Attachment]) -> list[Attachment]:
+def docker_order(t: Networks, attachments: Sequence[Attachment]) -> list[Attachment]:
     """The order Docker 20.10 gives a container's endpoints when it starts, and in which it looks for the
     gateway: docker_gwbridge last, internal networks after the others, then by network name (Docker's
     names: predefined networks by their own, the scenario's nl<run>-<name>). Measured on Docker 20.10.24: a
@@ -35,16 +42,21 @@ def docker_order(t: Topology, attachments: Sequence[Attachment]) -> list[Attachm
     return sorted(attachments, key=key)
 
 
-def l3_ipvlan(t: Topology, network: str) -> bool:
+def l3_ipvlan(t: Networks, network: str) -> bool:
     net = t.network(network)
     return net.driver == Driver.IPVLAN and net.option("ipvlan_mode", "l2") in ("l3", "l3s")
 
 
-def gateway_attachment(t: Topology, c: Container) -> Attachment | None:
+def gateway_attachment(t: Networks, c: Container) -> Attachment | None:
     """The endpoint Docker takes the default route from (and programs published ports on): the first, in
     Docker's order, whose network gives one. ipvlan L3 gives `default dev eth<i>` with no next hop; overlay
     none (docker_gwbridge does); an internal bridge network its gateway, but only when nothing else does."""
-    for att in docker_order(t, c.attachments):
+    return gateway_of(t, c.attachments)
+
+
+def gateway_of(t: Networks, attachments: Sequence[Attachment]) -> Attachment | None:
+    """gateway_attachment, for endpoints before their container is built."""
+    for att in docker_order(t, attachments):
         net = t.network(att.network)
         if net.internal and net.driver != Driver.BRIDGE:
             continue

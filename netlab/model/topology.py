@@ -141,6 +141,12 @@ class Network:
         return self.option("com.docker.network.bridge.enable_icc", "true") == "true"
 
     @property
+    def mtu(self) -> int | None:
+        """com.docker.network.driver.mtu: Docker sets it on the bridge and both ends of every veth."""
+        text = self.options.get("com.docker.network.driver.mtu")
+        return int(text) if text else None
+
+    @property
     def masquerade(self) -> bool:
         return self.option("com.docker.network.bridge.enable_ip_masquerade", "true") == "true"
 

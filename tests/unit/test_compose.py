@@ -226,7 +226,8 @@ def test_a_macvlan_network_gets_a_lan_named_after_its_parent_on_its_own_subnet()
 @pytest.mark.parametrize(
     ("opts", "message"),
     [
-        ("driver: macvlan\n    driver_opts: {parent: eth0.50}", "802.1Q sub-interface parents are not supported yet"),
+        ("driver: macvlan\n    driver_opts: {parent: eth0.5000}", "a VLAN parent is INTERFACE.VID"),
+        ("driver: bridge\n    driver_opts: {com.docker.network.driver.mtu: 9}", "is not an MTU"),
         ("driver: ipvlan\n    driver_opts: {parent: eth0, macvlan_mode: bridge}", "'macvlan_mode' is not supported"),
         ("driver: weave", "bridge, macvlan, ipvlan and overlay are"),
         ("driver: overlay\n    ipam: {config: [{subnet: 10.1.0.0/24}, {subnet: 10.1.1.0/24}]}", "several subnets"),
@@ -456,3 +457,32 @@ def test_links_make_an_alias_the_linking_service_alone_resolves(tmp_path: Path) 
 def test_links_compose_cannot_start_are_refused(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ScenarioError, match=message):
         compose.load(write(tmp_path, text))
+
+
+def test_vlan_parents_and_bridge_driver_options(tmp_path: Path) -> None:
+    text = """
+    services:
+      a: {networks: [v50, v60]}
+      b: {networks: [br], ports: ["8080:80"]}
+    networks:
+      v50: {driver: macvlan, driver_opts: {parent: eth1.50}, ipam: {config: [{subnet: 10.50.0.0/24}]}}
+      v60: {driver: macvlan, driver_opts: {parent: eth1.60}}
+      br:
+        driver_opts:
+          com.docker.network.bridge.name: br-shop
+          com.docker.network.driver.mtu: 1400
+          com.docker.network.bridge.host_binding_ipv4: 127.0.0.1
+          com.docker.network.bridge.enable_icc: false
+    """
+    imported = compose.load(write(tmp_path, text))
+    t = imported.scenario.build()
+    assert (t.network("v50").parent, t.network("v60").parent) == ("eth1.50", "eth1.60")
+    assert [(lan.name, lan.trunk, lan.vid) for lan in t.lans if lan.vid] == [
+        ("eth1.50", "eth1", 50),
+        ("eth1.60", "eth1", 60),
+    ]
+    assert t.lan("eth1.50").subnet == IPv4Network("198.18.128.0/24")
+    br = t.network("br")
+    assert (br.bridge_name, br.mtu, br.icc) == ("br-shop", 1400, False)
+    assert [str(p.host_ip) for p in t.container("b").publish] == ["127.0.0.1"]
+    assert any("VLAN 50 of a trunk lan eth1" in n for n in imported.notes)

@@ -81,7 +81,8 @@ def connect(t: Topology, st: State, c: Container, att: Attachment) -> None:
     ifname = _free_ifname(st, c)
     if net.driver == Driver.BRIDGE:
         assert net.bridge_name
-        link = _veth(st, c, ifname, st.ns[c.node], net.bridge_name, att.address, mtu=None, hairpin=st.hairpin)
+        # com.docker.network.driver.mtu: both ends of the veth, as Docker sets them (the bridge follows its ports)
+        link = _veth(st, c, ifname, st.ns[c.node], net.bridge_name, att.address, mtu=net.mtu, hairpin=st.hairpin)
     elif net.driver == Driver.OVERLAY:
         link = _veth(st, c, ifname, st.ns[naming.sandbox(c.node, net.name)], "br0", att.address, mtu=OVERLAY_MTU)
     else:
