@@ -203,6 +203,10 @@ def _yes(why: str) -> list[Variant]:
     return [((), True, why)]
 
 
+#: a container's sysctl that changes a cell netlab measures (others are taken to change none: the measurement says)
+IGNORE_ECHO = "net.ipv4.icmp_echo_ignore_all"
+
+
 def _no(why: str) -> list[Variant]:
     return [((), False, why)]
 
@@ -303,6 +307,8 @@ class _Rules:
             return _no(f"{src} has only loopback: no route to anything")
         if d.kind == "none":
             return _no(f"{dst} has only loopback")
+        if probe.kind is ProbeKind.ICMP and d.kind == "ctr" and self.container(d).sysctl(IGNORE_ECHO, "0") != "0":
+            return _no(f"{d.name} sets {IGNORE_ECHO}: its kernel answers no echo request")
         if (s.kind, s.name) == (d.kind, d.name):
             return _yes("one network namespace: delivered locally")
         on = next((net for net, a in d.nets.items() if a == address), None)

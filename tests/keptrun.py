@@ -51,3 +51,10 @@ def links(netns: str) -> list[str]:
     enter = [] if netns.startswith("/proc/self/") else ["nsenter", f"--net={netns}"]
     out = subprocess.run([*enter, "ip", "-o", "link"], capture_output=True, text=True, check=True, timeout=30).stdout
     return out.splitlines()
+
+
+def sysctl(netns: str, key: str) -> str:
+    path = "/proc/sys/" + key.replace(".", "/")
+    return subprocess.run(
+        ["nsenter", f"--net={netns}", "cat", path], capture_output=True, text=True, check=True, timeout=30
+    ).stdout.strip()

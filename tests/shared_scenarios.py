@@ -164,7 +164,8 @@ def bridge_options(bridge: str = "nlbropts") -> Scenario:
     """A user bridge with Docker's three driver options that compose files carry besides icc and masquerade: its own
     bridge name, an MTU (set on both ends of each veth), and a default host address for its published ports
     (host_binding_ipv4=127.0.0.1: a publish naming no address binds loopback only, so neither the lan nor a
-    container reaches it at the host's other addresses). A publish naming its address keeps it."""
+    container reaches it at the host's other addresses). A publish naming its address keeps it. And a container's
+    own kernel settings (`--sysctl`): c ignores echo requests, and an eth0 key is set once eth0 exists."""
     s = Scenario("bropts")
     lan = s.lan("lan0")
     ext = s.peer("ext", lan)
@@ -178,8 +179,9 @@ def bridge_options(bridge: str = "nlbropts") -> Scenario:
     )
     other = s.network("other")
     web = s.container("web", n, publish={8080: 80})
-    s.container("c", n)
+    s.container("c", n, sysctls={"net.ipv4.icmp_echo_ignore_all": 1, "net.ipv4.conf.eth0.arp_ignore": 1})
     s.container("d", other, publish={"0.0.0.0:8081": 80})
+    s.expect(web, "c", "icmp", reachable=False)
     s.expect(ext, "host", "tcp:8080", reachable=False)
     s.expect("c", "host", "tcp:8080", reachable=False)
     s.expect(ext, "host", "tcp:8081")

@@ -33,7 +33,6 @@ INERT = {
     "dns_search", "dns_opt", "container_name", "expose", "ports", "networks", "network_mode", "sysctls",
 }  # fmt: skip
 JOINS = ("service:", "container:")
-NOT_YET = {"sysctls"}
 #: keys that change what a container resolves but no cell netlab measures: netlab's DNS probes ask the container's
 #: resolver for the names of the file's own containers (Docker's embedded DNS answers those itself), never
 #: /etc/hosts nor an upstream server
@@ -315,11 +314,9 @@ class _Converter:
         if not isinstance(svc, dict):
             raise self.fail(where, "must be a map")
         for key in svc:
-            if key in NOT_YET:
-                raise self.fail(f"{where}.{key}", "is not supported by `netlab compose` yet")
             if key not in INERT:
                 raise self.fail(f"{where}.{key}", "unknown service key")
-            if key not in ("expose", "ports", "networks", "network_mode", "container_name", "links"):
+            if key not in ("expose", "ports", "networks", "network_mode", "container_name", "links", "sysctls"):
                 ignored.add(key)
         mode = svc.get("network_mode")
         joins = None
@@ -377,7 +374,25 @@ class _Converter:
             aliases=named,
             network_mode=joins,
             links=[f"{target}:{alias}" for target, alias in links] or None,
+            sysctls=self.sysctls(f"{where}.sysctls", svc.get("sysctls")) or None,
         )
+
+    def sysctls(self, where: str, spec: Any) -> dict[str, str]:
+        """`sysctls:` as a map or a list of KEY=VALUE: the net.* keys (the container's network namespace); the other
+        namespaced keys (kernel.shm*, fs.mqueue.*) change nothing on the network and are noted as ignored."""
+        if spec is None:
+            return {}
+        if isinstance(spec, list):
+            pairs = [str(item).partition("=")[::2] for item in spec]
+        elif isinstance(spec, dict):
+            pairs = [(str(k), v) for k, v in spec.items()]
+        else:
+            raise self.fail(where, "must be a map or a list of KEY=VALUE")
+        out = {key: _option(value) for key, value in pairs if key.startswith("net.")}
+        others = sorted(key for key, _ in pairs if not key.startswith("net."))
+        if others:
+            self.notes.append(f"{where}: ignored {', '.join(others)} (no effect on the network)")
+        return out
 
     def pick_port(self, where: str, proto: str) -> int:
         """A host port for a `ports:` entry that names none: Docker picks one of the machine's ephemeral range;

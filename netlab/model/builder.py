@@ -3,6 +3,7 @@ Topology, its addresses allocated. Called by `Scenario.build()`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 
@@ -409,7 +410,8 @@ class _Builder:
                 holders.append((cd.name, host_ip))
                 publish.append(Publish(ports[0], ports[1], proto, host_ip))
             links = self.links(cd, out, net_by, atts)
-            out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish), links=links))
+            sysctls = self.sysctls(cd, net_by, atts)
+            out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish), links=links, sysctls=sysctls))
             self._attached[cd.name] = {a.network for a in atts}
         for n in net_by.values():
             if n.driver == Driver.MACVLAN and n.option("macvlan_mode", "bridge") == "passthru":
@@ -704,6 +706,22 @@ class _Builder:
             seen[alias] = target
         return tuple(dict.fromkeys(cd.links))
 
+    def sysctls(self, cd: _CtrDecl, net_by: dict[str, Network], atts: list[Attachment]) -> tuple[tuple[str, str], ...]:
+        """Docker's `--sysctl` for the network namespace: net.* keys of a container with a namespace of its own
+        (Docker refuses them on the host's)."""
+        what = f"container {cd.name!r}"
+        for key, value in cd.sysctls.items():
+            if not SYSCTL_KEY.match(key):
+                raise self.fail(
+                    f"{what}: sysctl {key!r}: netlab sets net.* keys of the container's network namespace "
+                    "(net.ipv4.icmp_echo_ignore_all); other namespaced keys change nothing on the network"
+                )
+            if not SYSCTL_VALUE.match(value):
+                raise self.fail(f"{what}: sysctl {key}={value!r}: a value is digits, letters, '.', '-', ' '")
+        if cd.sysctls and any(net_by[a.network].driver == Driver.HOST for a in atts):
+            raise self.fail(f"{what}: sysctl net.* is not allowed in the host's network namespace (Docker refuses it)")
+        return tuple(sorted(cd.sysctls.items()))
+
     def joining(self, cd: _CtrDecl, before: list[Container]) -> Container:
         """A container in the network namespace of another (Docker's `--network container:NAME`)."""
         what = f"container {cd.name!r}"
@@ -720,9 +738,10 @@ class _Builder:
             )
         if target.node != cd.node:
             raise self.fail(f"{what}: {target.name!r} runs on node {target.node!r}; a namespace is shared on one node")
-        if cd.networks or cd.ip or cd.more_ips or cd.aliases or cd.links:
+        if cd.networks or cd.ip or cd.more_ips or cd.aliases or cd.links or cd.sysctls:
             raise self.fail(
-                f"{what}: a container joining {target.name!r}'s namespace has no networks, ip, aliases or links"
+                f"{what}: a container joining {target.name!r}'s namespace has no networks, ip, aliases, links or "
+                "sysctls of its own"
             )
         if cd.publish:
             raise self.fail(
@@ -756,6 +775,11 @@ def _port_and_proto(target: object) -> tuple[object, str]:
         port, _, proto = target.partition("/")
         return (int(port) if port.isdigit() else port), (proto or "tcp")
     return target, "tcp"
+
+
+#: a net.* key of /proc/sys/net (interface names included: net.ipv4.conf.eth0.rp_filter)
+SYSCTL_KEY = re.compile(r"^net(\.[A-Za-z0-9_-]{1,64}){2,6}\Z")
+SYSCTL_VALUE = re.compile(r"^[A-Za-z0-9.\- ]{1,64}\Z")
 
 
 @dataclass(frozen=True, slots=True)

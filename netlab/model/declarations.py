@@ -55,6 +55,7 @@ class _CtrDecl:
     joins: str | None = None  # the container whose network namespace it joins
     more_ips: dict[str, str] = field(default_factory=dict)  # network after the first -> its fixed address
     links: list[tuple[str, str]] = field(default_factory=list)  # (container, alias): Docker's `--link NAME:ALIAS`
+    sysctls: dict[str, str] = field(default_factory=dict)  # net.* kernel settings of its namespace
 
 
 @dataclass(slots=True)

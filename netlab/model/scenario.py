@@ -281,6 +281,7 @@ class Scenario:
         aliases: Mapping[Any, Sequence[str]] | None = None,  # network (name or Ref) -> names
         network_mode: Endpointish | None = None,
         links: Sequence[Endpointish] | None = None,  # "db", "db:database" or a Ref
+        sysctls: Mapping[str, str | int] | None = None,
     ) -> Ref:
         """`publish={8080: 80}` (every host address), `{"127.0.0.1:8080": 80}` (one host address, Docker's
         `-p 127.0.0.1:8080:80`), `{9053: "53/udp"}`. `aliases={network: ["api", "backend"]}`: more names the
@@ -289,6 +290,8 @@ class Scenario:
         (Docker's `--network container:web`): no networks of its own, web's addresses and resolver; declare web
         first. `links=["db:database"]` (Docker's `--link`, compose's `links`): on the user-defined networks it shares
         with db, this container (and only it) resolves `database` to db's address; declare db first.
+        `sysctls={"net.ipv4.icmp_echo_ignore_all": 1}` (Docker's `--sysctl`): kernel settings of the container's
+        network namespace (net.* only), set once its interfaces exist.
         `ip="198.18.5.10"`: the address on the first network;
         `ip={front: "198.18.5.10", back: "198.18.6.10"}`: fixed addresses on several networks."""
         self._claim_name("container", name)
@@ -319,6 +322,13 @@ class Scenario:
         for link in links or ():
             target, _, alias = _name(link).partition(":")
             linked.append((target, alias or target))
+        if sysctls is not None and not (
+            isinstance(sysctls, Mapping)
+            and all(
+                isinstance(k, str) and isinstance(v, str | int) and not isinstance(v, bool) for k, v in sysctls.items()
+            )
+        ):
+            raise InvalidScenario(f'container {name!r}: sysctls must be a dict {{"net.KEY": value}}')
         joins = None
         if network_mode is not None:
             joins = _name(network_mode)
@@ -334,6 +344,7 @@ class Scenario:
             joins,
             more_ips,
             linked,
+            {k: str(v) for k, v in (sysctls or {}).items()},
         )
         return Ref("container", name)
 

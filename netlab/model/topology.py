@@ -192,6 +192,12 @@ class Container:
     #: Docker's links on user-defined networks (`--link db:database`, compose's `links: ["db:database"]`):
     #: (container, alias) pairs; the alias resolves to that container's address for this container only
     links: tuple[tuple[str, str], ...] = ()
+    #: kernel settings of its network namespace (`--sysctl net.KEY=VALUE`, compose's `sysctls`), set after its
+    #: interfaces exist, as Docker does
+    sysctls: tuple[tuple[str, str], ...] = ()
+
+    def sysctl(self, key: str, default: str = "") -> str:
+        return next((v for k, v in self.sysctls if k == key), default)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from keptrun import kept, links
+from keptrun import kept, links, sysctl
 
 
 def test_docker_applies_the_options_as_netns_does(host_and_docker_unchanged: None) -> None:
@@ -15,5 +15,6 @@ def test_docker_applies_the_options_as_netns_does(host_and_docker_unchanged: Non
         assert docker["ok"] and docker["predicted"], docker["summary"]
         assert [line for line in links(docker["netns"]["c"]) if " eth0@" in line and " mtu 1400 " in line]
         assert [line for line in links(docker["netns"]["host"]) if f": {name}: " in line]
+        assert sysctl(docker["netns"]["c"], "net.ipv4.conf.eth0.arp_ignore") == "1"
     with kept(f"bridge_options({name!r})", "netns") as netns:
         assert netns["cells"] == docker["cells"]

@@ -6,7 +6,7 @@ tests/docker/test_bridge_options_docker.py."""
 from __future__ import annotations
 
 from hostsnap import HostSnapshot
-from keptrun import kept, links
+from keptrun import kept, links, sysctl
 
 
 def test_name_mtu_and_default_binding(host_unchanged: HostSnapshot) -> None:
@@ -16,3 +16,4 @@ def test_name_mtu_and_default_binding(host_unchanged: HostSnapshot) -> None:
         assert len(eth0) == 1 and " mtu 1400 " in eth0[0]
         assert [line for line in links(run["netns"]["host"]) if ": nlbropts: " in line and " mtu 1400 " in line]
         assert [line for line in links(run["netns"]["d"]) if " eth0@" in line and " mtu 1500 " in line]
+        assert sysctl(run["netns"]["c"], "net.ipv4.conf.eth0.arp_ignore") == "1"

@@ -486,3 +486,14 @@ def test_vlan_parents_and_bridge_driver_options(tmp_path: Path) -> None:
     assert (br.bridge_name, br.mtu, br.icc) == ("br-shop", 1400, False)
     assert [str(p.host_ip) for p in t.container("b").publish] == ["127.0.0.1"]
     assert any("VLAN 50 of a trunk lan eth1" in n for n in imported.notes)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["{net.ipv4.icmp_echo_ignore_all: 1, kernel.shmmax: 1}", "[net.ipv4.icmp_echo_ignore_all=1, kernel.shmmax=1]"],
+)
+def test_sysctls_of_the_network_namespace_are_set_the_others_noted(tmp_path: Path, spec: str) -> None:
+    imported = compose.load(write(tmp_path, f"services:\n  a:\n    sysctls: {spec}\n  b: {{}}\n"))
+    t = imported.scenario.build()
+    assert t.container("a").sysctls == (("net.ipv4.icmp_echo_ignore_all", "1"),)
+    assert "services.a.sysctls: ignored kernel.shmmax (no effect on the network)" in imported.notes

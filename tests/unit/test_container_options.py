@@ -148,7 +148,7 @@ def _linked(s: Scenario) -> None:
         (lambda s: (_linked(s), s.container("a", "n", links=["db:no such"])), "is not a DNS name"),
         (lambda s: (_linked(s), s.container("c", "n"), s.container("a", "n", links=["db:x", "c:x"])), "names both"),
         (lambda s: (_linked(s), s.container("a", links=["db"])), "legacy links"),
-        (lambda s: (_linked(s), s.container("a", network_mode="db", links=["db"])), "or links"),
+        (lambda s: (_linked(s), s.container("a", network_mode="db", links=["db"])), "links or sysctls"),
         (lambda s: (_linked(s), s.container("a", "n", links="db")), "links must be a list"),
         (lambda s: (_linked(s), s.container("s", network_mode="db"), s.container("a", "n", links=["s"])),
          "shares the namespace of 'db'; link that one"),
@@ -177,3 +177,33 @@ def test_a_link_alias_resolves_on_the_first_network_both_share_and_before_any_na
     assert dockerrules.embedded_zone(t, t.container("x"), t.containers)["x"] == str(
         t.container("x").attachments[0].address
     )
+
+
+@pytest.mark.parametrize(
+    ("sysctls", "network", "message"),
+    [
+        ({"kernel.shmmax": "1"}, "bridge", "netlab sets net.\\* keys"),
+        ({"net.ipv4.icmp_echo_ignore_all": "1\n"}, "bridge", "a value is"),
+        ({"net.ipv4.icmp_echo_ignore_all": "1"}, "host", "not allowed in the host's network namespace"),
+        ({"net.ipv4.icmp_echo_ignore_all": True}, "bridge", "sysctls must be a dict"),
+    ],
+)
+def test_sysctls_docker_refuses_or_that_change_nothing_are_refused(sysctls: dict, network: str, message: str) -> None:
+    s = Scenario("t")
+    with pytest.raises(InvalidScenario, match=message):
+        s.container("a", network, sysctls=sysctls)
+        s.build()
+
+
+def test_a_container_ignoring_echo_requests_is_predicted_closed_to_icmp_only() -> None:
+    s = Scenario("t")
+    n = s.network("n")
+    s.container("a", n, sysctls={"net.ipv4.icmp_echo_ignore_all": 1, "net.core.somaxconn": 1024})
+    s.container("b", n)
+    s.measure("b", "a", "tcp:80")
+    t = s.build()
+    assert t.container("a").sysctls == (("net.core.somaxconn", "1024"), ("net.ipv4.icmp_echo_ignore_all", "1"))
+    result = run_scenario(s, backend="fake")
+    cells = {(c.src, c.dst, str(c.probe)): c.variants for c in result.predicted().cells}
+    assert [v[1] for v in cells[("b", "a", "icmp")] or []] == [False]
+    assert [v[1] for v in cells[("a", "b", "icmp")] or []] == [True]

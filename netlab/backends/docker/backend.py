@@ -367,6 +367,7 @@ class DockerBackend(Backend):
             # remote engines: the container's own loopback, where nothing answers (Docker's embedded DNS then
             # forwards unknown names there, inside the container): no query reaches the remote host's resolver
             dns=[str(st.resolver)] if st.resolver else ([REMOTE_DNS] if st.engines else None),
+            sysctls=dict(c.sysctls) or None,
         )
         if not st.private:
             record(dep, "docker-container", name, c.node)

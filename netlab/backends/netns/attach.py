@@ -14,9 +14,10 @@ import secrets
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
+from netlab import nsthread
 from netlab.backends import naming
 from netlab.backends.netns.links import Sessions, mac_from_ip, netns_fd
-from netlab.errors import DeployError
+from netlab.errors import DeployError, KernelFeatureMissing
 from netlab.model.deployed import Listen
 from netlab.model.dockerrules import docker_order, gateway_attachment, shares_node_ns
 from netlab.model.topology import GWBRIDGE, Attachment, Container, Driver, Network, Shim, Topology
@@ -70,6 +71,24 @@ def container(t: Topology, st: State, c: Container) -> None:
     for att in docker_order(t, c.attachments):
         connect(t, st, c, att)
     default_route(t, st, c)
+    sysctls(st, c)
+
+
+def sysctls(st: State, c: Container) -> None:
+    """`--sysctl net.KEY=VALUE`: written in the container's namespace once its interfaces exist (as runc does,
+    after Docker's network set-up), so keys naming eth0 work as they do on Docker."""
+    for key, value in c.sysctls:
+        try:
+            nsthread.write_sysctls(st.ns[c.name], {key: value})
+        except FileNotFoundError:
+            raise KernelFeatureMissing(
+                f"container {c.name!r}: sysctl {key}: this kernel has no such key in a network namespace "
+                "(Docker fails the same way); remove it or check its spelling"
+            ) from None
+        except OSError as e:
+            raise DeployError(
+                f"container {c.name!r}: sysctl {key}={value}: the kernel refused it ({e.strerror})"
+            ) from e
 
 
 def connect(t: Topology, st: State, c: Container, att: Attachment) -> None:
