@@ -16,6 +16,7 @@ from netlab.model.topology import (
     Container,
     Disconnect,
     Driver,
+    Forward,
     Network,
     Publish,
     Route,
@@ -237,7 +238,7 @@ def deploy_steps(t: Topology) -> list[Step]:
     steps: list[Step] = []
     for lan in t.lans:
         members = [f"{u.node} ({u.ifname} {u.address})" for u in t.uplinks if u.lan == lan.name]
-        members += [f"{p.name} ({p.address})" for p in t.peers if p.lan == lan.name]
+        members += [f"{p.name} ({a})" for p in t.peers for on, a in p.addresses if on == lan.name]
         if lan.trunk is not None:
             steps.append(
                 Step(
@@ -338,6 +339,17 @@ def stage_steps(t: Topology, stage: Stage) -> list[Step]:
                     [f"ip route add {a.subnet} via {a.via}   (on {a.target})"],
                 )
             )
+        elif isinstance(a, Forward):
+            legs = next(p for p in t.peers if p.name == a.router).addresses
+            out.append(
+                Step(
+                    f"{a.router} starts routing between "
+                    + ", ".join(f"{lan} ({addr})" for lan, addr in legs)
+                    + ": a packet for another of its subnets now leaves by that leg instead of being dropped",
+                    [],
+                    [f"sysctl -w net.ipv4.ip_forward=1   (on {a.router})"],
+                )
+            )
         elif isinstance(a, Shim):
             up = t.uplink(a.node, a.lan)
             parent = up.ifname if up else "eth0"
@@ -385,7 +397,12 @@ def diagram(t: Topology) -> list[str]:
     for lan in t.lans:
         kind = f"VLAN {lan.vid} on the trunk {lan.trunk}" if lan.trunk else "physical segment"
         out.append(f"{lan.name} {lan.subnet}   ({kind})")
-        rows = [f"{p.name} {p.address}   (external system)" for p in t.peers if p.lan == lan.name]
+        rows = [
+            f"{p.name} {a}   ({'router' if p.router else 'external system'})"
+            for p in t.peers
+            for on, a in p.addresses
+            if on == lan.name
+        ]
         rows += [f"{u.node} {u.ifname} {u.address}   (Docker host)" for u in t.uplinks if u.lan == lan.name]
         out += _branch(rows, "")
     for node in t.nodes:

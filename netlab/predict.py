@@ -46,6 +46,7 @@ from netlab.model.topology import (
     Driver,
     EndpointKind,
     Expectation,
+    Forward,
     Network,
     Probe,
     ProbeKind,
@@ -219,6 +220,7 @@ class _Rules:
         done = [a for s in t.stages[1 : stage_index + 1] for a in s.actions]
         self.routes = [a for a in done if isinstance(a, Route)]
         self.shims = [a for a in done if isinstance(a, Shim)]
+        self.forwarding = {a.router for a in done if isinstance(a, Forward)}
         self._places: dict[str, _Place] = {}
         self._owners: dict[IPv4Address, tuple[_Place, str]] | None = None
 
@@ -234,7 +236,7 @@ class _Rules:
             return self._node(name)
         if kind is EndpointKind.PEER:
             p = next(p for p in self.t.peers if p.name == name)
-            return _Place("peer", name, None, {p.lan: p.address})
+            return _Place("peer", name, None, dict(p.addresses))
         c = self.ctrs[name]
         if dockerrules.shares_node_ns(self.t, c):
             return self._node(c.node)
@@ -442,6 +444,8 @@ class _Rules:
         holder = self.owner(gateway) if gateway is not None else None
         if holder is None:
             return _no(f"{s.name}'s default route is {gateway} on lan {net.parent}, an address nobody there holds")
+        if self.is_router(holder[0]):
+            return self.through_router(s, d, address, holder[0], s.nets[net.name])
         if holder[0].kind == "node" and holder[0].name == s.node:
             return _no(f"{s.name}'s gateway {gateway} is its own parent's address, which the kernel filters")
         raise _Unknown(
@@ -567,8 +571,8 @@ class _Rules:
 
     # -- from a peer --------------------------------------------------------
     def from_peer(self, s: _Place, d: _Place, address: IPv4Address, on: str, probe: Probe) -> list[Variant]:
-        ((lan, _),) = s.nets.items()
-        if address in self.t.lan(lan).subnet:
+        lan = next((x for x in s.nets if address in self.t.lan(x).subnet), None)
+        if lan is not None:
             if d.kind == "ctr":
                 net = self.t.network(on)
                 if dockerrules.l3_ipvlan(self.t, on):
@@ -579,8 +583,11 @@ class _Rules:
             return _yes(f"on lan {lan}")
         via = self.has_route(s, address)
         if via is None:
-            return _no(f"{s.name} has no route to {address} (not on lan {lan})")
+            return _no(f"{s.name} has no route to {address} (not on lan {' or '.join(s.nets)})")
         router = self.owner(via)
+        if router is not None and self.is_router(router[0]):
+            mine = next(a for x, a in s.nets.items() if via in self.t.lan(x).subnet)
+            return self.through_router(s, d, address, router[0], mine)
         if router is None or router[0].kind != "node":
             raise _Unknown(f"{s.name} routes {address} via {via}, not a Docker host")
         node = router[0].name
@@ -603,6 +610,33 @@ class _Rules:
             ((*OLD, ("forward_policy", "ACCEPT")), True, "routed to an unpublished port: FORWARD policy ACCEPT"),
             new,
         ]
+
+    # -- through a router of the scenario's ------------------------------------
+    def is_router(self, place: _Place) -> bool:
+        return place.kind == "peer" and len(place.nets) > 1
+
+    def through_router(self, s: _Place, d: _Place, address: IPv4Address, r: _Place, mine: IPv4Address) -> list[Variant]:
+        """From `s` (at its address `mine`) through router `r` (its gateway or its route) to `address` of `d`."""
+        if d.name == r.name:
+            return _yes(f"{r.name}'s own address: delivered locally")
+        if r.name not in self.forwarding:
+            return _no(f"{r.name} does not forward: IP forwarding is off there (a stage turns it on)")
+        leg = next((x for x in r.nets if address in self.t.lan(x).subnet), None)
+        if leg is None:
+            return _no(f"{r.name} has no leg on {address}'s subnet, and no route to it")
+        if d.kind == "ctr":
+            gw = dockerrules.gateway_attachment(self.t, self.container(d))
+            net = self.t.network(gw.network) if gw is not None else None
+            gateway = net.gateway_for(d.nets.get(net.name)) if net is not None else None
+            back = gateway is not None and gateway in r.nets.values()
+        elif d.kind == "peer":
+            via = self.has_route(d, mine)
+            back = via is not None and via in r.nets.values()
+        else:
+            raise _Unknown(f"{d.name} behind router {r.name}")
+        if not back:
+            return _no(f"routed by {r.name} onto {leg}, but {d.name} has no route back to {mine} through it")
+        return _yes(f"routed by {r.name} onto {leg}; {d.name}'s route back to {mine} is {r.name} too")
 
     def _publishes(self, c: Container, probe: Probe) -> bool:
         return any((p.container_port, p.proto) == (probe.port, str(probe.kind)) for p in c.publish)

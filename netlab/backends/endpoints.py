@@ -32,7 +32,7 @@ def shim_address(lan: str, address: IPv4Address) -> Address:
 
 
 def peer(p: Peer, netns: str | None) -> Endpoint:
-    return Endpoint(p.name, EndpointKind.PEER, None, netns, [Address(p.lan, f"lan:{p.lan}", p.address)])
+    return Endpoint(p.name, EndpointKind.PEER, None, netns, [Address(lan, f"lan:{lan}", a) for lan, a in p.addresses])
 
 
 def sharing_node(c: Container, node: Endpoint) -> Endpoint:

@@ -26,7 +26,7 @@ from typing import Any
 from netlab import nsthread
 from netlab.backends.base import Deployment
 from netlab.kernel.iptables import SAVE_TOOLS
-from netlab.model.topology import EndpointKind, Route, Stage
+from netlab.model.topology import EndpointKind, Forward, Route, Stage
 
 Tables = dict[str, dict[str, Any]]  # table -> {"policies": {chain: policy}, "rules": [rule lines]}
 
@@ -218,8 +218,8 @@ def rule_count(d: dict[str, Any], key: str = "added") -> int:
 
 def touched_by(stage: Stage) -> bool:
     """Docker writes rules when containers join or leave networks (and a shim is a link of netlab's);
-    a route added on a peer or a node changes no rule."""
-    return any(not isinstance(a, Route) for a in stage.actions)
+    a route added on a peer or a node, or a router's forwarding, changes no rule."""
+    return any(not isinstance(a, Route | Forward) for a in stage.actions)
 
 
 def node_changes(dep: Deployment, seen: dict[str, str], reread: bool = True) -> dict[str, Any]:

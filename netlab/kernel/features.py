@@ -239,7 +239,7 @@ def neighbour_entries_needed(t: Topology) -> tuple[int, str]:
                 sizes[seg] = sizes.get(seg, 1 if net.driver == Driver.BRIDGE else 0) + 1
     for lan in t.lans:
         seg = f"lan:{lan.name}"
-        sizes[seg] = sizes.get(seg, 0) + len(t.nodes) + sum(p.lan == lan.name for p in t.peers)
+        sizes[seg] = sizes.get(seg, 0) + len(t.nodes) + sum(on == lan.name for p in t.peers for on, _ in p.addresses)
     if not sizes:
         return 0, ""
     seg = max(sizes.items(), key=lambda kv: kv[1])[0]

@@ -22,6 +22,7 @@ from netlab.model.topology import (
     Disconnect,
     Driver,
     Expectation,
+    Forward,
     Lan,
     Measurement,
     Network,
@@ -123,6 +124,17 @@ class _Builder:
 
         # nodes' uplinks and peers take lan addresses from the top of the lan subnet
         lan_hosts = {lan.name: HostAllocator(lan.subnet) for lan in lans}
+        legs: dict[str, list[tuple[str, IPv4Address]]] = {}  # router -> (lan, address) of every leg
+        for rname, more in d.routers.items():
+            legs[rname] = []
+            for lname in [d.peers[rname][0], *more]:
+                if lname not in lan_by:
+                    raise self.fail(f"router {rname!r}: unknown lan {lname!r}")
+                first = next(lan_by[lname].subnet.hosts())
+                if lan_hosts[lname].is_used(first):
+                    raise self.fail(f"router {rname!r}: {first}, the first address of {lname!r}, is already taken")
+                lan_hosts[lname].reserve(first)
+                legs[rname].append((lname, first))
         for pname, (lname, addr) in d.peers.items():
             if lname not in lan_by:
                 raise self.fail(f"peer {pname!r}: unknown lan {lname!r}")
@@ -137,6 +149,9 @@ class _Builder:
                 uplinks.append(Uplink(node, lan.name, lan_hosts[lan.name].next_from_top(), f"eth{i}"))
         peers: list[Peer] = []
         for pname, (lname, addr) in d.peers.items():
+            if pname in legs:
+                peers.append(Peer(pname, lname, legs[pname][0][1], tuple(legs[pname][1:])))
+                continue
             a = (
                 self.address(f"peer {pname!r}", addr, lan_by[lname].subnet)
                 if addr
@@ -144,7 +159,7 @@ class _Builder:
             )
             peers.append(Peer(pname, lname, a))
 
-        self._lan_addresses = [u.address for u in uplinks] + [p.address for p in peers]
+        self._lan_addresses = [u.address for u in uplinks] + [a for p in peers for _, a in p.addresses]
         networks = self.networks(alloc, decl_subnets, lan_by)
         net_by = {n.name: n for n in networks}
         containers = self.containers(net_by)
@@ -503,6 +518,10 @@ class _Builder:
         what = f"stage {stage!r}: {kind}({', '.join(args)})"
         if kind == "docker_user":
             return self.user_rule(what, args[0], args[1], net_by, lan_by)
+        if kind == "forward":
+            if args[0] not in d.routers:
+                raise self.fail(f"{what}: {args[0]!r} is not a router (Scenario.router)")
+            return Forward(args[0])
         if kind == "route":
             target, dst, via = args
             if target not in {*d.nodes, *d.containers, *d.peers}:
@@ -511,11 +530,13 @@ class _Builder:
                 sub = net_by[dst].subnet
                 if sub is None:
                     raise self.fail(f"{what}: network {dst!r} has no subnet")
+            elif dst in lan_by:
+                sub = lan_by[dst].subnet
             else:
                 try:
                     sub = IPv4Network(dst, strict=True)
                 except ValueError as err:
-                    raise self.fail(f"{what}: {dst!r} is neither a network nor a subnet") from err
+                    raise self.fail(f"{what}: {dst!r} is neither a network, a lan nor a subnet") from err
             via_addr = self.via_address(what, target, via, peers, uplinks)
             return Route(target, sub, via_addr)
         if kind == "shim":
@@ -758,12 +779,13 @@ class _Builder:
                     return u.address
             raise self.fail(f"{what}: node {via!r} shares no lan with {target!r}")
         for p in peers:
-            if p.name == via:
-                return p.address
+            if p.name == via:  # a router: its leg on a lan of the target's
+                target_lans = {lan for q in peers if q.name == target for lan, _ in q.addresses}
+                return next((a for lan, a in p.addresses if lan in target_lans), p.address)
         return self.address(what, via)
 
     def shim_address(self, lan: Lan, peers: list[Peer], uplinks: list[Uplink]) -> IPv4Address:
-        used = {p.address for p in peers} | {u.address for u in uplinks} | set(self._shims)
+        used = {a for p in peers for _, a in p.addresses} | {u.address for u in uplinks} | set(self._shims)
         addr = HostAllocator(lan.subnet, used).next_from_top()
         self._shims.append(addr)
         return addr

@@ -109,3 +109,5 @@ class Declarations:
     daemon: dict[str, str] = field(default_factory=dict)
     #: actions in force from the start (only `docker_user` rules: everything else is deployed as declared)
     initial_actions: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    #: routers: peer name -> the lans of its further legs (its first is its peer entry's)
+    routers: dict[str, list[str]] = field(default_factory=dict)

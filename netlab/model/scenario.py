@@ -90,11 +90,16 @@ class StageBuilder:
         self._d = decl
 
     def route(self, src: Endpointish, dst_subnet: Endpointish, via: Endpointish) -> None:
-        """On `src` add a route to `dst_subnet` (a subnet or a network) via `via` (an endpoint or an address)."""
+        """On `src` add a route to `dst_subnet` (a subnet, a network or a lan) via `via` (an endpoint or an
+        address; a router: its leg on a lan of `src`)."""
         self._d.actions.append(("route", (_name(src), _name(dst_subnet), _name(via))))
 
     def shim(self, node: Endpointish, lan: Endpointish) -> None:
         self._d.actions.append(("shim", (_name(node), _name(lan))))
+
+    def forward(self, router: Endpointish) -> None:
+        """From this stage on, `router` (Scenario.router) forwards between its legs (net.ipv4.ip_forward=1)."""
+        self._d.actions.append(("forward", (_name(router),)))
 
     def connect(self, container: Endpointish, network: Endpointish, ip: str | None = None) -> None:
         self._d.actions.append(("connect", (_name(container), _name(network), ip or "")))
@@ -156,6 +161,7 @@ class Scenario:
         self._initial_actions: list[tuple[str, tuple[str, ...]]] = []
         self._daemon: dict[str, str] = {}
         self._vlans: dict[str, tuple[str, int]] = {}
+        self._routers: dict[str, list[str]] = {}
         if not isinstance(own_subnets, bool):
             raise InvalidScenario("own_subnets must be True or False")
         self.own_subnets = own_subnets
@@ -214,6 +220,24 @@ class Scenario:
         self._claim_name("peer", name)
         on = _name(self.vlan(lan, vlan)) if vlan is not None else _name(lan)
         self._peers[name] = (on, address)
+        return Ref("peer", name)
+
+    def router(self, name: str, *lans: Endpointish) -> Ref:
+        """A peer with a leg on each of `lans` (lans or VLANs such as `lan0.50`), each at its lan's first address:
+        the gateway Docker gives a macvlan or ipvlan network on that subnet, so the network's containers route
+        through it. It routes nothing until a stage turns its forwarding on (`st.forward(router)`), as a fresh
+        Linux machine has IP forwarding off; peers reach the other lans through it once a stage routes them
+        (`st.route(p50, "lan0.60", via=router)`)."""
+        names = [_name(lan) for lan in lans]
+        for lan in names:  # "lan0.50": VLAN 50 of lan0, declared here if no peer declared it
+            trunk, _, vid = lan.rpartition(".")
+            if lan not in self._lans and trunk in self._lans and vid.isdigit():
+                self.vlan(trunk, int(vid))
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise InvalidScenario(f"router {name!r}: give it two or more different lans (or VLANs) to route between")
+        self._claim_name("peer", name)
+        self._peers[name] = (names[0], None)
+        self._routers[name] = names[1:]
         return Ref("peer", name)
 
     def network(
@@ -489,6 +513,7 @@ class Scenario:
                 self._vlans,
                 self._daemon,
                 self._initial_actions,
+                self._routers,
             ),
             subnet_offset,
         )

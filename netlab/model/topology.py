@@ -95,6 +95,17 @@ class Peer:
     name: str
     lan: str
     address: IPv4Address
+    #: a router's further legs, (lan, address) each, on lans or VLANs other than `lan` (Scenario.router)
+    legs: tuple[tuple[str, IPv4Address], ...] = ()
+
+    @property
+    def router(self) -> bool:
+        return bool(self.legs)
+
+    @property
+    def addresses(self) -> tuple[tuple[str, IPv4Address], ...]:
+        """(lan, address) of every leg, the first lan's first."""
+        return ((self.lan, self.address), *self.legs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +281,14 @@ class UserRule:
         return self.rule.split()
 
 
-Action = Route | Shim | Connect | Disconnect | UserRule
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """A router starts forwarding between its legs (net.ipv4.ip_forward=1 in its namespace)."""
+
+    router: str
+
+
+Action = Route | Shim | Connect | Disconnect | UserRule | Forward
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,10 +52,10 @@ def dot_source(
             "label=" + _q(lan.name + NL + str(lan.subnet) + NL + "(physical segment)") + "];"
         )
     for p in t.peers:
-        lines.append(
-            f'  {_q(p.name)} [shape=box3d, fillcolor="#fff8c5", label=' + _q(p.name + NL + str(p.address)) + "];"
-        )
-        lines.append(f"  {_q('lan:' + p.lan)} -> {_q(p.name)} [dir=none, penwidth=2];")
+        label = NL.join([p.name, *(str(a) for _, a in p.addresses)] + (["(router)"] if p.router else []))
+        lines.append(f'  {_q(p.name)} [shape=box3d, fillcolor="#fff8c5", label=' + _q(label) + "];")
+        for on, _ in p.addresses:
+            lines.append(f"  {_q('lan:' + on)} -> {_q(p.name)} [dir=none, penwidth=2];")
     overlays_done: set[str] = set()
     names = [st.name for st in t.stages]
     at_stage = t.containers_at(names.index(stage)) if stage in names else t.containers  # connect/disconnect

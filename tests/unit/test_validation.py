@@ -474,7 +474,7 @@ def test_route_to_something_that_is_neither_network_nor_subnet_is_rejected():
     s.lan("lan0")
     with s.stage("r") as st:
         st.route("host", "nowhere", via="198.18.0.9")
-    fails(s, "stage 'r'", "'nowhere'", "neither a network nor a subnet")
+    fails(s, "stage 'r'", "'nowhere'", "neither a network, a lan nor a subnet")
 
 
 def test_route_via_a_node_without_a_shared_lan_is_rejected():

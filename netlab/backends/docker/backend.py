@@ -35,6 +35,7 @@ from netlab.backends.docker.engine import daemon_timeout as default_daemon_timeo
 from netlab.backends.docker.state import REMOTE_DNS, ROOT_NS, State, docker_network, labels, record, state
 from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.namespaces import Role
+from netlab.backends.netns.lan import forward
 from netlab.backends.netns.links import netlink_in
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout, UsageError
 from netlab.kernel import features
@@ -46,6 +47,7 @@ from netlab.model.topology import (
     Container,
     Disconnect,
     Driver,
+    Forward,
     Route,
     Shim,
     Topology,
@@ -448,6 +450,8 @@ class DockerBackend(Backend):
                 )
             elif isinstance(action, Shim):
                 self._shim(dep, action)
+            elif isinstance(action, Forward):
+                forward(dep, action)
             elif isinstance(action, UserRule):
                 self._user_rule(dep, action)
         dep.stage_index = stage_index

@@ -73,7 +73,7 @@ def resolver(dep: Deployment) -> None:
     if st.private:
         # nodes are namespaces: the resolver sits on the first lan like a server of the site
         lan = t.lans[0]
-        used = {u.address for u in t.uplinks} | {p.address for p in t.peers}
+        used = {u.address for u in t.uplinks} | {a for p in t.peers for _, a in p.addresses}
         ns_ip = next(a for a in reversed(list(lan.subnet.hosts())) if a not in used)
         with netns_fd(st.ns[naming.DNS]) as fd, netlink_in(st.ns[lan.name]) as nl:
             idx = nl.veth("dns", "eth0", fd)

@@ -27,6 +27,7 @@ from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.namespaces import Role
 from netlab.backends.netns import attach, lan
 from netlab.backends.netns.attach import State
+from netlab.backends.netns.lan import forward
 from netlab.backends.netns.links import docker_random_mac
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, UsageError
 from netlab.kernel import features, uml
@@ -39,6 +40,7 @@ from netlab.model.topology import (
     Disconnect,
     Driver,
     EndpointKind,
+    Forward,
     Route,
     Shim,
     Topology,
@@ -453,6 +455,8 @@ class NetnsBackend(Backend):
                     nl.route(action.subnet, action.via)
             elif isinstance(action, Shim):
                 attach.shim(t, st, action)
+            elif isinstance(action, Forward):
+                forward(dep, action)
             elif isinstance(action, UserRule):
                 touched_nodes.add(action.node)
             elif isinstance(action, Connect | Disconnect):

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from netlab import nsthread
+from netlab.backends.base import Deployment
 from netlab.backends.netns.links import netlink_in, netns_fd
-from netlab.model.topology import Topology, Uplink
+from netlab.errors import DeployError
+from netlab.model.topology import Forward, Peer, Topology, Uplink
 
 #: where a node's end of its uplink lives: (interface name, namespace path)
 UplinkEnd = Callable[[Uplink], tuple[str, str]]
@@ -24,17 +27,44 @@ def build(t: Topology, ns: dict[str, str], uplink_end: UplinkEnd) -> None:
             br = nl.bridge(lan.name)
             nl.up(br)
             ports = [(u.node, *uplink_end(u)) for u in t.uplinks if u.lan == lan.name]
-            ports += [(p.name, "eth0", ns[p.name]) for p in t.peers if (t.lan(p.lan).trunk or p.lan) == lan.name]
+            ports += [
+                (p.name, ifname, ns[p.name])
+                for p in t.peers
+                for wire, ifname in _ports(t, p).items()
+                if wire == lan.name
+            ]
             for port, far_name, far_ns in ports:
                 with netns_fd(far_ns) as fd:
                     idx = nl.veth(port, far_name, fd)
                 nl.up(idx, master=br)
     for p in t.peers:
-        on = t.lan(p.lan)
+        wires = _ports(t, p)
         with netlink_in(ns[p.name]) as nl:
-            idx = nl.index("eth0")
-            nl.up(idx)
-            if on.vid is not None:
-                idx = nl.vlan(idx, f"eth0.{on.vid}", on.vid)
-            nl.addr(idx, p.address, on.subnet.prefixlen)
-            nl.up(idx)
+            for ifname in wires.values():
+                nl.up(nl.index(ifname))
+            for lan_name, address in p.addresses:
+                on = t.lan(lan_name)
+                port = wires[on.trunk or on.name]
+                idx = nl.index(port)
+                if on.vid is not None:
+                    idx = nl.vlan(idx, f"{port}.{on.vid}", on.vid)
+                nl.addr(idx, address, on.subnet.prefixlen)
+                nl.up(idx)
+
+
+def _ports(t: Topology, p: Peer) -> dict[str, str]:
+    """A peer's port on each wire it has a leg on (eth0, eth1, ...): a router on two VLANs of one trunk has one
+    port, tagged both ways (a router on a stick)."""
+    wires: dict[str, str] = {}
+    for lan_name, _ in p.addresses:
+        on = t.lan(lan_name)
+        wires.setdefault(on.trunk or on.name, f"eth{len(wires)}")
+    return wires
+
+
+def forward(dep: Deployment, action: Forward) -> None:
+    """A router starts routing between its legs: IP forwarding on in its own namespace (a peer of the run's)."""
+    path = dep.endpoints[action.router].netns
+    if path is None:
+        raise DeployError(f"forward on {action.router}: it is not running")
+    nsthread.write_sysctls(path, {"net.ipv4.ip_forward": "1"})
