@@ -17,14 +17,20 @@ from netlab.runner import run_scenario
 
 #: driver -> the bundled scenario that shows it (ipvlan: L3 mode, as on the lecture's card)
 SCENARIOS = {"bridge": "bridge", "host": "host", "macvlan": "macvlan", "ipvlan": "ipvlan", "overlay": "overlay"}
+#: (property, driver) -> the bundled scenario that shows what the driver's own scenario cannot (a trunk)
+MORE = {("vlan-trunk", "macvlan"): "macvlan_vlan", ("vlan-routed", "macvlan"): "macvlan_vlan"}
 
 
-def table(results: dict[str, Result | str]) -> dict[str, dict[str, Cell]]:
-    """property id -> driver -> cell; a driver whose scenario could not run has the reason in every cell."""
+def table(results: dict[str, Result | str], more: dict[str, Result | str] | None = None) -> dict[str, dict[str, Cell]]:
+    """property id -> driver -> cell; a driver whose scenario could not run has the reason in every cell. `more`:
+    the results of the MORE scenarios (run_more), by scenario name."""
     out: dict[str, dict[str, Cell]] = {}
     for prop in PROPERTIES:
         row: dict[str, Cell] = {}
         for driver, found in results.items():
+            other = MORE.get((prop.id, driver))
+            if other is not None and more and other in more:
+                found = more[other]
             row[driver] = Cell(None, found) if isinstance(found, str) else prop.measure(found, driver)
         out[prop.id] = row
     return out
@@ -34,7 +40,12 @@ def measured(cells: dict[str, dict[str, Cell]], driver: str) -> dict[str, bool |
     return {prop: row[driver].value for prop, row in cells.items() if driver in row}
 
 
-def render(cells: dict[str, dict[str, Cell]], results: dict[str, Result | str], backend: str) -> str:
+def render(
+    cells: dict[str, dict[str, Cell]],
+    results: dict[str, Result | str],
+    backend: str,
+    more: dict[str, Result | str] | None = None,
+) -> str:
     """The comparison table, the lecture's claims with their verdicts, and every cell's evidence (markdown)."""
     from netlab.model.claims import CLAIMS, verdict
 
@@ -45,10 +56,14 @@ def render(cells: dict[str, dict[str, Cell]], results: dict[str, Result | str], 
         + (" in user-mode Linux" if r.environment.get("kernel_runner") == "uml" else "")
         for d, r in ran.items()
     )
+    for name, r in (more or {}).items():
+        rows = sorted(f"{p} ({d})" for (p, d), n in MORE.items() if n == name and d in results)
+        uml = not isinstance(r, str) and r.environment.get("kernel_runner") == "uml"
+        how += f"; {', '.join(rows)}: scenario `{name}`" + (" in user-mode Linux" if uml else "")
     lines = [
         f"Measured with `netlab compare` on the {backend} backend ({how}). Cells: ✓ measured true, ✗ measured "
         "false, – the scenario cannot tell; properties come from each scenario's first stage (before any stage "
-        "repairs something) and its evidence.",
+        "repairs something) and its evidence, vlan-routed from the stage where a router starts forwarding.",
         "",
         "| property | " + " | ".join(drivers) + " |",
         "|---|" + "---|" * len(drivers),
@@ -85,23 +100,27 @@ def render(cells: dict[str, dict[str, Cell]], results: dict[str, Result | str], 
 def run(drivers: Iterable[str], backend: str = "netns") -> dict[str, Result | str]:
     """Each driver's scenario; on the netns backend a kernel without ipvlan runs it in user-mode Linux.
     A driver that cannot run here gets the reason instead of a result."""
+    return {driver: _run(SCENARIOS[driver], backend) for driver in drivers}
+
+
+def run_more(drivers: Iterable[str], backend: str = "netns") -> dict[str, Result | str]:
+    """The MORE scenarios the chosen drivers need, by name."""
+    chosen = set(drivers)
+    names = sorted({name for (_, driver), name in MORE.items() if driver in chosen})
+    return {name: _run(name, backend) for name in names}
+
+
+def _run(name: str, backend: str) -> Result | str:
     from netlab import loader
     from netlab.kernel import features, uml
 
-    out: dict[str, Result | str] = {}
-    for driver in drivers:
-        name = SCENARIOS[driver]
-        kernel = "host"
-        if backend == "netns":
-            missing = [
-                k
-                for k, why in features.link_kinds(frozenset(features.link_kinds_needed(loader.load(name)))).items()
-                if why
-            ]
-            if missing and not uml.available():
-                kernel = "uml"
-        try:
-            out[driver] = run_scenario(name, backend=backend, kernel=kernel)
-        except NetlabError as e:
-            out[driver] = f"not run: {e}"
-    return out
+    kernel = "host"
+    if backend == "netns":
+        needed = frozenset(features.link_kinds_needed(loader.load(name)))
+        missing = [k for k, why in features.link_kinds(needed).items() if why]
+        if missing and not uml.available():
+            kernel = "uml"
+    try:
+        return run_scenario(name, backend=backend, kernel=kernel)
+    except NetlabError as e:
+        return f"not run: {e}"

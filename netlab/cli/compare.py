@@ -33,7 +33,8 @@ def compare(
     if unknown:
         raise UsageError(f"unknown driver {unknown[0]!r}: choose among {', '.join(cmp.SCENARIOS)}")
     results = cmp.run(chosen, backend=backend)
-    text = cmp.render(cmp.table(results), results, backend)
+    more = cmp.run_more(chosen, backend=backend)
+    text = cmp.render(cmp.table(results, more), results, backend, more)
     typer.echo(text)
     if markdown:
         Path(markdown).write_text(HEADER + text)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from netlab.model.deployed import Endpoint
 from netlab.model.results import Observation, Outcome
-from netlab.model.topology import EndpointKind, Topology
+from netlab.model.topology import EndpointKind, Forward, Topology
 
 
 class Result(Protocol):
@@ -245,6 +245,44 @@ def vlan_trunk(r: Result, driver: str) -> Cell:
     return Cell(True, f"one wire, tagged per VLAN: {shown}")
 
 
+def vlan_routed(r: Result, driver: str) -> Cell:
+    """Containers on different VLANs of one trunk: unreachable at first, reachable once a router forwards (the
+    first stage with a Forward action)."""
+    t = r.topology
+    vid = {lan.name: lan.vid for lan in t.lans if lan.vid is not None}
+    members = {
+        c: {vid[t.network(n).parent or ""] for n in nets if (t.network(n).parent or "") in vid}
+        for c, nets in _containers(t, driver).items()
+    }
+    members = {c: v for c, v in members.items() if v}
+    if not members:
+        return Cell(None, "no container on a VLAN parent (the scenario has no trunk)")
+    routed = next((s.name for s in t.stages if any(isinstance(a, Forward) for a in s.actions)), None)
+
+    def across(stage: str) -> list[Observation]:
+        return [
+            o
+            for o in r.observations
+            if o.stage == stage
+            and str(o.probe) == "icmp"
+            and o.src in members
+            and o.dst in members
+            and not members[o.src] & members[o.dst]
+        ]
+
+    before = across(t.stages[0].name)
+    after = across(routed) if routed else []
+    if not before or not after:
+        return Cell(None, "no stage routes between the VLANs" if before else "no container pair across VLANs")
+    closed = all(o.outcome is not Outcome.REACHABLE for o in before)
+    opened = all(o.outcome is Outcome.REACHABLE for o in after)
+    text = (
+        f"across VLANs: {sum(o.outcome is Outcome.REACHABLE for o in before)}/{len(before)} reachable without a "
+        f"router, {sum(o.outcome is Outcome.REACHABLE for o in after)}/{len(after)} in stage {routed}"
+    )
+    return Cell(closed and opened, text)
+
+
 PROPERTIES = [
     Property("same-network", "containers on the same network reach each other", same_network),
     Property("cross-network", "containers on different networks (same node) reach each other", cross_network),
@@ -257,6 +295,9 @@ PROPERTIES = [
     Property("broadcast-domain", "containers are on the lan's broadcast domain (their ARP is on it)", broadcast_domain),
     Property("spans-hosts", "containers of one network on different nodes reach each other", spans_hosts),
     Property("vlan-trunk", "VLANs share one wire (a trunk), each tagged with its own 802.1Q id", vlan_trunk),
+    Property(
+        "vlan-routed", "containers on different VLANs of one trunk reach each other only through a router", vlan_routed
+    ),
 ]
 
 

@@ -38,3 +38,7 @@ def test_compare_cli_writes_the_markdown_and_finds_the_outdated_ipvlan_card(tmp_
     assert text.startswith("# Docker's network drivers compared (CNM)")
     assert "| ipvlan | IPTables use but experimental-ish. | iptables ✗ | **wrong or outdated**" in text
     assert "| macvlan | No IPTables. | iptables ✗ | right (in the host's namespace; inside each container" in text
+    # the trunk rows come from scenario macvlan_vlan (a router stage included)
+    assert "| VLANs share one wire (a trunk), each tagged with its own 802.1Q id | – | ✓ |" in text
+    assert "| containers on different VLANs of one trunk reach each other only through a router | – | ✓ |" in text
+    assert "- vlan-routed / macvlan: ✓ across VLANs: 0/4 reachable without a router, 4/4 in stage routed" in text

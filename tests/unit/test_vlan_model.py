@@ -67,3 +67,48 @@ def test_the_capture_puts_back_the_tag_a_device_took_out_and_names_each_vlan_s_s
     assert capture._with_vlan_tag(plain, struct.pack("IIIHHHH", 0, 0, 0, 0, 0, 0, 0)) == plain
     facts = capture.facts([(0, 0, tagged)], "lan", {"198.18.1.2": "a"}, set())
     assert facts["vlans"] == {"VID 50": ["198.18.1.2 (a)"]}
+
+
+def test_a_router_has_a_leg_at_the_first_address_of_each_lan_and_routes_through_the_right_one() -> None:
+    from netlab.model.topology import Forward, Route
+
+    s = Scenario("r")
+    lan = s.lan("lan0")
+    s.peer("p50", lan, vlan=50)
+    s.peer("p60", lan, vlan=60)
+    r = s.router("r", "lan0.50", "lan0.60")
+    with s.stage("routed") as st:
+        st.forward(r)
+        st.route("p50", "lan0.60", via=r)
+    t = s.build()
+    router = next(p for p in t.peers if p.name == "r")
+    assert router.router and [(lan, str(a)) for lan, a in router.addresses] == [
+        ("lan0.50", str(next(t.lan("lan0.50").subnet.hosts()))),
+        ("lan0.60", str(next(t.lan("lan0.60").subnet.hosts()))),
+    ]
+    forward, route = t.stages[1].actions
+    assert forward == Forward("r")
+    assert isinstance(route, Route) and route.subnet == t.lan("lan0.60").subnet
+    assert route.via == router.address  # its leg on p50's VLAN
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda s: s.router("r", "lan0"), "two or more different lans"),
+        (lambda s: s.router("r", "lan0", "nowhere"), "unknown lan 'nowhere'"),
+        (lambda s: (s.peer("p", "lan0", address="198.18.0.1"), s.router("r", "lan0", "lan0.50")), "already taken"),
+        (lambda s: (s.peer("p", "lan0"), _forward(s, "p")), "'p' is not a router"),
+    ],
+)
+def test_what_a_router_cannot_be(build: object, message: str) -> None:
+    s = Scenario("r")
+    s.lan("lan0", subnet="198.18.0.0/24")
+    with pytest.raises(InvalidScenario, match=message):
+        build(s)  # type: ignore[operator]
+        s.build()
+
+
+def _forward(s: Scenario, name: str) -> None:
+    with s.stage("x") as st:
+        st.forward(name)
