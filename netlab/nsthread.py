@@ -114,6 +114,11 @@ HOME = f"/proc/self/fd/{_HOME_FD}"
 _HOME = os.fstat(_HOME_FD)
 
 
+def is_home(path: str) -> bool:
+    """True if `path` is the network namespace netlab was started in (the machine's own, on most backends)."""
+    return _is_home(path)
+
+
 def _is_home(path: str) -> bool:
     """True if `path` is the network namespace netlab was started in, which it never configures."""
     st = os.stat(path)

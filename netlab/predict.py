@@ -309,6 +309,10 @@ class _Rules:
             return _no(f"{src} has only loopback: no route to anything")
         if d.kind == "none":
             return _no(f"{dst} has only loopback")
+        if probe.kind in (ProbeKind.TCP, ProbeKind.UDP):
+            closed = self.nobody_listens(dst, d, probe)
+            if closed is not None:
+                return _no(closed)
         if probe.kind is ProbeKind.ICMP and d.kind == "ctr" and self.container(d).sysctl(IGNORE_ECHO, "0") != "0":
             return _no(f"{d.name} sets {IGNORE_ECHO}: its kernel answers no echo request")
         if (s.kind, s.name) == (d.kind, d.name):
@@ -610,6 +614,47 @@ class _Rules:
             ((*OLD, ("forward_policy", "ACCEPT")), True, "routed to an unpublished port: FORWARD policy ACCEPT"),
             new,
         ]
+
+    # -- what listens ----------------------------------------------------------
+    def nobody_listens(self, dst: str, d: _Place, probe: Probe) -> str | None:
+        """Why nothing answers a tcp/udp probe to `dst` where applications declare their sockets
+        (Container.listen), or None: the first container of a namespace to declare a port holds it; a container
+        declaring sockets answers on those only; a host-network container's published port is discarded."""
+        port = probe.port
+        c: Container | None
+        landing = self.landing(d, probe) if d.kind == "node" else None
+        if landing is not None:  # a published port: the container it is published to answers, on its own port
+            c, port = landing
+            members = [c]
+        else:
+            members = [m for m in self.ctrs.values() if self._same_ns(self.place(m.name), d)]
+            c = self.ctrs.get(dst)
+        if any(Probe(probe.kind, port) in m.listen for m in members):
+            return None
+        if (
+            c is not None
+            and landing is None
+            and dockerrules.shares_node_ns(self.t, c)
+            and any((p.host_port, p.proto) == (port, str(probe.kind)) for p in c.publish)
+        ):
+            return f"Docker discarded {c.name}'s published port {port} (host network mode) and nothing listens on it"
+        if c is not None and c.listen:
+            own = ", ".join(str(p) for p in c.listen)
+            return f"nothing listens on {probe.kind}:{port}: {c.name}'s application listens on {own} only"
+        return None
+
+    @staticmethod
+    def _same_ns(a: _Place, b: _Place) -> bool:
+        return (a.kind, a.name) == (b.kind, b.name)
+
+    def landing(self, d: _Place, probe: Probe) -> tuple[Container, int] | None:
+        """The container a node's port is published to (not by a host-network container: Docker discards that)."""
+        for c in self.ctrs.values():
+            if c.node == d.name and not dockerrules.shares_node_ns(self.t, c):
+                for p in c.publish:
+                    if (p.host_port, p.proto) == (probe.port, str(probe.kind)):
+                        return c, p.container_port
+        return None
 
     # -- through a router of the scenario's ------------------------------------
     def is_router(self, place: _Place) -> bool:

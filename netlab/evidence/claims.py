@@ -30,6 +30,9 @@ class Result(Protocol):
     @property
     def evidence(self) -> dict[str, Any]: ...
 
+    @property
+    def environment(self) -> dict[str, Any]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Cell:
@@ -245,6 +248,23 @@ def vlan_trunk(r: Result, driver: str) -> Cell:
     return Cell(True, f"one wire, tagged per VLAN: {shown}")
 
 
+def port_clash(r: Result, driver: str) -> Cell:
+    """Two containers of the driver wanting one port (Container.listen): in one namespace the second cannot bind."""
+    members = _containers(r.topology, driver)
+    clashes = {k: v for k, v in (r.environment.get("port_clashes") or {}).items() if k.split(" ")[0] in members}
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for c in r.topology.containers:
+        if c.name in members:
+            for p in c.listen:
+                wanted.setdefault((c.node, str(p)), []).append(c.name)
+    if not any(len(names) > 1 for names in wanted.values()):
+        return Cell(None, "no two of its containers listen on one port")
+    if clashes:
+        return Cell(True, "; ".join(f"{k}: {v}" for k, v in sorted(clashes.items())))
+    both = next(f"{' and '.join(n)} both bound {p}" for (_, p), n in wanted.items() if len(n) > 1)
+    return Cell(False, f"{both}, each in a namespace of its own")
+
+
 def vlan_routed(r: Result, driver: str) -> Cell:
     """Containers on different VLANs of one trunk: unreachable at first, reachable once a router forwards (the
     first stage with a Forward action)."""
@@ -294,6 +314,7 @@ PROPERTIES = [
     Property("nat", "egress to the lan is masqueraded (the peer sees the node's address)", nat),
     Property("broadcast-domain", "containers are on the lan's broadcast domain (their ARP is on it)", broadcast_domain),
     Property("spans-hosts", "containers of one network on different nodes reach each other", spans_hosts),
+    Property("port-clash", "two of its containers cannot listen on one port (one port space)", port_clash),
     Property("vlan-trunk", "VLANs share one wire (a trunk), each tagged with its own 802.1Q id", vlan_trunk),
     Property(
         "vlan-routed", "containers on different VLANs of one trunk reach each other only through a router", vlan_routed

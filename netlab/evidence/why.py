@@ -261,7 +261,12 @@ def explain(
             why = _accepted(mine, labels, rules, dep.endpoints[task.src].netns, traced)
         else:
             try:
-                why = _drop(mine, labels, rules) or _kernel_reason(dep, task, mine, labels, traced)
+                why = (
+                    _drop(mine, labels, rules)
+                    or _kernel_reason(dep, task, mine, labels, traced)
+                    or _refused(task, observations[i].detail)
+                    or _unexplained(mine, labels, traced)
+                )
             except (OSError, subprocess.SubprocessError, NetlabError) as e:  # a namespace vanished meanwhile
                 why = f"not explained: reading the evidence failed ({e})"
         out[i] = replace(observations[i], why=why)
@@ -324,7 +329,8 @@ def _drop(mine: list[tuple[Event, str | None]], labels: dict[str, str], rules: R
 
 def _kernel_reason(
     dep: Deployment, task: Task, mine: list[tuple[Event, str | None]], labels: dict[str, str], traced: list[str]
-) -> str:
+) -> str | None:
+    """A reason the kernel gave (a missing route or neighbour, a driver's filter), or None."""
     assert task.address is not None
     src, dst = dep.endpoints[task.src], dep.endpoints[task.dst]
     assert src.netns is not None
@@ -358,6 +364,24 @@ def _kernel_reason(
             reached = any(d == "request" and e.netns == dst.netns for e, d in mine)
             how = "the request reached it" if reached else "the request can reach it"
             return f"no rule dropped it: {how}, but the reply is lost: {task.dst} has no route back to {a.address}"
+    return None
+
+
+#: what a probe's detail says when the destination's kernel refused it (probes/sweep.py)
+REFUSALS = {"TCP reset (connection refused)": "a TCP reset", "ICMP port unreachable": "an ICMP port unreachable"}
+
+
+def _refused(task: Task, detail: str) -> str | None:
+    """The destination's kernel answered the probe with a refusal: nothing listens on that port there."""
+    for said, what in REFUSALS.items():
+        if detail.startswith(said):
+            rest = detail[len(said) :].lstrip("; ")
+            because = rest or f"nothing listens on {task.probe} there"
+            return f"no rule dropped it: {task.dst} answered with {what}: {because}"
+    return None
+
+
+def _unexplained(mine: list[tuple[Event, str | None]], labels: dict[str, str], traced: list[str]) -> str:
     if not traced:
         return "not explained: nftables tracing is not available here and no route or ARP entry is missing"
     seen = [e for e, _ in mine]

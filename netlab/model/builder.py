@@ -28,6 +28,8 @@ from netlab.model.topology import (
     Network,
     Node,
     Peer,
+    Probe,
+    ProbeKind,
     Publish,
     Route,
     Shim,
@@ -426,7 +428,17 @@ class _Builder:
                 publish.append(Publish(ports[0], ports[1], proto, host_ip))
             links = self.links(cd, out, net_by, atts)
             sysctls = self.sysctls(cd, net_by, atts)
-            out.append(Container(cd.name, cd.node, tuple(atts), tuple(publish), links=links, sysctls=sysctls))
+            out.append(
+                Container(
+                    cd.name,
+                    cd.node,
+                    tuple(atts),
+                    tuple(publish),
+                    links=links,
+                    sysctls=sysctls,
+                    listen=self.listen(cd),
+                )
+            )
             self._attached[cd.name] = {a.network for a in atts}
         for n in net_by.values():
             if n.driver == Driver.MACVLAN and n.option("macvlan_mode", "bridge") == "passthru":
@@ -769,7 +781,21 @@ class _Builder:
                 f"{what}: publish and network_mode of a container conflict (Docker: conflicting options); publish "
                 f"on {target.name!r}"
             )
-        return Container(cd.name, cd.node, (), (), joins=target.name)
+        return Container(cd.name, cd.node, (), (), joins=target.name, listen=self.listen(cd))
+
+    def listen(self, cd: _CtrDecl) -> tuple[Probe, ...]:
+        out: list[Probe] = []
+        for spec in cd.listen:
+            try:
+                probe = parse_probe(spec)
+            except ValueError as e:
+                raise self.fail(f"container {cd.name!r}: listen {spec!r}: {e}") from None
+            if probe.kind not in (ProbeKind.TCP, ProbeKind.UDP):
+                raise self.fail(f"container {cd.name!r}: listen {spec!r}: a socket is 'tcp:PORT' or 'udp:PORT'")
+            if probe in out:
+                raise self.fail(f"container {cd.name!r}: listen {spec!r} twice")
+            out.append(probe)
+        return tuple(out)
 
     def via_address(self, what: str, target: str, via: str, peers: list[Peer], uplinks: list[Uplink]) -> IPv4Address:
         if via in self.d.nodes:

@@ -69,9 +69,9 @@ CLAIMS = [
         "host.explicit-assignment",
         "host",
         "Explicit assignment required.",
-        {},
-        "not measurable as reachability: ports are not published (Docker discards -p with --network host, "
-        "with a warning), the application must pick free ports of the host itself",
+        {"port-clash": True},
+        "scenario host: h2 cannot bind port 8081, which h1 holds, and answers on the 8082 assigned to it; h1's "
+        "-p 9000:9000 is discarded, as Docker warns",
     ),
     Claim(
         "macvlan.independent",

@@ -56,6 +56,7 @@ class _CtrDecl:
     more_ips: dict[str, str] = field(default_factory=dict)  # network after the first -> its fixed address
     links: list[tuple[str, str]] = field(default_factory=list)  # (container, alias): Docker's `--link NAME:ALIAS`
     sysctls: dict[str, str] = field(default_factory=dict)  # net.* kernel settings of its namespace
+    listen: list[str] = field(default_factory=list)  # "tcp:8081", "udp:53": its application's own sockets
 
 
 @dataclass(slots=True)

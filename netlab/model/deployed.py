@@ -58,6 +58,8 @@ class Listen:
     #: userland proxy (docker-proxy) does for a published port: TCP connections are accepted at once and a
     #: connection to the upstream opened; UDP datagrams go upstream and the upstream's answers come back
     upstream: tuple[str, int] | None = None
+    #: the container whose application this socket stands for (Container.listen); "" for netlab's own
+    owner: str = ""
 
 
 def segment(t: Topology, name: str, node: str | None) -> str:

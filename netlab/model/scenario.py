@@ -306,6 +306,7 @@ class Scenario:
         network_mode: Endpointish | None = None,
         links: Sequence[Endpointish] | None = None,  # "db", "db:database" or a Ref
         sysctls: Mapping[str, str | int] | None = None,
+        listen: Sequence[str] | None = None,
     ) -> Ref:
         """`publish={8080: 80}` (every host address), `{"127.0.0.1:8080": 80}` (one host address, Docker's
         `-p 127.0.0.1:8080:80`), `{9053: "53/udp"}`. `aliases={network: ["api", "backend"]}`: more names the
@@ -315,7 +316,10 @@ class Scenario:
         first. `links=["db:database"]` (Docker's `--link`, compose's `links`): on the user-defined networks it shares
         with db, this container (and only it) resolves `database` to db's address; declare db first.
         `sysctls={"net.ipv4.icmp_echo_ignore_all": 1}` (Docker's `--sysctl`): kernel settings of the container's
-        network namespace (net.* only), set once its interfaces exist.
+        network namespace (net.* only), set once its interfaces exist. `listen=["tcp:8081"]`: the ports its
+        application listens on, on every address of its namespace, and the only ones it answers on; two
+        containers in one namespace (host networking) wanting one port: the first declared holds it, the
+        second cannot bind.
         `ip="198.18.5.10"`: the address on the first network;
         `ip={front: "198.18.5.10", back: "198.18.6.10"}`: fixed addresses on several networks."""
         self._claim_name("container", name)
@@ -353,6 +357,8 @@ class Scenario:
             )
         ):
             raise InvalidScenario(f'container {name!r}: sysctls must be a dict {{"net.KEY": value}}')
+        if listen is not None and (isinstance(listen, str) or not all(isinstance(x, str) for x in listen)):
+            raise InvalidScenario(f'container {name!r}: listen must be a list like ["tcp:8081", "udp:53"]')
         joins = None
         if network_mode is not None:
             joins = _name(network_mode)
@@ -369,6 +375,7 @@ class Scenario:
             more_ips,
             linked,
             {k: str(v) for k, v in (sysctls or {}).items()},
+            list(listen or []),
         )
         return Ref("container", name)
 

@@ -206,6 +206,10 @@ class Container:
     #: kernel settings of its network namespace (`--sysctl net.KEY=VALUE`, compose's `sysctls`), set after its
     #: interfaces exist, as Docker does
     sysctls: tuple[tuple[str, str], ...] = ()
+    #: the sockets its application listens on (`listen=["tcp:8081"]`), bound to every address of its namespace
+    #: when it starts: the only ports it answers on (netlab plants no listener for a container that declares
+    #: its own); in a shared namespace (host networking) the first container to bind a port holds it
+    listen: tuple[Probe, ...] = ()
 
     def sysctl(self, key: str, default: str = "") -> str:
         return next((v for k, v in self.sysctls if k == key), default)

@@ -7,18 +7,19 @@ stage is added. Every source's sockets are served by one poll loop; one retry pa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Protocol
 
-from netlab import faults
+from netlab import faults, nsthread
 from netlab.backends.base import Deployment, Endpoint
 from netlab.kernel import features
 from netlab.model.deployed import Listen
 from netlab.model.probing import Answer, Decided, FromNamespaces, Probing, Task, ThroughShells
 from netlab.model.results import Observation, Outcome
-from netlab.model.topology import ICMP, ProbeKind, Stage
+from netlab.model.topology import ICMP, Driver, ProbeKind, Stage
 from netlab.probes.responders import Responders
 from netlab.probes.shells import ShellProber
 from netlab.probes.sweep import Shot, sweep_all
@@ -64,15 +65,61 @@ def plan(dep: Deployment, stage: Stage) -> list[Task]:
     return list(tasks.values())
 
 
-def listeners(dep: Deployment, tasks: Sequence[Task]) -> dict[int, Listen]:
-    """Where to listen so that each tcp/udp probe has something to answer it (task index -> socket).
+def services(dep: Deployment) -> list[Listen]:
+    """The sockets the containers' applications listen on (Container.listen), in the order the containers were
+    declared (started): in a shared namespace the first to bind a port holds it. Bound to every address of the
+    namespace, except in the machine's own (a host-network container on the machine's daemon): there only to
+    the run's addresses, so that no socket of netlab's answers on a real NIC."""
+    out = []
+    for c in dep.topology.containers_at(dep.stage_index):
+        ep = dep.endpoints.get(c.name)
+        if ep is None or ep.netns is None:
+            continue
+        binds = ["0.0.0.0"]
+        if nsthread.is_home(ep.netns):
+            binds = sorted({str(a.address) for a in ep.addresses}) or ["127.0.0.1"]
+        out += [Listen(ep.netns, str(p.kind), p.port or 0, bind=b, owner=c.name) for p in c.listen for b in binds]
+    return out
+
+
+@dataclass(slots=True)
+class Held:
+    """Who holds each application socket after the services were bound, and who could not bind."""
+
+    #: (netns, proto, port) -> the container whose socket holds it
+    holders: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    #: (container, proto, port) -> (the holder, the kernel's error)
+    clashes: dict[tuple[str, str, int], tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, wanted: Sequence[Listen], errors: Mapping[Listen, str]) -> Held:
+        held = cls()
+        for w in wanted:
+            key = (w.netns, w.proto, w.port)
+            if w in errors:
+                held.clashes.setdefault((w.owner, w.proto, w.port), (held.holders.get(key, "?"), errors[w]))
+            else:
+                held.holders.setdefault(key, w.owner)
+        return held
+
+
+def listeners(
+    dep: Deployment, tasks: Sequence[Task], held: Held | None = None
+) -> tuple[dict[int, Listen], dict[int, str]]:
+    """Where to listen so that each tcp/udp probe has something to answer it (task index -> socket), and what
+    to say about the answer (task index -> note).
 
     Sockets are bound to the probed address, so they never collide with netlab's DNS servers on
     127.0.0.11:53. A node's published port is answered by the container it is published to, on the
-    address Docker's DNAT sends it to.
+    address Docker's DNAT sends it to. No socket is planted where an application's own socket answers
+    (`held`), for a container that declares its own (it answers on those only), nor on the port a host-network
+    container publishes (Docker discards it).
     """
     t = dep.topology
+    held = held or Held()
+    now = {c.name: c for c in t.containers_at(dep.stage_index)}
     out: dict[int, Listen] = {}
+    notes: dict[int, str] = {}
     for i, task in enumerate(tasks):
         if task.probe.kind not in (ProbeKind.TCP, ProbeKind.UDP) or task.probe.port is None:
             continue
@@ -80,6 +127,7 @@ def listeners(dep: Deployment, tasks: Sequence[Task]) -> dict[int, Listen]:
         if dst.netns is None or task.address is None:
             continue
         proto, port, where, bind = str(task.probe.kind), task.probe.port, dst.netns, str(task.address)
+        answering = now.get(task.dst)  # the container whose application answers, if one does
         node = dep.endpoints.get(dst.node) if dst.node else None
         landing = dep.published.get((dst.node, proto, port)) if dst.node else None
         if node is not None and node.netns == dst.netns and landing is not None:
@@ -87,6 +135,7 @@ def listeners(dep: Deployment, tasks: Sequence[Task]) -> dict[int, Listen]:
             if ctr is not None and ctr.netns not in (None, dst.netns):
                 assert ctr.netns is not None
                 where, bind, port = ctr.netns, landing[1], landing[2]
+                answering = now.get(landing[0])
         elif node is not None and node.netns == dst.netns:  # the node itself or a host-network container
             for c in t.containers_at(dep.stage_index):
                 ctr = dep.endpoints.get(c.name)
@@ -96,8 +145,34 @@ def listeners(dep: Deployment, tasks: Sequence[Task]) -> dict[int, Listen]:
                     if p.host_port == port and p.proto == proto:
                         assert ctr.netns is not None
                         where, port, bind = ctr.netns, p.container_port, str(ctr.addresses[0].address)
+                        answering = c
+        holder = held.holders.get((where, proto, port))
+        if holder is not None:
+            clash = held.clashes.get((task.dst, proto, port))
+            if clash is not None:
+                notes[i] = (
+                    f"{task.dst} could not bind {proto} port {port} ({clash[1]}): {clash[0]} holds it in their shared "
+                    f"namespace and answered"
+                )
+            elif holder != task.dst:
+                notes[i] = f"answered by {holder}'s socket ({task.dst} and {holder} share one network namespace)"
+            continue
+        discarded = (
+            answering is not None
+            and any(p.host_port == port and p.proto == proto for p in answering.publish)
+            and any(t.network(a.network).driver == Driver.HOST for a in answering.attachments)
+        )
+        if discarded:
+            notes[i] = (
+                f"Docker discarded {task.dst}'s published port {port} (host network mode) and nothing listens on it"
+            )
+            continue
+        if answering is not None and answering.listen:
+            own = ", ".join(str(p) for p in answering.listen)
+            notes[i] = f"nothing listens on {proto}:{port}: {answering.name}'s application listens on {own} only"
+            continue
         out[i] = Listen(where, proto, port, bind=bind)
-    return out
+    return out, notes
 
 
 def retry_window(answers: Iterable[Answer], timeout: float) -> float:
@@ -120,6 +195,9 @@ class Prober(Protocol):
 
     local: bool  # probes cross this machine's kernel (its neighbour table applies)
 
+    #: what to add to a probe's answer (task index -> note), filled while listening
+    notes: dict[int, str]
+
     def listening(self, dep: Deployment, tasks: Sequence[Task]) -> AbstractContextManager[dict[int, str]]:
         """Plant what tcp/udp probes need to be answered; yields task index -> why nothing could listen."""
         ...
@@ -135,13 +213,27 @@ class LocalProber:
 
     def __init__(self, how: FromNamespaces | None = None) -> None:
         self.how = how or FromNamespaces()
+        self.notes: dict[int, str] = {}
 
     @contextmanager
     def listening(self, dep: Deployment, tasks: Sequence[Task]) -> Iterator[dict[int, str]]:
         if not self.how.listeners:
             yield {}
             return
-        wanted = listeners(dep, tasks)
+        apps = services(dep)
+        with Responders(apps, ordered=True) as served:  # the applications first, as they start with their containers
+            held = Held.of(apps, served.errors)
+            if apps:
+                dep.facts["port_clashes"] = {
+                    f"{owner} {proto}:{port}": f"held by {holder} ({error})"
+                    for (owner, proto, port), (holder, error) in held.clashes.items()
+                }
+            wanted, self.notes = listeners(dep, tasks, held)
+            with self._planted(dep, wanted) as failed:
+                yield failed
+
+    @contextmanager
+    def _planted(self, dep: Deployment, wanted: dict[int, Listen]) -> Iterator[dict[int, str]]:
         with Responders([*wanted.values(), *dep.dns_servers, *dep.proxies]) as planted:
             faults.point("probes.responders")
             yield {
@@ -179,6 +271,7 @@ class DecidedProber:
 
     def __init__(self, decided: Decided) -> None:
         self.decided = decided
+        self.notes: dict[int, str] = {}
 
     @contextmanager
     def listening(self, dep: Deployment, tasks: Sequence[Task]) -> Iterator[dict[int, str]]:
@@ -217,6 +310,8 @@ def measure(
                 answers[i] = a
     for i, why in not_listening.items():  # nothing could answer: the probe says nothing about the network
         answers[i] = Answer(Outcome.ERROR, None, why)
+    for i, note in prober.notes.items():
+        answers[i] = answers[i]._replace(detail=f"{answers[i].detail}; {note}" if answers[i].detail else note)
     if prober.local and features.neighbour_overflows() > overflows:
         # the kernel dropped packets for want of neighbour entries: a timeout says nothing then
         note = (

@@ -23,8 +23,10 @@ from netlab.probes import dns
 class Responders:
     """Context manager: plant every socket on enter, close them all on exit."""
 
-    def __init__(self, wanted: Iterable[Listen]) -> None:
-        self.wanted = sorted(set(wanted), key=lambda w: (w.netns, w.proto, w.port, w.bind))
+    def __init__(self, wanted: Iterable[Listen], ordered: bool = False) -> None:
+        """`ordered`: bind in the order given (who binds a port first holds it), else in a stable order."""
+        unique = list(dict.fromkeys(wanted))
+        self.wanted = unique if ordered else sorted(unique, key=lambda w: (w.netns, w.proto, w.port, w.bind))
         self.socks: dict[int, tuple[socket.socket, Listen]] = {}
         self.zones: dict[int, dict[str, str]] = {}
         self.errors: dict[Listen, str] = {}

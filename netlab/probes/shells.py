@@ -20,7 +20,7 @@ import shlex
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from netlab.backends.base import Deployment
 from netlab.model.probing import Answer, Shell, Task
@@ -101,6 +101,7 @@ class ShellProber:
 
     where: dict[str, Shell]
     local = False
+    notes: dict[int, str] = field(default_factory=dict)
 
     def run(self, dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, Answer]:
         results: dict[int, Answer] = {}

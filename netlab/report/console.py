@@ -232,7 +232,11 @@ def render(r: Result, color: bool = False, predicted: bool = False) -> str:
         f"run: {r.run}",
     ]
     lines += environment_lines(env)
-    lines += [f"warning: {w}" for w in t.warnings]
+    docker_said = env.get("docker_warnings") or {}
+    if docker_said:  # the daemon's own words (the docker backend), in place of netlab's rendering of them
+        lines += [f"warning (Docker, container {c!r}): {w}" for c, ws in sorted(docker_said.items()) for w in ws]
+    else:
+        lines += [f"warning: {w}" for w in t.warnings]
     for stage in t.stages:
         checks = r.verdict.stage(stage.name)
         obs = [o for o in r.observations if o.stage == stage.name]

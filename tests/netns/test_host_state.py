@@ -121,8 +121,9 @@ def test_simulated_docker_host_forwards_whatever_the_machine_does(root_forwardin
 
 @pytest.mark.parametrize("name", HOST_KERNEL)
 def test_scenario_gives_the_same_matrix_with_the_machines_forwarding_off_and_on(
-    name: str, root_forwarding: None, host_unchanged: HostSnapshot
+    name: str, host_unchanged: HostSnapshot, root_forwarding: None
 ) -> None:
+    # host_unchanged first: its snapshot is compared after root_forwarding put the machine's forwarding back
     _write(FORWARD, "0")
     off = run_scenario(name, backend="netns")
     assert _read(FORWARD) == "0", "the run switched the machine's forwarding on"

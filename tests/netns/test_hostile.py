@@ -97,7 +97,7 @@ CATALOGUE: list[tuple[str, str, list[str], str]] = [
     ),
     (
         "unchecked-docker-option",
-        _bridge(net='n = s.network("n", options={"com.docker.network.bridge.host_binding_ipv4": "0.0.0.0"})'),
+        _bridge(net='n = s.network("n", options={"com.docker.network.bridge.inhibit_ipv4": "true"})'),
         [],
         "is not supported",
     ),

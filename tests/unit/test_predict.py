@@ -204,3 +204,35 @@ def test_a_network_without_a_parent_is_an_island() -> None:
     for src, dst in (("host", "a"), ("c", "a"), ("a", "c"), ("a", "host")):
         cell = _cell(r, src, dst)
         assert cell.variants is not None and cell.variants[0][1] is False, (src, dst, cell)
+
+
+def test_declared_sockets_decide_tcp_cells_in_a_shared_namespace() -> None:
+    """Host mode (issue 19, item 2): the first container of a namespace to declare a port holds it, a container
+    declaring sockets answers on those only, a host-network container's published port is discarded."""
+    s = Scenario("t")
+    lan = s.lan("lan")
+    s.peer("ext", lan)
+    s.container("h1", "host", listen=["tcp:8081"], publish={9000: 9000})
+    s.container("h2", "host", listen=["tcp:8081", "tcp:8082"])
+    for probe in ("tcp:8081", "tcp:8082", "tcp:9000", "tcp:7000"):
+        s.measure("ext", "h2", probe)
+    s.measure("ext", "h1", "tcp:9000")
+    r = _fake_run(s)
+    said = {p: _cell(r, "ext", "h2", p).variants for p in ("tcp:8081", "tcp:8082", "tcp:7000")}
+    assert all(v is not None and [x[1] for x in v] == [True] for p, v in said.items() if p != "tcp:7000"), said
+    closed = said["tcp:7000"]
+    assert closed is not None and closed[0][1] is False and "listens on tcp:8081, tcp:8082 only" in closed[0][2]
+    discarded = _cell(r, "ext", "h1", "tcp:9000").variants
+    assert discarded is not None and discarded[0][1] is False and "discarded" in discarded[0][2]
+
+
+def test_a_published_port_is_answered_by_the_container_it_lands_in() -> None:
+    s = Scenario("t")
+    net = s.network("n")
+    s.container("web", net, publish={8080: 80}, listen=["tcp:80"])
+    s.container("app", s.network("o"))
+    s.measure("app", "host", "tcp:8080")
+    s.measure("app", "host", "tcp:8081")
+    r = _fake_run(s)
+    open_ = _cell(r, "app", "host", "tcp:8080").variants
+    assert open_ is not None and True in [v[1] for v in open_]

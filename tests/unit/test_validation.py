@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -615,3 +616,23 @@ def test_two_containers_publishing_one_host_port_are_refused():
     s.container("a", publish={8080: 80})
     s.container("b", publish={8080: "80/udp"})  # another protocol: fine
     s.build()
+
+
+@pytest.mark.parametrize(
+    ("listen", "says"),
+    [
+        (["icmp"], "a socket is 'tcp:PORT' or 'udp:PORT'"),
+        (["tcp:80", "tcp:80"], "twice"),
+        (["tcp:99999"], "listen 'tcp:99999'"),
+    ],
+)
+def test_listen_is_a_list_of_distinct_tcp_or_udp_sockets(listen: list[str], says: str) -> None:
+    s = Scenario("t")
+    s.container("c", s.network("n"), listen=listen)
+    with pytest.raises(InvalidScenario, match=re.escape(says)):
+        s.build()
+
+
+def test_listen_must_be_a_list() -> None:
+    with pytest.raises(InvalidScenario, match="listen must be a list"):
+        Scenario("t").container("c", "n", listen="tcp:80")  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from ipaddress import IPv4Address
 
 from netlab.evidence import nftrace, why
 from netlab.model.expectations import parse_probe
+from netlab.model.probing import Task
 from netlab.model.results import Observation, Outcome
 from netlab.report import console
 from netlab.result import result_from_json
@@ -132,3 +133,12 @@ def test_later_events_of_a_packet_get_its_headers_and_replies_are_told_from_reve
     syn = nftrace.Event("ns", 10, "rule", "ip", "filter", "FORWARD", 3, 0, a, b, 6, 80, 40000)
     other_port = nftrace.Event("ns", 11, "rule", "ip", "filter", "FORWARD", 3, 0, a, b, 6, 22, 40001)
     assert why._matches(syn, {a}, b, tcp) == "request" and why._matches(other_port, {a}, b, tcp) is None
+
+
+def test_a_refused_probe_is_the_destinations_kernel_not_a_rule() -> None:
+    task = Task("ext", "h1", parse_probe("tcp:9000"), IPv4Address("198.18.0.254"))
+    said = why._refused(task, "TCP reset (connection refused); Docker discarded h1's published port 9000")
+    assert said == "no rule dropped it: h1 answered with a TCP reset: Docker discarded h1's published port 9000"
+    bare = why._refused(task._replace(probe=parse_probe("udp:53")), "ICMP port unreachable")
+    assert bare == "no rule dropped it: h1 answered with an ICMP port unreachable: nothing listens on udp:53 there"
+    assert why._refused(task, "no answer within 1 s") is None

@@ -357,7 +357,7 @@ class DockerBackend(Backend):
             aliases=list(first.aliases) or None,
             links=_links(dep, c) if first_net.user_defined else None,
         )
-        ports = sorted({(p.container_port, p.proto) for p in c.publish}) if first_net.driver != Driver.HOST else []
+        ports = sorted({(p.container_port, p.proto) for p in c.publish})
         bindings: dict[str, list[Any]] = {}  # container port -> every host binding of it (`-p A:80 -p B:80`)
         for p in c.publish:
             bindings.setdefault(f"{p.container_port}/{p.proto}", []).append(
@@ -365,12 +365,21 @@ class DockerBackend(Backend):
             )
         host_config = api.create_host_config(
             network_mode=docker_network(st, first.network),
-            port_bindings=bindings if ports else None,
+            port_bindings=bindings if ports and first_net.driver != Driver.HOST else None,
             # remote engines: the container's own loopback, where nothing answers (Docker's embedded DNS then
             # forwards unknown names there, inside the container): no query reaches the remote host's resolver
             dns=[str(st.resolver)] if st.resolver else ([REMOTE_DNS] if st.engines else None),
             sysctls=dict(c.sysctls) or None,
         )
+        if ports and first_net.driver == Driver.HOST:
+            # the SDK refuses -p with host networking; Docker takes it, discards it and says so (its warning is
+            # the evidence)
+            host_config["PortBindings"] = {
+                k: [
+                    {"HostIp": b[0], "HostPort": str(b[1])} if isinstance(b, tuple) else {"HostPort": str(b)} for b in v
+                ]
+                for k, v in bindings.items()
+            }
         if not st.private:
             record(dep, "docker-container", name, c.node)
         faults.point("docker.container.create")
@@ -384,6 +393,8 @@ class DockerBackend(Backend):
             networking_config=api.create_networking_config({docker_network(st, first.network): endpoint}),
         )
         cid = created["Id"]
+        if created.get("Warnings"):
+            dep.facts.setdefault("docker_warnings", {})[c.name] = list(created["Warnings"])
         st.containers[c.name] = cid
         for att in c.attachments[1:]:
             if att.network != GWBRIDGE:  # Docker attaches overlay containers to docker_gwbridge itself
