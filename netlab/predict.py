@@ -47,6 +47,7 @@ from netlab.model.topology import (
     EndpointKind,
     Expectation,
     Forward,
+    IPAddress,
     Network,
     Probe,
     ProbeKind,
@@ -73,7 +74,7 @@ class Cell:
     src: str
     dst: str
     probe: Probe
-    address: IPv4Address | None
+    address: IPAddress | None
     variants: tuple[Variant, ...] | None
     reason: str = ""
 
@@ -95,7 +96,7 @@ class Prediction:
     def ok(self) -> bool:
         return self.verdict.ok
 
-    def why(self, stage: str, src: str, dst: str, probe: str, address: IPv4Address | None) -> str:
+    def why(self, stage: str, src: str, dst: str, probe: str, address: IPAddress | None) -> str:
         """The rule behind a predicted cell ('' when it has none)."""
         for c in self.cells:
             if (c.stage, c.src, c.dst, str(c.probe), c.address) == (stage, src, dst, probe, address):
@@ -299,10 +300,12 @@ class _Rules:
             return _no(f"{on} has no parent: its children sit on a dummy link with nothing else on it")
         return None
 
-    def fate(self, src: str, dst: str, address: IPv4Address | None, probe: Probe) -> list[Variant]:
+    def fate(self, src: str, dst: str, address: IPAddress | None, probe: Probe) -> list[Variant]:
+        if probe.v6:
+            return self.fate6(src, dst, address, probe)
         if probe.kind is ProbeKind.DNS:
             return self.dns(src, probe)
-        if address is None:
+        if address is None or address.version != 4:
             return _no(f"{dst} has no IPv4 address (only loopback)")
         s, d = self.place(src), self.place(dst)
         if s.kind == "none":
@@ -332,6 +335,10 @@ class _Rules:
         if s.kind == "node":
             return self.from_node(s, d, address, on)
         return self.from_peer(s, d, address, on, probe)
+
+    # -- IPv6 --------------------------------------------------------------------
+    def fate6(self, src: str, dst: str, address: IPAddress | None, probe: Probe) -> list[Variant]:
+        raise _Unknown("IPv6 cells are not predicted yet")
 
     def dns(self, src: str, probe: Probe) -> list[Variant]:
         s = self.place(src)

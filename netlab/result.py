@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
 from netlab.errors import UsageError
@@ -119,14 +119,20 @@ def result_from_json(data: dict[str, Any], topology: Topology) -> Result:
 
     endpoints = {}
     for name, ep in data["endpoints"].items():
-        addrs = [Address(net, segment(topology, net, ep["node"]), IPv4Address(a)) for net, a in ep["addresses"].items()]
+        six = ep.get("addresses6", {})
+        addrs = [
+            Address(
+                net, segment(topology, net, ep["node"]), IPv4Address(a), IPv6Address(six[net]) if net in six else None
+            )
+            for net, a in ep["addresses"].items()
+        ]
         endpoints[name] = Endpoint(name, EndpointKind(ep["kind"]), ep["node"], None, addrs)
     observations = [
         Observation(
             stage=o["stage"],
             src=o["src"],
             dst=o["dst"],
-            address=IPv4Address(o["address"]) if o["address"] else None,
+            address=ip_address(o["address"]) if o["address"] else None,
             probe=parse_probe(o["probe"]),
             outcome=Outcome(o["outcome"]),
             rtt_ms=o["rtt_ms"],

@@ -19,7 +19,7 @@ def uplink_addresses(t: Topology, node: str) -> list[Address]:
 def gateway_addresses(t: Topology, node: str) -> list[Address]:
     """The node's addresses on its bridge networks (each bridge's gateway, which Docker gives the bridge)."""
     return [
-        Address(net.name, t.segment(net.name, node), net.gateway)
+        Address(net.name, t.segment(net.name, node), net.gateway, net.gateway6)
         for net in t.networks_on(node)
         if net.driver == Driver.BRIDGE and net.gateway is not None
     ]

@@ -208,6 +208,9 @@ def explain(
         and o.address is not None
         and dep.endpoints[o.src].netns
     ]
+    for i in [i for i in cells if observations[i].probe.v6]:
+        out[i] = replace(observations[i], why="not explained: --why traces IPv4 only so far")
+    cells = [i for i in cells if not observations[i].probe.v6]
     if not cells:
         return out
     labels = _labels(dep, root)
@@ -220,7 +223,7 @@ def explain(
     ]
     addresses = sorted(
         {a.address for ep in dep.endpoints.values() for a in ep.addresses}
-        | {t.address for t in tasks if t.address is not None}
+        | {t.address for t in tasks if isinstance(t.address, IPv4Address)}
     )
     events: list[Event] = []
     with tracing(dep, traced_labels, addresses) as traced:
@@ -249,7 +252,7 @@ def explain(
     events = [e for e in with_headers(events) if e.table != own]
     rules = RuleText()
     for task, i in zip(tasks, cells, strict=True):
-        assert task.address is not None
+        assert isinstance(task.address, IPv4Address)
         src_ep = dep.endpoints[task.src]
         src_addrs = {a.address for a in src_ep.addresses}
         matched = [(e, _matches(e, src_addrs, task.address, task)) for e in events]
@@ -331,7 +334,7 @@ def _kernel_reason(
     dep: Deployment, task: Task, mine: list[tuple[Event, str | None]], labels: dict[str, str], traced: list[str]
 ) -> str | None:
     """A reason the kernel gave (a missing route or neighbour, a driver's filter), or None."""
-    assert task.address is not None
+    assert isinstance(task.address, IPv4Address)
     src, dst = dep.endpoints[task.src], dep.endpoints[task.dst]
     assert src.netns is not None
     if _route_missing(src.netns, task.address):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
 
 POOL = IPv4Network("198.18.0.0/15")
+#: netlab's IPv6 pool: one ULA /48 (RFC 4193; global id 6e:6574:6c, "netl" in ASCII). A network's /64 is the
+#: one whose number is its IPv4 /24's place in POOL, so the v4 leases of concurrent runs cover their v6 subnets too
+POOL6 = IPv6Network("fd6e:6574:6c00::/48")
+PREFIX6 = 64
 #: where the subnets netlab picks for scenarios come from (198.19.0.0/16 holds the docker backend's own blocks)
 SCENARIO_BLOCK = IPv4Network("198.18.0.0/16")
 DEFAULT_PREFIX = 24
@@ -14,6 +18,20 @@ DEFAULT_PREFIX = 24
 
 def in_pool(subnet: IPv4Network) -> bool:
     return subnet.subnet_of(POOL)
+
+
+def in_pool6(subnet: IPv6Network) -> bool:
+    return subnet.subnet_of(POOL6)
+
+
+def subnet6_for(subnet: IPv4Network) -> IPv6Network:
+    """The /64 of POOL6 that goes with an IPv4 subnet of POOL (its first /24's place in the pool); subnets outside
+    POOL (compose --keep-subnets) get theirs from POOL6's upper half, by their own number."""
+    if subnet.subnet_of(POOL):
+        index = (int(subnet.network_address) - int(POOL.network_address)) >> 8
+    else:
+        index = 0x8000 + ((int(subnet.network_address) >> 8) % 0x8000)
+    return IPv6Network((int(POOL6.network_address) + (index << (128 - PREFIX6)), PREFIX6))
 
 
 class SubnetAllocator:

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_address, ip_network
 
 from netlab.model import conditions, dockerrules
-from netlab.model.addressing import POOL, HostAllocator, SubnetAllocator, docker_network_id, in_pool
+from netlab.model.addressing import (
+    POOL,
+    POOL6,
+    HostAllocator,
+    SubnetAllocator,
+    docker_network_id,
+    in_pool,
+    in_pool6,
+    subnet6_for,
+)
 from netlab.model.declarations import IFNAME_RE, MAX_CONTAINERS, OPTIONS, Declarations, _CtrDecl, _NetDecl
 from netlab.model.errors import InvalidScenario
 from netlab.model.expectations import DNS_NAME, parse_probe
@@ -81,6 +90,36 @@ class _Builder:
         if not in_pool(net) and not self.d.own_subnets:
             raise self.fail(f"{what}: subnet {net} is outside netlab's pool {POOL}; use a subnet inside it")
         return net
+
+    def subnet6(self, what: str, nd: _NetDecl, subnet: IPv4Network, taken: list[IPv6Network]) -> IPv6Network:
+        """A dual-stack network's IPv6 subnet: as declared (inside POOL6, room for every IPv4 host part), else the
+        pool's /64 that goes with its IPv4 subnet."""
+        if nd.driver != Driver.BRIDGE:
+            raise self.fail(
+                f"{what}: ipv6 on a {nd.driver} network is not supported yet (bridge networks only); drop ipv6 there"
+            )
+        if nd.subnet6 is None:
+            net6 = subnet6_for(subnet)
+        else:
+            try:
+                parsed = ip_network(nd.subnet6, strict=True)
+            except ValueError as e:
+                raise self.fail(f"{what}: invalid subnet6 {nd.subnet6!r} ({e})") from e
+            if not isinstance(parsed, IPv6Network):
+                raise self.fail(f"{what}: subnet6 must be an IPv6 subnet, got {nd.subnet6!r}")
+            net6 = parsed
+            if not in_pool6(net6) and not self.d.own_subnets:
+                raise self.fail(f"{what}: subnet6 {net6} is outside netlab's IPv6 pool {POOL6}; use a subnet inside it")
+            if 128 - net6.prefixlen < 32 - subnet.prefixlen:
+                raise self.fail(
+                    f"{what}: subnet6 {net6} is smaller than its IPv4 subnet {subnet}; every endpoint's IPv6 address "
+                    f"has its IPv4 host part: give it a /{128 - (32 - subnet.prefixlen)} or larger"
+                )
+        clash = next((t for t in taken if t.overlaps(net6)), None)
+        if clash is not None:
+            raise self.fail(f"{what}: subnet6 {net6} overlaps {clash} of another network; give each its own")
+        taken.append(net6)
+        return net6
 
     def address(self, what: str, text: str, subnet: IPv4Network | None = None) -> IPv4Address:
         try:
@@ -231,6 +270,7 @@ class _Builder:
             Network("host", Driver.HOST, predefined=True),
             Network("none", Driver.NONE, predefined=True),
         ]
+        taken6: list[IPv6Network] = []
         for nd in d.networks.values():
             what = f"network {nd.name!r}"
             driver = Driver(nd.driver)
@@ -261,6 +301,7 @@ class _Builder:
             if gateway is None:
                 gateway = next(subnet.hosts())
             self.check_options(what, driver, nd.options)
+            subnet6 = self.subnet6(what, nd, subnet, taken6) if nd.ipv6 else None
             more = tuple(decl_subnets[f"{nd.name}#{i + 1}"] for i in range(len(nd.more_subnets)))
             bridge_name = None
             if driver == Driver.BRIDGE:
@@ -279,6 +320,7 @@ class _Builder:
                     bridge_name=bridge_name,
                     more_subnets=more,
                     dummy=dummy,
+                    subnet6=subnet6,
                 )
             )
         if any(n.driver == Driver.OVERLAY for n in out):

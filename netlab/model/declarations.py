@@ -42,6 +42,8 @@ class _NetDecl:
     options: dict[str, str]
     internal: bool
     external: str | None = None  # the existing Docker network it stands for
+    ipv6: bool = False
+    subnet6: str | None = None  # its IPv6 subnet (inside addressing.POOL6); None with ipv6: the pool's
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ evidence, reports and the JSON read them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from netlab.model.topology import EndpointKind, Topology
 
@@ -17,6 +17,8 @@ class Address:
     network: str  # network or lan name (as in the JSON's endpoints.addresses)
     segment: str  # "lan:<lan>", "<node>/<network>" for node-local networks, "<network>" for global ones
     address: IPv4Address
+    #: its IPv6 address on a dual-stack network (Network.subnet6), else None
+    address6: IPv6Address | None = None
 
 
 @dataclass(slots=True)
@@ -29,6 +31,10 @@ class Endpoint:
 
     def primary(self) -> IPv4Address | None:
         return self.addresses[0].address if self.addresses else None
+
+    def primary6(self) -> IPv6Address | None:
+        """Its first IPv6 address (the first dual-stack network it is on), or None."""
+        return next((a.address6 for a in self.addresses if a.address6 is not None), None)
 
 
 @dataclass(frozen=True, slots=True)

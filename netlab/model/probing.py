@@ -15,20 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 from typing import NamedTuple
 
 from netlab.model.results import Outcome
-from netlab.model.topology import Probe
+from netlab.model.topology import IPAddress, Probe
 
 
 class Task(NamedTuple):
-    """One probe to send from `src` to `dst` (at `address`; None: it has no IPv4 address)."""
+    """One probe to send from `src` to `dst` (at `address`, of the probe's family; None: it has no address of that
+    family)."""
 
     src: str
     dst: str
     probe: Probe
-    address: IPv4Address | None
+    address: IPAddress | None
     override: bool = False  # the address came from the expectation
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from ipaddress import IPv4Address
 
-from netlab.model.topology import Probe
+from netlab.model.topology import IPAddress, Probe
 
 
 class Outcome(StrEnum):
@@ -24,7 +23,7 @@ class Observation:
     stage: str
     src: str
     dst: str
-    address: IPv4Address | None
+    address: IPAddress | None
     probe: Probe
     outcome: Outcome
     rtt_ms: float | None = None

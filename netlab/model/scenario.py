@@ -250,10 +250,14 @@ class Scenario:
         options: Mapping[str, Any] | None = None,
         internal: bool = False,
         external: str | bool = False,
+        ipv6: bool = False,
+        subnet6: str | None = None,
     ) -> Ref:
         """`subnet` may list several subnets for macvlan/ipvlan (`docker network create --subnet A --subnet B`);
         containers pick one with `ip=`, the first is the default. `external="proxy-net"` (True: the same name as
-        this network): an existing bridge network of the Docker daemon, used as it is (docker backend only)."""
+        this network): an existing bridge network of the Docker daemon, used as it is (docker backend only).
+        `ipv6=True` (Docker's `--ipv6`): dual stack, with an IPv6 /64 from netlab's pool (fd6e:6574:6c00::/48) or
+        `subnet6="fd6e:6574:6c00:1234::/64"` (implies ipv6); every endpoint's IPv6 address has its IPv4 host part."""
         self._claim_name("network", name)
         what = f"network {name!r}"
         if (
@@ -266,6 +270,10 @@ class Scenario:
             raise InvalidScenario(f"{what}: gateway must be an address string")
         if not isinstance(internal, bool):
             raise InvalidScenario(f"{what}: internal must be True or False")
+        if not isinstance(ipv6, bool):
+            raise InvalidScenario(f"{what}: ipv6 must be True or False")
+        if subnet6 is not None and not isinstance(subnet6, str):
+            raise InvalidScenario(f"{what}: subnet6 must be a string like 'fd6e:6574:6c00:99::/64'")
         if options is not None and not isinstance(options, Mapping):
             raise InvalidScenario(f"{what}: options must be a dict of Docker option keys to values")
         subnets = [subnet] if isinstance(subnet, str) or subnet is None else list(subnet)
@@ -292,6 +300,8 @@ class Scenario:
             opts,
             internal,
             _external(name, external),
+            ipv6 or subnet6 is not None,
+            subnet6,
         )
         return Ref("network", name)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 
 class Driver(StrEnum):
@@ -19,6 +19,9 @@ class Driver(StrEnum):
     IPVLAN = "ipvlan"
     OVERLAY = "overlay"
 
+
+#: an endpoint's address in either family (a v6 probe goes to an IPv6 one)
+IPAddress = IPv4Address | IPv6Address
 
 #: Docker's predefined networks, available by name in every scenario.
 PREDEFINED = ("bridge", "host", "none")
@@ -45,16 +48,25 @@ class Probe:
     kind: ProbeKind
     port: int | None = None
     name: str | None = None
+    #: over IPv6 (`icmp6`, `tcp6:PORT`, `udp6:PORT`, `dns6:NAME`: an AAAA lookup): to the destination's IPv6
+    #: address, from the source's
+    v6: bool = False
 
     def __str__(self) -> str:
+        six = "6" if self.v6 else ""
         if self.kind is ProbeKind.ICMP:
-            return "icmp"
+            return f"icmp{six}"
         if self.kind is ProbeKind.DNS:
-            return f"dns:{self.name}"
-        return f"{self.kind}:{self.port}"
+            return f"dns{six}:{self.name}"
+        return f"{self.kind}{six}:{self.port}"
+
+    @property
+    def family(self) -> int:
+        return 6 if self.v6 else 4
 
 
 ICMP = Probe(ProbeKind.ICMP)
+ICMP6 = Probe(ProbeKind.ICMP, v6=True)
 
 
 class EndpointKind(StrEnum):
@@ -128,6 +140,23 @@ class Network:
     #: macvlan/ipvlan without a parent: the dummy link Docker creates as their parent on each node (dm-<id>,
     #: di-<id>), with nothing else on it: the children reach each other and nothing else
     dummy: str | None = None
+    #: dual stack (`ipv6=True`, Docker's `--ipv6 --subnet <v6>`): its IPv6 subnet; an endpoint's IPv6 address is
+    #: its IPv4 address's host part in it (addressing.mirror6), the gateway's too
+    subnet6: IPv6Network | None = None
+
+    @property
+    def ipv6(self) -> bool:
+        return self.subnet6 is not None
+
+    def v6_of(self, address: IPv4Address | None) -> IPv6Address | None:
+        """The IPv6 address that goes with one of this network's IPv4 addresses (None on an IPv4-only network)."""
+        if self.subnet6 is None or address is None or self.subnet is None or address not in self.subnet:
+            return None
+        return self.subnet6.network_address + (int(address) - int(self.subnet.network_address))
+
+    @property
+    def gateway6(self) -> IPv6Address | None:
+        return self.v6_of(self.gateway)
 
     @property
     def subnets(self) -> tuple[IPv4Network, ...]:
@@ -223,7 +252,7 @@ class Expectation:
     probe: Probe
     reachable: bool
     claim: str | None = None
-    address: IPv4Address | None = None
+    address: IPAddress | None = None
     #: the host/engine facts under which it holds (netlab/model/conditions.py); () everywhere
     when: tuple[tuple[str, str], ...] = ()
 
@@ -237,7 +266,7 @@ class Measurement:
     src: str
     dst: str
     probe: Probe
-    address: IPv4Address | None = None
+    address: IPAddress | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +357,11 @@ class Topology:
     #: options the scenario's Docker daemons are started with (Scenario.daemon), dockerd's names and spelling:
     #: (("icc", "false"), ("ip", "127.0.0.1"), ("userland-proxy", "false")); () Docker's defaults
     daemon: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def dual_stack(self) -> bool:
+        """Some network has IPv6 (Network.subnet6): every pair is probed with icmp6 too."""
+        return any(n.ipv6 for n in self.networks)
 
     def daemon_option(self, key: str) -> str | None:
         return dict(self.daemon).get(key)

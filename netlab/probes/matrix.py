@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 from typing import Protocol
 
 from netlab import faults, nsthread
@@ -19,7 +18,7 @@ from netlab.kernel import features
 from netlab.model.deployed import Listen
 from netlab.model.probing import Answer, Decided, FromNamespaces, Probing, Task, ThroughShells
 from netlab.model.results import Observation, Outcome
-from netlab.model.topology import ICMP, Driver, ProbeKind, Stage
+from netlab.model.topology import ICMP, ICMP6, Driver, IPAddress, ProbeKind, Stage
 from netlab.probes.responders import Responders
 from netlab.probes.shells import ShellProber
 from netlab.probes.sweep import Shot, sweep_all
@@ -32,8 +31,14 @@ NEIGHBOUR_RESOLUTION_S = 1.0
 NEIGHBOUR_MARGIN_S = 0.1  # for the answer to the re-sent request to come back
 
 
-def pick_address(src: Endpoint, dst: Endpoint) -> IPv4Address | None:
-    """The destination's address on a segment the source shares, else its primary address."""
+def pick_address(src: Endpoint, dst: Endpoint, v6: bool = False) -> IPAddress | None:
+    """The destination's address on a segment the source shares, else its primary address; `v6`: its IPv6 address
+    on a dual-stack segment both share, else its first IPv6 address (None: it has none)."""
+    if v6:
+        for a in dst.addresses:
+            if a.address6 is not None and any(b.segment == a.segment and b.address6 for b in src.addresses):
+                return a.address6
+        return dst.primary6()
     for a in dst.addresses:
         for b in src.addresses:
             if a.segment == b.segment:
@@ -43,22 +48,28 @@ def pick_address(src: Endpoint, dst: Endpoint) -> IPv4Address | None:
 
 def plan(dep: Deployment, stage: Stage) -> list[Task]:
     eps = dep.endpoints
-    tasks: dict[tuple[str, str, str, IPv4Address | None, bool], Task] = {}
+    tasks: dict[tuple[str, str, str, IPAddress | None, bool], Task] = {}
     for s in eps.values():
         for d in eps.values():
             if s is not d:
                 addr = pick_address(s, d)
                 tasks[(s.name, d.name, "icmp", addr, False)] = Task(s.name, d.name, ICMP, addr)
+    if dep.topology.dual_stack:  # the IPv6 matrix beside the IPv4 one
+        for s in eps.values():
+            for d in eps.values():
+                if s is not d:
+                    addr = pick_address(s, d, v6=True)
+                    tasks[(s.name, d.name, "icmp6", addr, False)] = Task(s.name, d.name, ICMP6, addr)
     # expectations without address= first: verdict.find() takes the first matching observation
     for e in sorted(stage.expectations, key=lambda e: e.address is not None):
         override = e.address is not None
-        addr = e.address if override else pick_address(eps[e.src], eps[e.dst])
+        addr = e.address if override else pick_address(eps[e.src], eps[e.dst], e.probe.v6)
         key = (e.src, e.dst, str(e.probe), addr, override)
         if key not in tasks:
             tasks[key] = Task(e.src, e.dst, e.probe, addr, override)
     for m in stage.measurements:  # cells measured with no outcome expected
         override = m.address is not None
-        addr = m.address if override else pick_address(eps[m.src], eps[m.dst])
+        addr = m.address if override else pick_address(eps[m.src], eps[m.dst], m.probe.v6)
         key = (m.src, m.dst, str(m.probe), addr, override)
         if key not in tasks:
             tasks[key] = Task(m.src, m.dst, m.probe, addr, override)
@@ -75,9 +86,12 @@ def services(dep: Deployment) -> list[Listen]:
         ep = dep.endpoints.get(c.name)
         if ep is None or ep.netns is None:
             continue
-        binds = ["0.0.0.0"]
+        binds = ["::"] if ep.primary6() else ["0.0.0.0"]  # "::": both families, as a dual-stack server binds
         if nsthread.is_home(ep.netns):
-            binds = sorted({str(a.address) for a in ep.addresses}) or ["127.0.0.1"]
+            binds = sorted(
+                {str(a.address) for a in ep.addresses} | {str(a.address6) for a in ep.addresses if a.address6}
+            )
+            binds = binds or ["127.0.0.1"]
         out += [Listen(ep.netns, str(p.kind), p.port or 0, bind=b, owner=c.name) for p in c.listen for b in binds]
     return out
 
@@ -344,7 +358,8 @@ def _run(dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, An
         if src.netns is None:
             results[i] = Answer(Outcome.ERROR, None, f"{task.src} has no network namespace (not running)")
         elif task.address is None and task.probe.kind is not ProbeKind.DNS:
-            results[i] = Answer(Outcome.UNREACHABLE, None, f"{task.dst} has no IPv4 address")
+            family = "IPv6" if task.probe.v6 else "IPv4"
+            results[i] = Answer(Outcome.UNREACHABLE, None, f"{task.dst} has no {family} address")
         elif task.probe.kind is ProbeKind.DNS:
             resolver = dep.resolvers.get(task.src)
             if resolver is None:

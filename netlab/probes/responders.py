@@ -37,14 +37,17 @@ class Responders:
         for w in self.wanted:
             try:
                 with nsthread.entered(w.netns):
+                    family = socket.AF_INET6 if ":" in w.bind else socket.AF_INET
                     if w.proto in ("tcp", "dnstcp"):
-                        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                        s = socket.socket(family, socket.SOCK_STREAM)
                         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                        s.bind((w.bind, w.port))
-                        s.listen(1024)
                     else:
-                        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                        s.bind((w.bind, w.port))
+                        s = socket.socket(family, socket.SOCK_DGRAM)
+                    if family == socket.AF_INET6:  # "::" is both families (an application's socket), else v6 only
+                        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if w.bind == "::" else 1)
+                    s.bind((w.bind, w.port))
+                    if w.proto in ("tcp", "dnstcp"):
+                        s.listen(1024)
                 s.setblocking(False)
                 self.socks[s.fileno()] = (s, w)
                 if w.proto in ("dns", "dnstcp"):

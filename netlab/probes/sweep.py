@@ -2,8 +2,9 @@
 
 Sockets are created while the thread is inside the source namespace and stay there for life; the
 I/O then runs outside it. ICMP uses one raw socket with a random echo id (a raw socket sees every
-ICMP packet of its namespace, so replies are matched by id and sequence); TCP is a non-blocking
-connect; UDP sends a token to a responder netlab planted and waits for it to come back.
+ICMP packet of its namespace, so replies are matched by id and sequence), ICMPv6 a second one the same
+way; TCP is a non-blocking connect; UDP sends a token to a responder netlab planted and waits for it to come
+back. A shot's family is its address's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import struct
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import NamedTuple
 
 from netlab import nsthread
@@ -35,6 +36,27 @@ ICMP_FILTER = 1  # linux/icmp.h: SOL_RAW option, a bitmask of ICMP types to drop
 SO_TIMESTAMPNS = 35  # asm-generic/socket.h (SO_TIMESTAMPNS_OLD): struct timespec
 _STAMP_SPACE = socket.CMSG_SPACE(16)
 ICMP_FILTER_MASK = 0xFFFFFFFF & ~((1 << ICMP_ECHO_REPLY) | (1 << ICMP_UNREACH) | (1 << ICMP_TIME_EXCEEDED))
+ICMP6_UNREACH = 1
+ICMP6_TIME_EXCEEDED = 3
+ICMP6_ECHO = 128
+ICMP6_ECHO_REPLY = 129
+ICMP6_FILTER = 1  # linux/icmpv6.h: SOL_ICMPV6 option, struct icmp6_filter: 256 bits, a set bit blocks that type
+ICMP6_FILTER_BITS = b"".join(
+    struct.pack(
+        "I",
+        0xFFFFFFFF
+        & ~sum(1 << (t % 32) for t in (ICMP6_ECHO_REPLY, ICMP6_UNREACH, ICMP6_TIME_EXCEEDED) if t // 32 == word),
+    )
+    for word in range(8)
+)
+UNREACH6_CODES = {
+    0: "no route to destination",
+    1: "communication administratively prohibited",
+    3: "address unreachable",
+    4: "port unreachable",
+    5: "source address failed policy",
+    6: "reject route to destination",
+}
 
 UNREACH_CODES = {
     0: "network unreachable",
@@ -63,7 +85,7 @@ class Shot(NamedTuple):
 
     key: int
     kind: ProbeKind
-    address: IPv4Address  # dns: the resolver the source uses
+    address: IPv4Address | IPv6Address  # dns: the resolver the source uses
     port: int | None = None
     name: str | None = None  # dns: the name to resolve
 
@@ -81,6 +103,11 @@ _PAYLOAD = b"netlab-probe-000"
 _PAYLOAD_SUM = sum(struct.unpack(f"!{len(_PAYLOAD) // 2}H", _PAYLOAD))
 
 
+def echo_request6(ident: int, seq: int) -> bytes:
+    """An ICMPv6 echo request; the kernel fills in the checksum (it covers the IPv6 pseudo-header)."""
+    return struct.pack("!BBHHH", ICMP6_ECHO, 0, 0, ident, seq) + _PAYLOAD
+
+
 def echo_request(ident: int, seq: int, payload: bytes = _PAYLOAD) -> bytes:
     if payload is _PAYLOAD:  # the usual case: sum the constant words once (one packet per pair at N=100)
         total = (ICMP_ECHO << 8) + ident + seq + _PAYLOAD_SUM
@@ -92,8 +119,12 @@ def echo_request(ident: int, seq: int, payload: bytes = _PAYLOAD) -> bytes:
 
 
 @functools.lru_cache(maxsize=8192)
-def _text(address: IPv4Address) -> str:
+def _text(address: IPv4Address | IPv6Address) -> str:
     return str(address)
+
+
+def _family(address: IPv4Address | IPv6Address) -> socket.AddressFamily:
+    return socket.AF_INET6 if address.version == 6 else socket.AF_INET
 
 
 def _negative(err: int) -> Answer:
@@ -116,6 +147,7 @@ class _Sweep:
         self.owners = owners
         self.by_fd: dict[int, tuple[socket.socket, Shot | None]] = {}
         self.icmp: socket.socket | None = None
+        self.icmp6: socket.socket | None = None
         self.ident = int.from_bytes(os.urandom(2), "big") or 1
         self.icmp_seq: dict[int, Shot] = {}
         self.token = os.urandom(8)
@@ -134,7 +166,18 @@ class _Sweep:
     def open(self) -> None:
         for shot in self.shots:
             try:
-                if shot.kind is ProbeKind.ICMP:
+                if shot.kind is ProbeKind.ICMP and shot.address.version == 6:
+                    if self.icmp6 is None:
+                        icmp6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+                        self.icmp6 = icmp6
+                        icmp6.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+                        # only replies and errors: not the neighbour discovery every namespace exchanges
+                        icmp6.setsockopt(socket.IPPROTO_ICMPV6, ICMP6_FILTER, ICMP6_FILTER_BITS)
+                        icmp6.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                        icmp6.setblocking(False)
+                        self.by_fd[icmp6.fileno()] = (icmp6, None)
+                        self._register(icmp6.fileno(), select.EPOLLIN)
+                elif shot.kind is ProbeKind.ICMP:
                     if self.icmp is None:
                         icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
                         self.icmp = icmp
@@ -149,11 +192,11 @@ class _Sweep:
                         self.by_fd[icmp.fileno()] = (icmp, None)
                         self._register(icmp.fileno(), select.EPOLLIN)
                 elif shot.kind is ProbeKind.TCP:
-                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    s = socket.socket(_family(shot.address), socket.SOCK_STREAM)
                     s.setblocking(False)
                     self.by_fd[s.fileno()] = (s, shot)
                 elif shot.kind in (ProbeKind.UDP, ProbeKind.DNS):
-                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    s = socket.socket(_family(shot.address), socket.SOCK_DGRAM)
                     s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
                     s.setblocking(False)
                     self.by_fd[s.fileno()] = (s, shot)
@@ -182,15 +225,15 @@ class _Sweep:
                     self._register(fd, select.EPOLLIN)
             except OSError as e:
                 self._done(fd, _negative(e.errno or 0))
-        if self.icmp is None:
-            return
         for seq, shot in enumerate(s for s in self.shots if s.kind is ProbeKind.ICMP):
-            if shot.key in self.results:
+            raw = self.icmp6 if shot.address.version == 6 else self.icmp
+            if shot.key in self.results or raw is None:
                 continue
-            self.icmp_seq[seq] = shot
+            self.icmp_seq[seq] = shot  # one numbering for both families: a sequence number names one shot
             self.sent_at[shot.key] = time.time()
+            packet = echo_request6(self.ident, seq) if raw is self.icmp6 else echo_request(self.ident, seq)
             try:
-                self.icmp.sendto(echo_request(self.ident, seq), (_text(shot.address), 0))
+                raw.sendto(packet, (_text(shot.address), 0))
             except OSError as e:
                 self._answer(shot.key, _negative(e.errno or 0))
 
@@ -209,6 +252,8 @@ class _Sweep:
     def event(self, fd: int, ev: int) -> None:
         if self.icmp is not None and fd == self.icmp.fileno():
             self._icmp_in()
+        elif self.icmp6 is not None and fd == self.icmp6.fileno():
+            self._icmp6_in()
         elif fd in self.by_fd:
             self._sock_event(fd, ev)
 
@@ -294,6 +339,38 @@ class _Sweep:
                 if ident == self.ident and shot is not None:
                     what = UNREACH_CODES.get(code, f"code {code}") if typ == ICMP_UNREACH else "TTL exceeded"
                     self._answer(shot.key, Answer(Outcome.UNREACHABLE, None, f"ICMP {what} from {src}"))
+
+    def _icmp6_in(self) -> None:
+        """ICMPv6 from a raw socket: the message without its IPv6 header; an error quotes the IPv6 header (40
+        bytes) and the echo request it answers."""
+        assert self.icmp6 is not None
+        while True:
+            try:
+                pkt, anc, _, addr = self.icmp6.recvmsg(2048, _STAMP_SPACE)
+            except BlockingIOError:
+                return
+            except OSError:
+                return
+            if len(pkt) < 8:
+                continue
+            src, typ, code = addr[0], pkt[0], pkt[1]
+            if typ == ICMP6_ECHO_REPLY:
+                ident, seq = struct.unpack("!HH", pkt[4:8])
+                shot = self.icmp_seq.get(seq)
+                if ident == self.ident and shot is not None:
+                    self._answer(
+                        shot.key,
+                        Answer(Outcome.REACHABLE, self._rtt(shot, _stamp(anc)), f"echo reply from {src}", stamped=True),
+                    )
+            elif typ in (ICMP6_UNREACH, ICMP6_TIME_EXCEEDED):
+                quoted = pkt[8 + 40 : 8 + 40 + 8]
+                if len(quoted) < 8 or quoted[0] != ICMP6_ECHO:
+                    continue
+                ident, seq = struct.unpack("!HH", quoted[4:8])
+                shot = self.icmp_seq.get(seq)
+                if ident == self.ident and shot is not None:
+                    what = UNREACH6_CODES.get(code, f"code {code}") if typ == ICMP6_UNREACH else "hop limit exceeded"
+                    self._answer(shot.key, Answer(Outcome.UNREACHABLE, None, f"ICMPv6 {what} from {src}"))
 
     def close(self) -> None:
         for fd, (sock, _) in self.by_fd.items():

@@ -112,34 +112,17 @@ def stage_tables(
     color: bool,
     label: str = "expected",
 ) -> list[str]:
-    """The icmp matrix as three grids side by side; every other probe as one row per expectation. With
-    `--why` an explained X carries its letter (see why_lines)."""
-    expected: Grid = {}
-    diff: Grid = {}
+    """The icmp matrix as three grids side by side (and the icmp6 one below it on a dual-stack topology); every
+    other probe as one row per expectation. With `--why` an explained X carries its letter (see why_lines)."""
     letters = why_letters(observations)
-    observed: Grid = {(o.src, o.dst): o.outcome.symbol for o in observations if str(o.probe) == "icmp"}
-    for c in checks:
-        if str(c.expectation.probe) != "icmp":
+    out: list[str] = []
+    for grid in GRID_PROBES:
+        if grid != "icmp" and not any(str(o.probe) == grid for o in observations):
             continue
-        key = (c.expectation.src, c.expectation.dst)
-        expected[key] = c.expected.symbol
-        if c.observation is not None:
-            observed[key] = c.observed.symbol
-        diff[key] = _diff_mark(c)
-    for (src, dst, probe), letter in letters.items():
-        if probe == "icmp" and observed.get((src, dst)) in ("X", "."):
-            observed[(src, dst)] += letter
-    blocks = [
-        table(label, names, expected, color),
-        table("observed", names, observed, color),
-        table("diff", names, diff, color),
-    ]
-    plain = [
-        max(len(line) for line in table(t, names, g, False))
-        for t, g in ((label, expected), ("observed", observed), ("diff", diff))
-    ]
-    out = _side_by_side(blocks, plain_width=plain)
-    others = [c for c in checks if str(c.expectation.probe) != "icmp"]
+        if out:
+            out += ["", f"over IPv6 ({grid})"]
+        out += _grids(grid, names, observations, checks, color, label, letters)
+    others = [c for c in checks if str(c.expectation.probe) not in GRID_PROBES]
     if others:
         width_p = max(len(str(c.expectation.probe)) for c in others)
         width_e = max(len(f"{c.expectation.src} -> {c.expectation.dst}") for c in others)
@@ -162,6 +145,46 @@ def stage_tables(
     return out
 
 
+#: the probes shown as a grid of every pair (the others one row per cell)
+GRID_PROBES = ("icmp", "icmp6")
+
+
+def _grids(
+    probe: str,
+    names: Sequence[str],
+    observations: Sequence[Observation],
+    checks: Sequence[Check],
+    color: bool,
+    label: str,
+    letters: dict[tuple[str, str, str], str],
+) -> list[str]:
+    """One probe's expected, observed and diff grids side by side."""
+    expected: Grid = {}
+    diff: Grid = {}
+    observed: Grid = {(o.src, o.dst): o.outcome.symbol for o in observations if str(o.probe) == probe}
+    for c in checks:
+        if str(c.expectation.probe) != probe:
+            continue
+        key = (c.expectation.src, c.expectation.dst)
+        expected[key] = c.expected.symbol
+        if c.observation is not None:
+            observed[key] = c.observed.symbol
+        diff[key] = _diff_mark(c)
+    for (src, dst, p), letter in letters.items():
+        if p == probe and observed.get((src, dst)) in ("X", "."):
+            observed[(src, dst)] += letter
+    blocks = [
+        table(label, names, expected, color),
+        table("observed", names, observed, color),
+        table("diff", names, diff, color),
+    ]
+    plain = [
+        max(len(line) for line in table(t, names, g, False))
+        for t, g in ((label, expected), ("observed", observed), ("diff", diff))
+    ]
+    return _side_by_side(blocks, plain_width=plain)
+
+
 def measured_lines(
     stage: Stage,
     observations: Sequence[Observation],
@@ -169,7 +192,7 @@ def measured_lines(
     nothing: str = "nothing expected",
 ) -> list[str]:
     """The tcp, udp and dns cells the stage measures with no outcome expected (`s.measure`), one row each."""
-    wanted = {(m.src, m.dst, str(m.probe)) for m in stage.measurements if str(m.probe) != "icmp"} - expected
+    wanted = {(m.src, m.dst, str(m.probe)) for m in stage.measurements if str(m.probe) not in GRID_PROBES} - expected
     rows = [o for o in observations if (o.src, o.dst, str(o.probe)) in wanted]
     if not rows:
         return []

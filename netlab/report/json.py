@@ -27,6 +27,11 @@ def result_to_json(r: Result) -> dict[str, Any]:
                 "kind": str(ep.kind),
                 "node": ep.node,
                 "addresses": {a.network: str(a.address) for a in ep.addresses},
+                **(
+                    {"addresses6": {a.network: str(a.address6) for a in ep.addresses if a.address6}}
+                    if any(a.address6 for a in ep.addresses)
+                    else {}
+                ),
             }
             for name, ep in r.endpoints.items()
         },

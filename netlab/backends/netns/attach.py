@@ -111,7 +111,17 @@ def connect(t: Topology, st: State, c: Container, att: Attachment) -> None:
     home = net.subnet_for(att.address) or net.subnet
     nl = st.sessions(st.ns[c.name])
     nl.addr(ifindex, att.address, home.prefixlen)
+    address6 = net.v6_of(att.address)
+    if address6 is not None and net.subnet6 is not None:  # dual stack: IPv6 on for this interface only
+        ipv6_on(st.ns[c.name], ifname, "lo")
+        nl.addr(ifindex, address6, net.subnet6.prefixlen)
     nl.up(ifindex)
+
+
+def ipv6_on(netns: str, *ifnames: str) -> None:
+    """Turn IPv6 on for these interfaces of a namespace (netlab creates every namespace with IPv6 off:
+    namespaces.NO_IPV6), as an interface of a dual-stack network has it."""
+    nsthread.write_sysctls(netns, {f"net.ipv6.conf.{name}.disable_ipv6": "0" for name in ifnames})
 
 
 def _veth(
@@ -180,6 +190,8 @@ def default_route(t: Topology, st: State, c: Container) -> None:
             nl.default_route(None, nl.index(link.ifname))
         else:
             nl.default_route(net.gateway_for(att.address), None)
+        if any(t.network(a.network).ipv6 for a in c.attachments):
+            nl.default_route6(net.gateway6)  # the gateway network's, as Docker 20.10 picks one for both families
 
 
 def overlay_sandbox(t: Topology, st: State, node: str, net: Network) -> None:

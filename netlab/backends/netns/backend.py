@@ -288,6 +288,10 @@ class NetnsBackend(Backend):
                     assert net.bridge_name and net.gateway and net.subnet
                     br = nl.bridge(net.bridge_name, mac=docker_random_mac())
                     nl.addr(br, net.gateway, net.subnet.prefixlen)
+                    if net.subnet6 is not None:  # dual stack: the bridge carries the IPv6 gateway too
+                        attach.ipv6_on(st.ns[node], net.bridge_name)
+                        assert net.gateway6 is not None
+                        nl.addr(br, net.gateway6, net.subnet6.prefixlen)
                     nl.up(br)
                     if st.hairpin:  # Docker without docker-proxy: DNAT'ed loopback traffic may leave by the bridge
                         nsthread.write_sysctls(st.ns[node], {f"net.ipv4.conf.{net.bridge_name}.route_localnet": "1"})
@@ -362,7 +366,11 @@ class NetnsBackend(Backend):
             if c.joins:
                 eps[c.name] = common.joining(c, eps[c.joins])
                 continue
-            addrs = [Address(a.network, t.segment(a.network, c.node), a.address) for a in c.attachments if a.address]
+            addrs = [
+                Address(a.network, t.segment(a.network, c.node), a.address, t.network(a.network).v6_of(a.address))
+                for a in c.attachments
+                if a.address
+            ]
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, st.ns[c.name], addrs)
         for p in t.peers:
             eps[p.name] = common.peer(p, st.ns[p.name])

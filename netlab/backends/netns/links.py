@@ -11,7 +11,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from errno import EEXIST, ENODEV, ESRCH
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import Any
 
 from pyroute2 import IPRoute
@@ -23,6 +23,7 @@ NUD_NOARP = 0x40
 NTF_SELF = 0x02
 IFF_UP = 0x1
 NUD_PERMANENT = 0x80
+IFA_F_NODAD = 0x02  # linux/if_addr.h
 
 MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
 IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
@@ -153,9 +154,12 @@ class Netlink:
         """Let the bridge send a frame back out of the port it came in by (a bridge port's hairpin mode)."""
         self._ipr.brport("set", index=index, mode=1)
 
-    def addr(self, index: int, address: IPv4Address, prefixlen: int) -> None:
+    def addr(self, index: int, address: IPv4Address | IPv6Address, prefixlen: int) -> None:
+        """Add an address; an IPv6 one without duplicate address detection (no second of tentative state: the
+        run numbers every address itself). The interface's IPv6 must be on (ipv6_on)."""
+        kw: dict[str, Any] = {"flags": IFA_F_NODAD} if address.version == 6 else {}
         try:
-            self._ipr.addr("add", index=index, address=str(address), prefixlen=prefixlen)
+            self._ipr.addr("add", index=index, address=str(address), prefixlen=prefixlen, **kw)
         except NetlinkError as e:
             if e.code != EEXIST:
                 raise
@@ -192,6 +196,17 @@ class Netlink:
         if oif is not None:
             kw["oif"] = oif
         self._ipr.route("replace", **kw)
+
+    def default_route6(self, gateway: IPv6Address | None) -> None:
+        """Make the IPv6 default route go via `gateway`, replacing any; None: remove it."""
+        if gateway is None:
+            try:
+                self._ipr.route("del", family=socket.AF_INET6, dst="::/0")
+            except NetlinkError as e:
+                if e.code != ESRCH:
+                    raise
+            return
+        self._ipr.route("replace", family=socket.AF_INET6, proto=RTPROT_BOOT, dst="::/0", gateway=str(gateway))
 
     def neigh(self, index: int, address: IPv4Address, mac: str) -> None:
         """A permanent neighbour (ARP) entry, as Docker's overlay driver programs for remote peers."""
