@@ -74,6 +74,10 @@ def uses_embedded_dns(t: Topology, c: Container) -> bool:
     return not shares_node_ns(t, c) and any(t.network(a.network).user_defined for a in c.attachments)
 
 
+#: the zone key of a name's IPv6 address (netlab/probes/dns.py answers AAAA from "NAME AAAA")
+AAAA_KEY = " AAAA"
+
+
 def embedded_zone(t: Topology, c: Container, containers: Iterable[Container]) -> dict[str, str]:
     """The names the embedded DNS answers for `c` (name -> address), among `containers` as they are now: every
     container sharing one of c's user-defined networks by its name and as `name.network`, and that network's
@@ -84,10 +88,13 @@ def embedded_zone(t: Topology, c: Container, containers: Iterable[Container]) ->
         name = other.docker_name or other.name
         for a in other.attachments:
             if a.network in user_nets and a.address is not None:
-                zone.setdefault(name, str(a.address))
-                zone[f"{name}.{a.network}"] = str(a.address)
-                for alias in a.aliases:  # Docker's network aliases: on that network only
-                    zone.setdefault(alias, str(a.address))
+                six = t.network(a.network).v6_of(a.address)
+                records = {"": str(a.address), **({AAAA_KEY: str(six)} if six is not None else {})}
+                for suffix, text in records.items():  # AAAA: its IPv6 address on a dual-stack network
+                    zone.setdefault(name + suffix, text)
+                    zone[f"{name}.{a.network}{suffix}"] = text
+                    for alias in a.aliases:  # Docker's network aliases: on that network only
+                        zone.setdefault(alias + suffix, text)
     # Docker asks its endpoints' link aliases before any name: an alias resolves to the linked container's address
     # on the first of c's user-defined networks that container is on too
     found = {other.name: other for other in containers}

@@ -365,7 +365,7 @@ def _run(dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, An
             if resolver is None:
                 results[i] = Answer(Outcome.UNREACHABLE, None, f"{task.src} has no resolver configured")
             else:
-                by_src[task.src].append(Shot(i, ProbeKind.DNS, resolver, 53, task.probe.name))
+                by_src[task.src].append(Shot(i, ProbeKind.DNS, resolver, 53, task.probe.name, task.probe.v6))
         else:
             assert task.address is not None
             by_src[task.src].append(Shot(i, task.probe.kind, task.address, task.probe.port))

@@ -88,6 +88,7 @@ class Shot(NamedTuple):
     address: IPv4Address | IPv6Address  # dns: the resolver the source uses
     port: int | None = None
     name: str | None = None  # dns: the name to resolve
+    aaaa: bool = False  # dns: ask for its IPv6 address (dns6:NAME)
 
 
 def _checksum(data: bytes) -> int:
@@ -221,7 +222,8 @@ class _Sweep:
                         self._done(fd, _negative(rc))
                 else:
                     sock.connect(addr)
-                    sock.send(dns.query(str(shot.name), self.qid) if shot.kind is ProbeKind.DNS else self.token)
+                    qtype = dns.TYPE_AAAA if shot.aaaa else dns.TYPE_A
+                    sock.send(dns.query(str(shot.name), self.qid, qtype) if shot.kind is ProbeKind.DNS else self.token)
                     self._register(fd, select.EPOLLIN)
             except OSError as e:
                 self._done(fd, _negative(e.errno or 0))
@@ -299,7 +301,8 @@ class _Sweep:
                 what = f"{shot.name} -> {found} via {shot.address}"
                 self._done(fd, Answer(Outcome.REACHABLE, self._rtt(shot, _stamp(anc)), what, stamped=True))
             else:
-                what = dns.RCODES.get(rcode, f"rcode {rcode}") if rcode else "no address in the answer"
+                empty = "no AAAA record in the answer" if shot.aaaa else "no address in the answer"
+                what = dns.RCODES.get(rcode, f"rcode {rcode}") if rcode else empty
                 self._done(fd, Answer(Outcome.UNREACHABLE, None, f"{shot.name}: {what} from {shot.address}"))
             return
         if data == self.token:
