@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from netlab.model import dockerrules
@@ -63,6 +63,9 @@ OLD = (("engine", "<28"),)
 NEW = (("engine", ">=28"),)
 OLD29 = (("engine", "<29"),)
 NEW29 = (("engine", ">=29"),)
+#: Docker writes ip6tables rules by default since 27 (before: only with --experimental --ip6tables)
+NO_IP6TABLES = (("engine", "<27"),)
+IP6TABLES = (("engine", ">=27"),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,8 @@ class _Place:
     node: str | None
     #: network (or lan, or `<lan>-shim` on a node) -> this namespace's address there
     nets: dict[str, IPv4Address] = field(default_factory=dict)
+    #: dual-stack network -> this namespace's IPv6 address there
+    nets6: dict[str, IPv6Address] = field(default_factory=dict)
 
 
 def _on_link(net: Network, mine: IPv4Address, address: IPv4Address) -> bool:
@@ -243,26 +248,36 @@ class _Rules:
             return self._node(c.node)
         if c.joins:
             return self.place(c.joins)
-        known = {a.network: a.address for a in self.eps[name].addresses} if name in self.eps else {}
-        nets = {}
+        addresses = self.eps[name].addresses if name in self.eps else []
+        known = {a.network: a.address for a in addresses}
+        known6 = {a.network: a.address6 for a in addresses if a.address6 is not None}
+        nets, nets6 = {}, {}
         for a in c.attachments:
-            if self.t.network(a.network).has_addresses:
+            net = self.t.network(a.network)
+            if net.has_addresses:
                 address = known.get(a.network, a.address)
                 if address is not None:
                     nets[a.network] = address
-        return _Place("ctr" if nets else "none", name, c.node, nets)
+                six = known6.get(a.network) or net.v6_of(address)
+                if six is not None:
+                    nets6[a.network] = six
+        return _Place("ctr" if nets else "none", name, c.node, nets, nets6)
 
     def _node(self, node: str) -> _Place:
         nets = {u.lan: u.address for u in self.t.uplinks_of(node)}
+        nets6 = {}
         for net in self.t.networks_on(node):
             if net.driver == Driver.BRIDGE and net.gateway is not None:
                 nets[net.name] = net.gateway
+                if net.gateway6 is not None:
+                    nets6[net.name] = net.gateway6
         if node in self.eps:  # the gateways Docker chose (docker backend), the shims made so far
             nets.update({a.network: a.address for a in self.eps[node].addresses})
+            nets6.update({a.network: a.address6 for a in self.eps[node].addresses if a.address6 is not None})
         for s in self.shims:
             if s.node == node:
                 nets[f"{s.lan}-shim"] = s.address
-        return _Place("node", node, node, nets)
+        return _Place("node", node, node, nets, nets6)
 
     def container(self, place: _Place) -> Container:
         return self.ctrs[place.name]
@@ -338,7 +353,62 @@ class _Rules:
 
     # -- IPv6 --------------------------------------------------------------------
     def fate6(self, src: str, dst: str, address: IPAddress | None, probe: Probe) -> list[Variant]:
-        raise _Unknown("IPv6 cells are not predicted yet")
+        """IPv6 on dual-stack bridge networks: a bridge passes it as it passes IPv4; between bridges, a node forwards
+        it (Docker turned IPv6 forwarding on) and only ip6tables rules (Docker 27 and later, by default) isolate
+        the networks. Lans carry no IPv6 in netlab's scenarios."""
+        if probe.kind is ProbeKind.DNS:
+            return self.dns(src, probe)
+        s, d = self.place(src), self.place(dst)
+        if s.kind == "none":
+            return _no(f"{src} has only loopback: no route to anything")
+        if address is None or address.version != 6:
+            return _no(f"{dst} has no IPv6 address (its networks are IPv4-only)")
+        if probe.kind in (ProbeKind.TCP, ProbeKind.UDP):
+            closed = self.nobody_listens(dst, d, probe)
+            if closed is not None:
+                return _no(closed)
+        if (s.kind, s.name) == (d.kind, d.name):
+            return _yes("one network namespace: delivered locally")
+        if not s.nets6:
+            return _no(f"{src} has no IPv6 address (its networks are IPv4-only): nothing routes IPv6 from it")
+        on = next((net for net, a in d.nets6.items() if a == address), None)
+        if on is None:
+            raise _Unknown(f"{address} is not an IPv6 address netlab knows {dst} by")
+        if d.kind == "node" and probe.kind in (ProbeKind.TCP, ProbeKind.UDP) and self.landing(d, probe):
+            raise _Unknown("a published port over IPv6")
+        if s.kind == "node":
+            if d.kind == "ctr" and d.node == s.name:
+                return _yes(f"the host reaches its bridge {on} directly, over IPv6 too")
+            raise _Unknown(f"IPv6 from {src} to {dst}")
+        if s.kind != "ctr":
+            raise _Unknown(f"IPv6 from {src}")
+        net = self.t.network(on)
+        if on in s.nets6:
+            if d.kind == "node":
+                return _yes(f"the host's own IPv6 address on {on}: delivered locally (INPUT)")
+            if net.icc:
+                return _yes(f"both on dual-stack bridge network {on}")
+            return [
+                (NO_IP6TABLES, True, f"{on} has icc disabled, but Docker 20.10 writes no ip6tables rule to enforce it"),
+                (IP6TABLES, False, f"{on} has icc disabled: ip6tables -i br -o br -j DROP"),
+            ]
+        gw = dockerrules.gateway_attachment(self.t, self.container(s))
+        via = self.t.network(gw.network) if gw is not None else None
+        if via is None or via.subnet6 is None or via.driver != Driver.BRIDGE or via.internal:
+            raise _Unknown(f"{src}'s IPv6 default route (its gateway network is not a dual-stack bridge)")
+        if d.kind == "node" and d.name == s.node:
+            return _yes(f"the host's own IPv6 address, through {via.name}'s gateway: delivered locally (INPUT)")
+        if d.kind == "ctr" and d.node == s.node and net.driver == Driver.BRIDGE and not net.internal:
+            return [
+                (
+                    NO_IP6TABLES,
+                    True,
+                    f"forwarded by the host to {on}: Docker 20.10 writes no ip6tables rules (no --ip6tables), so "
+                    "nothing isolates IPv6 between bridge networks",
+                ),
+                (IP6TABLES, False, f"{d.name} is on another bridge network ({on}): ip6tables isolation drops it"),
+            ]
+        raise _Unknown(f"IPv6 from {src} to {dst} on {on}")
 
     def dns(self, src: str, probe: Probe) -> list[Variant]:
         s = self.place(src)
@@ -353,6 +423,11 @@ class _Rules:
                 "container"
             )
         zone = dockerrules.embedded_zone(self.t, c, self.ctrs.values())
+        if probe.v6:
+            if f"{probe.name}{dockerrules.AAAA_KEY}" in zone:
+                return _yes(f"Docker's embedded DNS answers {probe.name!r} AAAA: its IPv6 address on a network shared")
+            if probe.name in zone:
+                return _no(f"{probe.name!r} has no IPv6 address on the networks {src} shares with it: no AAAA record")
         if probe.name in zone:
             return _yes(f"Docker's embedded DNS answers {probe.name!r}: on a user-defined network {src} shares")
         return _no(f"Docker's embedded DNS knows no {probe.name!r} on the user-defined networks {src} is on")

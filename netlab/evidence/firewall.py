@@ -25,7 +25,7 @@ from typing import Any
 
 from netlab import nsthread
 from netlab.backends.base import Deployment
-from netlab.kernel.iptables import SAVE_TOOLS
+from netlab.kernel.iptables import SAVE6_TOOLS, SAVE_TOOLS
 from netlab.model.topology import EndpointKind, Forward, Route, Stage
 
 Tables = dict[str, dict[str, Any]]  # table -> {"policies": {chain: policy}, "rules": [rule lines]}
@@ -35,8 +35,9 @@ def save(netns: str, flavour: str | None = None) -> str:
     """The namespace's rules as iptables-save prints them ('' when the tool is missing), followed by the
     views the main one cannot show, as pseudo-tables in the same format:
     `*legacy:<table>` for iptables-legacy tables next to nft-based ones (iptables-nft cannot see them),
-    and `*nft:<family> <name>` for native nftables tables (not iptables-nft's own). Both are looked for
-    without starting a process (the kernel's table list), so a namespace without them costs nothing."""
+    `*ip6:<table>` for ip6tables' (Docker's IPv6 rules), and `*nft:<family> <name>` for native nftables tables
+    (not iptables-nft's own). All are looked for without starting a process (the kernel's table lists), so a
+    namespace without them costs nothing."""
     text = ""
     used = None
     for tool in _tools(flavour):
@@ -70,7 +71,15 @@ def _other_views(netns: str, used: str | None) -> str:
         with contextlib.suppress(subprocess.CalledProcessError):
             legacy = nsthread.run(netns, [SAVE_TOOLS["iptables-legacy"]])
             text += "\n" + "\n".join(f"*legacy:{x[1:]}" if x.startswith("*") else x for x in legacy.splitlines())
-    native = [t for t in nft_tables(netns) if t not in IPTABLES_NFT_TABLES]
+    tables = nft_tables(netns)
+    six = SAVE6_TOOLS["iptables-legacy"] if _legacy_tables(netns, 6) else None
+    if any(t[0] == "ip6" and t in IPTABLES_NFT_TABLES for t in tables):
+        six = SAVE6_TOOLS["iptables-nft"]
+    if six is not None and shutil.which(six):
+        with contextlib.suppress(subprocess.CalledProcessError):
+            saved6 = nsthread.run(netns, [six])
+            text += "\n" + "\n".join(f"*ip6:{x[1:]}" if x.startswith("*") else x for x in saved6.splitlines())
+    native = [t for t in tables if t not in IPTABLES_NFT_TABLES]
     if native and shutil.which("nft"):
         for family, name in native:
             with contextlib.suppress(subprocess.CalledProcessError):
@@ -78,11 +87,12 @@ def _other_views(netns: str, used: str | None) -> str:
     return text
 
 
-def _legacy_tables(netns: str) -> list[str]:
-    """x_tables' (iptables-legacy's) tables of the namespace: /proc/net/ip_tables_names read from inside."""
+def _legacy_tables(netns: str, version: int = 4) -> list[str]:
+    """x_tables' (iptables-legacy's) tables of the namespace: /proc/net/ip_tables_names (ip6_tables_names)
+    read from inside."""
     with nsthread.entered(netns):
         try:
-            with open("/proc/thread-self/net/ip_tables_names") as f:
+            with open(f"/proc/thread-self/net/ip{'6' if version == 6 else ''}_tables_names") as f:
                 return f.read().split()
         except OSError:
             return []

@@ -7,3 +7,6 @@ from __future__ import annotations
 #: in order of preference
 RESTORE_TOOLS = {"iptables-nft": "iptables-nft-restore", "iptables-legacy": "iptables-legacy-restore"}
 SAVE_TOOLS = {"iptables-nft": "iptables-nft-save", "iptables-legacy": "iptables-legacy-save"}
+#: ip6tables' tools, by the same flavour names
+RESTORE6_TOOLS = {"iptables-nft": "ip6tables-nft-restore", "iptables-legacy": "ip6tables-legacy-restore"}
+SAVE6_TOOLS = {"iptables-nft": "ip6tables-nft-save", "iptables-legacy": "ip6tables-legacy-save"}

@@ -213,8 +213,9 @@ class Publish:
     host_port: int
     container_port: int
     proto: str = "tcp"
-    #: the host address the port is published on (`-p 127.0.0.1:8080:80`); None: every address (0.0.0.0)
-    host_ip: IPv4Address | None = None
+    #: the host address the port is published on (`-p 127.0.0.1:8080:80`); None: every address (0.0.0.0 and
+    #: ::). Scenarios give IPv4 ones; an IPv6 one publishes on IPv6 only (the engine profiles' tests)
+    host_ip: IPAddress | None = None
 
 
 @dataclass(frozen=True, slots=True)

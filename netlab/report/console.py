@@ -221,8 +221,9 @@ def condition_lines(checks: Sequence[Check]) -> list[str]:
     return [f"  on this host ({cond}): {', '.join(cells)}" for cond, cells in by.items()]
 
 
-def environment_lines(env: dict[str, Any]) -> list[str]:
-    """The engine and the Docker hosts as they decide reachability (netlab/evidence/hostfacts.py)."""
+def environment_lines(env: dict[str, Any], dual_stack: bool = False) -> list[str]:
+    """The engine and the Docker hosts as they decide reachability (netlab/evidence/hostfacts.py); `dual_stack`:
+    their IPv6 forwarding and ip6tables FORWARD policy too."""
     out = []
     if env.get("engine"):
         proxy = env.get("userland_proxy")
@@ -235,10 +236,16 @@ def environment_lines(env: dict[str, Any]) -> list[str]:
             out.append(f"  chosen: {env['engine_chosen']} (--engine and --forward-policy choose others)")
     for node, facts in (env.get("nodes") or {}).items():
         nf = facts.get("bridge_nf_call_iptables")
+        six = ""
+        if dual_stack:
+            six = (
+                f"; IPv6 forwarding {facts.get('ipv6_forwarding')}, "
+                f"FORWARD policy {facts.get('forward_policy6') or 'ACCEPT (no ip6tables filter table)'}"
+            )
         out.append(
             f"node {node}: FORWARD policy {facts.get('forward_policy') or 'unknown (rules not read)'}, "
             f"ip_forward {facts.get('ip_forward')}, "
-            f"bridge-nf-call-iptables {nf if nf is not None else 'missing'}"
+            f"bridge-nf-call-iptables {nf if nf is not None else 'missing'}{six}"
         )
     return out
 
@@ -254,7 +261,7 @@ def render(r: Result, color: bool = False, predicted: bool = False) -> str:
         f"backend: {r.backend}  kernel: {env.get('kernel', '?')}{runner}  firewall: {env.get('firewall', '?')}  "
         f"run: {r.run}",
     ]
-    lines += environment_lines(env)
+    lines += environment_lines(env, t.dual_stack)
     docker_said = env.get("docker_warnings") or {}
     if docker_said:  # the daemon's own words (the docker backend), in place of netlab's rendering of them
         lines += [f"warning (Docker, container {c!r}): {w}" for c, ws in sorted(docker_said.items()) for w in ws]
@@ -419,16 +426,17 @@ def firewall_lines(nodes: dict[str, Any], color: bool) -> list[str]:
             out += ["", f"firewall of {node} ({tool}): no change{why}"]
             continue
         out += ["", _bold(f"firewall of {node} ({tool}): rules added (+) and removed (-)", color)]
+        w = max(7, *(len(table) for table in changes))
         for table, entry in changes.items():
             for chain in entry.get("chains_created", []):
-                out.append(f"  {table:<7} + chain {chain}")
+                out.append(f"  {table:<{w}} + chain {chain}")
             for chain in entry.get("chains_deleted", []):
-                out.append(f"  {table:<7} - chain {chain}")
+                out.append(f"  {table:<{w}} - chain {chain}")
             for chain, change in entry.get("policies", {}).items():
-                out.append(f"  {table:<7}   policy {chain}: {change}")
+                out.append(f"  {table:<{w}}   policy {chain}: {change}")
             for sign, key in (("+", "added"), ("-", "removed")):
                 for rules in entry.get(key, {}).values():
-                    out += [f"  {table:<7} {sign} {rule}" for rule in rules]
+                    out += [f"  {table:<{w}} {sign} {rule}" for rule in rules]
     return out
 
 

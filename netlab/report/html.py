@@ -214,7 +214,7 @@ def render(r: Result, html_path: str = "") -> str:
             _evidence(r, stage.name, html_dir),
         ]
     shown = {k: v for k, v in r.environment.items() if k not in ("nodes", "daemon_options")}
-    for line in console.environment_lines(r.environment):
+    for line in console.environment_lines(r.environment, r.topology.dual_stack):
         key, _, value = line.partition(": ")
         shown[key] = value
     env = {**shown, "backend": r.backend, "run": r.run, **{k: f"{v:.3f} s" for k, v in r.timings.items()}}

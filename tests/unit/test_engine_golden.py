@@ -6,7 +6,7 @@ Each case builds the same networks and published ports the moby document describ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ ICC_OFF = {"com.docker.network.bridge.enable_icc": "false"}
 MASQ_OFF = {"com.docker.network.bridge.enable_ip_masquerade": "false"}
 
 
-def bridge(name: str, subnet: str, br: str, internal: bool = False, **options: str) -> Network:
+def bridge(name: str, subnet: str, br: str, internal: bool = False, subnet6: str = "", **options: str) -> Network:
     net = IPv4Network(subnet)
     return Network(
         name,
@@ -31,6 +31,7 @@ def bridge(name: str, subnet: str, br: str, internal: bool = False, **options: s
         internal=internal,
         predefined=name == "bridge",
         bridge_name=br,
+        subnet6=IPv6Network(subnet6) if subnet6 else None,
     )
 
 
@@ -125,19 +126,27 @@ DUMMY = "br-dummy"
 
 
 def nft_case(name: str) -> tuple[list[Network], list[Published], Host]:
-    """The nftabler test's network: br-dummy 192.168.0.0/24, endpoint 192.168.0.2, 8080 -> 80/tcp."""
+    """The nftabler test's network: br-dummy 192.168.0.0/24 and fd49:efd7:54aa::/64, endpoint 192.168.0.2 and
+    fd49:efd7:54aa::1, 8080 -> 80/tcp (bindlh: on 127.0.0.1 and on ::1)."""
     if name.startswith("cleaned"):
-        return [], [], Host()
+        return [], [], Host(ipv6=True)
     params = dict(kv.split("=") for kv in name.split(","))
     options = {}
     if params["icc"] == "false":
         options.update(ICC_OFF)
     if params.get("masq") == "false":
         options.update(MASQ_OFF)
-    net = bridge("dummy", "192.168.0.0/24", DUMMY, internal=params["internal"] == "true", **options)
-    host_ip = IPv4Address("127.0.0.1") if params.get("bindlh") == "true" else None
-    port = Published(net, IPv4Address("192.168.0.2"), Publish(8080, 80, host_ip=host_ip))
-    return [net], [port], Host(userland_proxy=params["hairpin"] == "false")
+    internal = params["internal"] == "true"
+    net = bridge("dummy", "192.168.0.0/24", DUMMY, internal=internal, subnet6="fd49:efd7:54aa::/64", **options)
+    address, address6 = IPv4Address("192.168.0.2"), IPv6Address("fd49:efd7:54aa::1")
+    if params.get("bindlh") == "true":
+        ports = [
+            Published(net, address, Publish(8080, 80, host_ip=IPv4Address("127.0.0.1")), address6),
+            Published(net, address, Publish(8080, 80, host_ip=IPv6Address("::1")), address6),
+        ]
+    else:
+        ports = [Published(net, address, Publish(8080, 80), address6)]
+    return [net], ports, Host(userland_proxy=params["hairpin"] == "false", ipv6=True)
 
 
 def normalised(text: str) -> list[str]:
@@ -157,10 +166,18 @@ NFT_CASES = sorted(p.stem for p in (MOBY / "nftables").glob("*.nft"))
 def test_nftables_profile_writes_moby_s_golden_table(case: str):
     networks, published, host = nft_case(case)
     got = engines.get("29-nftables").render(networks, published, host)
-    assert got.iptables == ""
-    assert normalised(got.nftables) == normalised((MOBY / "nftables" / f"{case}.nft").read_text())
+    assert got.iptables == "" == got.ip6tables
+    golden = (MOBY / "nftables" / f"{case}.nft").read_text() + (MOBY / "nftables6" / f"{case}.nft").read_text()
+    assert normalised(got.nftables) == normalised(golden)
+
+
+def test_nftables_profile_writes_no_ipv6_table_where_no_network_has_ipv6():
+    networks, published, _ = nft_case("hairpin=false,internal=false,icc=true,masq=true,snat=false,gwm=nat,bindlh=false")
+    got = engines.get("29-nftables").render(networks, published, Host()).nftables
+    assert "table ip docker-bridges" in got and "ip6" not in got
 
 
 def test_every_reference_file_is_used():
     assert len(NFT_CASES) == 12
+    assert sorted(p.stem for p in (MOBY / "nftables6").glob("*.nft")) == NFT_CASES
     assert sorted(p.stem for p in (MOBY / "iptables" / "28").glob("*.rules")) == sorted(IPTABLES_CASES)

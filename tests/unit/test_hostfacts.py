@@ -79,8 +79,20 @@ def test_nodes_reports_none_for_a_node_whose_rules_are_empty(monkeypatch: pytest
     dep.firewall_baseline = {"host": ("ns-host", ""), "n2": ("ns-n2", "")}
     monkeypatch.setattr(hostfacts.nsthread, "read_sysctl", lambda netns, key: "1")
     facts = hostfacts.nodes(dep, {"host": "", "n2": NAT_ONLY})
-    assert facts["host"] == {"forward_policy": None, "ip_forward": "1", "bridge_nf_call_iptables": "1"}
+    assert facts["host"] == {
+        "forward_policy": None,
+        "forward_policy6": None,
+        "ip_forward": "1",
+        "bridge_nf_call_iptables": "1",
+        "ipv6_forwarding": "1",
+    }
     assert facts["n2"]["forward_policy"] == "ACCEPT (no filter table)"
+
+
+def test_the_ip6tables_forward_policy_is_read_from_its_own_table() -> None:
+    text = "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n*ip6:filter\n:FORWARD DROP [0:0]\nCOMMIT\n"
+    assert hostfacts.forward_policy(text) == "ACCEPT"
+    assert hostfacts.forward_policy(text, hostfacts.IP6_FILTER_TABLES) == "DROP"
 
 
 class _Unread(FakeBackend):

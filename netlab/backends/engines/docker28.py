@@ -20,21 +20,33 @@ from collections.abc import Sequence
 from functools import partial
 
 from netlab.backends.engines import docker2010
-from netlab.backends.engines.profile import DOCKER_DEFAULTS, Host, Profile, Published, Rules
-from netlab.model.topology import Driver, Network
+from netlab.backends.engines.profile import DOCKER_DEFAULTS, V4, V6, Family, Host, Profile, Published, Rules
+from netlab.model.topology import Network
 
 
 def render(
     networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS, v29: bool = False
 ) -> Rules:
-    return Rules(iptables=render_iptables(networks, published, host, v29))
+    """ip6tables is on by default since Docker 27: the IPv6 rules are the IPv4 ones for the dual-stack networks
+    (moby's iptabler writes both families with one code path; see render_iptables)."""
+    six = render_iptables(networks, published, host, v29, V6) if host.ipv6 else ""
+    return Rules(iptables=render_iptables(networks, published, host, v29), ip6tables=six)
 
 
 def render_iptables(
-    networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS, v29: bool = False
+    networks: Sequence[Network],
+    published: Sequence[Published],
+    host: Host = DOCKER_DEFAULTS,
+    v29: bool = False,
+    family: Family = V4,
 ) -> str:
+    """IPv6 (libnetwork/drivers/bridge/internal/iptabler, v28.5.2): the dual-stack networks only, their IPv6
+    subnets and addresses, ::1/128 for the loopback exception, and a DNAT that skips link-local sources
+    (`! -s fe80::/10`); a port published on a host IPv4 address gets no IPv6 rule. The IPv6 FORWARD policy is set
+    to DROP only where Docker itself turned IPv6 forwarding on (netlab: the same host knob as IPv4)."""
     proxy = host.userland_proxy
-    bridges = [n for n in networks if n.driver == Driver.BRIDGE]
+    bridges = family.bridges(networks)
+    one = family.host_prefix
     inter = "DOCKER-INTERNAL" if v29 else "DOCKER-ISOLATION-STAGE-1"
     f_docker_ports: list[str] = []
     f_docker_drop: list[str] = []
@@ -51,10 +63,11 @@ def render_iptables(
     raw: list[str] = []
     for net in bridges:
         br = net.bridge_name
+        subnet = family.subnet(net)
         if net.internal:
             f_internal[:0] = [
-                f"-A {inter} ! -s {net.subnet} -o {br} -j DROP",
-                f"-A {inter} ! -d {net.subnet} -i {br} -j DROP",
+                f"-A {inter} ! -s {subnet} -o {br} -j DROP",
+                f"-A {inter} ! -d {subnet} -i {br} -j DROP",
             ]
             f_out.append(f"-A DOCKER-FORWARD -i {br} -o {br} -j {'ACCEPT' if net.icc else 'DROP'}")
             continue
@@ -69,33 +82,35 @@ def render_iptables(
             f_iso1.append(f"-A DOCKER-ISOLATION-STAGE-1 -i {br} ! -o {br} -j DOCKER-ISOLATION-STAGE-2")
             f_iso2.insert(0, f"-A DOCKER-ISOLATION-STAGE-2 -o {br} -j DROP")
         if net.masquerade:
-            n_post.insert(0, f"-A POSTROUTING -s {net.subnet} ! -o {br} -j MASQUERADE")
+            n_post.insert(0, f"-A POSTROUTING -s {subnet} ! -o {br} -j MASQUERADE")
             if proxy and not v29:
                 n_skip.insert(0, f"-A DOCKER -i {br} -j RETURN")
         if not proxy:
             n_post.insert(0, f"-A POSTROUTING -o {br} -m addrtype --src-type LOCAL -j MASQUERADE")
     direct: list[str] = []
     for p in published:
-        if p.network.internal or p.network.driver != Driver.BRIDGE:
+        address = family.address(p)
+        if p.network.internal or p.network not in bridges or address is None:
             continue
         br, pp = p.network.bridge_name, p.publish
         f_docker_ports.insert(
             0,
-            f"-A DOCKER -d {p.address}/32 ! -i {br} -o {br} -p {pp.proto} -m {pp.proto} "
+            f"-A DOCKER -d {address}/{one} ! -i {br} -o {br} -p {pp.proto} -m {pp.proto} "
             f"--dport {pp.container_port} -j ACCEPT",
         )
         skip_own = f"! -i {br} " if proxy else ""
-        on = f"-d {pp.host_ip}/32 " if pp.host_ip else ""  # `-p 127.0.0.1:8080:80`: that host address only
+        on = f"-d {pp.host_ip}/{one} " if pp.host_ip else ""  # `-p 127.0.0.1:8080:80`: that host address only
+        link_local = "! -s fe80::/10 " if family is V6 else ""
         n_dnat.append(
-            f"-A DOCKER {on}{skip_own}-p {pp.proto} -m {pp.proto} --dport {pp.host_port} "
-            f"-j DNAT --to-destination {p.address}:{pp.container_port}"
+            f"-A DOCKER {link_local}{on}{skip_own}-p {pp.proto} -m {pp.proto} --dport {pp.host_port} "
+            f"-j DNAT --to-destination {family.endpoint(address, pp.container_port)}"
         )
         if not proxy:
             n_hairpin.append(
-                f"-A POSTROUTING -s {p.address}/32 -d {p.address}/32 -p {pp.proto} -m {pp.proto} "
+                f"-A POSTROUTING -s {address}/{one} -d {address}/{one} -p {pp.proto} -m {pp.proto} "
                 f"--dport {pp.container_port} -j MASQUERADE"
             )
-        rule = f"-A PREROUTING -d {p.address}/32 ! -i {br} -j DROP"
+        rule = f"-A PREROUTING -d {address}/{one} ! -i {br} -j DROP"
         if rule not in direct:
             direct.append(rule)
         if pp.host_ip is not None and pp.host_ip.is_loopback:
@@ -119,7 +134,7 @@ def render_iptables(
         ":POSTROUTING ACCEPT [0:0]",
         ":DOCKER - [0:0]",
         "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
-        f"-A OUTPUT {'! -d 127.0.0.0/8 ' if proxy else ''}-m addrtype --dst-type LOCAL -j DOCKER",
+        f"-A OUTPUT {f'! -d {family.loopback} ' if proxy else ''}-m addrtype --dst-type LOCAL -j DOCKER",
         *n_post,
         *n_hairpin,
         *n_skip,

@@ -15,24 +15,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from netlab.backends.engines.profile import DOCKER_DEFAULTS, Host, Profile, Published, Rules
-from netlab.model.topology import Driver, Network
+from netlab.backends.engines.profile import DOCKER_DEFAULTS, V4, V6, Family, Host, Profile, Published, Rules
+from netlab.model.topology import Network
 
 TABLE = "docker-bridges"
 MAPS = ("filter-forward-in-jumps", "filter-forward-out-jumps", "nat-postrouting-in-jumps", "nat-postrouting-out-jumps")
 
 
 def render(networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS) -> Rules:
-    return Rules(nftables=render_nft(networks, published, host))
+    six = render_nft(networks, published, host, V6) if host.ipv6 else ""
+    return Rules(nftables=render_nft(networks, published, host) + six)
 
 
-def render_nft(networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS) -> str:
+def render_nft(
+    networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS, family: Family = V4
+) -> str:
     """The table as `nft list table ip docker-bridges` prints it (counters without values), loadable with
-    `nft -f`. A profile of the Docker daemon: the host's own iptables FORWARD policy is not its business."""
+    `nft -f`. A profile of the Docker daemon: the host's own iptables FORWARD policy is not its business.
+    IPv6 (`table ip6 docker-bridges`, moby's `__ip6.golden` files): the dual-stack networks, `ip6` matches, ::1
+    for the loopback exception and a DNAT that skips link-local sources."""
     proxy = host.userland_proxy
-    bridges = [n for n in networks if n.driver == Driver.BRIDGE]
-    ports = [p for p in published if not p.network.internal and p.network.driver == Driver.BRIDGE]
-    out = [f"table ip {TABLE} {{"]
+    ip = family.nft
+    bridges = family.bridges(networks)
+    ports = [p for p in published if not p.network.internal and p.network in bridges and family.address(p)]
+    out = [f"table {ip} {TABLE} {{"]
     for name in MAPS:
         chain = name.removesuffix("-jumps")
         elements = ", ".join(f'"{n.bridge_name}" : jump {chain}__{n.bridge_name}' for n in bridges)
@@ -40,7 +46,7 @@ def render_nft(networks: Sequence[Network], published: Sequence[Published], host
         if elements:
             out.append(f"\t\telements = {{ {elements} }}")
         out += ["\t}", ""]
-    local = "" if not proxy else "ip daddr != 127.0.0.0/8 "
+    local = "" if not proxy else f"{ip} daddr != {family.loopback.removesuffix('/128')} "
     out += _chain(
         "filter-FORWARD",
         "type filter hook forward priority filter; policy accept;",
@@ -67,16 +73,19 @@ def render_nft(networks: Sequence[Network], published: Sequence[Published], host
     direct: list[str] = []
     for p in ports:
         br, pp = p.network.bridge_name, p.publish
+        address = family.address(p)
+        assert address is not None
         skip_own = f'iifname != "{br}" ' if proxy else ""
-        on = f"ip daddr {pp.host_ip} " if pp.host_ip else ""  # published on that host address only
+        on = f"{ip} daddr {pp.host_ip} " if pp.host_ip else ""  # published on that host address only
+        link_local = "ip6 saddr != fe80::/10 " if family is V6 else ""
         dnat.append(
-            f"{skip_own}{on}{pp.proto} dport {pp.host_port} counter dnat to {p.address}:{pp.container_port} "
-            'comment "DNAT"'
+            f"{skip_own}{link_local}{on}{pp.proto} dport {pp.host_port} counter dnat to "
+            f'{family.endpoint(address, pp.container_port)} comment "DNAT"'
         )
-        rule = f'ip daddr {p.address} iifname != "{br}" counter drop comment "DROP DIRECT ACCESS"'
+        rule = f'{ip} daddr {address} iifname != "{br}" counter drop comment "DROP DIRECT ACCESS"'
         if rule not in direct:
             direct.append(rule)
-        if pp.host_ip is not None and pp.host_ip.is_loopback:  # moby's golden file: bindlh=true
+        if pp.host_ip is not None and pp.host_ip.is_loopback and family is V4:  # moby's golden: bindlh=true
             direct.append(
                 f'iifname != "lo" ip daddr {pp.host_ip} {pp.proto} dport {pp.host_port} counter drop '
                 'comment "DROP REMOTE LOOPBACK"'
@@ -96,7 +105,7 @@ def render_nft(networks: Sequence[Network], published: Sequence[Published], host
         else:
             into = [reply, f'iifname "{br}" counter {icc} comment "ICC"']
             into += [
-                f"ip daddr {p.address} {p.publish.proto} dport {p.publish.container_port} counter accept"
+                f"{ip} daddr {family.address(p)} {p.publish.proto} dport {p.publish.container_port} counter accept"
                 for p in ports
                 if p.network.name == net.name
             ]
@@ -106,13 +115,14 @@ def render_nft(networks: Sequence[Network], published: Sequence[Published], host
             if not proxy:
                 post_in.append('fib saddr type local counter masquerade comment "MASQUERADE FROM HOST"')
                 post_in += [
-                    f"ip saddr {p.address} ip daddr {p.address} {p.publish.proto} dport {p.publish.container_port} "
+                    f"{ip} saddr {family.address(p)} {ip} daddr {family.address(p)} {p.publish.proto} "
+                    f"dport {p.publish.container_port} "
                     'counter masquerade comment "MASQ TO OWN PORT"'
                     for p in ports
                     if p.network.name == net.name
                 ]
             post_out = (
-                [f'oifname != "{br}" ip saddr {net.subnet} counter masquerade comment "MASQUERADE"']
+                [f'oifname != "{br}" {ip} saddr {family.subnet(net)} counter masquerade comment "MASQUERADE"']
                 if net.masquerade
                 else []
             )

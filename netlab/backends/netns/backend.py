@@ -31,7 +31,7 @@ from netlab.backends.netns.lan import forward
 from netlab.backends.netns.links import docker_random_mac
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, UsageError
 from netlab.kernel import features, uml
-from netlab.kernel.iptables import RESTORE_TOOLS, SAVE_TOOLS
+from netlab.kernel.iptables import RESTORE6_TOOLS, RESTORE_TOOLS, SAVE_TOOLS
 from netlab.model import dockerrules
 from netlab.model.deployed import Listen
 from netlab.model.topology import (
@@ -48,6 +48,7 @@ from netlab.model.topology import (
 )
 
 LOOPBACK_IFINDEX = 1
+FORWARDING6 = {"net.ipv6.conf.default.forwarding": "1", "net.ipv6.conf.all.forwarding": "1"}
 FORWARD_POLICIES = ("drop", "accept")
 USERLAND_PROXY = ("on", "off")
 EMBEDDED_DNS = IPv4Address("127.0.0.11")
@@ -56,19 +57,25 @@ EPHEMERAL_PORTS = range(32768, 61000)
 
 
 def restore_rules(
-    netns: str, rules: str, preferred: str | None, node: str, baseline: str | None = None
+    netns: str,
+    rules: str,
+    preferred: str | None,
+    node: str,
+    baseline: str | None = None,
+    tools: dict[str, str] = RESTORE_TOOLS,
 ) -> tuple[str, str]:
     """Load the rules with iptables-nft, or iptables-legacy where the kernel's nf_tables lacks
     what Docker's rules need (user-mode Linux 6.1 has no nat chain type; its guest names the flavour
     in NETLAB_FIREWALL). With `baseline`, that ruleset is loaded and read back first, all in one
     shell: under user-mode Linux every process costs about a second.
-    Returns the flavour used and the baseline as iptables-save printed it ('' without one)."""
+    Returns the flavour used and the baseline as iptables-save printed it ('' without one). `tools`: ip6tables'
+    (RESTORE6_TOOLS) for IPv6 rules."""
     errors = []
     hint = preferred or os.environ.get("NETLAB_FIREWALL")
-    order = [hint, *(f for f in RESTORE_TOOLS if f != hint)] if hint in RESTORE_TOOLS else list(RESTORE_TOOLS)
+    order = [hint, *(f for f in tools if f != hint)] if hint in tools else list(tools)
     for flavour in order:
         assert flavour is not None
-        tool = RESTORE_TOOLS[flavour]
+        tool = tools[flavour]
         if shutil.which(tool) is None:
             errors.append(f"{tool} not installed")
             continue
@@ -160,8 +167,10 @@ class NetnsBackend(Backend):
             raise UsageError(f"--userland-proxy {userland_proxy!r}: use on or off")
         self.userland_proxy = proxy
 
-    def host(self) -> engines.Host:
-        return engines.Host(forward_drop=self.forward_policy == "drop", userland_proxy=self.userland_proxy == "on")
+    def host(self, ipv6: bool = False) -> engines.Host:
+        return engines.Host(
+            forward_drop=self.forward_policy == "drop", userland_proxy=self.userland_proxy == "on", ipv6=ipv6
+        )
 
     # -- check ----------------------------------------------------------
     def check(self, topology: Topology | None) -> None:
@@ -262,6 +271,9 @@ class NetnsBackend(Backend):
         try:
             # what dockerd does at start besides forwarding (set with the namespace): br_netfilter on
             nsthread.write_sysctls(st.ns[node], {"net.bridge.bridge-nf-call-iptables": "1"})
+            if any(net.ipv6 for net in t.networks_on(node)):
+                # a network with IPv6: Docker turns IPv6 forwarding on (bridge driver, setupIPv6Forwarding)
+                nsthread.write_sysctls(st.ns[node], FORWARDING6)
         except FileNotFoundError as e:
             raise KernelFeatureMissing(
                 "br_netfilter: /proc/sys/net/bridge is missing, Docker's bridge rules cannot "
@@ -310,8 +322,9 @@ class NetnsBackend(Backend):
             gw = dockerrules.gateway_attachment(t, c)
             if gw is None or gw.address is None:
                 continue
+            net = t.network(gw.network)
             for p in c.publish:
-                published.append(engines.Published(t.network(gw.network), gw.address, p))
+                published.append(engines.Published(net, gw.address, p, net.v6_of(gw.address)))
                 st.published[(node, p.proto, p.host_port)] = (c.name, str(gw.address), p.container_port)
         # docker-proxy: one relay per published port, on every address of the node (or the one it is published
         # on), to the container; as the rules, only where that endpoint is on a bridge network that is not internal
@@ -327,21 +340,30 @@ class NetnsBackend(Backend):
             if self.userland_proxy == "on" and x.network.driver == Driver.BRIDGE and not x.network.internal
         ]
         user = [r.rule for r in t.user_rules(dep.stage_index, node)]
-        rules = engines.with_user_rules(self.profile.render(t.networks_on(node), published, self.host()), user)
+        host = self.host(ipv6=any(net.ipv6 for net in t.networks_on(node)))
+        rules = engines.with_user_rules(self.profile.render(t.networks_on(node), published, host), user)
         faults.point("netns.firewall")
         netns = st.ns[node]
         if node in dep.firewall_baseline:
             if rules.iptables:
                 st.firewall, _ = restore_rules(netns, rules.iptables, st.firewall, node)
+            if rules.ip6tables:
+                restore_rules(netns, rules.ip6tables, st.firewall, node, tools=RESTORE6_TOOLS)
             if rules.nftables:
                 load_nft(netns, rules.nftables, node, replace=True)
         else:
             # the daemon's own rules first (its default bridge only), as a Docker host has them before any
             # network of the scenario exists: the firewall evidence diffs against that
             daemon_only = [n for n in t.networks_on(node) if n.predefined and n.name == "bridge"]
-            base = self.profile.render(daemon_only, [], self.host())
+            base = self.profile.render(daemon_only, [], host)
             saved = ""
-            if rules.iptables:
+            if rules.ip6tables:  # the daemon's IPv6 chains, read back with the rest as the baseline
+                st.firewall, _ = restore_rules(netns, base.iptables, st.firewall, node)
+                restore_rules(netns, base.ip6tables, st.firewall, node, tools=RESTORE6_TOOLS)
+                saved = dep.hooks.read_firewall(netns)
+                st.firewall, _ = restore_rules(netns, rules.iptables, st.firewall, node)
+                restore_rules(netns, rules.ip6tables, st.firewall, node, tools=RESTORE6_TOOLS)
+            elif rules.iptables:
                 st.firewall, saved = restore_rules(netns, rules.iptables, st.firewall, node, baseline=base.iptables)
             if rules.nftables:
                 st.firewall = st.firewall or "nftables"

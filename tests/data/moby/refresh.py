@@ -6,7 +6,8 @@ clone of moby/moby (facts moby documents about its own daemon; nothing of moby's
 - `iptables/<profile>/<case>.rules`: the "iptables commands" blocks (`iptables -S` of a real daemon) of
   `integration/network/bridge/iptablesdoc/generated/<case>.md`, one `*table` section per block shown;
 - `nftables/<case>.nft`: `nft list table ip docker-bridges` golden files of the nftabler unit test
-  (`daemon/libnetwork/drivers/bridge/internal/nftabler/testdata/TestNftabler/`).
+  (`daemon/libnetwork/drivers/bridge/internal/nftabler/testdata/TestNftabler/`), and `nftables6/<case>.nft`
+  the same test's `ip6 docker-bridges` tables.
 Each file starts with the tag, commit and path it was read from.
 """
 
@@ -85,10 +86,11 @@ def main(repo: str) -> None:
             target.write_text("\n".join(text) + "\n")
     commit = git(repo, "rev-parse", f"{NFT_TAG}^{{commit}}").strip()
     for case in NFT_CASES:
-        path = f"{NFT_DIR}/{case}__ip.golden"
-        target = HERE / "nftables" / f"{case}.nft"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(f"# moby/moby {NFT_TAG} ({commit}) {path}\n" + git(repo, "show", f"{NFT_TAG}:{path}"))
+        for family, folder in (("ip", "nftables"), ("ip6", "nftables6")):
+            path = f"{NFT_DIR}/{case}__{family}.golden"
+            target = HERE / folder / f"{case}.nft"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f"# moby/moby {NFT_TAG} ({commit}) {path}\n" + git(repo, "show", f"{NFT_TAG}:{path}"))
 
 
 if __name__ == "__main__":
