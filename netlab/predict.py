@@ -242,7 +242,8 @@ class _Rules:
             return self._node(name)
         if kind is EndpointKind.PEER:
             p = next(p for p in self.t.peers if p.name == name)
-            return _Place("peer", name, None, dict(p.addresses))
+            legs6 = {lan: a6 for lan, a in p.addresses if (a6 := self.t.lan(lan).v6_of(a)) is not None}
+            return _Place("peer", name, None, dict(p.addresses), legs6)
         c = self.ctrs[name]
         if dockerrules.shares_node_ns(self.t, c):
             return self._node(c.node)
@@ -251,7 +252,8 @@ class _Rules:
         addresses = self.eps[name].addresses if name in self.eps else []
         known = {a.network: a.address for a in addresses}
         known6 = {a.network: a.address6 for a in addresses if a.address6 is not None}
-        nets, nets6 = {}, {}
+        nets: dict[str, IPv4Address] = {}
+        nets6: dict[str, IPv6Address] = {}
         for a in c.attachments:
             net = self.t.network(a.network)
             if net.has_addresses:
@@ -265,7 +267,7 @@ class _Rules:
 
     def _node(self, node: str) -> _Place:
         nets = {u.lan: u.address for u in self.t.uplinks_of(node)}
-        nets6 = {}
+        nets6 = {u.lan: a for u in self.t.uplinks_of(node) if (a := self.t.lan(u.lan).v6_of(u.address)) is not None}
         for net in self.t.networks_on(node):
             if net.driver == Driver.BRIDGE and net.gateway is not None:
                 nets[net.name] = net.gateway
@@ -297,6 +299,15 @@ class _Rules:
 
     def lan_of(self, address: IPv4Address) -> str | None:
         return next((lan.name for lan in self.t.lans if address in lan.subnet), None)
+
+    def has_route6(self, place: _Place, to: IPv6Address) -> IPv6Address | None:
+        """The IPv6 next hop of a static route of a stage on `place` towards `to` (most specific first)."""
+        mine = [r for r in self.routes if r.target == place.name and r.subnet6 is not None and to in r.subnet6]
+        mine.sort(key=lambda r: r.subnet6.prefixlen if r.subnet6 else 0, reverse=True)
+        return mine[0].via6 if mine else None
+
+    def lan6_of(self, address: IPv6Address) -> str | None:
+        return next((x.name for x in self.t.lans if x.subnet6 is not None and address in x.subnet6), None)
 
     def has_route(self, place: _Place, to: IPv4Address) -> IPv4Address | None:
         """The next hop of a static route of a stage on `place` towards `to` (most specific first)."""
@@ -379,11 +390,17 @@ class _Rules:
         if s.kind == "node":
             if d.kind == "ctr" and d.node == s.name:
                 return _yes(f"the host reaches its bridge {on} directly, over IPv6 too")
+            if on in s.nets6 and d.kind in ("peer", "node"):
+                return _yes(f"on lan {on}, over IPv6")
             raise _Unknown(f"IPv6 from {src} to {dst}")
+        if s.kind == "peer":
+            return self.from_peer6(s, d, address, on)
         if s.kind != "ctr":
             raise _Unknown(f"IPv6 from {src}")
-        net = self.t.network(on)
+        if d.kind == "peer":
+            return self.to_peer6(s, d, address, on)
         if on in s.nets6:
+            net = self.t.network(on)
             if d.kind == "node":
                 return _yes(f"the host's own IPv6 address on {on}: delivered locally (INPUT)")
             if net.icc:
@@ -398,7 +415,8 @@ class _Rules:
             raise _Unknown(f"{src}'s IPv6 default route (its gateway network is not a dual-stack bridge)")
         if d.kind == "node" and d.name == s.node:
             return _yes(f"the host's own IPv6 address, through {via.name}'s gateway: delivered locally (INPUT)")
-        if d.kind == "ctr" and d.node == s.node and net.driver == Driver.BRIDGE and not net.internal:
+        net = self.t.network(on) if d.kind == "ctr" else None
+        if d.kind == "ctr" and d.node == s.node and net and net.driver == Driver.BRIDGE and not net.internal:
             return [
                 (
                     NO_IP6TABLES,
@@ -409,6 +427,61 @@ class _Rules:
                 (IP6TABLES, False, f"{d.name} is on another bridge network ({on}): ip6tables isolation drops it"),
             ]
         raise _Unknown(f"IPv6 from {src} to {dst} on {on}")
+
+    def from_peer6(self, s: _Place, d: _Place, address: IPv6Address, on: str) -> list[Variant]:
+        """IPv6 from a peer: on its dual-stack lan, or through a route of a stage via a Docker host."""
+        if on in s.nets6:
+            return _yes(f"on lan {on}, over IPv6")
+        via = self.has_route6(s, address)
+        if via is None:
+            return _no(f"{s.name} has no IPv6 route to {address}")
+        node = next((p for p in (self.place(n.name) for n in self.t.nodes) if via in p.nets6.values()), None)
+        if node is None:
+            raise _Unknown(f"{s.name} routes {address} via {via}, not a Docker host")
+        if d.kind == "node" and d.name == node.name:
+            return _yes(f"routed to the host's own IPv6 address via {via}: delivered locally (INPUT)")
+        net = self.t.network(on) if d.kind == "ctr" and d.node == node.name else None
+        if net is None or net.driver != Driver.BRIDGE or net.internal:
+            raise _Unknown(f"IPv6 routed from {s.name} to {d.name} on {on}")
+        return [
+            (
+                NO_IP6TABLES,
+                True,
+                "routed to the container over IPv6: Docker 20.10 writes no ip6tables rule and leaves the IPv6 "
+                "FORWARD policy alone, so any port of it is open to the lan",
+            ),
+            (
+                IP6TABLES,
+                False,
+                f"Docker drops what is routed to a container from outside {on} (ip6tables DOCKER ! -i br -o br "
+                "-j DROP; raw PREROUTING for a published one)",
+            ),
+        ]
+
+    def to_peer6(self, s: _Place, d: _Place, address: IPv6Address, on: str) -> list[Variant]:
+        """IPv6 from a container to a peer on a dual-stack lan, through its node: masqueraded (NAT66) where Docker
+        writes ip6tables rules, else with the container's own address, which the peer must route back."""
+        gw = dockerrules.gateway_attachment(self.t, self.container(s))
+        net = self.t.network(gw.network) if gw is not None else None
+        if net is None or net.driver != Driver.BRIDGE or net.internal or net.name not in s.nets6:
+            raise _Unknown(f"{s.name}'s IPv6 default route (its gateway network is not a dual-stack bridge)")
+        node = self.place(s.node or "")
+        if on not in node.nets6:
+            raise _Unknown(f"{address} is not on a dual-stack lan of {s.node}")
+        mine = s.nets6[net.name]
+        routed = self.has_route6(d, mine) is not None
+        back = (
+            (True, f"forwarded to lan {on} without NAT66; {d.name} routes the reply to {mine} via the host")
+            if routed
+            else (
+                False,
+                f"forwarded to lan {on} with {s.name}'s own address {mine} (no NAT66): {d.name} has no "
+                "route back to it",
+            )
+        )
+        if not net.masquerade:
+            return [((), *back)]
+        return [(NO_IP6TABLES, *back), (IP6TABLES, True, f"forwarded to lan {on}, masqueraded as the host (NAT66)")]
 
     def dns(self, src: str, probe: Probe) -> list[Variant]:
         s = self.place(src)

@@ -13,7 +13,7 @@ from netlab.model.topology import Container, Driver, EndpointKind, Peer, Topolog
 
 def uplink_addresses(t: Topology, node: str) -> list[Address]:
     """The node's own addresses on the lans it is wired to."""
-    return [Address(u.lan, f"lan:{u.lan}", u.address) for u in t.uplinks_of(node)]
+    return [Address(u.lan, f"lan:{u.lan}", u.address, t.lan(u.lan).v6_of(u.address)) for u in t.uplinks_of(node)]
 
 
 def gateway_addresses(t: Topology, node: str) -> list[Address]:
@@ -31,8 +31,9 @@ def shim_address(lan: str, address: IPv4Address) -> Address:
     return Address(f"{lan}-shim", f"lan:{lan}", address)
 
 
-def peer(p: Peer, netns: str | None) -> Endpoint:
-    return Endpoint(p.name, EndpointKind.PEER, None, netns, [Address(lan, f"lan:{lan}", a) for lan, a in p.addresses])
+def peer(t: Topology, p: Peer, netns: str | None) -> Endpoint:
+    addresses = [Address(lan, f"lan:{lan}", a, t.lan(lan).v6_of(a)) for lan, a in p.addresses]
+    return Endpoint(p.name, EndpointKind.PEER, None, netns, addresses)
 
 
 def sharing_node(c: Container, node: Endpoint) -> Endpoint:

@@ -62,10 +62,14 @@ class FakeBackend(Backend):
             if c.joins:
                 eps[c.name] = common.joining(c, eps[c.joins])
                 continue
-            addrs = [Address(a.network, t.segment(a.network, c.node), a.address) for a in c.attachments if a.address]
+            addrs = [
+                Address(a.network, t.segment(a.network, c.node), a.address, t.network(a.network).v6_of(a.address))
+                for a in c.attachments
+                if a.address
+            ]
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, f"fake:{c.name}", addrs)
         for p in t.peers:
-            eps[p.name] = common.peer(p, f"fake:{p.name}")
+            eps[p.name] = common.peer(t, p, f"fake:{p.name}")
         dep.endpoints = {n: eps[n] for n in t.endpoint_names()}
 
     def apply(self, dep: Deployment, stage_index: int) -> None:

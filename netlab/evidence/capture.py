@@ -4,16 +4,19 @@ A capture point is an interface in a namespace netlab can enter: each lan's brid
 simulated LAN, the underlay of overlay networks), and each node's Linux bridges (docker0, br-…). An
 AF_PACKET socket is opened on each inside its namespace before the first probe and read by one thread
 until after the last (the kernel stamps every packet on arrival). Without `--pcap`, bridge points keep
-ARP only (a classic BPF filter in the kernel): the full matrix of 100 containers crosses the node's
-bridge, and the facts need only who asked for whom there. With `--pcap DIR` every point keeps
-everything and is written to DIR/<stage>-<point>.pcap (scapy's pcap writer, nanosecond stamps).
+ARP and IPv6 neighbour discovery only (a classic BPF filter in the kernel): the full matrix of 100
+containers crosses the node's bridge, and the facts need only who asked for whom there. With `--pcap DIR`
+every point keeps everything and is written to DIR/<stage>-<point>.pcap (scapy's pcap writer, nanosecond stamps).
 
 Facts (decoded with scapy):
-- `sources`: the IPv4 source addresses of packets seen on a lan heading to its peers: a node's lan address
-  where containers' traffic was masqueraded (NAT), a container's own address where it was not;
-- `macs`: address -> MAC as the segment learns it (ARP senders, requests and replies): a macvlan child's
-  own MAC, the parent's MAC for ipvlan L2 children (routed IPv4 packets carry a router's MAC: not used);
+- `sources`: the source addresses of packets seen on a lan heading to its peers: a node's lan address
+  where containers' traffic was masqueraded (NAT, NAT66), a container's own address where it was not;
+- `macs`: address -> MAC as the segment learns it (ARP senders, requests and replies; IPv6 neighbour
+  solicitations and advertisements): a macvlan child's own MAC, the parent's MAC for ipvlan L2 children
+  (routed packets carry a router's MAC: not used);
 - `arp`: who asked for whom (the broadcast domain: a container's ARP on the lan means it is on the lan);
+- `ndp`: the same for IPv6, from neighbour solicitations (NDP, ICMPv6 135; duplicate address detection, from
+  `::`, left out);
 - `vxlan`: UDP 4789 on the underlay: outer addresses, VNI and the inner addresses it carried.
 """
 
@@ -29,7 +32,7 @@ import struct
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, ip_address
 from types import TracebackType
 from typing import Any
 
@@ -51,8 +54,20 @@ PACKET_AUXDATA = 8  # linux/if_packet.h: the tag a device took out of the frame 
 TP_STATUS_VLAN_VALID = 1 << 4
 TP_STATUS_VLAN_TPID_VALID = 1 << 6
 _STAMP_SPACE = socket.CMSG_SPACE(16) + socket.CMSG_SPACE(20)
-# classic BPF (linux/filter.h): ldh [12]; jeq #0x806 ? keep SNAPLEN : drop
-_ARP_ONLY = [(0x28, 0, 0, 12), (0x15, 0, 1, 0x0806), (0x06, 0, 0, SNAPLEN), (0x06, 0, 0, 0)]
+# classic BPF (linux/filter.h): ARP (ethertype 0x806), or IPv6 (0x86dd) carrying ICMPv6 (next header 58, at 20) of
+# a neighbour-discovery type 133-137 (at 54): keep SNAPLEN; anything else: drop
+_ARP_ONLY = [
+    (0x28, 0, 0, 12),  # ldh [12]
+    (0x15, 6, 0, 0x0806),  # jeq ARP -> keep
+    (0x15, 0, 6, 0x86DD),  # jeq IPv6, else drop
+    (0x30, 0, 0, 20),  # ldb [20]
+    (0x15, 0, 4, 58),  # jeq ICMPv6, else drop
+    (0x30, 0, 0, 54),  # ldb [54]
+    (0x35, 0, 2, 133),  # jge 133, else drop
+    (0x25, 1, 0, 137),  # jgt 137 -> drop
+    (0x06, 0, 0, SNAPLEN),
+    (0x06, 0, 0, 0),
+]
 _ANY = [(0x06, 0, 0, SNAPLEN)]
 _NONE = [(0x06, 0, 0, 0)]
 
@@ -243,8 +258,17 @@ def finish(found: list[dict[str, Any]], endpoints: dict[str, Endpoint], pcap: st
     holders: dict[str, list[tuple[str, str | None]]] = {}
     for ep in endpoints.values():
         for a in ep.addresses:
-            holders.setdefault(str(a.address), []).append((ep.name, ep.node))
-    peers = {str(a.address) for ep in endpoints.values() if ep.kind is EndpointKind.PEER for a in ep.addresses}
+            for address in (a.address, a.address6):
+                if address is not None:
+                    holders.setdefault(str(address), []).append((ep.name, ep.node))
+    peers = {
+        str(address)
+        for ep in endpoints.values()
+        if ep.kind is EndpointKind.PEER
+        for a in ep.addresses
+        for address in (a.address, a.address6)
+        if address is not None
+    }
     for entry in found:
         frames: list[Frame] = entry.pop("frames", None) or []
         if pcap:
@@ -287,12 +311,20 @@ def facts(frames: list[Frame], role: str, owner: dict[str, str], peers: set[str]
     """What the frames of one point prove (see the module doc). `owner`: address -> endpoint name;
     `peers`: the addresses of lan peers (traffic toward them shows which source the lan saw)."""
     from scapy.layers.inet import IP, UDP
+    from scapy.layers.inet6 import (
+        ICMPv6ND_NA,
+        ICMPv6ND_NS,
+        ICMPv6NDOptDstLLAddr,
+        ICMPv6NDOptSrcLLAddr,
+        IPv6,
+    )
     from scapy.layers.l2 import ARP, Dot1Q, Ether
     from scapy.layers.vxlan import VXLAN
 
     sources: Counter[str] = Counter()
     macs: dict[str, str] = {}
     arp: Counter[str] = Counter()
+    ndp: Counter[str] = Counter()
     vxlan: Counter[str] = Counter()
     vlans: Counter[tuple[int, str]] = Counter()
     for _, _, data in frames:
@@ -306,6 +338,18 @@ def facts(frames: list[Frame], role: str, owner: dict[str, str], peers: set[str]
                 macs.setdefault(a.psrc, a.hwsrc)
             if a.op == 1:
                 arp[f"who-has {a.pdst} tell {a.psrc}"] += 1
+            continue
+        if IPv6 in frame:
+            six = frame[IPv6]
+            if ICMPv6ND_NS in frame:
+                if six.src != "::":  # not an interface checking its own new address (DAD)
+                    if ICMPv6NDOptSrcLLAddr in frame:
+                        macs.setdefault(six.src, frame[ICMPv6NDOptSrcLLAddr].lladdr)
+                    ndp[f"who-has {frame[ICMPv6ND_NS].tgt} tell {six.src}"] += 1
+            elif ICMPv6ND_NA in frame and ICMPv6NDOptDstLLAddr in frame:
+                macs.setdefault(frame[ICMPv6ND_NA].tgt, frame[ICMPv6NDOptDstLLAddr].lladdr)
+            elif role == "lan" and six.dst in peers and six.src not in peers:
+                sources[six.src] += 1
             continue
         if IP not in frame:
             continue
@@ -329,6 +373,8 @@ def facts(frames: list[Frame], role: str, owner: dict[str, str], peers: set[str]
         out["macs"] = {named(a): m for a, m in sorted(macs.items(), key=_by_address) if _is_unicast(a)}
     if arp:
         out["arp"] = dict(sorted(arp.items()))
+    if ndp:
+        out["ndp"] = dict(sorted(ndp.items()))
     if vxlan:
         out["vxlan"] = dict(sorted(vxlan.items()))
     if vlans:
@@ -340,16 +386,21 @@ def facts(frames: list[Frame], role: str, owner: dict[str, str], peers: set[str]
 
 
 def _is_unicast(address: str) -> bool:
+    """A unicast address the run numbered (IPv6 link-local ones, which every interface makes itself, left out)."""
     with contextlib.suppress(ValueError):
-        a = IPv4Address(address)
+        a = ip_address(address)
+        if a.version == 6:
+            return not (a.is_multicast or a.is_unspecified or a.is_link_local)
         return not (a.is_multicast or a.is_unspecified or a == IPv4Address("255.255.255.255"))
     return False
 
 
-def _by_address(item: tuple[str, Any]) -> tuple[int, str]:
+def _by_address(item: tuple[str, Any]) -> tuple[int, int, str]:
+    """IPv4 addresses in order, then IPv6 ones."""
     with contextlib.suppress(ValueError):
-        return int(IPv4Address(item[0])), ""
-    return 0, item[0]
+        a = ip_address(item[0])
+        return a.version, int(a), ""
+    return 0, 0, item[0]
 
 
 def warm_up() -> threading.Thread:

@@ -1,7 +1,9 @@
 """Routes and neighbours of every endpoint, read from the kernel after a stage was probed.
 
 Routes are the main table's IPv4 routes, printed the way `ip route` prints them; neighbours are the
-IPv4 ARP entries with their state. After probing, a container's neighbour table shows whom it really
+IPv4 ARP entries with their state. In a dual-stack run also `routes6` (`ip -6 route`, without the link-local
+fe80::/64 every IPv6 interface has) and `neighbours6`, the NDP entries.
+After probing, a container's neighbour table shows whom it really
 talked to at layer 2: on a bridge the other containers' own MACs, behind NAT only its gateway's.
 Endpoints sharing a namespace (the node and its host-network containers) share one reading.
 
@@ -48,15 +50,20 @@ NUD = {
 }
 
 
-def read(netns: str) -> dict[str, list[str]]:
+def read(netns: str, ipv6: bool = False) -> dict[str, list[str]]:
     with nsthread.entered(netns):
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+    out = {}
     with sock:
         sock.bind((0, 0))
         names = link_names(sock)
-        routes = [_route(head, attrs, names) for head, attrs in dump(sock, RTM_GETROUTE, 2)]
-        neighbours = [_neighbour(head, attrs, names) for head, attrs in dump(sock, RTM_GETNEIGH, 3)]
-    return {"routes": [r for r in routes if r], "neighbours": sorted(n for n in neighbours if n)}
+        families = [(socket.AF_INET, "")] + ([(socket.AF_INET6, "6")] if ipv6 else [])
+        for seq, (family, suffix) in enumerate(families):
+            routes = [_route(head, attrs, names) for head, attrs in dump(sock, RTM_GETROUTE, 2 + 2 * seq, family)]
+            neighbours = [_neighbour(h, attrs, names) for h, attrs in dump(sock, RTM_GETNEIGH, 3 + 2 * seq, family)]
+            out["routes" + suffix] = [r for r in routes if r and not r.startswith("fe80::/64 ")]
+            out["neighbours" + suffix] = sorted(n for n in neighbours if n)
+    return out
 
 
 def _route(head: bytes, attrs: dict[int, bytes], names: dict[int, str]) -> str:
@@ -92,7 +99,9 @@ def _neighbour(head: bytes, attrs: dict[int, bytes], names: dict[int, str]) -> s
 
 
 def collect(dep: Deployment) -> dict[str, Any]:
-    """Every endpoint with a namespace netlab can enter: its routes and neighbours now."""
+    """Every endpoint with a namespace netlab can enter: its routes and neighbours now (IPv6 ones too in a
+    dual-stack run)."""
+    ipv6 = dep.topology.dual_stack
     seen: dict[str, dict[str, list[str]]] = {}
     out: dict[str, Any] = {}
     for name, ep in dep.endpoints.items():
@@ -100,7 +109,7 @@ def collect(dep: Deployment) -> dict[str, Any]:
             continue
         if ep.netns not in seen:
             try:
-                seen[ep.netns] = read(ep.netns)
+                seen[ep.netns] = read(ep.netns, ipv6)
             except OSError as e:  # the container went away: say so instead of failing the run
                 seen[ep.netns] = {"routes": [], "neighbours": [], "error": [str(e)]}
         out[name] = seen[ep.netns]

@@ -21,9 +21,11 @@ NDA_DST, NDA_LLADDR = 1, 2
 HEADERS = {RTM_GETLINK: 16, RTM_GETROUTE: 12, RTM_GETNEIGH: 12}  # ifinfomsg, rtmsg, ndmsg
 
 
-def dump(sock: socket.socket, kind: int, seq: int) -> Iterator[tuple[bytes, dict[int, bytes]]]:
-    """One rtnetlink dump: (family header, attributes by type) per message."""
-    body = struct.pack("B", socket.AF_INET).ljust(HEADERS[kind], b"\0")
+def dump(
+    sock: socket.socket, kind: int, seq: int, family: int = socket.AF_INET
+) -> Iterator[tuple[bytes, dict[int, bytes]]]:
+    """One rtnetlink dump of one address family: (family header, attributes by type) per message."""
+    body = struct.pack("B", family).ljust(HEADERS[kind], b"\0")
     sock.send(struct.pack("=IHHII", 16 + len(body), kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body)
     while True:
         data = sock.recv(1 << 20)
@@ -60,4 +62,6 @@ def link_names(sock: socket.socket, seq: int = 1) -> dict[int, str]:
 
 
 def ip(raw: bytes | None) -> str | None:
+    if raw is not None and len(raw) == 16:
+        return socket.inet_ntop(socket.AF_INET6, raw)
     return socket.inet_ntoa(raw) if raw is not None and len(raw) == 4 else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 POOL = IPv4Network("198.18.0.0/15")
 #: netlab's IPv6 pool: one ULA /48 (RFC 4193; global id 6e:6574:6c, "netl" in ASCII). A network's /64 is the
@@ -22,6 +22,14 @@ def in_pool(subnet: IPv4Network) -> bool:
 
 def in_pool6(subnet: IPv6Network) -> bool:
     return subnet.subnet_of(POOL6)
+
+
+def mirror6(subnet: IPv4Network | None, subnet6: IPv6Network | None, address: IPv4Address | None) -> IPv6Address | None:
+    """The IPv6 address that goes with `address` of a dual-stack subnet: its IPv4 host part in `subnet6` (None when
+    the subnet is IPv4-only or the address not in it)."""
+    if subnet6 is None or address is None or subnet is None or address not in subnet:
+        return None
+    return subnet6.network_address + (int(address) - int(subnet.network_address))
 
 
 def subnet6_for(subnet: IPv4Network) -> IPv6Network:

@@ -73,6 +73,7 @@ class _Builder:
         self.d = d
         self.subnet_offset = subnet_offset
         self._lan_addresses: list[IPv4Address] = []
+        self._taken6: list[IPv6Network] = []  # the IPv6 subnets of the networks and lans so far
         self._ipam: dict[str, HostAllocator] = {}
         self._shims: list[IPv4Address] = []
         self._attached: dict[str, set[str]] = {}
@@ -91,22 +92,19 @@ class _Builder:
             raise self.fail(f"{what}: subnet {net} is outside netlab's pool {POOL}; use a subnet inside it")
         return net
 
-    def subnet6(self, what: str, nd: _NetDecl, subnet: IPv4Network, taken: list[IPv6Network]) -> IPv6Network:
-        """A dual-stack network's IPv6 subnet: as declared (inside POOL6, room for every IPv4 host part), else the
-        pool's /64 that goes with its IPv4 subnet."""
-        if nd.driver != Driver.BRIDGE:
-            raise self.fail(
-                f"{what}: ipv6 on a {nd.driver} network is not supported yet (bridge networks only); drop ipv6 there"
-            )
-        if nd.subnet6 is None:
+    def subnet6(self, what: str, declared: str | None, subnet: IPv4Network) -> IPv6Network:
+        """A dual-stack network's or lan's IPv6 subnet: as declared (inside POOL6, room for every IPv4 host part),
+        else the pool's /64 that goes with its IPv4 subnet."""
+        taken = self._taken6
+        if declared is None:
             net6 = subnet6_for(subnet)
         else:
             try:
-                parsed = ip_network(nd.subnet6, strict=True)
+                parsed = ip_network(declared, strict=True)
             except ValueError as e:
-                raise self.fail(f"{what}: invalid subnet6 {nd.subnet6!r} ({e})") from e
+                raise self.fail(f"{what}: invalid subnet6 {declared!r} ({e})") from e
             if not isinstance(parsed, IPv6Network):
-                raise self.fail(f"{what}: subnet6 must be an IPv6 subnet, got {nd.subnet6!r}")
+                raise self.fail(f"{what}: subnet6 must be an IPv6 subnet, got {declared!r}")
             net6 = parsed
             if not in_pool6(net6) and not self.d.own_subnets:
                 raise self.fail(f"{what}: subnet6 {net6} is outside netlab's IPv6 pool {POOL6}; use a subnet inside it")
@@ -117,7 +115,7 @@ class _Builder:
                 )
         clash = next((t for t in taken if t.overlaps(net6)), None)
         if clash is not None:
-            raise self.fail(f"{what}: subnet6 {net6} overlaps {clash} of another network; give each its own")
+            raise self.fail(f"{what}: subnet6 {net6} overlaps {clash} of another network or lan; give each its own")
         taken.append(net6)
         return net6
 
@@ -160,7 +158,8 @@ class _Builder:
             if trunk is not None and (trunk not in d.lans or trunk in d.vlans):
                 raise self.fail(f"vlan {name!r}: its trunk {trunk!r} is not a lan of this scenario")
             subnet = self.subnet(f"lan {name!r}", text) if text else alloc.allocate()
-            lans.append(Lan(name, subnet, trunk, vid))
+            subnet6 = self.subnet6(f"lan {name!r}", d.lans6[name], subnet) if name in d.lans6 else None
+            lans.append(Lan(name, subnet, trunk, vid, subnet6))
         lan_by = {lan.name: lan for lan in lans}
 
         # nodes' uplinks and peers take lan addresses from the top of the lan subnet
@@ -270,7 +269,6 @@ class _Builder:
             Network("host", Driver.HOST, predefined=True),
             Network("none", Driver.NONE, predefined=True),
         ]
-        taken6: list[IPv6Network] = []
         for nd in d.networks.values():
             what = f"network {nd.name!r}"
             driver = Driver(nd.driver)
@@ -301,7 +299,12 @@ class _Builder:
             if gateway is None:
                 gateway = next(subnet.hosts())
             self.check_options(what, driver, nd.options)
-            subnet6 = self.subnet6(what, nd, subnet, taken6) if nd.ipv6 else None
+            if nd.ipv6 and driver != Driver.BRIDGE:
+                raise self.fail(
+                    f"{what}: ipv6 on a {nd.driver} network is not supported yet (bridge networks only); "
+                    "drop ipv6 there"
+                )
+            subnet6 = self.subnet6(what, nd.subnet6, subnet) if nd.ipv6 else None
             more = tuple(decl_subnets[f"{nd.name}#{i + 1}"] for i in range(len(nd.more_subnets)))
             bridge_name = None
             if driver == Driver.BRIDGE:
@@ -592,7 +595,10 @@ class _Builder:
                 except ValueError as err:
                     raise self.fail(f"{what}: {dst!r} is neither a network, a lan nor a subnet") from err
             via_addr = self.via_address(what, target, via, peers, uplinks)
-            return Route(target, sub, via_addr)
+            sub6 = net_by[dst].subnet6 if dst in net_by else lan_by[dst].subnet6 if dst in lan_by else None
+            over = next((lan for lan in lan_by.values() if via_addr in lan.subnet), None)
+            via6 = over.v6_of(via_addr) if over is not None and sub6 is not None else None
+            return Route(target, sub, via_addr, sub6 if via6 else None, via6)
         if kind == "shim":
             node, lan = args
             if node not in d.nodes:

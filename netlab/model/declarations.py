@@ -114,3 +114,5 @@ class Declarations:
     initial_actions: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     #: routers: peer name -> the lans of its further legs (its first is its peer entry's)
     routers: dict[str, list[str]] = field(default_factory=dict)
+    #: dual-stack lans: name -> their IPv6 subnet as declared (None: the pool's)
+    lans6: dict[str, str | None] = field(default_factory=dict)

@@ -148,6 +148,7 @@ class Scenario:
         self.doc = _text("scenario doc", doc, multiline=True)
         self._nodes: list[str] = [HOST]
         self._lans: dict[str, str] = {}
+        self._lans6: dict[str, str | None] = {}
         self._peers: dict[str, tuple[str, str | None]] = {}
         self._networks: dict[str, _NetDecl] = {}
         self._containers: dict[str, _CtrDecl] = {}
@@ -194,9 +195,18 @@ class Scenario:
         self._nodes.append(name)
         return Ref("node", name)
 
-    def lan(self, name: str, subnet: str | None = None) -> Ref:
+    def lan(self, name: str, subnet: str | None = None, ipv6: bool = False, subnet6: str | None = None) -> Ref:
+        """A segment the nodes (and peers) are plugged into. `ipv6=True` or `subnet6=`: dual stack, as a network's
+        (the uplinks and peers on it get IPv6 addresses too, and a route to a dual-stack network over it routes
+        IPv6 as well)."""
         self._claim_name("lan", name)
         self._lans[name] = subnet or ""
+        if not isinstance(ipv6, bool):
+            raise InvalidScenario(f"lan {name!r}: ipv6 must be True or False")
+        if subnet6 is not None and not isinstance(subnet6, str):
+            raise InvalidScenario(f"lan {name!r}: subnet6 must be a string like 'fd6e:6574:6c00:99::/64'")
+        if ipv6 or subnet6 is not None:
+            self._lans6[name] = subnet6
         return Ref("lan", name)
 
     def vlan(self, lan: Endpointish, vid: int, subnet: str | None = None) -> Ref:
@@ -531,6 +541,7 @@ class Scenario:
                 self._daemon,
                 self._initial_actions,
                 self._routers,
+                self._lans6,
             ),
             subnet_offset,
         )

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
+from netlab.model.addressing import mirror6
+
 
 class Driver(StrEnum):
     BRIDGE = "bridge"
@@ -90,6 +92,11 @@ class Lan:
     subnet: IPv4Network
     trunk: str | None = None
     vid: int | None = None
+    #: dual stack (`lan(..., ipv6=True)`): its IPv6 subnet; an uplink's or peer's IPv6 address has its IPv4 host part
+    subnet6: IPv6Network | None = None
+
+    def v6_of(self, address: IPv4Address | None) -> IPv6Address | None:
+        return mirror6(self.subnet, self.subnet6, address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +157,7 @@ class Network:
 
     def v6_of(self, address: IPv4Address | None) -> IPv6Address | None:
         """The IPv6 address that goes with one of this network's IPv4 addresses (None on an IPv4-only network)."""
-        if self.subnet6 is None or address is None or self.subnet is None or address not in self.subnet:
-            return None
-        return self.subnet6.network_address + (int(address) - int(self.subnet.network_address))
+        return mirror6(self.subnet, self.subnet6, address)
 
     @property
     def gateway6(self) -> IPv6Address | None:
@@ -272,11 +277,14 @@ class Measurement:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Add a static route on an endpoint (peer, node or container)."""
+    """Add a static route on an endpoint (peer, node or container); towards a dual-stack network or lan over a
+    dual-stack lan, its IPv6 route too (`subnet6` via `via6`)."""
 
     target: str
     subnet: IPv4Network
     via: IPv4Address
+    subnet6: IPv6Network | None = None
+    via6: IPv6Address | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,8 +369,8 @@ class Topology:
 
     @property
     def dual_stack(self) -> bool:
-        """Some network has IPv6 (Network.subnet6): every pair is probed with icmp6 too."""
-        return any(n.ipv6 for n in self.networks)
+        """Some network or lan has IPv6 (subnet6): every pair is probed with icmp6 too."""
+        return any(n.ipv6 for n in self.networks) or any(lan.subnet6 is not None for lan in self.lans)
 
     def daemon_option(self, key: str) -> str | None:
         return dict(self.daemon).get(key)

@@ -469,7 +469,8 @@ def container_firewall_lines(containers: dict[str, Any], color: bool) -> list[st
 
 def route_lines(r: Result, stage: str, color: bool) -> list[str]:
     """Routes and ARP entries per endpoint after the stage was probed: all of them after the first stage,
-    afterwards only the endpoints whose tables changed (multicast NOARP entries left out)."""
+    afterwards only the endpoints whose tables changed (multicast NOARP entries left out); IPv6 routes and NDP
+    entries in a dual-stack run."""
     stages = [s.name for s in r.topology.stages]
     now = r.evidence.get("routes", {}).get(stage, {})
     before = r.evidence.get("routes", {}).get(stages[stages.index(stage) - 1], {}) if stages.index(stage) else {}
@@ -479,11 +480,19 @@ def route_lines(r: Result, stage: str, color: bool) -> list[str]:
     width = max(len(n) for n in shown)
     out = ["", _bold(f"routes and neighbours after stage {stage}" + (" (what changed)" if before else ""), color)]
     for name in shown:
-        rows = [f"route {x}" for x in now[name].get("routes", [])]
-        rows += [f"arp   {x}" for x in now[name].get("neighbours", []) if not x.endswith(" NOARP")]
+        rows = table_rows(now[name])
         for i, row in enumerate(rows or ["(none)"]):
             out.append(f"  {(name if i == 0 else '').ljust(width)}  {row}")
     return out
+
+
+def table_rows(found: dict[str, Any]) -> list[str]:
+    """One endpoint's routes and neighbours as `ip route`/`ip neigh` lines, each family labelled."""
+    rows = [f"route  {x}" for x in found.get("routes", [])]
+    rows += [f"arp    {x}" for x in found.get("neighbours", []) if not x.endswith(" NOARP")]
+    rows += [f"route6 {x}" for x in found.get("routes6", [])]
+    rows += [f"ndp    {x}" for x in found.get("neighbours6", []) if not x.endswith(" NOARP")]
+    return rows
 
 
 def capture_lines(captures: list[dict[str, Any]], color: bool, most: int = 4) -> list[str]:
@@ -512,10 +521,11 @@ def capture_lines(captures: list[dict[str, Any]], color: bool, most: int = 4) ->
             out += [f"    VXLAN {what} x{n}" for what, n in facts["vxlan"].items()]
         if facts.get("vlans"):
             out += [f"    802.1Q {vid}: " + ", ".join(senders) for vid, senders in facts["vlans"].items()]
-        if facts.get("arp"):
-            asked = list(facts["arp"])
-            more = f" and {len(asked) - most} more" if len(asked) > most else ""
-            out.append(f"    ARP: {'; '.join(asked[:most])}{more}")
+        for key, label in (("arp", "ARP"), ("ndp", "NDP")):
+            if facts.get(key):
+                asked = list(facts[key])
+                more = f" and {len(asked) - most} more" if len(asked) > most else ""
+                out.append(f"    {label}: {'; '.join(asked[:most])}{more}")
     return out
 
 
@@ -523,7 +533,8 @@ def _tables(found: dict[str, Any] | None) -> tuple[list[str], list[str]]:
     """Routes, and neighbours without their state (REACHABLE turns STALE by itself)."""
     if not found:
         return [], []
-    return found.get("routes", []), [n.rsplit(" ", 1)[0] for n in found.get("neighbours", [])]
+    neighbours = [*found.get("neighbours", []), *found.get("neighbours6", [])]
+    return [*found.get("routes", []), *found.get("routes6", [])], [n.rsplit(" ", 1)[0] for n in neighbours]
 
 
 def _claims_summary(r: Result) -> str:

@@ -157,10 +157,7 @@ def _evidence(r: Result, stage: str, html_dir: str) -> str:
     routes = r.evidence.get("routes", {}).get(stage, {})
     if routes:
         text = "\n".join(
-            f"{name}\n"
-            + "\n".join(f"  route {x}" for x in found.get("routes", []))
-            + "".join(f"\n  arp   {x}" for x in found.get("neighbours", []) if not x.endswith(" NOARP"))
-            for name, found in routes.items()
+            f"{name}\n" + "\n".join(f"  {row}" for row in console.table_rows(found)) for name, found in routes.items()
         )
         out.append(f"<h3>routes and neighbours</h3><pre>{_e(text)}</pre>")
     for cap in (c for c in r.evidence.get("captures", []) if c.get("stage") == stage):

@@ -96,7 +96,7 @@ def test_the_kernel_holds_mobys_nftables_table():
     ("engine", "policy"),
     [("20.10", "drop"), ("20.10", "accept"), ("28", "drop"), ("28", "accept"), ("29", "accept"), ("29-nftables", None)],
 )
-@pytest.mark.parametrize("scenario", ["bridge", "bridge_nonat"])
+@pytest.mark.parametrize("scenario", ["bridge", "bridge_nonat", "bridge_ipv6"])
 def test_bundled_bridge_scenarios_hold_on_every_profile_and_policy(scenario: str, engine: str, policy: str | None):
     result = run(scenario, RunOptions(backend="netns", engine=engine, forward_policy=policy))
     assert result.ok, result.verdict.summary()

@@ -19,6 +19,7 @@ HOST_KERNEL = [
     "bridge_icc",
     "bridge_internal",
     "bridge_nonat",
+    "bridge_ipv6",
     "host",
     "none",
     "macvlan",

@@ -86,3 +86,91 @@ def test_a_v6_probe_goes_to_the_v6_address_on_a_shared_dual_stack_segment() -> N
     assert pick_address(c, a, v6=True) == v6  # no shared dual-stack segment: its first IPv6 address
     assert pick_address(a, c, v6=True) is None  # it has none
     assert pick_address(a, b) == IPv4Address("198.18.1.3")
+
+
+def test_a_dual_stack_lan_numbers_its_uplinks_and_peers_and_routes_ipv6_too() -> None:
+    s = Scenario("t")
+    lan = s.lan("lan0", ipv6=True)
+    ext = s.peer("ext", lan)
+    front = s.network("front", ipv6=True)
+    plain = s.network("plain")
+    with s.stage("route") as st:
+        st.route(ext, front, via="host")
+        st.route(ext, plain, via="host")
+    t = s.build()
+    assert t.dual_stack and t.lan("lan0").subnet6 == subnet6_for(t.lan("lan0").subnet)
+    (peer,) = t.peers
+    uplink = t.uplink("host", "lan0")
+    assert uplink is not None
+    assert t.lan("lan0").v6_of(peer.address) == t.lan("lan0").subnet6.network_address + int(peer.address) % 256  # type: ignore[union-attr]
+    to_front, to_plain = t.stages[1].actions
+    assert to_front.subnet6 == t.network("front").subnet6  # type: ignore[union-attr]
+    assert to_front.via6 == t.lan("lan0").v6_of(uplink.address)  # type: ignore[union-attr]
+    assert to_plain.subnet6 is None and to_plain.via6 is None  # type: ignore[union-attr]
+
+
+def test_an_ipv4_only_lan_routes_no_ipv6_and_lans_share_no_v6_subnet_with_networks() -> None:
+    s = Scenario("t")
+    lan = s.lan("lan0")
+    ext = s.peer("ext", lan)
+    front = s.network("front", ipv6=True)
+    with s.stage("route") as st:
+        st.route(ext, front, via="host")
+    t = s.build()
+    assert t.lan("lan0").subnet6 is None and t.stages[1].actions[0].subnet6 is None  # type: ignore[union-attr]
+    s = Scenario("t")
+    s.lan("lan0", subnet6="fd6e:6574:6c00:99::/64")
+    s.network("n", subnet6="fd6e:6574:6c00:99::/64")
+    with pytest.raises(InvalidScenario, match="overlaps fd6e:6574:6c00:99::/64 of another network or lan"):
+        s.build()
+
+
+def test_neighbour_discovery_on_a_bridge_is_who_asked_for_whom_and_its_macs() -> None:
+    from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr, IPv6
+    from scapy.layers.l2 import Ether
+
+    from netlab.evidence import capture
+
+    a, b = "fd6e:6574:6c00:2::2", "fd6e:6574:6c00:2::3"
+    ns = Ether(src="02:42:00:00:00:02") / IPv6(src=a, dst="ff02::1:ff00:3") / ICMPv6ND_NS(tgt=b)
+    ns /= ICMPv6NDOptSrcLLAddr(lladdr="02:42:00:00:00:02")
+    na = (
+        Ether(src="02:42:00:00:00:03")
+        / IPv6(src=b, dst=a)
+        / ICMPv6ND_NA(tgt=b)
+        / ICMPv6NDOptDstLLAddr(lladdr="02:42:00:00:00:03")
+    )
+    dad = Ether() / IPv6(src="::", dst="ff02::1:ff00:9") / ICMPv6ND_NS(tgt="fe80::9")
+    frames = [(0, 0, bytes(p)) for p in (ns, na, dad)]
+    facts = capture.facts(frames, "bridge", {a: "web", b: "app"}, set())
+    assert facts["ndp"] == {f"who-has {b} tell {a}": 1}  # duplicate address detection (from ::) left out
+    assert facts["macs"] == {f"{a} (web)": "02:42:00:00:00:02", f"{b} (app)": "02:42:00:00:00:03"}
+
+
+def test_the_bridge_filter_keeps_arp_and_neighbour_discovery_only() -> None:
+    from netlab.evidence.capture import _ARP_ONLY
+
+    def keeps(frame: bytes) -> bool:
+        """Run the classic BPF program (the few opcodes it uses) over a frame."""
+        pc, acc = 0, 0
+        while True:
+            code, jt, jf, k = _ARP_ONLY[pc]
+            if code == 0x06:
+                return k > 0
+            if code == 0x28:
+                acc = int.from_bytes(frame[k : k + 2], "big")
+            elif code == 0x30:
+                acc = frame[k]
+            else:
+                ok = {0x15: acc == k, 0x35: acc >= k, 0x25: acc > k}[code]
+                pc += jt if ok else jf
+            pc += 1
+
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6ND_NS, IPv6
+    from scapy.layers.l2 import ARP, Ether
+
+    assert keeps(bytes(Ether() / ARP()))
+    assert keeps(bytes(Ether() / IPv6() / ICMPv6ND_NS(tgt="fd6e:6574:6c00:2::3")))
+    assert not keeps(bytes(Ether() / IPv6() / ICMPv6EchoRequest()))
+    assert not keeps(bytes(Ether() / IP() / ICMP()))

@@ -103,6 +103,12 @@ class DockerBackend(Backend):
                 f"network {external[0].name!r}: external networks are used on the machine's own daemon, not on "
                 "remote engines (--node)"
             )
+        if topology is not None and topology.dual_stack:
+            six = [n.name for n in topology.networks if n.ipv6] + [x.name for x in topology.lans if x.subnet6]
+            raise EnvironmentProblem(
+                f"{six[0]!r} is dual-stack (ipv6): the docker backend does not create IPv6 networks yet (Docker would "
+                "also turn the machine's IPv6 forwarding on); run the scenario with --backend netns"
+            )
         rules = [a for stage in (topology.stages if topology else ()) for a in stage.actions if isinstance(a, UserRule)]
         if topology is not None and topology.daemon and self.nodes:
             raise EnvironmentProblem(

@@ -84,7 +84,7 @@ def refresh(dep: Deployment) -> None:
         if resolver is not None:
             dep.resolvers[c.name] = resolver
     for p in t.peers:
-        eps[p.name] = common.peer(p, st.ns[p.name])
+        eps[p.name] = common.peer(t, p, st.ns[p.name])
     if st.resolver is not None:
         for n in t.nodes:
             dep.resolvers[n.name] = st.resolver

@@ -16,7 +16,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from netlab import nsthread
 from netlab.backends import naming
-from netlab.backends.netns.links import Sessions, mac_from_ip, netns_fd
+from netlab.backends.netns.links import Sessions, ipv6_on, mac_from_ip, netns_fd
 from netlab.errors import DeployError, KernelFeatureMissing
 from netlab.model.deployed import Listen
 from netlab.model.dockerrules import docker_order, gateway_attachment, shares_node_ns
@@ -116,12 +116,6 @@ def connect(t: Topology, st: State, c: Container, att: Attachment) -> None:
         ipv6_on(st.ns[c.name], ifname, "lo")
         nl.addr(ifindex, address6, net.subnet6.prefixlen)
     nl.up(ifindex)
-
-
-def ipv6_on(netns: str, *ifnames: str) -> None:
-    """Turn IPv6 on for these interfaces of a namespace (netlab creates every namespace with IPv6 off:
-    namespaces.NO_IPV6), as an interface of a dual-stack network has it."""
-    nsthread.write_sysctls(netns, {f"net.ipv6.conf.{name}.disable_ipv6": "0" for name in ifnames})
 
 
 def _veth(

@@ -28,7 +28,7 @@ from netlab.backends.namespaces import Role
 from netlab.backends.netns import attach, lan
 from netlab.backends.netns.attach import State
 from netlab.backends.netns.lan import forward
-from netlab.backends.netns.links import docker_random_mac
+from netlab.backends.netns.links import docker_random_mac, ipv6_on
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, UsageError
 from netlab.kernel import features, uml
 from netlab.kernel.iptables import RESTORE6_TOOLS, RESTORE_TOOLS, SAVE_TOOLS
@@ -282,7 +282,12 @@ class NetnsBackend(Backend):
         with st.sessions.use(st.ns[node]) as nl:
             for u in t.uplinks_of(node):
                 idx = nl.index(u.ifname)
-                nl.addr(idx, u.address, t.lan(u.lan).subnet.prefixlen)
+                on = t.lan(u.lan)
+                nl.addr(idx, u.address, on.subnet.prefixlen)
+                address6 = on.v6_of(u.address)
+                if address6 is not None and on.subnet6 is not None:  # a dual-stack lan
+                    ipv6_on(st.ns[node], u.ifname)
+                    nl.addr(idx, address6, on.subnet6.prefixlen)
                 nl.up(idx)
             for net in t.networks_on(node):
                 dep.hooks.gate("network", net.name)
@@ -301,7 +306,7 @@ class NetnsBackend(Backend):
                     br = nl.bridge(net.bridge_name, mac=docker_random_mac())
                     nl.addr(br, net.gateway, net.subnet.prefixlen)
                     if net.subnet6 is not None:  # dual stack: the bridge carries the IPv6 gateway too
-                        attach.ipv6_on(st.ns[node], net.bridge_name)
+                        ipv6_on(st.ns[node], net.bridge_name)
                         assert net.gateway6 is not None
                         nl.addr(br, net.gateway6, net.subnet6.prefixlen)
                     nl.up(br)
@@ -395,7 +400,7 @@ class NetnsBackend(Backend):
             ]
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, st.ns[c.name], addrs)
         for p in t.peers:
-            eps[p.name] = common.peer(p, st.ns[p.name])
+            eps[p.name] = common.peer(t, p, st.ns[p.name])
         dep.endpoints = {name: eps[name] for name in t.endpoint_names()}
         dep.proxies = [w for node in t.nodes for w in st.proxies.get(node.name, [])]
         dep.published = dict(st.published)
@@ -483,6 +488,8 @@ class NetnsBackend(Backend):
                 assert path is not None
                 with st.sessions.use(path) as nl:
                     nl.route(action.subnet, action.via)
+                    if action.subnet6 is not None and action.via6 is not None:
+                        nl.route(action.subnet6, action.via6)
             elif isinstance(action, Shim):
                 attach.shim(t, st, action)
             elif isinstance(action, Forward):

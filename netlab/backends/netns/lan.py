@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from netlab import nsthread
 from netlab.backends.base import Deployment
-from netlab.backends.netns.links import netlink_in, netns_fd
+from netlab.backends.netns.links import ipv6_on, netlink_in, netns_fd
 from netlab.errors import DeployError
 from netlab.model.topology import Forward, Peer, Topology, Uplink
 
@@ -49,6 +49,10 @@ def build(t: Topology, ns: dict[str, str], uplink_end: UplinkEnd) -> None:
                 if on.vid is not None:
                     idx = nl.vlan(idx, f"{port}.{on.vid}", on.vid)
                 nl.addr(idx, address, on.subnet.prefixlen)
+                address6 = on.v6_of(address)
+                if address6 is not None and on.subnet6 is not None:  # a dual-stack lan: IPv6 on for that port
+                    ipv6_on(ns[p.name], port, "lo")
+                    nl.addr(idx, address6, on.subnet6.prefixlen)
                 nl.up(idx)
 
 
@@ -63,8 +67,9 @@ def _ports(t: Topology, p: Peer) -> dict[str, str]:
 
 
 def forward(dep: Deployment, action: Forward) -> None:
-    """A router starts routing between its legs: IP forwarding on in its own namespace (a peer of the run's)."""
+    """A router starts routing between its legs: IP forwarding on in its own namespace (a peer of the run's), for
+    IPv6 too."""
     path = dep.endpoints[action.router].netns
     if path is None:
         raise DeployError(f"forward on {action.router}: it is not running")
-    nsthread.write_sysctls(path, {"net.ipv4.ip_forward": "1"})
+    nsthread.write_sysctls(path, {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"})

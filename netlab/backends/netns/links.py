@@ -11,7 +11,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from errno import EEXIST, ENODEV, ESRCH
-from ipaddress import IPv4Address, IPv4Network, IPv6Address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
 from pyroute2 import IPRoute
@@ -49,6 +49,12 @@ def netns_fd(path: str) -> Iterator[int]:
         yield fd
     finally:
         os.close(fd)
+
+
+def ipv6_on(netns: str, *ifnames: str) -> None:
+    """Turn IPv6 on for these interfaces of a namespace (netlab creates every namespace with IPv6 off:
+    namespaces.NO_IPV6), as an interface of a dual-stack network or lan has it."""
+    nsthread.write_sysctls(netns, {f"net.ipv6.conf.{name}.disable_ipv6": "0" for name in ifnames})
 
 
 class Netlink:
@@ -164,10 +170,16 @@ class Netlink:
             if e.code != EEXIST:
                 raise
 
-    def route(self, dst: IPv4Network | None, gateway: IPv4Address | None, oif: int | None = None) -> None:
+    def route(
+        self,
+        dst: IPv4Network | IPv6Network | None,
+        gateway: IPv4Address | IPv6Address | None,
+        oif: int | None = None,
+    ) -> None:
         # pyroute2 0.9 defaults to AF_UNSPEC and to proto static; Docker (and `ip route add`) leave the
         # kernel's default, RTPROT_BOOT, which is what route evidence then shows on both backends
-        kw: dict[str, Any] = {"family": socket.AF_INET, "proto": RTPROT_BOOT}
+        six = (dst is not None and dst.version == 6) or (gateway is not None and gateway.version == 6)
+        kw: dict[str, Any] = {"family": socket.AF_INET6 if six else socket.AF_INET, "proto": RTPROT_BOOT}
         if dst is not None and dst.prefixlen > 0:
             kw["dst"] = str(dst)
         if gateway is not None:
