@@ -415,8 +415,8 @@ class _Rules:
             raise _Unknown(f"{src}'s IPv6 default route (its gateway network is not a dual-stack bridge)")
         if d.kind == "node" and d.name == s.node:
             return _yes(f"the host's own IPv6 address, through {via.name}'s gateway: delivered locally (INPUT)")
-        net = self.t.network(on) if d.kind == "ctr" else None
-        if d.kind == "ctr" and d.node == s.node and net and net.driver == Driver.BRIDGE and not net.internal:
+        there = self.t.network(on) if d.kind == "ctr" else None
+        if d.kind == "ctr" and d.node == s.node and there and there.driver == Driver.BRIDGE and not there.internal:
             return [
                 (
                     NO_IP6TABLES,
