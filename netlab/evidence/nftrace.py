@@ -18,7 +18,7 @@ import struct
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from netlab import faults, nsthread
 from netlab.backends.base import Deployment
@@ -65,8 +65,8 @@ class Event:
     chain: str
     handle: int | None
     verdict: int | None
-    saddr: IPv4Address | None
-    daddr: IPv4Address | None
+    saddr: IPv4Address | IPv6Address | None
+    daddr: IPv4Address | IPv6Address | None
     proto: int | None
     dport: int | None
     sport: int | None
@@ -107,15 +107,18 @@ def parse(netns: str, data: bytes) -> list[Event]:
             if TRACE_POLICY in a and verdict is None:
                 (verdict,) = struct.unpack("!I", a[TRACE_POLICY][:4])
             net = a.get(TRACE_NETWORK_HEADER, b"")
-            saddr = daddr = None
+            saddr: IPv4Address | IPv6Address | None = None
+            daddr: IPv4Address | IPv6Address | None = None
             proto = sport = dport = None
             if len(net) >= 20 and net[0] >> 4 == 4:
                 saddr, daddr, proto = IPv4Address(net[12:16]), IPv4Address(net[16:20]), net[9]
+            elif len(net) >= 40 and net[0] >> 4 == 6:  # the next header right after (no extension headers)
+                saddr, daddr, proto = IPv6Address(net[8:24]), IPv6Address(net[24:40]), net[6]
             l4 = a.get(TRACE_TRANSPORT_HEADER, b"")
             icmp_type = None
             if proto in (6, 17) and len(l4) >= 4:
                 sport, dport = struct.unpack("!HH", l4[:4])
-            elif proto == 1 and l4:
+            elif proto in (1, 58) and l4:  # ICMP, ICMPv6
                 icmp_type = l4[0]
             events.append(
                 Event(
@@ -148,20 +151,25 @@ def trace_socket(netns: str) -> socket.socket:
     return sock
 
 
-def _table_rules(run: str, addresses: Sequence[IPv4Address]) -> str:
-    elements = ", ".join(sorted({str(a) for a in addresses}))
-    t = table_name(run)
-    return (
-        f"table inet {t} {{\n"
-        f"  set a {{ type ipv4_addr; elements = {{ {elements} }}; }}\n"
-        f"  chain pre {{ type filter hook prerouting priority -350; ip saddr @a ip daddr @a meta nftrace set 1; }}\n"
-        f"  chain out {{ type filter hook output priority -350; ip saddr @a ip daddr @a meta nftrace set 1; }}\n"
-        "}\n"
-    )
+def _table_rules(run: str, addresses: Sequence[IPv4Address | IPv6Address]) -> str:
+    """The trace table: packets between two of `addresses` are traced, IPv4 and IPv6 ones (an `inet` table)."""
+    lines = [f"table inet {table_name(run)} {{"]
+    pre = []
+    for family, kind, name in (("ip", "ipv4_addr", "a"), ("ip6", "ipv6_addr", "a6")):
+        elements = ", ".join(sorted({str(a) for a in addresses if a.version == (4 if family == "ip" else 6)}))
+        if not elements:
+            continue
+        lines.append(f"  set {name} {{ type {kind}; elements = {{ {elements} }}; }}")
+        pre.append(f"{family} saddr @{name} {family} daddr @{name} meta nftrace set 1;")
+    lines.append(f"  chain pre {{ type filter hook prerouting priority -350; {' '.join(pre)} }}")
+    lines.append(f"  chain out {{ type filter hook output priority -350; {' '.join(pre)} }}")
+    return "\n".join([*lines, "}", ""])
 
 
 @contextlib.contextmanager
-def tracing(dep: Deployment, namespaces: dict[str, str], addresses: Sequence[IPv4Address]) -> Iterator[list[str]]:
+def tracing(
+    dep: Deployment, namespaces: dict[str, str], addresses: Sequence[IPv4Address | IPv6Address]
+) -> Iterator[list[str]]:
     """Trace tables in `namespaces` (path -> label) for the duration; yields the paths traced (a namespace
     whose kernel has no nf_tables, or without the `nft` tool, is left out)."""
     nft = shutil.which("nft")

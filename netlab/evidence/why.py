@@ -47,7 +47,7 @@ from netlab.evidence.nftrace import (
 )
 from netlab.model.probing import FromNamespaces, Task
 from netlab.model.results import Observation, Outcome
-from netlab.model.topology import Driver, EndpointKind, ProbeKind
+from netlab.model.topology import Driver, EndpointKind, IPAddress, ProbeKind
 from netlab.probes import matrix
 
 #: how long the re-probe waits: a dropped packet is reported at once, a reply within milliseconds here
@@ -66,16 +66,17 @@ def _labels(dep: Deployment, root: str | None) -> dict[str, str]:
     return out
 
 
-def _matches(e: Event, src: set[IPv4Address], dst: IPv4Address, task: Task) -> str | None:
+def _matches(e: Event, src: set[IPAddress], dst: IPAddress, task: Task) -> str | None:
     """'request' or 'reply' when the event's packet belongs to the task's probe. (Cells are re-probed
     together: the reverse cell's request is told from this one's reply by the ICMP type or the ports.)"""
-    want = {ProbeKind.ICMP: 1, ProbeKind.TCP: 6, ProbeKind.UDP: 17, ProbeKind.DNS: 17}[task.probe.kind]
+    icmp, (echo, answer) = (58, (128, 129)) if task.probe.v6 else (1, (8, 0))
+    want = {ProbeKind.ICMP: icmp, ProbeKind.TCP: 6, ProbeKind.UDP: 17, ProbeKind.DNS: 17}[task.probe.kind]
     if e.proto != want:
         return None
     port = task.probe.port if task.probe.kind is not ProbeKind.DNS else 53
-    if e.daddr == dst and e.saddr in src and (e.icmp_type == 8 if want == 1 else e.dport == port):
+    if e.daddr == dst and e.saddr in src and (e.icmp_type == echo if want == icmp else e.dport == port):
         return "request"
-    if e.saddr == dst and e.daddr in src and (e.icmp_type == 0 if want == 1 else e.sport == port):
+    if e.saddr == dst and e.daddr in src and (e.icmp_type == answer if want == icmp else e.sport == port):
         return "reply"
     return None
 
@@ -106,8 +107,8 @@ class RuleText:
                     nft[int(handle)] = re.sub(r"counter packets \d+ bytes \d+", "counter", body.strip())
                     order.append(int(handle))
         ipt: dict[int, str] = {}
-        tool = shutil.which("iptables-nft")
-        if family == "ip" and tool and order:
+        tool = shutil.which({"ip": "iptables-nft", "ip6": "ip6tables-nft"}.get(family, ""))
+        if tool and order:
             with contextlib.suppress(subprocess.CalledProcessError, OSError):
                 lines = nsthread.run(netns, [tool, "-w", "-t", table, "-S", chain], timeout=10).splitlines()
                 rules = [x for x in lines if x.startswith("-A ")]
@@ -116,24 +117,26 @@ class RuleText:
         return nft, ipt
 
 
-def _route_missing(netns: str, dst: IPv4Address) -> bool:
-    """True when the namespace has no route to `dst` (the kernel answers ENETUNREACH/EHOSTUNREACH)."""
+def _route_missing(netns: str, dst: IPAddress) -> bool:
+    """True when the namespace has no route to `dst` (the kernel answers ENETUNREACH/EHOSTUNREACH; with IPv6
+    off, EADDRNOTAVAIL or EAFNOSUPPORT count as none too)."""
+    family = socket.AF_INET6 if dst.version == 6 else socket.AF_INET
     with nsthread.entered(netns):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
         sock.connect((str(dst), 9))  # a UDP connect only looks the route up; nothing is sent
     except OSError as e:
-        return e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH)
+        return e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
     finally:
         sock.close()
     return False
 
 
-def _unanswered_neighbours(netns: str) -> list[tuple[str, str]]:
+def _unanswered_neighbours(netns: str, version: int = 4) -> list[tuple[str, str]]:
     from netlab.evidence import routes
 
     out = []
-    for line in routes.read(netns)["neighbours"]:
+    for line in routes.read(netns, ipv6=version == 6)["neighbours6" if version == 6 else "neighbours"]:
         parts = line.split()
         if parts and parts[-1] in ("FAILED", "INCOMPLETE"):
             out.append((parts[0], parts[3] if len(parts) > 3 else "?"))
@@ -208,9 +211,6 @@ def explain(
         and o.address is not None
         and dep.endpoints[o.src].netns
     ]
-    for i in [i for i in cells if observations[i].probe.v6]:
-        out[i] = replace(observations[i], why="not explained: --why traces IPv4 only so far")
-    cells = [i for i in cells if not observations[i].probe.v6]
     if not cells:
         return out
     labels = _labels(dep, root)
@@ -221,9 +221,11 @@ def explain(
     tasks = [
         Task(observations[i].src, observations[i].dst, observations[i].probe, observations[i].address) for i in cells
     ]
+    mine4: set[IPAddress] = {a.address for ep in dep.endpoints.values() for a in ep.addresses}
+    mine6: set[IPAddress] = {a.address6 for ep in dep.endpoints.values() for a in ep.addresses if a.address6}
     addresses = sorted(
-        {a.address for ep in dep.endpoints.values() for a in ep.addresses}
-        | {t.address for t in tasks if isinstance(t.address, IPv4Address)}
+        mine4 | mine6 | {t.address for t in tasks if t.address is not None},
+        key=lambda a: (a.version, int(a)),
     )
     events: list[Event] = []
     with tracing(dep, traced_labels, addresses) as traced:
@@ -252,16 +254,20 @@ def explain(
     events = [e for e in with_headers(events) if e.table != own]
     rules = RuleText()
     for task, i in zip(tasks, cells, strict=True):
-        assert isinstance(task.address, IPv4Address)
+        assert task.address is not None
         src_ep = dep.endpoints[task.src]
-        src_addrs = {a.address for a in src_ep.addresses}
+        src_addrs: set[IPAddress] = (
+            {a.address6 for a in src_ep.addresses if a.address6}
+            if task.probe.v6
+            else {a.address for a in src_ep.addresses}
+        )
         matched = [(e, _matches(e, src_addrs, task.address, task)) for e in events]
         # the same packet after a DNAT (a published port): other headers, the same trace id in that namespace
         ids = {(e.netns, e.trace_id): d for e, d in matched if d}
         mine = [(e, d or ids.get((e.netns, e.trace_id))) for e, d in matched]
         mine = [(e, d) for e, d in mine if d]
         if observations[i].outcome is Outcome.REACHABLE:
-            why = _accepted(mine, labels, rules, dep.endpoints[task.src].netns, traced)
+            why = _accepted(mine, labels, rules, dep.endpoints[task.src].netns, traced, task.probe.v6)
         else:
             try:
                 why = (
@@ -277,7 +283,12 @@ def explain(
 
 
 def _accepted(
-    mine: list[tuple[Event, str | None]], labels: dict[str, str], rules: RuleText, src: str | None, traced: list[str]
+    mine: list[tuple[Event, str | None]],
+    labels: dict[str, str],
+    rules: RuleText,
+    src: str | None,
+    traced: list[str],
+    v6: bool = False,
 ) -> str:
     """Why an expected-blocked probe got through: the filter rule that accepted its request on the way."""
     for e, direction in mine:
@@ -294,6 +305,11 @@ def _accepted(
             return f"it got through: accepted in {where} by the FORWARD policy ACCEPT: {FORWARD_ACCEPT}"
     if not traced:
         return "it got through: nftables tracing is not available here to say which rule let it pass"
+    if v6 and not any(e.family == "ip6" and e.table == "filter" for e, _ in mine):
+        return (
+            "it got through: no IPv6 filter rule is on its path (no ip6tables filter table: Docker 20.10 writes "
+            "IPv6 rules only with --experimental --ip6tables)"
+        )
     return "it got through: no filter rule on its path stopped it (no rule matched and the chain policies accept)"
 
 
@@ -310,7 +326,7 @@ FORWARD_DROP = (
 
 
 def _forward(e: Event) -> bool:
-    return e.family == "ip" and e.table == "filter" and e.chain == "FORWARD"
+    return e.family in ("ip", "ip6") and e.table == "filter" and e.chain == "FORWARD"
 
 
 def _drop(mine: list[tuple[Event, str | None]], labels: dict[str, str], rules: RuleText) -> str | None:
@@ -334,9 +350,12 @@ def _kernel_reason(
     dep: Deployment, task: Task, mine: list[tuple[Event, str | None]], labels: dict[str, str], traced: list[str]
 ) -> str | None:
     """A reason the kernel gave (a missing route or neighbour, a driver's filter), or None."""
-    assert isinstance(task.address, IPv4Address)
+    assert task.address is not None
+    v6 = task.probe.v6
     src, dst = dep.endpoints[task.src], dep.endpoints[task.dst]
     assert src.netns is not None
+    if v6 and not any(a.address6 for a in src.addresses):
+        return f"no rule dropped it: {task.src} has no IPv6 address (its networks are IPv4-only): it sends no IPv6"
     if _route_missing(src.netns, task.address):
         return f"no rule dropped it: {task.src} has no route to {task.address} in its namespace"
     transit = []
@@ -352,9 +371,11 @@ def _kernel_reason(
     parent = _parent_child(dep, task.src, task.dst)
     if parent:
         return parent
-    for ip, dev in _unanswered_neighbours(src.netns):
+    for ip, dev in _unanswered_neighbours(src.netns, task.address.version):
         if ip != str(task.address):  # the machine's own LAN may have failed entries of its own
             continue
+        if v6:
+            return f"no rule dropped it: no neighbour advertisement (NDP) for {ip} on {dev} in {task.src}'s namespace"
         if _ipvlan_l3(dep, task.dst):
             return (
                 f"no rule dropped it: {task.dst} is an ipvlan L3 child, which answers no ARP (no broadcast in L3 "
@@ -363,10 +384,11 @@ def _kernel_reason(
         return f"no rule dropped it: no ARP answer for {ip} on {dev} in {task.src}'s namespace"
     for a in src.addresses if dst.netns else []:
         assert dst.netns is not None
-        if _route_missing(dst.netns, a.address):
+        back = a.address6 if v6 else a.address
+        if back is not None and _route_missing(dst.netns, back):
             reached = any(d == "request" and e.netns == dst.netns for e, d in mine)
             how = "the request reached it" if reached else "the request can reach it"
-            return f"no rule dropped it: {how}, but the reply is lost: {task.dst} has no route back to {a.address}"
+            return f"no rule dropped it: {how}, but the reply is lost: {task.dst} has no route back to {back}"
     return None
 
 

@@ -189,3 +189,17 @@ def test_why_names_the_forward_policy_and_what_docker_does_with_it(
     else:
         assert cell.outcome is Outcome.UNREACHABLE and r.ok
         assert "by the policy of ip filter FORWARD (policy drop: no rule of Docker's chains accepted it" in cell.why
+
+
+def test_ipv6_cells_are_explained_by_ip6tables_rules_or_their_absence(host_unchanged: HostSnapshot) -> None:
+    new = run_scenario("bridge_ipv6", backend="netns", engine="28", why=True)
+    assert _all_explained(new) == []
+    cross = _why(new, "web", "db", "icmp6")
+    assert "ip6 filter DOCKER-ISOLATION-STAGE-2" in cross and "-j DROP`" in cross, cross
+    assert "has no IPv6 address" in _why(new, "old", "web", "icmp6")
+    old = run_scenario("bridge_ipv6", backend="netns", engine="20.10", why=True)
+    assert _all_explained(old) == []
+    # no NAT66: the peer answers a container's own address it has no route to
+    assert "ext has no route back to fd6e:6574:6c00:" in _why(old, "web", "ext", "icmp6")
+    crossed = next(o for o in old.observations if (o.src, o.dst, str(o.probe)) == ("web", "db", "icmp6"))
+    assert crossed.outcome is Outcome.REACHABLE and "no IPv6 filter rule is on its path" in crossed.why, crossed
