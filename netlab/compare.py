@@ -17,8 +17,14 @@ from netlab.runner import run_scenario
 
 #: driver -> the bundled scenario that shows it (ipvlan: L3 mode, as on the lecture's card)
 SCENARIOS = {"bridge": "bridge", "host": "host", "macvlan": "macvlan", "ipvlan": "ipvlan", "overlay": "overlay"}
-#: (property, driver) -> the bundled scenario that shows what the driver's own scenario cannot (a trunk)
-MORE = {("vlan-trunk", "macvlan"): "macvlan_vlan", ("vlan-routed", "macvlan"): "macvlan_vlan"}
+#: the properties IPv6 answers (the bridge's from scenario bridge_ipv6)
+IPV6_ROWS = ("ipv6-same-network", "ipv6-cross-network", "ipv6-container-to-lan", "nat66")
+#: (property, driver) -> the bundled scenario that shows what the driver's own scenario cannot (a trunk, IPv6)
+MORE = {
+    ("vlan-trunk", "macvlan"): "macvlan_vlan",
+    ("vlan-routed", "macvlan"): "macvlan_vlan",
+    **{(p, "bridge"): "bridge_ipv6" for p in IPV6_ROWS},
+}
 
 
 def table(results: dict[str, Result | str], more: dict[str, Result | str] | None = None) -> dict[str, dict[str, Cell]]:
@@ -63,7 +69,8 @@ def render(
     lines = [
         f"Measured with `netlab compare` on the {backend} backend ({how}). Cells: ✓ measured true, ✗ measured "
         "false, – the scenario cannot tell; properties come from each scenario's first stage (before any stage "
-        "repairs something) and its evidence, vlan-routed from the stage where a router starts forwarding.",
+        "repairs something) and its evidence, vlan-routed from the stage where a router starts forwarding; the "
+        "IPv6 rows on the engine the run emulates or talks to (Docker 20.10 differs: docs/engines.md).",
         "",
         "| property | " + " | ".join(drivers) + " |",
         "|---|" + "---|" * len(drivers),

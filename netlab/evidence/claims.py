@@ -51,9 +51,9 @@ class Property:
     measure: Callable[[Result, str], Cell]
 
 
-def _first(r: Result) -> list[Observation]:
+def _first(r: Result, probe: str = "icmp") -> list[Observation]:
     stage = r.topology.stages[0].name
-    return [o for o in r.observations if o.stage == stage and str(o.probe) == "icmp"]
+    return [o for o in r.observations if o.stage == stage and str(o.probe) == probe]
 
 
 def _containers(t: Topology, driver: str) -> dict[str, set[str]]:
@@ -66,17 +66,17 @@ def _containers(t: Topology, driver: str) -> dict[str, set[str]]:
     return out
 
 
-def _pairs(r: Result, keep: Callable[[Observation], bool]) -> tuple[int, int, str]:
-    """How many of the first stage's icmp cells `keep` selects were reachable; one example."""
-    cells = [o for o in _first(r) if keep(o)]
+def _pairs(r: Result, keep: Callable[[Observation], bool], probe: str = "icmp") -> tuple[int, int, str]:
+    """How many of the first stage's icmp (icmp6) cells `keep` selects were reachable; one example."""
+    cells = [o for o in _first(r, probe) if keep(o)]
     ok = [o for o in cells if o.outcome is Outcome.REACHABLE]
     example = ok[0] if ok else (cells[0] if cells else None)
     ref = f"{example.src} -> {example.dst} {example.outcome}" if example else ""
     return len(ok), len(cells), ref
 
 
-def _reach(r: Result, keep: Callable[[Observation], bool]) -> Cell:
-    ok, total, ref = _pairs(r, keep)
+def _reach(r: Result, keep: Callable[[Observation], bool], probe: str = "icmp") -> Cell:
+    ok, total, ref = _pairs(r, keep, probe)
     if total == 0:
         return Cell(None, "no such pair in the scenario")
     return Cell(ok == total, f"{ok}/{total} reachable ({ref})")
@@ -191,7 +191,7 @@ def iptables(r: Result, driver: str) -> Cell:
 def nat(r: Result, driver: str) -> Cell:
     members = _containers(r.topology, driver)
     container_addrs = _addresses(r, members)
-    sources = [a.split()[0] for f in _lan_facts(r) for a in f.get("sources", {})]
+    sources = [a.split()[0] for f in _lan_facts(r) for a in f.get("sources", {}) if ":" not in a.split()[0]]
     if not sources:
         return Cell(None, "no container traffic reached the lan's peers")
     own = [a for a in sources if a in container_addrs]
@@ -199,6 +199,62 @@ def nat(r: Result, driver: str) -> Cell:
         return Cell(False, "the container sends with the node's own address (no translation: it is the node)")
     if own:
         return Cell(False, f"the peer saw {own[0]} ({container_addrs[own[0]]}) itself")
+    return Cell(True, f"the peer saw only {', '.join(sorted(set(sources)))}")
+
+
+def _dual_stack(r: Result, driver: str) -> dict[str, set[str]]:
+    """The driver's containers on its dual-stack networks, with those networks."""
+    t = r.topology
+    six = {c: {n for n in nets if t.network(n).ipv6} for c, nets in _containers(t, driver).items()}
+    return {c: nets for c, nets in six.items() if nets}
+
+
+NO_IPV6 = "the scenario has no IPv6 network of this driver"
+
+
+def ipv6_same_network(r: Result, driver: str) -> Cell:
+    members = _dual_stack(r, driver)
+    if not members:
+        return Cell(None, NO_IPV6)
+    return _reach(r, lambda o: o.src in members and o.dst in members and bool(members[o.src] & members[o.dst]), "icmp6")
+
+
+def ipv6_cross_network(r: Result, driver: str) -> Cell:
+    members = _dual_stack(r, driver)
+    if not members:
+        return Cell(None, NO_IPV6)
+    nodes = {c.name: c.node for c in r.topology.containers}
+    return _reach(
+        r,
+        lambda o: (
+            o.src in members
+            and o.dst in members
+            and not members[o.src] & members[o.dst]
+            and nodes[o.src] == nodes[o.dst]
+        ),
+        "icmp6",
+    )
+
+
+def ipv6_container_to_lan(r: Result, driver: str) -> Cell:
+    members, kinds = _dual_stack(r, driver), _kinds(r)
+    if not members:
+        return Cell(None, NO_IPV6)
+    return _reach(r, lambda o: o.src in members and kinds.get(o.dst) is EndpointKind.PEER, "icmp6")
+
+
+def nat66(r: Result, driver: str) -> Cell:
+    """The IPv6 sources a lan's peers saw from the driver's dual-stack containers: the node's (NAT66) or theirs."""
+    members = _dual_stack(r, driver)
+    if not members:
+        return Cell(None, NO_IPV6)
+    own6 = {str(a.address6): name for name in members for a in r.endpoints[name].addresses if a.address6 is not None}
+    sources = [a.split()[0] for f in _lan_facts(r) for a in f.get("sources", {}) if ":" in a.split()[0]]
+    if not sources:
+        return Cell(None, "no IPv6 traffic reached the lan's peers")
+    own = [a for a in sources if a in own6]
+    if own:
+        return Cell(False, f"the peer saw {own[0]} ({own6[own[0]]}) itself")
     return Cell(True, f"the peer saw only {', '.join(sorted(set(sources)))}")
 
 
@@ -319,6 +375,14 @@ PROPERTIES = [
     Property(
         "vlan-routed", "containers on different VLANs of one trunk reach each other only through a router", vlan_routed
     ),
+    Property("ipv6-same-network", "over IPv6: containers on the same network reach each other", ipv6_same_network),
+    Property(
+        "ipv6-cross-network",
+        "over IPv6: containers on different networks (same node) reach each other",
+        ipv6_cross_network,
+    ),
+    Property("ipv6-container-to-lan", "over IPv6: the containers reach a lan peer", ipv6_container_to_lan),
+    Property("nat66", "IPv6 egress to the lan is masqueraded (NAT66: the peer sees the node's address)", nat66),
 ]
 
 

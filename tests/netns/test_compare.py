@@ -42,3 +42,19 @@ def test_compare_cli_writes_the_markdown_and_finds_the_outdated_ipvlan_card(tmp_
     assert "| VLANs share one wire (a trunk), each tagged with its own 802.1Q id | – | ✓ |" in text
     assert "| containers on different VLANs of one trunk reach each other only through a router | – | ✓ |" in text
     assert "- vlan-routed / macvlan: ✓ across VLANs: 0/4 reachable without a router, 4/4 in stage routed" in text
+
+
+def test_the_ipv6_rows_of_bridge_come_from_bridge_ipv6(host_unchanged: HostSnapshot) -> None:
+    results = compare.run(["bridge", "host"])
+    more = compare.run_more(["bridge", "host"])
+    assert set(more) == {"bridge_ipv6"}
+    cells = compare.table(results, more)
+    marks = {prop: {d: c.mark for d, c in cells[prop].items()} for prop in compare.IPV6_ROWS}
+    # the default engine (29): IPv6 closed between bridges as IPv4 is, masqueraded to the lan
+    assert marks == {
+        "ipv6-same-network": {"bridge": "✓", "host": "–"},
+        "ipv6-cross-network": {"bridge": "✗", "host": "–"},
+        "ipv6-container-to-lan": {"bridge": "✓", "host": "–"},
+        "nat66": {"bridge": "✓", "host": "–"},
+    }
+    assert "fd6e:6574:6c00:" in cells["nat66"]["bridge"].evidence
