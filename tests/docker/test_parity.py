@@ -21,6 +21,7 @@ SINGLE_NODE = [
     "bridge_icc",
     "bridge_internal",
     "bridge_nonat",
+    "bridge_ipv6",
     "host",
     "none",
     "macvlan",
@@ -29,8 +30,6 @@ SINGLE_NODE = [
 NEEDS_IPVLAN = ["ipvlan", "ipvlan_l2"]
 #: 802.1Q VLANs: this kernel has no 8021q (tests/docker/test_vlan_docker.py checks the exit 3)
 NEEDS_8021Q = ["macvlan_vlan"]
-#: dual stack: the docker backend does not create IPv6 networks yet (tests/docker/test_ipv6_docker.py checks the exit 3)
-NEEDS_DOCKER_IPV6 = ["bridge_ipv6"]
 
 
 def _rules(tree: Any) -> Iterator[str]:
@@ -165,7 +164,7 @@ def test_swarm_of_private_daemons_agrees_with_netns(name: str, host_and_docker_u
 
 def test_every_bundled_scenario_is_covered() -> None:
     names = {i.name for i in loader.bundled()}
-    assert names == set(SINGLE_NODE) | set(MULTI_NODE) | set(NEEDS_IPVLAN) | set(NEEDS_8021Q) | set(NEEDS_DOCKER_IPV6)
+    assert names == set(SINGLE_NODE) | set(MULTI_NODE) | set(NEEDS_IPVLAN) | set(NEEDS_8021Q)
 
 
 def test_objects_are_labelled_with_the_run_and_removed_afterwards(host_and_docker_unchanged: None) -> None:

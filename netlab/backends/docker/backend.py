@@ -48,6 +48,7 @@ from netlab.model.topology import (
     Disconnect,
     Driver,
     Forward,
+    Network,
     Route,
     Shim,
     Topology,
@@ -103,11 +104,11 @@ class DockerBackend(Backend):
                 f"network {external[0].name!r}: external networks are used on the machine's own daemon, not on "
                 "remote engines (--node)"
             )
-        if topology is not None and topology.dual_stack:
+        if topology is not None and topology.dual_stack and self.nodes:
             six = [n.name for n in topology.networks if n.ipv6] + [x.name for x in topology.lans if x.subnet6]
             raise EnvironmentProblem(
-                f"{six[0]!r} is dual-stack (ipv6): the docker backend does not create IPv6 networks yet (Docker would "
-                "also turn the machine's IPv6 forwarding on); run the scenario with --backend netns"
+                f"{six[0]!r} is dual-stack (ipv6): netlab runs IPv6 on daemons of its own on this machine (Docker "
+                "turns IPv6 forwarding on where it creates an IPv6 network), which a remote engine (--node) is not"
             )
         rules = [a for stage in (topology.stages if topology else ()) for a in stage.actions if isinstance(a, UserRule)]
         if topology is not None and topology.daemon and self.nodes:
@@ -255,6 +256,8 @@ class DockerBackend(Backend):
                 if isinstance(action, UserRule):
                     self._user_rule(dep, action)
             endpoints.refresh(dep)
+            if t.dual_stack:
+                endpoints.wait_ipv6_ready(dep)
         except requests_timeout() as e:
             raise self.engines.did_not_answer(e) from e
         except (OSError, subprocess.SubprocessError, LookupError) as e:
@@ -326,6 +329,8 @@ class DockerBackend(Backend):
             )
             for i, sub in enumerate(net.subnets)
         ]
+        if net.subnet6 is not None:  # `--ipv6 --subnet <v6>`: the gateway ::1, as Docker picks it
+            pools.append(docker.types.IPAMPool(subnet=str(net.subnet6), gateway=str(net.gateway6)))
         if not st.private:  # a private daemon's objects go with the daemon
             record(dep, "docker-network", name, node)
         # Docker 20.10 moves its `-j DOCKER-USER` jump to the top of FORWARD after each network it creates, by a
@@ -338,6 +343,7 @@ class DockerBackend(Backend):
                 driver=driver,
                 options=options,
                 ipam=docker.types.IPAMConfig(pool_configs=pools),
+                enable_ipv6=net.ipv6,
                 internal=net.internal,
                 check_duplicate=True,
                 attachable=True,
@@ -360,6 +366,7 @@ class DockerBackend(Backend):
         name = naming.ns_name(dep.run, c.name)
         endpoint = api.create_endpoint_config(
             ipv4_address=str(first.address) if first.address and first_net.user_defined else None,
+            ipv6_address=_v6(first_net, first.address),
             aliases=list(first.aliases) or None,
             links=_links(dep, c) if first_net.user_defined else None,
         )
@@ -436,6 +443,7 @@ class DockerBackend(Backend):
             st.containers[container],
             docker_network(st, network),
             ipv4_address=str(address) if address and net.user_defined else None,
+            ipv6_address=_v6(net, address),
             aliases=list(aliases) or None,
             links=_links(dep, dep.topology.container(container)) if net.user_defined else None,
         )
@@ -459,6 +467,8 @@ class DockerBackend(Backend):
                     dep.journal.record("route", str(action.subnet), via=str(action.via))
                 with netlink_in(ep.netns) as nl:
                     nl.route(action.subnet, action.via)
+                    if action.subnet6 is not None and action.via6 is not None:
+                        nl.route(action.subnet6, action.via6)
             elif isinstance(action, Connect):
                 self._connect(dep, action.container, action.network, action.address)
             elif isinstance(action, Disconnect):
@@ -473,6 +483,8 @@ class DockerBackend(Backend):
                 self._user_rule(dep, action)
         dep.stage_index = stage_index
         endpoints.refresh(dep)
+        if t.dual_stack:
+            endpoints.wait_ipv6_ready(dep)
 
     def _user_rule(self, dep: Deployment, action: UserRule) -> None:
         """`iptables -I DOCKER-USER N RULE` on the node, after the run's earlier ones, carrying the run's comment:
@@ -621,12 +633,19 @@ def _port_taken(e: BaseException) -> bool:
 
 
 def needs_private_nodes(t: Topology) -> bool:
-    """Several nodes, overlay networks (swarm mode) or daemon options of the scenario's own (Scenario.daemon:
-    netlab never restarts the machine's daemon) need daemons netlab starts itself."""
-    return len(t.nodes) > 1 or any(n.driver == Driver.OVERLAY for n in t.networks) or bool(t.daemon)
+    """Several nodes, overlay networks (swarm mode), daemon options of the scenario's own (Scenario.daemon:
+    netlab never restarts the machine's daemon) or IPv6 (Docker turns IPv6 forwarding on where it creates an IPv6
+    network: in a node namespace of the run's, not on the machine) need daemons netlab starts itself."""
+    return len(t.nodes) > 1 or any(n.driver == Driver.OVERLAY for n in t.networks) or bool(t.daemon) or t.dual_stack
 
 
 __all__ = ["DockerBackend"]
+
+
+def _v6(net: Network, address: IPv4Address | None) -> str | None:
+    """The IPv6 address netlab numbers a container with on a dual-stack network (its IPv4 host part)."""
+    six = net.v6_of(address) if net.user_defined else None
+    return str(six) if six is not None else None
 
 
 def _links(dep: Deployment, c: Container) -> list[tuple[str, str]] | None:

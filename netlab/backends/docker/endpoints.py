@@ -5,16 +5,18 @@ and a pid is only good while it runs."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
+from netlab import nsthread
 from netlab.backends import endpoints as common
 from netlab.backends import naming
 from netlab.backends.base import Address, CapturePoint, Deployment, Endpoint
 from netlab.backends.docker import remote
-from netlab.backends.docker.state import EMBEDDED_DNS, REMOTE_DNS, docker_network, state
+from netlab.backends.docker.state import EMBEDDED_DNS, REMOTE_DNS, ROOT_NS, docker_network, state
 from netlab.model.deployed import Listen
 from netlab.model.topology import GWBRIDGE, Driver, EndpointKind
+from netlab.waiting import wait_until
 
 
 def _inspect(dep: Deployment, container: str) -> dict[str, Any]:
@@ -35,9 +37,9 @@ def refresh(dep: Deployment) -> None:
         for net in t.networks_on(node):
             if net.driver != Driver.BRIDGE:
                 continue
-            gw = _gateway(dep, net.name, node)
+            gw, gw6 = _gateway(dep, net.name, node)
             if gw is not None:
-                addrs.append(Address(net.name, t.segment(net.name, node), gw))
+                addrs.append(Address(net.name, t.segment(net.name, node), gw, gw6))
         if node == t.nodes[0].name:
             addrs += [common.shim_address(lan, addr) for lan, addr in st.shims]
         eps[node] = Endpoint(node, EndpointKind.HOST, node, st.node_ns.get(node), addrs)
@@ -70,10 +72,13 @@ def refresh(dep: Deployment) -> None:
         for a in c.attachments:
             if a.network == GWBRIDGE:
                 ip = _gwbridge_address(dep, c.node, info["Id"])
+                ip6 = None
             else:
-                ip = nets.get(docker_network(st, a.network), {}).get("IPAddress")
+                found = nets.get(docker_network(st, a.network), {})
+                ip, ip6 = found.get("IPAddress"), found.get("GlobalIPv6Address")
             if ip:
-                addrs.append(Address(a.network, t.segment(a.network, c.node), IPv4Address(ip)))
+                six = IPv6Address(ip6) if ip6 else None
+                addrs.append(Address(a.network, t.segment(a.network, c.node), IPv4Address(ip), six))
         if st.engines:
             eps[c.name] = Endpoint(c.name, EndpointKind.CONTAINER, c.node, None, addrs)
             user_defined = any(t.network(a.network).user_defined for a in c.attachments if a.network != GWBRIDGE)
@@ -90,6 +95,25 @@ def refresh(dep: Deployment) -> None:
             dep.resolvers[n.name] = st.resolver
     dep.endpoints = {name: eps[name] for name in t.endpoint_names()}
     dep.capture_points = capture_points(dep)
+
+
+#: how long a new IPv6 address may stay tentative (duplicate address detection: about a second by default)
+IPV6_READY_S = 10.0
+
+
+def wait_ipv6_ready(dep: Deployment) -> None:
+    """Wait until no global IPv6 address of the run's namespaces is tentative. Docker gives a bridge its IPv6
+    gateway with duplicate address detection on: for about a second the address cannot be used, and a probe
+    then would measure the detection, not Docker's rules (containers' own addresses come without it)."""
+    spaces = sorted({ep.netns for ep in dep.endpoints.values() if ep.netns is not None and ep.netns != ROOT_NS})
+
+    def settled() -> bool:
+        return not any(
+            nsthread.run(netns, ["ip", "-6", "-o", "addr", "show", "tentative", "scope", "global"]).strip()
+            for netns in spaces
+        )
+
+    wait_until(settled, IPV6_READY_S, "the run's IPv6 addresses to finish duplicate address detection")
 
 
 def capture_points(dep: Deployment) -> list[CapturePoint]:
@@ -118,13 +142,20 @@ def _gwbridge_address(dep: Deployment, node: str, cid: str) -> str | None:
     return str(ep["IPv4Address"]).split("/")[0] if ep else None
 
 
-def _gateway(dep: Deployment, network: str, node: str) -> IPv4Address | None:
+def _gateway(dep: Deployment, network: str, node: str) -> tuple[IPv4Address | None, IPv6Address | None]:
+    """The bridge's IPv4 gateway and, on a dual-stack network, its IPv6 one (as Docker's IPAM holds them)."""
     st = state(dep)
     info = st.clients[node].api.inspect_network(docker_network(st, network))
+    found: dict[int, IPv4Address | IPv6Address] = {}
     for cfg in info.get("IPAM", {}).get("Config") or []:
         if cfg.get("Gateway"):
-            return IPv4Address(cfg["Gateway"].split("/")[0])
-    return None
+            gw = ip_address(cfg["Gateway"].split("/")[0])
+            found.setdefault(gw.version, gw)
+    v4, v6 = found.get(4), found.get(6)
+    return (
+        v4 if isinstance(v4, IPv4Address) else None,
+        v6 if isinstance(v6, IPv6Address) else None,
+    )
 
 
 def _nameserver(pid: int) -> IPv4Address | None:

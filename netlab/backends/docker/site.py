@@ -11,7 +11,7 @@ from netlab.backends.base import Deployment
 from netlab.backends.docker.state import ROOT_NS, state
 from netlab.backends.namespaces import Role
 from netlab.backends.netns import lan as lans
-from netlab.backends.netns.links import netlink_in, netns_fd
+from netlab.backends.netns.links import ipv6_on, netlink_in, netns_fd
 from netlab.errors import EnvironmentProblem
 from netlab.kernel import hoststate
 
@@ -39,7 +39,12 @@ def uplinks(dep: Deployment) -> None:
     for u in t.uplinks:
         with netlink_in(st.node_ns[u.node]) as nl:
             idx = nl.index(st.uplinks[(u.node, u.lan)])
-            nl.addr(idx, u.address, t.lan(u.lan).subnet.prefixlen)
+            on = t.lan(u.lan)
+            nl.addr(idx, u.address, on.subnet.prefixlen)
+            address6 = on.v6_of(u.address)
+            if address6 is not None and on.subnet6 is not None:  # a dual-stack lan (the node is one of the run's)
+                ipv6_on(st.node_ns[u.node], st.uplinks[(u.node, u.lan)])
+                nl.addr(idx, address6, on.subnet6.prefixlen)
             nl.up(idx)
             if not st.private:
                 for subnet in off_lan_subnets(dep, u.lan):
