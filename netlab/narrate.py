@@ -9,6 +9,7 @@ terminal. Pure functions of the model: nothing is deployed (`netlab explain`, `n
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address
 
 from netlab.model.topology import (
     GWBRIDGE,
@@ -37,6 +38,12 @@ class Step:
     key: tuple[str, str] | None = None  # (kind, name) a backend passes to its gate hook before doing it
 
 
+def _ip6(net: Network, address: IPv4Address | None) -> list[str]:
+    """`--ip6 ADDRESS` on a dual-stack network: the IPv6 address netlab gives with that IPv4 one."""
+    six = net.v6_of(address)
+    return ["--ip6", str(six)] if six is not None else []
+
+
 def _net_create(t: Topology, net: Network) -> Step:
     if net.external:
         return Step(
@@ -51,6 +58,8 @@ def _net_create(t: Topology, net: Network) -> Step:
         args += ["--subnet", str(subnet)]
     if net.gateway and net.driver == Driver.BRIDGE:
         args += ["--gateway", str(net.gateway)]
+    if net.subnet6 is not None:  # dual stack: Docker's `--ipv6` and the IPv6 subnet (its gateway ::1)
+        args += ["--ipv6", "--subnet", str(net.subnet6)]
     if net.internal:
         args.append("--internal")
     parent_if = net.dummy  # no parent given: Docker's dummy link
@@ -139,7 +148,7 @@ def _run_container(t: Topology, c: Container) -> list[Step]:
     net = t.network(first.network)
     args = ["docker", "run", "-d", "--name", c.name, "--network", net.external or first.network]
     if first.address and not net.predefined:
-        args += ["--ip", str(first.address)]
+        args += ["--ip", str(first.address), *_ip6(net, first.address)]
     for p in c.publish:
         args += ["-p", _publish_flag(p)]
     if c.node != t.nodes[0].name:
@@ -160,7 +169,7 @@ def _run_container(t: Topology, c: Container) -> list[Step]:
             continue
         extra = (
             ["docker", "network", "connect"]
-            + (["--ip", str(att.address)] if att.address else [])
+            + (["--ip", str(att.address), *_ip6(t.network(att.network), att.address)] if att.address else [])
             + [t.network(att.network).external or att.network, c.name]
         )
         steps.append(
@@ -367,7 +376,7 @@ def stage_steps(t: Topology, stage: Stage) -> list[Step]:
                 )
             )
         elif isinstance(a, Connect):
-            ip = ["--ip", str(a.address)] if a.address else []
+            ip = ["--ip", str(a.address), *_ip6(t.network(a.network), a.address)] if a.address else []
             c = next(x for x in t.containers_at(t.stages.index(stage)) if x.name == a.container)
             out.append(
                 Step(

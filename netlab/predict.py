@@ -387,16 +387,28 @@ class _Rules:
             raise _Unknown(f"{address} is not an IPv6 address netlab knows {dst} by")
         if d.kind == "node" and probe.kind in (ProbeKind.TCP, ProbeKind.UDP) and self.landing(d, probe):
             raise _Unknown("a published port over IPv6")
+        child = self._child_net(on) if d.kind == "ctr" else None
         if s.kind == "node":
-            if d.kind == "ctr" and d.node == s.name:
+            if d.kind == "ctr" and d.node == s.name and child is None:
                 return _yes(f"the host reaches its bridge {on} directly, over IPv6 too")
+            if child is not None and child.parent in s.nets6:
+                if d.node != s.name:
+                    return _yes(f"another host's {child.driver} child on lan {child.parent}, over IPv6")
+                shim = " (its shim carries IPv4 only)" if self._shim_reaches(s.name, child) else ""
+                return _no(f"the host cannot talk to its own {child.driver} children through their parent{shim}")
             if on in s.nets6 and d.kind in ("peer", "node"):
                 return _yes(f"on lan {on}, over IPv6")
             raise _Unknown(f"IPv6 from {src} to {dst}")
         if s.kind == "peer":
+            if child is not None and child.parent in s.nets6:
+                return _yes(f"a {child.driver} child is on lan {child.parent} with its own IPv6 address")
             return self.from_peer6(s, d, address, on)
         if s.kind != "ctr":
             raise _Unknown(f"IPv6 from {src}")
+        for mine in s.nets6:  # a macvlan/ipvlan child: on its parent's wire, with the lan and the other children
+            net = self.t.network(mine)
+            if self._child_net(mine) is not None and (on == mine or on == net.parent):
+                return self.child_on_lan(s, d, net, on, v6=True)
         if d.kind == "peer":
             return self.to_peer6(s, d, address, on)
         if on in s.nets6:
@@ -427,6 +439,13 @@ class _Rules:
                 (IP6TABLES, False, f"{d.name} is on another bridge network ({on}): ip6tables isolation drops it"),
             ]
         raise _Unknown(f"IPv6 from {src} to {dst} on {on}")
+
+    def _child_net(self, name: str) -> Network | None:
+        """The dual-stack macvlan/ipvlan (L2) network of that name, None for anything else (a bridge, a lan)."""
+        net = next((n for n in self.t.networks if n.name == name), None)
+        if net is None or net.driver not in (Driver.MACVLAN, Driver.IPVLAN) or not net.ipv6:
+            return None
+        return net
 
     def from_peer6(self, s: _Place, d: _Place, address: IPv6Address, on: str) -> list[Variant]:
         """IPv6 from a peer: on its dual-stack lan, or through a route of a stage via a Docker host."""
@@ -627,8 +646,9 @@ class _Rules:
             return _yes(f"both on overlay network {net.name}: {where}")
         raise _Unknown(f"the {net.driver} driver")
 
-    def child_on_lan(self, s: _Place, d: _Place, net: Network, on: str) -> list[Variant]:
-        """From a macvlan/ipvlan child of `net` to something on the same subnet."""
+    def child_on_lan(self, s: _Place, d: _Place, net: Network, on: str, v6: bool = False) -> list[Variant]:
+        """From a macvlan/ipvlan child of `net` to something on the same subnet (`v6`: over IPv6, where a shim,
+        which carries IPv4 only, does not help)."""
         lan = net.parent
         if d.kind == "ctr":
             if on != net.name:
@@ -650,10 +670,11 @@ class _Rules:
         if d.kind == "node":
             if d.name != s.node and not net.dummy:
                 return _yes(f"another host on lan {lan}")
-            if self._shim_reaches(d.name, net):
+            if self._shim_reaches(d.name, net) and not v6:
                 return _yes(f"through the host's macvlan shim on {lan}")
+            shim = " (the host's shim has no IPv6 address)" if self._shim_reaches(d.name, net) else ""
             return _no(
-                f"a {net.driver} child cannot talk to its own parent ({lan or net.dummy}): the kernel filters it"
+                f"a {net.driver} child cannot talk to its own parent ({lan or net.dummy}): the kernel filters it{shim}"
             )
         if d.kind == "peer":
             if dockerrules.l3_ipvlan(self.t, net.name):

@@ -119,6 +119,33 @@ class _Builder:
         taken.append(net6)
         return net6
 
+    def network_subnet6(
+        self, what: str, nd: _NetDecl, driver: Driver, subnet: IPv4Network, lan: Lan | None, dummy: str | None
+    ) -> IPv6Network | None:
+        """A dual-stack network's IPv6 subnet: a bridge's of its own; a macvlan/ipvlan network's, on its parent
+        lan's subnet, the lan's IPv6 subnet (the lan must be dual-stack: the children share its wire)."""
+        if not nd.ipv6:
+            return None
+        if driver in (Driver.MACVLAN, Driver.IPVLAN):
+            if dummy is not None:
+                raise self.fail(f"{what}: ipv6 on a {driver} network without a parent is not supported yet")
+            if str(nd.options.get("ipvlan_mode", "l2")) != "l2":
+                raise self.fail(f"{what}: ipv6 on an ipvlan L3 network is not supported yet (l2 mode is)")
+            assert lan is not None
+            if lan.subnet6 is None:
+                raise self.fail(
+                    f"{what}: ipv6 on a {driver} network needs its parent lan {lan.name!r} dual-stack too: "
+                    f"s.lan({lan.name!r}, ipv6=True)"
+                )
+            if subnet == lan.subnet and nd.subnet6 in (None, str(lan.subnet6)):
+                return lan.subnet6  # the children live on their lan's subnets, both families
+        elif driver != Driver.BRIDGE:
+            raise self.fail(
+                f"{what}: ipv6 on a {driver} network is not supported yet (bridge, macvlan and ipvlan networks); "
+                "drop ipv6 there"
+            )
+        return self.subnet6(what, nd.subnet6, subnet)
+
     def address(self, what: str, text: str, subnet: IPv4Network | None = None) -> IPv4Address:
         try:
             addr = ip_address(text)
@@ -299,12 +326,7 @@ class _Builder:
             if gateway is None:
                 gateway = next(subnet.hosts())
             self.check_options(what, driver, nd.options)
-            if nd.ipv6 and driver != Driver.BRIDGE:
-                raise self.fail(
-                    f"{what}: ipv6 on a {nd.driver} network is not supported yet (bridge networks only); "
-                    "drop ipv6 there"
-                )
-            subnet6 = self.subnet6(what, nd.subnet6, subnet) if nd.ipv6 else None
+            subnet6 = self.network_subnet6(what, nd, driver, subnet, lan_by.get(parent or ""), dummy)
             more = tuple(decl_subnets[f"{nd.name}#{i + 1}"] for i in range(len(nd.more_subnets)))
             bridge_name = None
             if driver == Driver.BRIDGE:

@@ -57,13 +57,20 @@ def test_a_dual_stack_network_numbers_v6_as_v4() -> None:
         ({"subnet6": "2001:db8::/64"}, "outside netlab's IPv6 pool"),
         ({"subnet6": "198.18.9.0/24"}, "must be an IPv6 subnet"),
         ({"subnet6": "fd6e:6574:6c00:9::/121"}, "smaller than its IPv4 subnet"),
-        ({"driver": "macvlan", "ipv6": True}, "not supported yet"),
+        ({"driver": "macvlan", "ipv6": True}, "needs its parent lan 'lan' dual-stack too"),
+        (
+            {"driver": "ipvlan", "ipv6": True, "options": {"ipvlan_mode": "l3"}},
+            "ipvlan L3 network is not supported yet",
+        ),
+        ({"driver": "overlay", "ipv6": True}, "ipv6 on a overlay network is not supported yet"),
     ],
 )
 def test_bad_ipv6_declarations_are_refused(kw: dict[str, object], says: str) -> None:
     s = Scenario("t")
-    if kw.get("driver") == "macvlan":
-        kw = {**kw, "parent": s.lan("lan")}
+    if kw.get("driver") in ("macvlan", "ipvlan"):
+        kw = {**kw, "parent": s.lan("lan", ipv6=kw.get("driver") == "ipvlan")}
+    if kw.get("driver") == "overlay":
+        s.lan("lan")
     s.network("n", **kw)  # type: ignore[arg-type]
     with pytest.raises(InvalidScenario, match=says):
         s.build()
@@ -174,3 +181,13 @@ def test_the_bridge_filter_keeps_arp_and_neighbour_discovery_only() -> None:
     assert keeps(bytes(Ether() / IPv6() / ICMPv6ND_NS(tgt="fd6e:6574:6c00:2::3")))
     assert not keeps(bytes(Ether() / IPv6() / ICMPv6EchoRequest()))
     assert not keeps(bytes(Ether() / IP() / ICMP()))
+
+
+def test_a_dual_stack_macvlan_network_lives_on_its_lan_s_ipv6_subnet_too() -> None:
+    s = Scenario("t")
+    lan = s.lan("lan0", ipv6=True)
+    mv = s.network("mv", driver="macvlan", parent=lan, ipv6=True)
+    s.container("c1", mv)
+    t = s.build()
+    net = t.network("mv")
+    assert net.subnet6 == t.lan("lan0").subnet6 and net.gateway6 == net.subnet6.network_address + 1  # type: ignore[union-attr,operator]
