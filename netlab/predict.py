@@ -28,6 +28,8 @@ The rules, in the order they are tried for a probe from S to address A of D:
             (without NAT the far side needs a route back); a peer reaches a bridge container only with a route
             via the node and only where the engine lets routed traffic in (20.10: the FORWARD policy or a
             published port; 28 and later: never)
+  IPv6      icmp6/tcp6/udp6/dns6 follow the same steps on the dual-stack networks and lans (fate6), with Docker's
+            IPv6 rules: none before 27 (no isolation, no NAT66, routed access open), the IPv4 ones since
 """
 
 from __future__ import annotations
@@ -306,9 +308,6 @@ class _Rules:
         mine.sort(key=lambda r: r.subnet6.prefixlen if r.subnet6 else 0, reverse=True)
         return mine[0].via6 if mine else None
 
-    def lan6_of(self, address: IPv6Address) -> str | None:
-        return next((x.name for x in self.t.lans if x.subnet6 is not None and address in x.subnet6), None)
-
     def has_route(self, place: _Place, to: IPv4Address) -> IPv4Address | None:
         """The next hop of a static route of a stage on `place` towards `to` (most specific first)."""
         mine = [r for r in self.routes if r.target == place.name and to in r.subnet]
@@ -364,9 +363,11 @@ class _Rules:
 
     # -- IPv6 --------------------------------------------------------------------
     def fate6(self, src: str, dst: str, address: IPAddress | None, probe: Probe) -> list[Variant]:
-        """IPv6 on dual-stack bridge networks: a bridge passes it as it passes IPv4; between bridges, a node forwards
-        it (Docker turned IPv6 forwarding on) and only ip6tables rules (Docker 27 and later, by default) isolate
-        the networks. Lans carry no IPv6 in netlab's scenarios."""
+        """IPv6 on dual-stack networks and lans: a bridge passes it as it passes IPv4; between bridges, a node
+        forwards it (Docker turned IPv6 forwarding on) and only ip6tables rules (Docker 27 and later, by default)
+        isolate the networks, masquerade it to the lan (NAT66) and drop what a lan routes in; macvlan/ipvlan
+        children are on their lan as over IPv4. Other cases (published ports, internal networks, overlay) are
+        left unpredicted."""
         if probe.kind is ProbeKind.DNS:
             return self.dns(src, probe)
         s, d = self.place(src), self.place(dst)

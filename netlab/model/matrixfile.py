@@ -4,7 +4,7 @@ Plain format (a `.matrix` or `.txt` file, or the text given to `Scenario.expect_
 
     # comments start with '#'
     stage: initial          # optional: which stage the tables below belong to (default: the first)
-    probe: icmp             # optional: which probe (default icmp); tcp:80, udp:53, dns:web ...
+    probe: icmp             # optional: which probe (default icmp); tcp:80, udp:53, dns:web, icmp6, tcp6:80 ...
             web  app  db
     web      -    .    X
     app      .    -    X

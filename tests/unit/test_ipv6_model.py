@@ -191,3 +191,18 @@ def test_a_dual_stack_macvlan_network_lives_on_its_lan_s_ipv6_subnet_too() -> No
     t = s.build()
     net = t.network("mv")
     assert net.subnet6 == t.lan("lan0").subnet6 and net.gateway6 == net.subnet6.network_address + 1  # type: ignore[union-attr,operator]
+
+
+def test_an_expected_matrix_may_hold_an_ipv6_table() -> None:
+    s = Scenario("t")
+    n = s.network("n", ipv6=True)
+    s.container("a", n)
+    s.container("b", n)
+    s.expect_matrix("   a b\na  - .\nb  X -\nprobe: icmp6\n   a b\na  - X\nb  . -\n")
+    got = {(str(e.probe), e.src, e.dst): e.reachable for e in s.build().stages[0].expectations}
+    assert got == {
+        ("icmp", "a", "b"): True,
+        ("icmp", "b", "a"): False,
+        ("icmp6", "a", "b"): False,
+        ("icmp6", "b", "a"): True,
+    }
