@@ -52,8 +52,9 @@ def test_step_and_html_report_render_in_headless_chromium(tmp_path: Path, host_u
     )
     assert proc.returncode == 0, proc.stderr
     for narrated in (
-        "$ docker network create -d macvlan --subnet 198.18.0.0/24 -o parent=eth0 -o macvlan_mode=bridge mv",
-        "$ docker run -d --name c2 --network mv --ip 198.18.0.3 netlab/probe",
+        "$ docker network create -d macvlan --subnet 198.18.0.0/24 --ipv6 --subnet fd6e:6574:6c00::/64 -o parent=eth0 "
+        "-o macvlan_mode=bridge mv",
+        "$ docker run -d --name c2 --network mv --ip 198.18.0.3 --ip6 fd6e:6574:6c00::3 netlab/probe",
         "# ip link add macvlan-shim link eth0 type macvlan mode bridge",
     ):
         assert narrated in proc.stdout
@@ -70,7 +71,7 @@ def test_step_and_html_report_render_in_headless_chromium(tmp_path: Path, host_u
     ).stdout
     assert dom.count("<svg") == 2  # one diagram per stage
     assert dom.count('class="grid"') >= 6  # expected / observed / diff per stage
-    assert "8 correct, 0 wrong, 0 errors" in dom
+    assert "12 correct, 0 wrong, 0 errors" in dom
     shot = tmp_path / "shot.png"
     subprocess.run(
         [

@@ -47,9 +47,12 @@ def test_step_waits_for_enter_before_each_action_and_narrates_its_commands(host_
     # one pause per action: of the deployment (the lan, the network, two containers), then of the stage
     assert [t.rsplit("press Enter to ", 1)[1].strip() for t in told] == ["do it"] * 5
     assert "the plan" in told[0] and "# ip link add lan0 type bridge" in told[0]
-    assert "$ docker network create -d macvlan --subnet 198.18.0.0/24 -o parent=eth0" in told[1]
-    assert "$ docker run -d --name c1 --network mv --ip 198.18.0.2 netlab/probe" in told[2]
-    assert "$ docker run -d --name c2 --network mv --ip 198.18.0.3 netlab/probe" in told[3]
+    assert (
+        "$ docker network create -d macvlan --subnet 198.18.0.0/24 --ipv6 --subnet fd6e:6574:6c00::/64 -o parent=eth0"
+        in told[1]
+    )
+    assert "$ docker run -d --name c1 --network mv --ip 198.18.0.2 --ip6 fd6e:6574:6c00::2 netlab/probe" in told[2]
+    assert "$ docker run -d --name c2 --network mv --ip 198.18.0.3 --ip6 fd6e:6574:6c00::3 netlab/probe" in told[3]
     assert "stage initial: measured" not in "".join(told[:4])  # nothing is measured before the last Enter
     assert "stage initial: measured" in told[4] and "# ip link add macvlan-shim link eth0" in told[4]
     text = buf.decode()
