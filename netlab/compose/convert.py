@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
 from netlab.compose import read
 from netlab.errors import ScenarioError
-from netlab.model.addressing import POOL
+from netlab.model.addressing import POOL, POOL6
 from netlab.model.errors import InvalidScenario
 from netlab.model.scenario import Scenario
 
@@ -202,6 +202,9 @@ class _Converter:
             raise self.fail(where, f"driver_opts {sorted(unsupported)[0]!r} is not supported for {driver} yet")
         subnets, gateway = [], None
         configs = (spec.get("ipam") or {}).get("config") or []
+        six = [c for c in configs if ":" in str((c or {}).get("subnet") or "")]
+        configs = [c for c in configs if c not in six]
+        ipv6, subnet6 = self.ipv6(where, driver, bool(spec.get("enable_ipv6")), six)
         if len(configs) > 1 and driver in ("bridge", "overlay"):
             raise self.fail(f"{where}.ipam.config", f"several subnets on a {driver} network are not supported")
         for i, cfg in enumerate(configs):
@@ -221,7 +224,9 @@ class _Converter:
                 )
         parent = None
         if driver in ("macvlan", "ipvlan"):
-            parent = self.parent(where, driver, opts.pop("parent", None), subnets[0] if subnets else None)
+            lan6 = (subnet6 or "") if ipv6 else None  # a dual-stack child network lives on a dual-stack lan
+            parent = self.parent(where, driver, opts.pop("parent", None), subnets[0] if subnets else None, lan6)
+            subnet6 = None  # the lan's
         if driver == "overlay" and UNDERLAY not in self.lans:
             # overlay networks are swarm mode's: a swarm of one node whose VXLAN runs on a lan of the run's own
             self.s.lan(UNDERLAY)
@@ -238,13 +243,43 @@ class _Converter:
             parent=parent,
             options=opts,
             internal=bool(spec.get("internal")),
+            ipv6=ipv6,
+            subnet6=subnet6,
         )
 
-    def parent(self, where: str, driver: str, parent: Any, subnet: str | None) -> str | None:
+    def ipv6(self, where: str, driver: str, enabled: bool, configs: list[Any]) -> tuple[bool, str | None]:
+        """`enable_ipv6` and the IPv6 subnet of `ipam.config`: a dual-stack network, its subnet as written when it
+        lies in netlab's IPv6 pool (or with --keep-subnets), else the pool's /64 that goes with its IPv4 subnet
+        (containers' IPv6 addresses carry their IPv4 host part, so a service's `ipv6_address` is not kept)."""
+        if not enabled:
+            if configs:
+                self.notes.append(f"{where}: an IPv6 subnet without enable_ipv6: Docker gives the network no IPv6")
+            return False, None
+        if driver == "overlay":
+            raise self.fail(f"{where}.enable_ipv6", "IPv6 on an overlay network is not supported yet")
+        if len(configs) > 1:
+            raise self.fail(f"{where}.ipam.config", "several IPv6 subnets on one network are not supported")
+        if not configs:
+            return True, None
+        text = str(configs[0]["subnet"])
+        try:
+            net = ip_network(text, strict=True)
+        except ValueError as e:
+            raise self.fail(f"{where}.ipam.config.subnet", f"{text!r} is not a subnet ({e})") from e
+        if (configs[0] or {}).get("gateway"):
+            self.notes.append(f"{where}: IPv6 gateway ignored (netlab's is the subnet's ::1, Docker's default)")
+        if isinstance(net, IPv6Network) and (net.subnet_of(POOL6) or self.keep_subnets):
+            return True, str(net)
+        self.notes.append(f"{where}: IPv6 subnet {net} moved to netlab's IPv6 pool (the /64 of its IPv4 subnet)")
+        return True, None
+
+    def parent(
+        self, where: str, driver: str, parent: Any, subnet: str | None, subnet6: str | None = None
+    ) -> str | None:
         """The lan standing in for a macvlan/ipvlan parent: netlab builds it (namespaces, a veth of the run), named as
         the file names the parent, on the network's (first) subnet as a parent's LAN is; the machine's own interface
         of that name is never used. None without a parent: Docker's dummy link (its containers reach each other
-        only)."""
+        only). `subnet6`: the network is dual-stack, so is the lan ('' for the pool's subnet)."""
         if parent is None:
             self.notes.append(
                 f"{where}: no parent: Docker makes a dummy link the parent (the containers reach each other only)"
@@ -265,7 +300,7 @@ class _Converter:
             self.s.vlan(trunk, int(vid), subnet)
             return lan
         if lan not in self.lans:
-            self.s.lan(lan, subnet=subnet)
+            self.s.lan(lan, subnet=subnet, ipv6=subnet6 is not None, subnet6=subnet6 or None)
             self.lans.add(lan)
             self.notes.append(
                 f"{where}: parent {lan} is a lan netlab builds for the run (the machine's own {lan} is never used)"
@@ -345,6 +380,10 @@ class _Converter:
                 if (opts or {}).get("ipv4_address")
             }
             ip = fixed or None
+            if any((opts or {}).get("ipv6_address") for opts in wanted.values()):
+                self.notes.append(
+                    f"{where}: ipv6_address ignored (netlab gives a container the IPv6 address with its IPv4 host part)"
+                )
         publish: dict[int | str, int | str] = {}
         for i, spec in enumerate(svc.get("ports") or []):
             for bind, port, target in _ports(f"{where}.ports[{i}]", spec, self.fail):

@@ -497,3 +497,39 @@ def test_sysctls_of_the_network_namespace_are_set_the_others_noted(tmp_path: Pat
     t = imported.scenario.build()
     assert t.container("a").sysctls == (("net.ipv4.icmp_echo_ignore_all", "1"),)
     assert "services.a.sysctls: ignored kernel.shmmax (no effect on the network)" in imported.notes
+
+
+def test_enable_ipv6_makes_a_dual_stack_network_in_netlab_s_ipv6_pool(tmp_path: Path) -> None:
+    f = write(
+        tmp_path,
+        """
+        services:
+          web: {image: nginx, networks: {front: {ipv6_address: "2001:db8:1::10"}, kept: {}}}
+          mv: {image: x, networks: [lan, plain]}
+        networks:
+          front:
+            enable_ipv6: true
+            ipam: {config: [{subnet: 10.15.0.0/24}, {subnet: "2001:db8:1::/64"}]}
+          kept:
+            enable_ipv6: true
+            ipam: {config: [{subnet: "fd6e:6574:6c00:77::/64"}]}
+          lan:
+            driver: macvlan
+            enable_ipv6: true
+            driver_opts: {parent: eth9}
+          plain:
+            ipam: {config: [{subnet: "2001:db8:2::/64"}]}
+        """,
+    )
+    imp = compose.load(f, "p", environ={})
+    t = imp.scenario.build()
+    front = t.network("front")
+    assert front.subnet is not None and front.subnet6 is not None
+    assert str(front.subnet6).startswith("fd6e:6574:6c00:")  # moved into the pool: the /64 of its IPv4 subnet
+    assert str(t.network("kept").subnet6) == "fd6e:6574:6c00:77::/64"  # already in the pool: as written
+    assert t.network("lan").subnet6 == t.lan("eth9").subnet6 is not None  # a dual-stack child on a dual-stack lan
+    assert not t.network("plain").ipv6
+    notes = "\n".join(imp.notes)
+    assert "IPv6 subnet 2001:db8:1::/64 moved to netlab's IPv6 pool" in notes
+    assert "ipv6_address ignored" in notes
+    assert "an IPv6 subnet without enable_ipv6" in notes

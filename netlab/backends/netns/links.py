@@ -10,7 +10,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from errno import EEXIST, ENODEV, ESRCH
+from errno import EEXIST, ENODEV, ENOENT, ESRCH
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
@@ -215,7 +215,7 @@ class Netlink:
             try:
                 self._ipr.route("del", family=socket.AF_INET6, dst="::/0")
             except NetlinkError as e:
-                if e.code != ESRCH:
+                if e.code not in (ESRCH, ENOENT):  # none to remove (IPv6 says ENOENT where IPv4 says ESRCH)
                     raise
             return
         self._ipr.route("replace", family=socket.AF_INET6, proto=RTPROT_BOOT, dst="::/0", gateway=str(gateway))
