@@ -386,8 +386,10 @@ class _Rules:
         on = next((net for net, a in d.nets6.items() if a == address), None)
         if on is None:
             raise _Unknown(f"{address} is not an IPv6 address netlab knows {dst} by")
-        if d.kind == "node" and probe.kind in (ProbeKind.TCP, ProbeKind.UDP) and self.landing(d, probe):
-            raise _Unknown("a published port over IPv6")
+        if d.kind == "node" and probe.kind in (ProbeKind.TCP, ProbeKind.UDP):
+            published = self.published6(s, d, on, probe)
+            if published is not None:
+                return published
         child = self._child_net(on) if d.kind == "ctr" else None
         if s.kind == "node":
             if d.kind == "ctr" and d.node == s.name and child is None:
@@ -440,6 +442,44 @@ class _Rules:
                 (IP6TABLES, False, f"{d.name} is on another bridge network ({on}): ip6tables isolation drops it"),
             ]
         raise _Unknown(f"IPv6 from {src} to {dst} on {on}")
+
+    def published6(self, s: _Place, d: _Place, on: str, probe: Probe) -> list[Variant] | None:
+        """A probe over IPv6 to a port published on node `d` (None: none is). Docker binds a port published on no
+        host address on `::` too: docker-proxy relays it to the container's IPv6 address, or its IPv4 one; without
+        docker-proxy only an ip6tables DNAT (27 and later) maps it, to an IPv6 address of the container."""
+        found = next(
+            (
+                (c, p)
+                for c in self.ctrs.values()
+                if c.node == d.name and not dockerrules.shares_node_ns(self.t, c)
+                for p in c.publish
+                if (p.host_port, p.proto) == (probe.port, str(probe.kind))
+            ),
+            None,
+        )
+        if found is None:
+            return None
+        c, p = found
+        if p.host_ip is not None:
+            return _no(f"the port is published on {p.host_ip} only: Docker binds nothing on IPv6 for it")
+        gw = dockerrules.gateway_attachment(self.t, c)
+        net = self.t.network(gw.network) if gw is not None else None
+        if net is None or net.driver != Driver.BRIDGE or net.internal:
+            return _no(f"{c.name}'s port is not programmed (no external connectivity): nothing listens there")
+        if not (s.kind == "node" and s.name == d.name) and not (s.kind == "peer" and on in s.nets6):
+            raise _Unknown(f"a published port over IPv6 from {s.name}")
+        six = net.v6_of(gw.address if gw is not None else None)
+        to = f"{c.name}'s {'IPv6' if six else 'IPv4'} address"
+        proxy_on, proxy_off = (("userland_proxy", "on"),), (("userland_proxy", "off"),)
+        relayed = (proxy_on, True, f"docker-proxy listens on [::]:{p.host_port} and relays it to {to}")
+        if six is None:
+            nothing = f"{c.name} has no IPv6 address: only docker-proxy maps the port over IPv6, and it is off"
+            return [relayed, (proxy_off, False, nothing)]
+        return [
+            relayed,
+            ((*proxy_off, *NO_IP6TABLES), False, "no docker-proxy, and Docker 20.10 writes no ip6tables DNAT for it"),
+            ((*proxy_off, *IP6TABLES), True, f"ip6tables DNAT to {c.name}'s IPv6 address"),
+        ]
 
     def _child_net(self, name: str) -> Network | None:
         """The dual-stack macvlan/ipvlan (L2) network of that name, None for anything else (a bridge, a lan)."""

@@ -238,7 +238,9 @@ def _record_kept(backend: Backend, dep: Deployment) -> None:
         captures=[[c.name, "root" if c.netns == root else c.netns, c.role, c.node] for c in dep.capture_points],
         # what answers a published port: where it lands and the emulated docker-proxy relays
         published=[[*key, *value] for key, value in dep.published.items()],
-        proxies=[[w.netns, w.proto, w.port, w.bind, *w.upstream] for w in dep.proxies if w.upstream is not None],
+        proxies=[
+            [w.netns, w.proto, w.port, w.bind, *w.upstream, w.v6only] for w in dep.proxies if w.upstream is not None
+        ],
     )
 
 

@@ -4,7 +4,8 @@
 dual-stack too and ext a peer on it. Docker 20.10 (without `--experimental --ip6tables`) writes no ip6tables rule:
 IPv6 crosses between bridge networks unfiltered, containers leave with their own IPv6 address (no NAT66), and a
 route on the lan opens every container port. Since Docker 27 ip6tables is on by default and IPv6 gets the IPv4
-rules: isolation, NAT66 masquerade, and the DROP of what is routed to a container from outside.
+rules: isolation, NAT66 masquerade, and the DROP of what is routed to a container from outside. A published port
+is bound on `::` too: docker-proxy relays IPv6 clients even to a container that has no IPv6 address (`old`).
 """
 
 from netlab import Scenario
@@ -15,10 +16,10 @@ ext = s.peer("ext", lan)
 front = s.network("front", ipv6=True)
 back = s.network("back", ipv6=True)
 legacy = s.network("legacy")
-web = s.container("web", front)
+web = s.container("web", front, publish={8080: 80})
 app = s.container("app", front)
 db = s.container("db", back)
-old = s.container("old", legacy)
+old = s.container("old", legacy, publish={9090: 80})
 
 s.expect(web, app, "icmp6", reachable=True, claim="Containers on the same dual-stack bridge reach each other over IPv6")
 s.expect(app, web, "tcp6:80", reachable=True)
@@ -62,6 +63,18 @@ s.expect(
     when={"engine": ">=27"},
 )
 s.expect(ext, web, "icmp6", reachable=False)
+s.expect(
+    ext,
+    "host",
+    "tcp6:9090",
+    reachable=True,
+    claim="docker-proxy listens on [::] for a published port: IPv6 clients reach a container with no IPv6 address",
+    when={"userland_proxy": "on"},
+)
+s.expect(ext, "host", "tcp6:9090", reachable=False, when={"userland_proxy": "off"})
+s.expect(ext, "host", "tcp6:8080", reachable=True, when={"userland_proxy": "on"})
+s.expect(ext, "host", "tcp6:8080", reachable=False, when={"userland_proxy": "off", "engine": "<27"})
+s.expect(ext, "host", "tcp6:8080", reachable=True, when={"userland_proxy": "off", "engine": ">=27"})
 
 with s.stage("route", "The peer routes the dual-stack network via the host, over IPv4 and IPv6") as st:
     st.route(ext, front, via="host")

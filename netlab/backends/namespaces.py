@@ -39,6 +39,11 @@ class Role(Enum):
 FORWARDING = {Role.DOCKER_HOST: "1", Role.FRESH_HOST: "0", Role.ON_DOCKER_HOST: "1", Role.PLAIN: "0"}
 
 
+#: a Docker host of a dual-stack run has IPv6 as hosts have it: ::1 on its loopback (Docker binds a published port
+#: on `::` only where it can listen on IPv6: libnetwork's IsV6Listenable); its other interfaces stay as they are
+IPV6_HOST = {"net.ipv6.conf.lo.disable_ipv6": "0"}
+
+
 def sysctls(role: Role) -> Mapping[str, str]:
     return {**NO_IPV6, "net.ipv4.ip_forward": FORWARDING[role]}
 

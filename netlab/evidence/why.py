@@ -468,8 +468,17 @@ def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
         dep.capture_points.append(CapturePoint(name, str(root if netns == "root" else netns), "", role, node))
     for node, proto, host_port, ctr, address, port in kept.extra.get("published", []):
         dep.published[(node, proto, int(host_port))] = (ctr, address, int(port))
-    for netns, proto, port, bind, up_address, up_port in kept.extra.get("proxies", []):
-        dep.proxies.append(Listen(netns, proto, int(port), bind=bind, upstream=(up_address, int(up_port))))
+    for netns, proto, port, bind, up_address, up_port, *v6only in kept.extra.get("proxies", []):
+        dep.proxies.append(
+            Listen(
+                netns,
+                proto,
+                int(port),
+                bind=bind,
+                upstream=(up_address, int(up_port)),
+                v6only=bool(v6only and v6only[0]),
+            )
+        )
     missing = [n for n, ep in dep.endpoints.items() if ep.netns and not os.path.exists(ep.netns)]
     if missing:
         raise UsageError(f"run {run}: the namespaces of {', '.join(missing)} are gone; run the scenario again")

@@ -66,6 +66,8 @@ class Listen:
     upstream: tuple[str, int] | None = None
     #: the container whose application this socket stands for (Container.listen); "" for netlab's own
     owner: str = ""
+    #: bind "::" for IPv6 only (IPV6_V6ONLY), beside an IPv4 socket on the same port, as docker-proxy's `-host-ip ::`
+    v6only: bool = False
 
 
 def segment(t: Topology, name: str, node: str | None) -> str:

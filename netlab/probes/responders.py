@@ -44,7 +44,9 @@ class Responders:
                     else:
                         s = socket.socket(family, socket.SOCK_DGRAM)
                     if family == socket.AF_INET6:  # "::" is both families (an application's socket), else v6 only
-                        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if w.bind == "::" else 1)
+                        s.setsockopt(
+                            socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if w.bind == "::" and not w.v6only else 1
+                        )
                     s.bind((w.bind, w.port))
                     if w.proto in ("tcp", "dnstcp"):
                         s.listen(1024)
@@ -160,7 +162,7 @@ class _Relays:
         if w.proto == "tcp":
             client, _ = sock.accept()
             with nsthread.entered(w.netns):
-                up = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                up = socket.socket(_family(w.upstream[0]), socket.SOCK_STREAM)
             up.setblocking(False)
             up.connect_ex(w.upstream)
             self.tcp[up.fileno()] = (up, client)
@@ -170,7 +172,7 @@ class _Relays:
         known = self.udp_by_client.get((sock.fileno(), peer))
         if known is None:
             with nsthread.entered(w.netns):
-                known = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                known = socket.socket(_family(w.upstream[0]), socket.SOCK_DGRAM)
             known.setblocking(False)
             known.connect(w.upstream)
             self.udp_by_client[(sock.fileno(), peer)] = known
@@ -199,3 +201,7 @@ class _Relays:
             client.close()
         for up, _, _ in self.udp.values():
             up.close()
+
+
+def _family(address: str) -> int:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET

@@ -25,7 +25,7 @@ from typing import Any
 from pyroute2.netlink.exceptions import ChaoticException, NetlinkDecodeError, NetlinkError
 
 from netlab import faults, lease, nsthread, safety
-from netlab.backends import cgroups, naming
+from netlab.backends import cgroups, namespaces, naming
 from netlab.backends import journal as journals
 from netlab.backends.base import NO_HOOKS, Backend, Deployment, Hooks
 from netlab.backends.docker import daemonconfig, daemons, endpoints, remote, site, swarm
@@ -216,6 +216,8 @@ class DockerBackend(Backend):
             elif st.private:
                 for node in t.nodes:
                     st.node_ns[node.name] = site.netns(dep, node.name, Role.FRESH_HOST)
+                    if t.dual_stack:
+                        nsthread.write_sysctls(st.node_ns[node.name], namespaces.IPV6_HOST)
             else:
                 st.node_ns[t.nodes[0].name] = ROOT_NS
                 st.clients[t.nodes[0].name] = self.client()

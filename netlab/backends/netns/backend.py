@@ -274,6 +274,8 @@ class NetnsBackend(Backend):
             if any(net.ipv6 for net in t.networks_on(node)):
                 # a network with IPv6: Docker turns IPv6 forwarding on (bridge driver, setupIPv6Forwarding)
                 nsthread.write_sysctls(st.ns[node], FORWARDING6)
+            if t.dual_stack:
+                nsthread.write_sysctls(st.ns[node], namespaces.IPV6_HOST)
         except FileNotFoundError as e:
             raise KernelFeatureMissing(
                 "br_netfilter: /proc/sys/net/bridge is missing, Docker's bridge rules cannot "
@@ -333,17 +335,36 @@ class NetnsBackend(Backend):
                 st.published[(node, p.proto, p.host_port)] = (c.name, str(gw.address), p.container_port)
         # docker-proxy: one relay per published port, on every address of the node (or the one it is published
         # on), to the container; as the rules, only where that endpoint is on a bridge network that is not internal
+        relayed = [
+            x
+            for x in published
+            if self.userland_proxy == "on" and x.network.driver == Driver.BRIDGE and not x.network.internal
+        ]
         st.proxies[node] = [
             Listen(
                 st.ns[node],
                 x.publish.proto,
                 x.publish.host_port,
                 bind=str(x.publish.host_ip or "0.0.0.0"),
-                upstream=(str(x.address), port),
+                upstream=(str(x.address), x.publish.container_port),
             )
-            for x, port in ((x, x.publish.container_port) for x in published)
-            if self.userland_proxy == "on" and x.network.driver == Driver.BRIDGE and not x.network.internal
+            for x in relayed
         ]
+        # and `-host-ip ::` beside it when the port names no host address and the node has IPv6 (a dual-stack
+        # network): to the container's IPv6 address, else its IPv4 one (libnetwork v20.10 allocatePortsInternal)
+        if any(net.ipv6 for net in t.networks_on(node)):
+            st.proxies[node] += [
+                Listen(
+                    st.ns[node],
+                    x.publish.proto,
+                    x.publish.host_port,
+                    bind="::",
+                    upstream=(str(x.address6 or x.address), x.publish.container_port),
+                    v6only=True,
+                )
+                for x in relayed
+                if x.publish.host_ip is None
+            ]
         user = [r.rule for r in t.user_rules(dep.stage_index, node)]
         host = self.host(ipv6=any(net.ipv6 for net in t.networks_on(node)))
         rules = engines.with_user_rules(self.profile.render(t.networks_on(node), published, host), user)
