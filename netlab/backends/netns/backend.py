@@ -350,9 +350,10 @@ class NetnsBackend(Backend):
             )
             for x in relayed
         ]
-        # and `-host-ip ::` beside it when the port names no host address and the node has IPv6 (a dual-stack
-        # network): to the container's IPv6 address, else its IPv4 one (libnetwork v20.10 allocatePortsInternal)
-        if any(net.ipv6 for net in t.networks_on(node)):
+        # and `-host-ip ::` beside it when the port names no host address and the node can listen on IPv6 (a
+        # dual-stack run: namespaces.IPV6_HOST): to the container's IPv6 address, else its IPv4 one (libnetwork
+        # v20.10 allocatePortsInternal)
+        if t.dual_stack:
             st.proxies[node] += [
                 Listen(
                     st.ns[node],
