@@ -268,7 +268,7 @@ def deploy_steps(t: Topology) -> list[Step]:
             )
         )
     if t.daemon:
-        flags = " ".join(f"--{k}={v}" for k, v in t.daemon)
+        flags = " ".join(t.daemon_flags())
         steps.append(
             Step(
                 f"Start the Docker daemon with {flags} (the options this scenario's daemon runs with)",

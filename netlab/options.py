@@ -31,6 +31,10 @@ PROXY_ON_NETNS = (
     "--userland-proxy chooses whether the Docker the netns backend emulates runs docker-proxy; the docker backend "
     "runs the daemon's own setting (the run reports it as `userland proxy`)"
 )
+IP6TABLES_ON_NETNS = (
+    "--ip6tables chooses whether the Docker the netns backend emulates writes IPv6 rules; the docker backend runs "
+    "the daemon's own setting (a scenario's `s.daemon(ip6tables=True)` starts daemons of netlab's own with it)"
+)
 ENGINE_ON_NETNS = (
     "--engine chooses the Docker version the netns backend emulates; the docker backend runs the daemon's own "
     "(the run reports it as `engine`)"
@@ -86,6 +90,9 @@ class RunOptions:
     #: netns backend: whether the emulated Docker runs its userland proxy (docker-proxy), on | off (None: as
     #: the Docker daemon answering on this machine, else on, Docker's default)
     userland_proxy: str | None = None
+    #: netns backend: whether the emulated Docker writes IPv6 rules (dockerd --ip6tables), on | off (None: as the
+    #: Docker daemon answering on this machine, else the release's default: off before 27, on since)
+    ip6tables: str | None = None
     json_file: str | None = None  # write the result (schema 1) here
     html_file: str | None = None  # write the one-file HTML report here (needs Graphviz)
 
@@ -111,6 +118,15 @@ class RunOptions:
                 raise UsageError(f"--userland-proxy {self.userland_proxy!r}: use on or off")
             if (isinstance(self.backend, str) and self.backend not in ("netns", "auto")) or self.nodes:
                 raise UsageError(PROXY_ON_NETNS)
+        if self.ip6tables is not None:
+            if self.ip6tables.lower() not in ("on", "off"):
+                raise UsageError(f"--ip6tables {self.ip6tables!r}: use on or off")
+            if (isinstance(self.backend, str) and self.backend not in ("netns", "auto")) or self.nodes:
+                raise UsageError(IP6TABLES_ON_NETNS)
+            if self.kernel == "uml":
+                raise UsageError(
+                    f"--kernel uml emulates Docker {UML_ENGINE} with its own defaults (no --ip6tables yet)"
+                )
         if self.engine is not None:
             if self.engine not in engines.NAMES:
                 raise UsageError(f"--engine {self.engine!r}: use one of {', '.join(engines.NAMES)}")
@@ -151,6 +167,8 @@ class RunOptions:
             raise UsageError(ENGINE_ON_NETNS)
         if self.userland_proxy is not None and name != "netns":
             raise UsageError(PROXY_ON_NETNS)
+        if self.ip6tables is not None and name != "netns":
+            raise UsageError(IP6TABLES_ON_NETNS)
         if name == "netns":
             options.update(self._netns_defaults())
         if name == "docker":
@@ -183,10 +201,16 @@ class RunOptions:
         if proxy is None and daemon is not None and not daemon.userland_proxy:
             proxy = "off"
             reasons.append("its daemon's userland proxy off")
+        six = self.ip6tables
+        if six is None and daemon is not None and daemon.ip6tables is not None and self.engine is None:
+            six = daemon.ip6tables  # the machine's daemon as it runs, where its release is the one emulated
+            if six != ("on" if engines.get(engine).ip6tables else "off"):
+                reasons.append(f"its daemon's ip6tables {six}")
         return {
             "engine": engine,
             "forward_policy": policy,
             "userland_proxy": proxy,
+            "ip6tables": six,
             "chosen": "; ".join(reasons) or "as asked",
         }
 

@@ -29,7 +29,8 @@ The rules, in the order they are tried for a probe from S to address A of D:
             via the node and only where the engine lets routed traffic in (20.10: the FORWARD policy or a
             published port; 28 and later: never)
   IPv6      icmp6/tcp6/udp6/dns6 follow the same steps on the dual-stack networks and lans (fate6), with Docker's
-            IPv6 rules: none before 27 (no isolation, no NAT66, routed access open), the IPv4 ones since
+            IPv6 rules where the daemon writes them (`ip6tables`: by default since 27, before only with
+            --experimental --ip6tables): without, no isolation, no NAT66, routed access open; with, the IPv4 ones
 """
 
 from __future__ import annotations
@@ -65,9 +66,10 @@ OLD = (("engine", "<28"),)
 NEW = (("engine", ">=28"),)
 OLD29 = (("engine", "<29"),)
 NEW29 = (("engine", ">=29"),)
-#: Docker writes ip6tables rules by default since 27 (before: only with --experimental --ip6tables)
-NO_IP6TABLES = (("engine", "<27"),)
-IP6TABLES = (("engine", ">=27"),)
+#: whether the daemon writes IPv6 rules (dockerd --ip6tables: the default since 27; before only with
+#: --experimental --ip6tables)
+NO_IP6TABLES = (("ip6tables", "off"),)
+IP6TABLES = (("ip6tables", "on"),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,10 +366,10 @@ class _Rules:
     # -- IPv6 --------------------------------------------------------------------
     def fate6(self, src: str, dst: str, address: IPAddress | None, probe: Probe) -> list[Variant]:
         """IPv6 on dual-stack networks and lans: a bridge passes it as it passes IPv4; between bridges, a node
-        forwards it (Docker turned IPv6 forwarding on) and only ip6tables rules (Docker 27 and later, by default)
-        isolate the networks, masquerade it to the lan (NAT66) and drop what a lan routes in; macvlan/ipvlan
-        children are on their lan as over IPv4. Other cases (published ports, internal networks, overlay) are
-        left unpredicted."""
+        forwards it (Docker turned IPv6 forwarding on) and only ip6tables rules (the daemon's --ip6tables: Docker
+        27 and later by default) isolate the networks, masquerade it to the lan (NAT66) and drop what a lan routes
+        in; macvlan/ipvlan children are on their lan as over IPv4. Other cases (published ports, internal networks,
+        overlay) are left unpredicted."""
         if probe.kind is ProbeKind.DNS:
             return self.dns(src, probe)
         s, d = self.place(src), self.place(dst)
@@ -405,7 +407,7 @@ class _Rules:
         if s.kind == "peer":
             if child is not None and child.parent in s.nets6:
                 return _yes(f"a {child.driver} child is on lan {child.parent} with its own IPv6 address")
-            return self.from_peer6(s, d, address, on)
+            return self.from_peer6(s, d, address, on, probe)
         if s.kind != "ctr":
             raise _Unknown(f"IPv6 from {src}")
         for mine in s.nets6:  # a macvlan/ipvlan child: on its parent's wire, with the lan and the other children
@@ -421,7 +423,7 @@ class _Rules:
             if net.icc:
                 return _yes(f"both on dual-stack bridge network {on}")
             return [
-                (NO_IP6TABLES, True, f"{on} has icc disabled, but Docker 20.10 writes no ip6tables rule to enforce it"),
+                (NO_IP6TABLES, True, f"{on} has icc disabled, but the daemon writes no ip6tables rule to enforce it"),
                 (IP6TABLES, False, f"{on} has icc disabled: ip6tables -i br -o br -j DROP"),
             ]
         gw = dockerrules.gateway_attachment(self.t, self.container(s))
@@ -436,7 +438,7 @@ class _Rules:
                 (
                     NO_IP6TABLES,
                     True,
-                    f"forwarded by the host to {on}: Docker 20.10 writes no ip6tables rules (no --ip6tables), so "
+                    f"forwarded by the host to {on}: the daemon writes no ip6tables rules (no --ip6tables), so "
                     "nothing isolates IPv6 between bridge networks",
                 ),
                 (IP6TABLES, False, f"{d.name} is on another bridge network ({on}): ip6tables isolation drops it"),
@@ -446,7 +448,7 @@ class _Rules:
     def published6(self, s: _Place, d: _Place, on: str, probe: Probe) -> list[Variant] | None:
         """A probe over IPv6 to a port published on node `d` (None: none is). Docker binds a port published on no
         host address on `::` too: docker-proxy relays it to the container's IPv6 address, or its IPv4 one; without
-        docker-proxy only an ip6tables DNAT (27 and later) maps it, to an IPv6 address of the container."""
+        docker-proxy only an ip6tables DNAT (a daemon with --ip6tables) maps it, to an IPv6 address of the container."""
         found = next(
             (
                 (c, p)
@@ -477,7 +479,7 @@ class _Rules:
             return [relayed, (proxy_off, False, nothing)]
         return [
             relayed,
-            ((*proxy_off, *NO_IP6TABLES), False, "no docker-proxy, and Docker 20.10 writes no ip6tables DNAT for it"),
+            ((*proxy_off, *NO_IP6TABLES), False, "no docker-proxy, and the daemon writes no ip6tables DNAT for it"),
             ((*proxy_off, *IP6TABLES), True, f"ip6tables DNAT to {c.name}'s IPv6 address"),
         ]
 
@@ -488,7 +490,7 @@ class _Rules:
             return None
         return net
 
-    def from_peer6(self, s: _Place, d: _Place, address: IPv6Address, on: str) -> list[Variant]:
+    def from_peer6(self, s: _Place, d: _Place, address: IPv6Address, on: str, probe: Probe) -> list[Variant]:
         """IPv6 from a peer: on its dual-stack lan, or through a route of a stage via a Docker host."""
         if on in s.nets6:
             return _yes(f"on lan {on}, over IPv6")
@@ -503,18 +505,34 @@ class _Rules:
         net = self.t.network(on) if d.kind == "ctr" and d.node == node.name else None
         if net is None or net.driver != Driver.BRIDGE or net.internal:
             raise _Unknown(f"IPv6 routed from {s.name} to {d.name} on {on}")
+        closed = (
+            NO_IP6TABLES,
+            True,
+            "routed to the container over IPv6: the daemon writes no ip6tables rule and leaves the IPv6 FORWARD "
+            "policy alone, so any port of it is open to the lan",
+        )
+        if probe.kind in (ProbeKind.TCP, ProbeKind.UDP) and self._publishes(self.container(d), probe):
+            return [
+                closed,
+                (
+                    (*IP6TABLES, *OLD),
+                    True,
+                    "routed to a published container port: ip6tables' DOCKER chain accepts it (Docker 20.10)",
+                ),
+                (
+                    (*IP6TABLES, *NEW),
+                    False,
+                    "Docker 28 drops what is routed to a container from outside its bridge (raw PREROUTING), "
+                    "published ports too",
+                ),
+            ]
         return [
-            (
-                NO_IP6TABLES,
-                True,
-                "routed to the container over IPv6: Docker 20.10 writes no ip6tables rule and leaves the IPv6 "
-                "FORWARD policy alone, so any port of it is open to the lan",
-            ),
+            closed,
             (
                 IP6TABLES,
                 False,
-                f"Docker drops what is routed to a container from outside {on} (ip6tables DOCKER ! -i br -o br "
-                "-j DROP; raw PREROUTING for a published one)",
+                f"what is routed to an unpublished container port from outside {on} is dropped (ip6tables: 20.10's "
+                "IPv6 FORWARD policy DROP, 28's DOCKER ! -i br -o br -j DROP)",
             ),
         ]
 

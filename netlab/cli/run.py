@@ -165,6 +165,15 @@ def run(
             "default) or off (hairpin NAT); default: as the Docker daemon answering on this machine",
         ),
     ] = None,
+    ip6tables: Annotated[
+        str | None,
+        typer.Option(
+            "--ip6tables",
+            help="netns backend: whether the emulated Docker writes IPv6 rules, on or off (dockerd's --ip6tables; "
+            "default: as the Docker daemon answering on this machine, else the release's: off for 20.10, on since "
+            "27)",
+        ),
+    ] = None,
     keep: Annotated[
         bool,
         typer.Option(
@@ -195,6 +204,7 @@ def run(
         forward_policy=forward_policy,
         engine=engine,
         userland_proxy=userland_proxy,
+        ip6tables=ip6tables,
         image=image,
         parent=parent,
         nodes=parse_nodes(node or []),

@@ -12,7 +12,9 @@ The verdict checks the expectation whose condition the run's facts (Result.envir
 meet and says which applied; an expectation without a condition holds everywhere and is always checked.
 
 `engine` compares the Docker version (the daemon's, or the profile the netns backend emulates): "28" is any
-28.x, "<28", "<=20.10", ">=28", ">29" compare releases; `firewall_backend` is iptables or nftables.
+28.x, "<28", "<=20.10", ">=28", ">29" compare releases; `firewall_backend` is iptables or nftables;
+`ip6tables` is on where the daemon writes IPv6 rules (dockerd's --ip6tables: on by default since 27, before only
+with --experimental --ip6tables).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 KEYS: dict[str, tuple[str, ...]] = {
     "forward_policy": ("ACCEPT", "DROP"),
     "userland_proxy": ("on", "off"),
+    "ip6tables": ("on", "off"),
     "firewall_backend": ("iptables", "nftables"),
     "engine": (),
 }

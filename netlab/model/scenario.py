@@ -470,13 +470,21 @@ class Scenario:
             when = dict(when) if isinstance(when, dict) else when  # a copy: the script may reuse its dict
         self._expectations.append(_ExpDecl(stage, _name(src), _name(dst), probe, reachable, claim, address, when))
 
-    def daemon(self, icc: bool | None = None, ip: str | None = None, userland_proxy: bool | None = None) -> None:
+    def daemon(
+        self,
+        icc: bool | None = None,
+        ip: str | None = None,
+        userland_proxy: bool | None = None,
+        ip6tables: bool | None = None,
+    ) -> None:
         """Options of the Docker daemon every node runs, those that change what is reachable (dockerd's
-        `--icc`, `--ip`, `--userland-proxy`): `icc=False` closes the default bridge between its containers (user
-        networks keep theirs), `ip="127.0.0.1"` is the host address ports are published on when a publish names
-        none, `userland_proxy=False` replaces docker-proxy with hairpin NAT. The netns backend emulates them; the
-        docker backend starts daemons of its own with them (netlab never restarts yours)."""
-        for key, value in (("icc", icc), ("userland-proxy", userland_proxy)):
+        `--icc`, `--ip`, `--userland-proxy`, `--ip6tables`): `icc=False` closes the default bridge between its
+        containers (user networks keep theirs), `ip="127.0.0.1"` is the host address ports are published on when
+        a publish names none, `userland_proxy=False` replaces docker-proxy with hairpin NAT, `ip6tables=True`
+        makes Docker before 27 write IPv6 rules (with `--experimental`, which 20.10 requires for it) and
+        `ip6tables=False` stops 27 and later from writing them. The netns backend emulates them; the docker
+        backend starts daemons of its own with them (netlab never restarts yours)."""
+        for key, value in (("icc", icc), ("userland-proxy", userland_proxy), ("ip6tables", ip6tables)):
             if value is not None:
                 if not isinstance(value, bool):
                     raise InvalidScenario(f"daemon({key.replace('-', '_')}=...): True or False")

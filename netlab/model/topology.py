@@ -375,6 +375,12 @@ class Topology:
     def daemon_option(self, key: str) -> str | None:
         return dict(self.daemon).get(key)
 
+    def daemon_flags(self) -> list[str]:
+        """dockerd's command-line flags for the scenario's daemon options: `--ip6tables` goes with
+        `--experimental`, which Docker before 27 requires for it (later releases accept it and ignore it here)."""
+        flags = [f"--{k}={v}" for k, v in self.daemon]
+        return ["--experimental", *flags] if self.daemon_option("ip6tables") == "true" else flags
+
     # -- lookups (pure) -------------------------------------------------
     def network(self, name: str) -> Network:
         for n in self.networks:

@@ -228,6 +228,8 @@ def environment_lines(env: dict[str, Any], dual_stack: bool = False) -> list[str
     if env.get("engine"):
         proxy = env.get("userland_proxy")
         extra = [f"userland proxy {proxy}"] if proxy else []
+        if dual_stack and env.get("ip6tables"):
+            extra.append(f"ip6tables {env['ip6tables']}")
         options = env.get("daemon_options") or {}
         if options:
             extra.append("daemon " + " ".join(f"{k}={v}" for k, v in sorted(options.items())))
@@ -343,6 +345,8 @@ def prediction_lines(r: Result, color: bool = False) -> list[str]:
         f"node {n}: FORWARD policy {f.get('forward_policy') or 'unknown'}"
         for n, f in (r.environment.get("nodes") or {}).items()
     )
+    if r.topology.dual_stack and r.environment.get("ip6tables"):
+        facts = ", ".join(x for x in (f"ip6tables {r.environment['ip6tables']}", facts) if x)
     head = f"predicted from Docker's rules (engine {p.engine or 'unknown'}" + (f"; {facts}" if facts else "") + ")"
     lines = [_bold(head, color)]
     for stage in p.topology.stages:

@@ -5,6 +5,11 @@ writes no ip6tables rule and sends the containers' IPv6 traffic to the lan unmas
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from test_parity import captures, firewall, matrix
+
+from netlab import loader
 from netlab.runner import run_scenario
 
 
@@ -24,3 +29,28 @@ def test_docker_20_10_ipv6_on_a_private_daemon_no_rules_no_nat66(host_and_docker
         x.startswith(f"default via {front.gateway6} dev eth0")
         for x in r.evidence["routes"]["initial"]["web"]["routes6"]
     )
+
+
+def test_docker_20_10_with_experimental_ip6tables_agrees_with_netns(
+    host_and_docker_unchanged: None, tmp_path: Path
+) -> None:
+    """bridge_ipv6 with `s.daemon(ip6tables=True)`: netlab starts its daemon with --experimental --ip6tables, Docker
+    20.10 isolates the bridges over IPv6, masquerades them to the lan (NAT66) and drops what is routed in; the netns
+    backend's 20.10 profile writes the same ip6tables rules and measures the same matrix."""
+    source = loader.locate("bridge_ipv6").read_text()
+    scenario = tmp_path / "bridge_ip6tables.py"
+    scenario.write_text(source.replace("\nSCENARIO = s", "\ns.daemon(ip6tables=True)\nSCENARIO = s"))
+    docker = run_scenario(str(scenario), backend="docker")
+    assert docker.ok, docker.verdict.summary()
+    assert docker.environment["ip6tables"] == "on"
+    assert docker.environment["daemon_options"]["experimental"] == "true"
+    changes = docker.evidence["firewall"]["initial"]["host"]["changes"]
+    assert any(table.startswith("ip6") for table in changes)
+    netns = run_scenario(str(scenario), backend="netns")
+    assert netns.ok and netns.environment["ip6tables"] == "on"
+    a, b = matrix(docker), matrix(netns)
+    assert {k: (a[k], b[k]) for k in a if a[k] != b[k]} == {}
+    assert not docker.check_predicted().unpredicted
+    assert docker.check_predicted().verdict.ok
+    assert firewall(docker) == firewall(netns)
+    assert captures(docker) == captures(netns)

@@ -1,6 +1,7 @@
 """IPv6 on the netns backend (the bundled bridge_ipv6), per engine profile: the rules each Docker version writes
-for IPv6 (none on 20.10, the IPv4 layout in ip6tables on 28, an ip6 nftables table on 29-nftables), the source
-the lan sees (NAT66 or the container's own address), IPv6 routes and NDP entries, and the node's IPv6 facts."""
+for IPv6 (none on 20.10, the IPv4 layout in ip6tables on 28 and on 20.10 with --ip6tables, an ip6 nftables table on
+29-nftables, none with --ip6tables off), the source the lan sees (NAT66 or the container's own address), IPv6
+routes and NDP entries, and the node's IPv6 facts."""
 
 from __future__ import annotations
 
@@ -19,10 +20,16 @@ def _lan_sources(r: Any, stage: str) -> dict[str, int]:
     return lan["facts"]["sources"]
 
 
-@pytest.mark.parametrize("engine", ["20.10", "28", "29-nftables"])
-def test_ipv6_rules_nat66_routes_and_ndp_per_engine(engine: str, host_unchanged: HostSnapshot) -> None:
-    r = run("bridge_ipv6", RunOptions(backend="netns", engine=engine))
+@pytest.mark.parametrize(
+    ("engine", "ip6tables"), [("20.10", None), ("28", None), ("29-nftables", None), ("20.10", "on"), ("28", "off")]
+)
+def test_ipv6_rules_nat66_routes_and_ndp_per_engine(
+    engine: str, ip6tables: str | None, host_unchanged: HostSnapshot
+) -> None:
+    r = run("bridge_ipv6", RunOptions(backend="netns", engine=engine, ip6tables=ip6tables))
     assert r.ok, r.verdict.summary()
+    effective = ip6tables or ("off" if engine == "20.10" else "on")
+    assert r.environment["ip6tables"] == effective
     assert not r.check_predicted().unpredicted
     t = r.topology
     front, legacy = t.network("front"), t.network("legacy")
@@ -33,17 +40,19 @@ def test_ipv6_rules_nat66_routes_and_ndp_per_engine(engine: str, host_unchanged:
     facts = r.environment["nodes"]["host"]
     assert facts["ipv6_forwarding"] == "1"  # Docker turns IPv6 forwarding on for a network with IPv6
     sources = _lan_sources(r, "initial")
-    if engine == "20.10":  # no ip6tables rule, no NAT66: the lan sees the containers' own addresses
+    if effective == "off":  # no ip6tables rule, no NAT66: the lan sees the containers' own addresses
         assert not any(table.startswith(("ip6", "nft:ip6")) for table in changes)
         assert facts["forward_policy6"] is None
         assert f"{web.address6} (web)" in sources
     else:
-        six = changes["ip6:nat"] if engine == "28" else changes["nft:ip6 docker-bridges"]
+        six = changes["nft:ip6 docker-bridges"] if engine == "29-nftables" else changes["ip6:nat"]
         rules = [rule for chain in six["added"].values() for rule in chain]
         assert any(str(front.subnet6) in rule and "asquerade" in rule.lower() for rule in rules), rules
-        assert not any(str(legacy.subnet) in rule or legacy.bridge_name in rule for rule in rules)
+        assert not any(str(legacy.subnet) in rule for rule in rules)
+        if engine != "20.10":  # 20.10 isolates every bridge network in ip6tables, IPv4-only ones too
+            assert not any(legacy.bridge_name in rule for rule in rules)
         assert not any(a.startswith("fd") and not a.endswith("(host)") for a in sources), sources
-        if engine == "28":
+        if engine != "29-nftables":
             assert facts["forward_policy6"] == "DROP"
     found = r.evidence["routes"]["initial"]
     assert f"default via {front.gateway6} dev eth0" in found["web"]["routes6"]

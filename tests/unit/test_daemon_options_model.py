@@ -43,6 +43,7 @@ def test_without_options_docker_s_defaults_hold() -> None:
     [
         ({"icc": "no"}, "True or False"),
         ({"userland_proxy": 1}, "True or False"),
+        ({"ip6tables": "on"}, "True or False"),
         ({"ip": "nowhere"}, "invalid address"),
     ],
 )
@@ -51,3 +52,16 @@ def test_bad_options_are_refused(kwargs: dict[str, object], message: str) -> Non
     with pytest.raises(InvalidScenario, match=message):
         s.daemon(**kwargs)  # type: ignore[arg-type]
         s.build()
+
+
+def test_ip6tables_goes_with_experimental_which_docker_before_27_requires() -> None:
+    s = Scenario("t")
+    s.daemon(ip6tables=True)
+    s.network("v6", ipv6=True)
+    t = s.build()
+    assert t.daemon == (("ip6tables", "true"),)
+    assert t.daemon_flags() == ["--experimental", "--ip6tables=true"]
+    assert deploy_steps(t)[0].docker[0].startswith("dockerd --experimental --ip6tables=true ")
+    s = Scenario("t")
+    s.daemon(ip6tables=False)
+    assert s.build().daemon_flags() == ["--ip6tables=false"]

@@ -38,3 +38,22 @@ def test_an_unreadable_config_is_no_config(tmp_path: Path) -> None:
 def test_this_process_as_a_daemon_reads_its_own_command_line() -> None:
     options = daemonconfig.read(os.getpid())
     assert set(daemonconfig.DEFAULTS) <= set(options)
+
+
+@pytest.mark.parametrize(
+    ("version", "flags", "expected"),
+    [
+        ("20.10.24", [], "off"),
+        ("20.10.24", ["--ip6tables"], "off"),  # 20.10 refuses to start with it alone: never seen running
+        ("20.10.24", ["--experimental", "--ip6tables"], "on"),
+        ("26.1.4", ["--experimental", "--ip6tables=true"], "on"),
+        ("27.0.1", [], "on"),
+        ("28.5.2", ["--ip6tables=false"], "off"),
+        ("garbage", [], None),
+    ],
+)
+def test_ip6tables_is_the_release_default_unless_the_daemon_was_told(
+    version: str, flags: list[str], expected: str | None
+) -> None:
+    options = {k: v for k, v in daemonconfig._flags(flags).items() if k in daemonconfig.LATER}
+    assert daemonconfig.ip6tables(options, version) == expected

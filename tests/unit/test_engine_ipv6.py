@@ -71,3 +71,97 @@ def test_a_port_published_on_a_host_ipv4_address_gets_no_ipv6_rule():
     local = Published(DUAL, WEB.address, Publish(8081, 81, host_ip=IPv4Address("127.0.0.1")), WEB.address6)
     rules = engines.get("28").render([DUAL], [local], Host(ipv6=True))
     assert "8081" in rules.iptables and "8081" not in rules.ip6tables
+
+
+def _bridge(name: str, third: int, br: str, six: bool = False, internal: bool = False) -> Network:
+    return Network(
+        name,
+        Driver.BRIDGE,
+        IPv4Network(f"198.18.{third}.0/24"),
+        IPv4Address(f"198.18.{third}.1"),
+        bridge_name=br,
+        subnet6=IPv6Network(f"fd00:{third}::/64") if six else None,
+        internal=internal,
+    )
+
+
+#: the ip6tables-save of a real dockerd 20.10.24 started with --experimental --ip6tables (IPv4 forwarding on before
+#: it, so its IPv4 FORWARD policy stayed ACCEPT), after `docker network create` of front and back (--ipv6), old
+#: (IPv4 only) and intern (--ipv6 --internal), and a container on front publishing 8080:80
+REAL_2010_IP6TABLES = """*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d ::1/128 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s fd00:6::/64 ! -o br-900378462fc5 -j MASQUERADE
+-A POSTROUTING -s fd00:5::/64 ! -o br-0b57a9106cdb -j MASQUERADE
+-A POSTROUTING -s fd00:5::2/128 -d fd00:5::2/128 -p tcp -m tcp --dport 80 -j MASQUERADE
+-A DOCKER -i br-900378462fc5 -j RETURN
+-A DOCKER -i br-0b57a9106cdb -j RETURN
+-A DOCKER ! -i br-0b57a9106cdb -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:5::2]:80
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+:DOCKER-ISOLATION-STAGE-2 - [0:0]
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A FORWARD -i br-7e2d756e41fa -o br-7e2d756e41fa -j ACCEPT
+-A FORWARD -o br-900378462fc5 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -o br-900378462fc5 -j DOCKER
+-A FORWARD -i br-900378462fc5 ! -o br-900378462fc5 -j ACCEPT
+-A FORWARD -i br-900378462fc5 -o br-900378462fc5 -j ACCEPT
+-A FORWARD -o br-0b57a9106cdb -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -o br-0b57a9106cdb -j DOCKER
+-A FORWARD -i br-0b57a9106cdb ! -o br-0b57a9106cdb -j ACCEPT
+-A FORWARD -i br-0b57a9106cdb -o br-0b57a9106cdb -j ACCEPT
+-A DOCKER -d fd00:5::2/128 ! -i br-0b57a9106cdb -o br-0b57a9106cdb -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER-ISOLATION-STAGE-1 ! -s fd00:8::/64 -o br-7e2d756e41fa -j DROP
+-A DOCKER-ISOLATION-STAGE-1 ! -d fd00:8::/64 -i br-7e2d756e41fa -j DROP
+-A DOCKER-ISOLATION-STAGE-1 -i br-d889481159d5 ! -o br-d889481159d5 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -i br-900378462fc5 ! -o br-900378462fc5 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -i br-0b57a9106cdb ! -o br-0b57a9106cdb -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -j RETURN
+-A DOCKER-ISOLATION-STAGE-2 -o br-d889481159d5 -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -o br-900378462fc5 -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -o br-0b57a9106cdb -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -j RETURN
+COMMIT
+"""
+
+
+def test_docker_20_10_with_ip6tables_writes_what_the_real_daemon_writes():
+    """IPv6 rules of the dual-stack networks, no DOCKER-USER, a FORWARD policy of DROP though the IPv4 one is
+    ACCEPT, and the isolation rules of every bridge network, docker0 and the IPv4-only one included."""
+    docker0 = _bridge("bridge", 1, "docker0")
+    front = _bridge("front", 5, "br-0b57a9106cdb", six=True)
+    back = _bridge("back", 6, "br-900378462fc5", six=True)
+    old = _bridge("old", 7, "br-d889481159d5")
+    intern = _bridge("intern", 8, "br-7e2d756e41fa", six=True, internal=True)
+    web = Published(front, IPv4Address("198.18.5.2"), Publish(8080, 80), IPv6Address("fd00:5::2"))
+    host = Host(forward_drop=False, ipv6=True, ip6tables=True)
+    rules = engines.get("20.10").render([docker0, front, back, old, intern], [web], host)
+    assert rules.ip6tables == REAL_2010_IP6TABLES
+    assert ":FORWARD ACCEPT [0:0]" in rules.iptables and "DOCKER-USER" in rules.iptables
+
+
+@pytest.mark.parametrize("name", ["28", "29", "29-nftables"])
+def test_ip6tables_off_stops_27_and_later_from_writing_ipv6_rules(name: str):
+    rules = engines.get(name).render([V4ONLY, DUAL], [WEB, LEGACY], Host(ipv6=True, ip6tables=False))
+    assert rules.ip6tables == "" and "ip6 " not in rules.nftables and (rules.iptables or rules.nftables)
+
+
+def test_docker_20_10_with_ip6tables_and_no_ipv6_network_yet_has_its_chains_without_jumps():
+    """What the real daemon's ip6tables-save shows right after it started: the chains and docker0's isolation
+    rules, no FORWARD or nat jump (each IPv6 network's set-up adds them)."""
+    docker0 = _bridge("bridge", 1, "docker0")
+    text = engines.get("20.10").render([docker0], [], Host(ipv6=True, ip6tables=True)).ip6tables
+    assert "-A FORWARD" not in text and "-A PREROUTING" not in text and "-A OUTPUT" not in text
+    assert "-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP" in text and ":FORWARD DROP [0:0]" in text

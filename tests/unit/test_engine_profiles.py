@@ -110,6 +110,9 @@ def test_the_local_daemons_userland_proxy_is_emulated_unless_asked(monkeypatch: 
     [
         (RunOptions(backend="netns", userland_proxy="maybe"), "use on or off"),
         (RunOptions(backend="docker", userland_proxy="off"), "docker backend runs the daemon's own"),
+        (RunOptions(backend="netns", ip6tables="maybe"), "use on or off"),
+        (RunOptions(backend="docker", ip6tables="on"), "s.daemon\\(ip6tables=True\\)"),
+        (RunOptions(backend="netns", ip6tables="on", kernel="uml"), "no --ip6tables yet"),
     ],
 )
 def test_userland_proxy_option_is_checked(options: RunOptions, message: str):
@@ -146,3 +149,19 @@ def test_differences_list_only_cells_whose_outcome_changes_with_the_blocking_rul
     found = differences({"20.10": old, "28": new})  # type: ignore[dict-item]
     assert [(d.src, d.dst, d.marks) for d in found] == [("ext", "web", {"20.10": ".", "28": "X"})]
     assert found[0].why == {"28": "raw PREROUTING rule -d 198.18.2.2/32 -j DROP"}
+
+
+def test_ip6tables_follows_the_release_the_option_and_the_machine_s_daemon(monkeypatch: pytest.MonkeyPatch):
+    from netlab.backends import registry
+    from netlab.backends.docker.local import LocalDaemon
+    from netlab.backends.netns.backend import NetnsBackend
+
+    assert NetnsBackend(engine="20.10").host().ip6tables is False
+    assert NetnsBackend(engine="28").host().ip6tables is True
+    assert NetnsBackend(engine="20.10", ip6tables="on").host().ip6tables is True
+    daemon = LocalDaemon("20.10.24", "iptables", "DROP", userland_proxy=True, ip6tables="on")
+    monkeypatch.setattr(registry, "local_docker", lambda timeout=2.0: daemon)
+    backend = RunOptions(backend="netns").resolved().chosen
+    assert backend.ip6tables == "on" and "ip6tables on" in backend.chosen  # type: ignore[attr-defined]
+    asked = RunOptions(backend="netns", engine="28").resolved().chosen
+    assert asked.ip6tables == "on"  # type: ignore[attr-defined]

@@ -25,10 +25,11 @@ from netlab.verdict import find
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "compose"
 HOSTS = [
-    {"engine": engine, "forward_policy": policy, "userland_proxy": proxy}
+    {"engine": engine, "forward_policy": policy, "userland_proxy": proxy, "ip6tables": six}
     for engine in ("20.10.24", "28.5.2", "29.0.0")
     for policy in ("DROP", "ACCEPT")
     for proxy in ("on", "off")
+    for six in ("on", "off")  # dockerd --ip6tables: 20.10 with --experimental, 27 and later by default
 ]
 
 

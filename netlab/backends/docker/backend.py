@@ -113,8 +113,8 @@ class DockerBackend(Backend):
         rules = [a for stage in (topology.stages if topology else ()) for a in stage.actions if isinstance(a, UserRule)]
         if topology is not None and topology.daemon and self.nodes:
             raise EnvironmentProblem(
-                f"scenario {topology.name!r} asks for daemon options ({_daemon_flags(topology)}): netlab starts "
-                "daemons of its own for them on this machine, which a remote engine (--node) is not"
+                f"scenario {topology.name!r} asks for daemon options ({' '.join(topology.daemon_flags())}): netlab "
+                "starts daemons of its own for them on this machine, which a remote engine (--node) is not"
             )
         if rules and self.nodes:
             raise EnvironmentProblem(
@@ -302,6 +302,7 @@ class DockerBackend(Backend):
         options = daemonconfig.read(pid)
         dep.facts["daemon_options"] = options
         dep.facts["userland_proxy"] = "on" if options.get("userland-proxy") == "true" else "off"
+        dep.facts["ip6tables"] = daemonconfig.ip6tables(options, dep.facts.get("engine_version"))
 
     def _network(self, dep: Deployment, net: Any, node: str) -> None:
         import docker.types
@@ -607,10 +608,6 @@ class DockerBackend(Backend):
         if errors:
             raise DeployError("docker backend: teardown incomplete: " + "; ".join(errors))
         return removed
-
-
-def _daemon_flags(t: Topology) -> str:
-    return " ".join(f"--{k}={v}" for k, v in t.daemon)
 
 
 def _remove_rule(netns: str, chain: str, rule: list[str], run: str) -> list[str]:

@@ -12,8 +12,9 @@ DEFAULT_CONFIG = "/etc/docker/daemon.json"
 DEFAULT_PIDFILE = "/var/run/docker.pid"
 #: the options of Docker 20.10 that change reachability, with Docker's defaults
 DEFAULTS = {"icc": "true", "ip": "0.0.0.0", "userland-proxy": "true", "iptables": "true", "ip-forward": "true"}
-#: later versions' options: reported only where the daemon was given them
-LATER = ("ip-forward-no-drop", "allow-direct-routing", "firewall-backend")
+#: options whose default depends on the version (ip6tables) or that later versions added: reported only where the
+#: daemon was given them
+LATER = ("ip6tables", "experimental", "ip-forward-no-drop", "allow-direct-routing", "firewall-backend")
 
 
 def pid_of_local_daemon(pidfile: str = DEFAULT_PIDFILE) -> int | None:
@@ -57,7 +58,29 @@ def _flags(args: list[str]) -> dict[str, str]:
     return out
 
 
-_BOOLEANS = {"icc", "userland-proxy", "iptables", "ip-forward", "ip-forward-no-drop", "allow-direct-routing"}
+_BOOLEANS = {
+    "icc",
+    "userland-proxy",
+    "iptables",
+    "ip6tables",
+    "experimental",
+    "ip-forward",
+    "ip-forward-no-drop",
+    "allow-direct-routing",
+}
+
+
+def ip6tables(options: dict[str, str], version: str | None) -> str | None:
+    """Whether a daemon of that version with those options writes IPv6 rules, "on" or "off" (None: the version
+    is unknown): on by default since 27; before, only with `--ip6tables` and `--experimental` (20.10 refuses to
+    start with the first alone)."""
+    try:
+        major = int(str(version).split(".")[0])
+    except ValueError:
+        return None
+    if major >= 27:
+        return "off" if options.get("ip6tables") == "false" else "on"
+    return "on" if options.get("ip6tables") == "true" and options.get("experimental") == "true" else "off"
 
 
 def _config(path: str) -> dict[str, str]:

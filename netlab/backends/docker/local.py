@@ -1,5 +1,5 @@
 """The Docker daemon of this machine, as far as the netns backend's defaults need it: which version answers on
-the default socket, with which firewall backend, FORWARD policy and userland proxy. Read only: one API call
+the default socket, with which firewall backend, FORWARD policy, userland proxy and ip6tables. Read only: one API call
 with a short timeout, the daemon's command line and configuration, `iptables -S FORWARD` of the root
 namespace. Nothing answers (no daemon, another DOCKER_HOST, a hung one): None, and the netns backend takes
 Docker's own defaults."""
@@ -22,6 +22,7 @@ class LocalDaemon:
     firewall_backend: str  # iptables | nftables
     forward_policy: str | None  # the root namespace's FORWARD policy (ACCEPT | DROP), None if unreadable
     userland_proxy: bool
+    ip6tables: str | None = None  # on | off: whether it writes IPv6 rules (daemonconfig.ip6tables)
 
 
 def answering(timeout: float = 2.0) -> LocalDaemon | None:
@@ -49,6 +50,7 @@ def answering(timeout: float = 2.0) -> LocalDaemon | None:
         firewall_backend="nftables" if "nftables" in firewall else "iptables",
         forward_policy=_root_forward_policy(),
         userland_proxy=options.get("userland-proxy", "true") == "true",
+        ip6tables=daemonconfig.ip6tables(options, version),
     )
 
 

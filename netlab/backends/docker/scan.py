@@ -483,6 +483,7 @@ class ScanBackend(Backend):
                 options = daemonconfig.read(pid)
                 dep.facts["daemon_options"] = options
                 dep.facts["userland_proxy"] = "on" if options.get("userland-proxy") == "true" else "off"
+                dep.facts["ip6tables"] = daemonconfig.ip6tables(options, version)
         return dep
 
     def _endpoints(self, dep: Deployment) -> None:

@@ -21,7 +21,7 @@ def start(dep: Deployment, daemon_timeout: float) -> None:
     t, st = dep.topology, state(dep)
     for i, n in enumerate(t.nodes):
         faults.point("docker.daemon")
-        flags = [f"--{key}={value}" for key, value in t.daemon]  # the scenario's own (Scenario.daemon)
+        flags = t.daemon_flags()  # the scenario's own (Scenario.daemon)
         d = daemons.start(dep.run, n.name, i, st.node_ns[n.name], st.resolver, dep.journal, daemon_timeout, flags)
         st.daemons[n.name] = d
         st.clients[n.name] = d.client

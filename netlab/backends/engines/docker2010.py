@@ -1,33 +1,58 @@
 """Profile 20.10: the iptables rules Docker 20.10's bridge driver writes, rendered for one node.
 
 Derived from libnetwork v20.10 (drivers/bridge/setup_ip_tables.go, iptables/iptables.go,
-firewall_linux.go); see ../shared/reference/docker-drivers.md §1.1-1.3. Networks are given in
-creation order; Docker inserts each new network's FORWARD rules at the top, then re-inserts the
-DOCKER-ISOLATION-STAGE-1 and DOCKER-USER jumps above them, so the newest network comes first.
-The text is what `iptables-save` prints for that state (canonical match order) and is loaded
-with `iptables-restore` into the node's namespace, which netlab owns entirely.
+firewall_linux.go); see docs/engines.md. Networks are given in creation order; Docker inserts each new
+network's FORWARD rules at the top, then re-inserts the DOCKER-ISOLATION-STAGE-1 and DOCKER-USER jumps
+above them, so the newest network comes first. The text is what `iptables-save` prints for that state
+(canonical match order) and is loaded with `iptables-restore` into the node's namespace, which netlab
+owns entirely.
+
+IPv6: 20.10 writes ip6tables rules only when started with `--experimental --ip6tables` (Host.ip6tables;
+without `--experimental` the daemon refuses to start). Checked against the real dockerd 20.10.24: the same
+code writes the IPv6 table, for the dual-stack networks, with four differences: no DOCKER-USER chain, a
+FORWARD policy of DROP whether or not Docker turned forwarding on (daemon/daemon_unix.go sets it
+unconditionally for ip6tables), the isolation jumps and drops of every non-internal bridge network, IPv4-only
+ones and docker0 included (isolateNetwork runs per family for every network), and ::1/128 as the loopback
+exception.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from netlab.backends.engines.profile import DOCKER_DEFAULTS, Host, Profile, Published, Rules
+from netlab.backends.engines.profile import DOCKER_DEFAULTS, V4, V6, Family, Host, Profile, Published, Rules
 from netlab.model.topology import Driver, Network
 
 
 def render(networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS) -> Rules:
-    return Rules(iptables=render_iptables(networks, published, host))
+    six = render_iptables(networks, published, host, V6) if host.ipv6 and host.ip6tables is True else ""
+    return Rules(iptables=render_iptables(networks, published, host), ip6tables=six)
 
 
-def render_iptables(networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS) -> str:
+def render_iptables(
+    networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS, family: Family = V4
+) -> str:
     """With the userland proxy off (hairpin mode) the nat OUTPUT jump also catches 127.0.0.0/8, local sources
     are masqueraded onto each bridge, the DNAT matches traffic from the container's own bridge too and no
-    per-bridge RETURN skips it (libnetwork v20.10 setup_ip_tables.go, iptables.go)."""
+    per-bridge RETURN skips it (libnetwork v20.10 setup_ip_tables.go, iptables.go). `family` V6: the
+    ip6tables text of a daemon started with --ip6tables (the module's docstring)."""
     proxy = host.userland_proxy
-    bridges = [n for n in networks if n.driver == Driver.BRIDGE]
-    newest_first = list(reversed(bridges))
-    f_forward: list[str] = ["-A FORWARD -j DOCKER-USER", "-A FORWARD -j DOCKER-ISOLATION-STAGE-1"]
+    v6 = family is V6
+    one = family.host_prefix
+    every = [n for n in networks if n.driver == Driver.BRIDGE]
+    bridges = family.bridges(networks)
+    newest_first = list(reversed(every))
+    f_forward: list[str] = [] if v6 else ["-A FORWARD -j DOCKER-USER"]
+    # each network's setupIPTables ensures the FORWARD jump, and a non-internal one the nat jumps (ProgramChain):
+    # for IPv4 docker0 is one; the IPv6 table has them from its first dual-stack network on
+    if bridges or not v6:
+        f_forward.append("-A FORWARD -j DOCKER-ISOLATION-STAGE-1")
+    nat_jumps = [
+        "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
+        f"-A OUTPUT {f'! -d {family.loopback} ' if proxy else ''}-m addrtype --dst-type LOCAL -j DOCKER",
+    ]
+    if v6 and all(n.internal for n in bridges):
+        nat_jumps = []
     f_docker: list[str] = []
     f_iso1: list[str] = []
     f_iso2: list[str] = []
@@ -36,11 +61,17 @@ def render_iptables(networks: Sequence[Network], published: Sequence[Published],
     n_docker: list[str] = []
     for net in newest_first:
         br = net.bridge_name
+        if net not in bridges:  # IPv4-only, in the IPv6 table: the isolation rules only (isolateNetwork)
+            if not net.internal:
+                f_iso1.append(f"-A DOCKER-ISOLATION-STAGE-1 -i {br} ! -o {br} -j DOCKER-ISOLATION-STAGE-2")
+                f_iso2.append(f"-A DOCKER-ISOLATION-STAGE-2 -o {br} -j DROP")
+            continue
+        subnet = family.subnet(net)
         if net.internal:
             f_forward.append(f"-A FORWARD -i {br} -o {br} -j ACCEPT" if net.icc else "")
             f_iso1 += [
-                f"-A DOCKER-ISOLATION-STAGE-1 ! -s {net.subnet} -o {br} -j DROP",
-                f"-A DOCKER-ISOLATION-STAGE-1 ! -d {net.subnet} -i {br} -j DROP",
+                f"-A DOCKER-ISOLATION-STAGE-1 ! -s {subnet} -o {br} -j DROP",
+                f"-A DOCKER-ISOLATION-STAGE-1 ! -d {subnet} -i {br} -j DROP",
             ]
         else:
             f_forward += [
@@ -55,7 +86,7 @@ def render_iptables(networks: Sequence[Network], published: Sequence[Published],
             if net.masquerade:
                 if not proxy:
                     n_post.append(f"-A POSTROUTING -o {br} -m addrtype --src-type LOCAL -j MASQUERADE")
-                n_post.append(f"-A POSTROUTING -s {net.subnet} ! -o {br} -j MASQUERADE")
+                n_post.append(f"-A POSTROUTING -s {subnet} ! -o {br} -j MASQUERADE")
                 if proxy:
                     n_docker.append(f"-A DOCKER -i {br} -j RETURN")
         if not net.icc:
@@ -63,22 +94,23 @@ def render_iptables(networks: Sequence[Network], published: Sequence[Published],
     # --icc=false appends its DROP, so it ends up after every network's block (oldest first)
     f_forward += list(reversed(icc_drops))
     for p in published:
-        if p.network.internal or p.network.driver != Driver.BRIDGE:
+        address = family.address(p)
+        if p.network.internal or p.network not in bridges or address is None:
             continue  # ProgramExternalConnectivity is skipped for internal networks
         br, pp = p.network.bridge_name, p.publish
         f_docker.append(
-            f"-A DOCKER -d {p.address}/32 ! -i {br} -o {br} -p {pp.proto} -m {pp.proto} "
+            f"-A DOCKER -d {address}/{one} ! -i {br} -o {br} -p {pp.proto} -m {pp.proto} "
             f"--dport {pp.container_port} -j ACCEPT"
         )
         n_post.append(
-            f"-A POSTROUTING -s {p.address}/32 -d {p.address}/32 -p {pp.proto} -m {pp.proto} "
+            f"-A POSTROUTING -s {address}/{one} -d {address}/{one} -p {pp.proto} -m {pp.proto} "
             f"--dport {pp.container_port} -j MASQUERADE"
         )
         skip_own = f"! -i {br} " if proxy else ""
-        on = f"-d {pp.host_ip}/32 " if pp.host_ip else ""  # `-p 127.0.0.1:8080:80`: that host address only
+        on = f"-d {pp.host_ip}/{one} " if pp.host_ip else ""  # `-p 127.0.0.1:8080:80`: that host address only
         n_docker.append(
             f"-A DOCKER {on}{skip_own}-p {pp.proto} -m {pp.proto} --dport {pp.host_port} "
-            f"-j DNAT --to-destination {p.address}:{pp.container_port}"
+            f"-j DNAT --to-destination {family.endpoint(address, pp.container_port)}"
         )
     f_iso1.append("-A DOCKER-ISOLATION-STAGE-1 -j RETURN")
     f_iso2.append("-A DOCKER-ISOLATION-STAGE-2 -j RETURN")
@@ -89,24 +121,23 @@ def render_iptables(networks: Sequence[Network], published: Sequence[Published],
         ":OUTPUT ACCEPT [0:0]",
         ":POSTROUTING ACCEPT [0:0]",
         ":DOCKER - [0:0]",
-        "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
-        f"-A OUTPUT {'! -d 127.0.0.0/8 ' if proxy else ''}-m addrtype --dst-type LOCAL -j DOCKER",
+        *nat_jumps,
         *n_post,
         *n_docker,
         "COMMIT",
         "*filter",
         ":INPUT ACCEPT [0:0]",
-        f":FORWARD {'DROP' if host.forward_drop else 'ACCEPT'} [0:0]",
+        f":FORWARD {'DROP' if host.forward_drop or v6 else 'ACCEPT'} [0:0]",
         ":OUTPUT ACCEPT [0:0]",
         ":DOCKER - [0:0]",
         ":DOCKER-ISOLATION-STAGE-1 - [0:0]",
         ":DOCKER-ISOLATION-STAGE-2 - [0:0]",
-        ":DOCKER-USER - [0:0]",
+        *([] if v6 else [":DOCKER-USER - [0:0]"]),
         *[r for r in f_forward if r],
         *f_docker,
         *f_iso1,
         *f_iso2,
-        "-A DOCKER-USER -j RETURN",
+        *([] if v6 else ["-A DOCKER-USER -j RETURN"]),
         "COMMIT",
     ]
     return "\n".join(lines) + "\n"
@@ -151,4 +182,5 @@ PROFILE = Profile(
     source="checked against the real dockerd 20.10.24 (tests/docker/test_parity.py)",
     render=render,
     embedded_dns=embedded_dns,
+    ip6tables=False,
 )

@@ -29,7 +29,7 @@ def render(
 ) -> Rules:
     """ip6tables is on by default since Docker 27: the IPv6 rules are the IPv4 ones for the dual-stack networks
     (moby's iptabler writes both families with one code path; see render_iptables)."""
-    six = render_iptables(networks, published, host, v29, V6) if host.ipv6 else ""
+    six = render_iptables(networks, published, host, v29, V6) if host.ipv6 and host.ip6tables is not False else ""
     return Rules(iptables=render_iptables(networks, published, host, v29), ip6tables=six)
 
 

@@ -23,7 +23,7 @@ MAPS = ("filter-forward-in-jumps", "filter-forward-out-jumps", "nat-postrouting-
 
 
 def render(networks: Sequence[Network], published: Sequence[Published], host: Host = DOCKER_DEFAULTS) -> Rules:
-    six = render_nft(networks, published, host, V6) if host.ipv6 else ""
+    six = render_nft(networks, published, host, V6) if host.ipv6 and host.ip6tables is not False else ""
     return Rules(nftables=render_nft(networks, published, host) + six)
 
 

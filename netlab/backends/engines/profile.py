@@ -24,11 +24,14 @@ class Host:
     when it turned IP forwarding on itself; netlab takes a host that forwarded IPv4 before Docker to forward
     IPv6 too) and whether it runs the userland proxy (docker-proxy); `ipv6`: the node has an IPv6 network, so
     the IPv6 rules are rendered (a daemon with ip6tables writes its empty IPv6 chains at start; netlab leaves
-    them out where no IPv6 network could use them)."""
+    them out where no IPv6 network could use them); `ip6tables`: the daemon writes IPv6 rules at all (dockerd's
+    --ip6tables; None: the release's default, Profile.ip6tables: off before 27, and experimental there, on
+    since)."""
 
     forward_drop: bool = True
     userland_proxy: bool = True
     ipv6: bool = False
+    ip6tables: bool | None = None
 
 
 #: a fresh host: Docker turned IP forwarding on and set the policy DROP; docker-proxy runs
@@ -84,6 +87,8 @@ class Profile:
     source: str  # where the rules were checked
     render: Callable[[Sequence[Network], Sequence[Published], Host], Rules]
     embedded_dns: Callable[[int, int], Rules]
+    #: whether the release writes IPv6 rules when not told (dockerd --ip6tables: the default since 27)
+    ip6tables: bool = True
 
     @property
     def title(self) -> str:

@@ -141,6 +141,7 @@ class NetnsBackend(Backend):
         engine: str | None = None,
         chosen: str = "",
         userland_proxy: str | None = None,
+        ip6tables: str | None = None,
     ) -> None:
         """`engine`: the Docker version whose rules the nodes get (engines.NAMES; default the newest).
         `forward_policy`: the FORWARD policy of the simulated Docker hosts, "drop" (what Docker sets when it
@@ -149,7 +150,9 @@ class NetnsBackend(Backend):
         29-nftables Docker never does, and only accept exists. `userland_proxy`: "on" (Docker's default: a
         docker-proxy relay on every published port of the node, and the DNAT rules that leave it the traffic
         from the bridges and the node's loopback) or "off" (hairpin NAT: DNAT for every source, hairpin mode
-        on the bridge ports, route_localnet on the bridges). `chosen`: why these (reported with the engine)."""
+        on the bridge ports, route_localnet on the bridges). `ip6tables`: whether the emulated Docker writes IPv6
+        rules, "on" or "off" (dockerd's --ip6tables; default the release's: off before 27, on since). `chosen`:
+        why these (reported with the engine)."""
         self.chosen = chosen
         self.profile = engines.get(engine or engines.NEWEST)
         default = "drop" if self.profile.sets_forward_policy else "accept"
@@ -166,10 +169,17 @@ class NetnsBackend(Backend):
         if proxy not in USERLAND_PROXY:
             raise UsageError(f"--userland-proxy {userland_proxy!r}: use on or off")
         self.userland_proxy = proxy
+        six = (ip6tables or ("on" if self.profile.ip6tables else "off")).lower()
+        if six not in ("on", "off"):
+            raise UsageError(f"--ip6tables {ip6tables!r}: use on or off")
+        self.ip6tables = six
 
     def host(self, ipv6: bool = False) -> engines.Host:
         return engines.Host(
-            forward_drop=self.forward_policy == "drop", userland_proxy=self.userland_proxy == "on", ipv6=ipv6
+            forward_drop=self.forward_policy == "drop",
+            userland_proxy=self.userland_proxy == "on",
+            ipv6=ipv6,
+            ip6tables=self.ip6tables == "on",
         )
 
     # -- check ----------------------------------------------------------
@@ -203,6 +213,9 @@ class NetnsBackend(Backend):
         proxy = topology.daemon_option("userland-proxy")
         if proxy is not None:  # the scenario's own daemon (Scenario.daemon) over the machine's or --userland-proxy
             self.userland_proxy = "on" if proxy == "true" else "off"
+        six = topology.daemon_option("ip6tables")
+        if six is not None:  # the scenario's own daemon (Scenario.daemon) over the machine's or --ip6tables
+            self.ip6tables = "on" if six == "true" else "off"
         # the rules, sysctls, DNS and userland proxy of the profile's Docker on the host the knobs describe
         p = self.profile
         host = f"FORWARD policy {self.forward_policy.upper()}" if p.sets_forward_policy else "IP forwarding on"
@@ -213,6 +226,7 @@ class NetnsBackend(Backend):
             engine_version=p.version,
             firewall_backend=p.firewall_backend,
             userland_proxy=self.userland_proxy,
+            ip6tables=self.ip6tables,
         )
         st = State(hairpin=self.userland_proxy == "off")
         dep.state["netns"] = st
