@@ -405,6 +405,8 @@ class _Rules:
                 return _yes(f"on lan {on}, over IPv6")
             raise _Unknown(f"IPv6 from {src} to {dst}")
         if s.kind == "peer":
+            if child is not None and dockerrules.l3_ipvlan(self.t, child.name):
+                return self.to_l3_child6(s, d, address)
             if child is not None and child.parent in s.nets6:
                 return _yes(f"a {child.driver} child is on lan {child.parent} with its own IPv6 address")
             return self.from_peer6(s, d, address, on, probe)
@@ -412,6 +414,8 @@ class _Rules:
             raise _Unknown(f"IPv6 from {src}")
         for mine in s.nets6:  # a macvlan/ipvlan child: on its parent's wire, with the lan and the other children
             net = self.t.network(mine)
+            if d.kind == "peer" and self._child_net(mine) is not None and dockerrules.l3_ipvlan(self.t, mine):
+                return self.from_l3_child6(s, d, s.nets6[mine])
             if self._child_net(mine) is not None and (on == mine or on == net.parent):
                 return self.child_on_lan(s, d, net, on, v6=True)
         if d.kind == "peer":
@@ -483,8 +487,29 @@ class _Rules:
             ((*proxy_off, *IP6TABLES), True, f"ip6tables DNAT to {c.name}'s IPv6 address"),
         ]
 
+    def to_l3_child6(self, s: _Place, d: _Place, address: IPv6Address) -> list[Variant]:
+        """IPv6 from a peer to an ipvlan L3 child: its subnet is not the lan's, so only a route via its host gets
+        there (the host advertises none)."""
+        via = self.has_route6(s, address)
+        if via is None:
+            return _no(
+                f"{s.name} has no IPv6 route to {address}: an ipvlan L3 subnet is not on the lan and its host "
+                "advertises no route"
+            )
+        node = self.place(d.node or "")
+        if via not in node.nets6.values():
+            raise _Unknown(f"{s.name} routes {address} via {via}, not {d.name}'s host")
+        return _yes(f"routed via {d.node} ({via}); the ipvlan L3 parent delivers it to its child {d.name}")
+
+    def from_l3_child6(self, s: _Place, d: _Place, mine: IPv6Address) -> list[Variant]:
+        """IPv6 from an ipvlan L3 child to a lan peer: routed out of its parent by the host's namespace, without
+        NAT: the peer answers only with a route back via the host."""
+        if self.has_route6(d, mine) is not None:
+            return _yes(f"routed out of the parent onto the lan; {d.name} routes the reply to {mine} via the host")
+        return _no(f"ipvlan L3 gives no NAT and no NDP proxy: {d.name} has no IPv6 route back to {mine}")
+
     def _child_net(self, name: str) -> Network | None:
-        """The dual-stack macvlan/ipvlan (L2) network of that name, None for anything else (a bridge, a lan)."""
+        """The dual-stack macvlan/ipvlan network of that name, None for anything else (a bridge, a lan)."""
         net = next((n for n in self.t.networks if n.name == name), None)
         if net is None or net.driver not in (Driver.MACVLAN, Driver.IPVLAN) or not net.ipv6:
             return None

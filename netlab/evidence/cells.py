@@ -24,7 +24,10 @@ def attach(
     """[{stage, src, dst, probe, facts: [sentence]}] for every reachable cell a capture fact explains."""
     peer_lan = {p.name: p.lan for p in t.peers}
     node_of = {c.name: c.node for c in t.containers}
-    address: dict[str, list[str]] = {n: [str(a.address) for a in ep.addresses] for n, ep in endpoints.items()}
+    address4: dict[str, list[str]] = {n: [str(a.address) for a in ep.addresses] for n, ep in endpoints.items()}
+    address6: dict[str, list[str]] = {
+        n: [str(a.address6) for a in ep.addresses if a.address6 is not None] for n, ep in endpoints.items()
+    }
     by_stage: dict[str, list[dict[str, Any]]] = {}
     for c in captures:
         if c.get("role") == "lan":
@@ -37,6 +40,7 @@ def attach(
         if src is None or dst is None:
             continue
         found: list[str] = []
+        address = address6 if o.probe.v6 else address4  # the probe's family: an icmp6 cell's facts are IPv6 ones
         for cap in by_stage.get(o.stage, []):
             lan, facts = cap["point"], cap.get("facts", {})
             if src.kind is EndpointKind.CONTAINER and peer_lan.get(o.dst) == lan and facts.get("sources"):

@@ -123,14 +123,13 @@ class _Builder:
         self, what: str, nd: _NetDecl, driver: Driver, subnet: IPv4Network, lan: Lan | None, dummy: str | None
     ) -> IPv6Network | None:
         """A dual-stack network's IPv6 subnet: a bridge's of its own; a macvlan/ipvlan network's, on its parent
-        lan's subnet, the lan's IPv6 subnet (the lan must be dual-stack: the children share its wire)."""
+        lan's subnet, the lan's IPv6 subnet (the lan must be dual-stack: the children share its wire, and an ipvlan
+        L3 network's IPv6 is routed out of it)."""
         if not nd.ipv6:
             return None
         if driver in (Driver.MACVLAN, Driver.IPVLAN):
             if dummy is not None:
                 raise self.fail(f"{what}: ipv6 on a {driver} network without a parent is not supported yet")
-            if str(nd.options.get("ipvlan_mode", "l2")) != "l2":
-                raise self.fail(f"{what}: ipv6 on an ipvlan L3 network is not supported yet (l2 mode is)")
             assert lan is not None
             if lan.subnet6 is None:
                 raise self.fail(
@@ -328,6 +327,11 @@ class _Builder:
             self.check_options(what, driver, nd.options)
             subnet6 = self.network_subnet6(what, nd, driver, subnet, lan_by.get(parent or ""), dummy)
             more = tuple(decl_subnets[f"{nd.name}#{i + 1}"] for i in range(len(nd.more_subnets)))
+            if subnet6 is not None and more and 128 - subnet6.prefixlen < 32 + len(more).bit_length():
+                raise self.fail(
+                    f"{what}: subnet6 {subnet6} cannot mirror {len(more) + 1} IPv4 subnets (each takes 32 bits of "
+                    "it, Network.v6_of): give it a /64"
+                )
             bridge_name = None
             if driver == Driver.BRIDGE:
                 bridge_name = nd.options.get(

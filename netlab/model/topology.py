@@ -148,7 +148,8 @@ class Network:
     #: di-<id>), with nothing else on it: the children reach each other and nothing else
     dummy: str | None = None
     #: dual stack (`ipv6=True`, Docker's `--ipv6 --subnet <v6>`): its IPv6 subnet; an endpoint's IPv6 address is
-    #: its IPv4 address's host part in it (addressing.mirror6), the gateway's too
+    #: its IPv4 address's host part in it (addressing.mirror6), the gateway's too; on the i-th further IPv4 subnet
+    #: (more_subnets) the host part goes i << 32 higher, so no two endpoints share one
     subnet6: IPv6Network | None = None
 
     @property
@@ -157,7 +158,11 @@ class Network:
 
     def v6_of(self, address: IPv4Address | None) -> IPv6Address | None:
         """The IPv6 address that goes with one of this network's IPv4 addresses (None on an IPv4-only network)."""
-        return mirror6(self.subnet, self.subnet6, address)
+        home = self.subnet_for(address) if address is not None and self.subnet6 is not None else None
+        mirrored = mirror6(home, self.subnet6, address)
+        if home is None or mirrored is None:
+            return None
+        return mirrored + (self.subnets.index(home) << 32)
 
     @property
     def gateway6(self) -> IPv6Address | None:

@@ -73,6 +73,9 @@ def test_ipvlan_l3_peer_has_no_route_back(host_unchanged: HostSnapshot) -> None:
     assert "the reply is lost: ext has no route back to" in _why(r, "c1", "ext")
     assert "ext has no route to" in _why(r, "ext", "c2")
     assert "an ipvlan parent and its own child" in _why(r, "c1", "host")
+    # over IPv6 (the network is dual-stack) the same story: no route back, no route there
+    assert "the reply is lost: ext has no route back to fd6e:" in _why(r, "c1", "ext", "icmp6")
+    assert "ext has no route to" in _why(r, "ext", "c2", "icmp6")
     assert _all_explained(r) == []
 
 

@@ -59,8 +59,13 @@ def test_a_dual_stack_network_numbers_v6_as_v4() -> None:
         ({"subnet6": "fd6e:6574:6c00:9::/121"}, "smaller than its IPv4 subnet"),
         ({"driver": "macvlan", "ipv6": True}, "needs its parent lan 'lan' dual-stack too"),
         (
-            {"driver": "ipvlan", "ipv6": True, "options": {"ipvlan_mode": "l3"}},
-            "ipvlan L3 network is not supported yet",
+            {
+                "driver": "ipvlan",
+                "ipv6": True,
+                "subnet": ["198.18.9.0/24", "198.18.10.0/24"],
+                "subnet6": "fd6e:6574:6c00:9::/96",
+            },
+            "cannot mirror 2 IPv4 subnets",
         ),
         ({"driver": "overlay", "ipv6": True}, "ipv6 on a overlay network is not supported yet"),
     ],
@@ -206,3 +211,24 @@ def test_an_expected_matrix_may_hold_an_ipv6_table() -> None:
         ("icmp6", "a", "b"): False,
         ("icmp6", "b", "a"): True,
     }
+
+
+def test_an_ipvlan_l3_network_of_two_subnets_mirrors_both_into_its_one_ipv6_subnet() -> None:
+    s = Scenario("t")
+    lan = s.lan("lan", ipv6=True)
+    l3 = s.network(
+        "l3",
+        driver="ipvlan",
+        parent=lan,
+        subnet=["198.18.9.0/24", "198.18.10.0/24"],
+        options={"ipvlan_mode": "l3"},
+        ipv6=True,
+    )
+    s.container("a", l3, ip="198.18.9.10")
+    s.container("b", l3, ip="198.18.10.10")
+    t = s.build()
+    net = t.network("l3")
+    assert net.subnet6 is not None and net.subnet6 != t.lan("lan").subnet6  # its own: L3 is routed, not on the lan
+    a, b = (net.v6_of(t.container(n).attachments[0].address) for n in ("a", "b"))
+    assert a == net.subnet6.network_address + 10
+    assert b == net.subnet6.network_address + (1 << 32) + 10

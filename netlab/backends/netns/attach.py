@@ -182,10 +182,12 @@ def default_route(t: Topology, st: State, c: Container) -> None:
         net = t.network(att.network)
         if net.driver == Driver.IPVLAN and net.option("ipvlan_mode", "l2") in ("l3", "l3s"):
             nl.default_route(None, nl.index(link.ifname))
+            if net.ipv6:  # `default dev eth0` for IPv6 too (ipvlan_joinleave.go, defaultV6RouteCidr)
+                nl.default_route6(None, nl.index(link.ifname))
         else:
             nl.default_route(net.gateway_for(att.address), None)
-        if any(t.network(a.network).ipv6 for a in c.attachments):
-            nl.default_route6(net.gateway6)  # the gateway network's, as Docker 20.10 picks one for both families
+            if any(t.network(a.network).ipv6 for a in c.attachments):
+                nl.default_route6(net.gateway6)  # the gateway network's, as Docker 20.10 picks one for both families
 
 
 def overlay_sandbox(t: Topology, st: State, node: str, net: Network) -> None:

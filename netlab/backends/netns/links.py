@@ -209,8 +209,12 @@ class Netlink:
             kw["oif"] = oif
         self._ipr.route("replace", **kw)
 
-    def default_route6(self, gateway: IPv6Address | None) -> None:
-        """Make the IPv6 default route go via `gateway`, replacing any; None: remove it."""
+    def default_route6(self, gateway: IPv6Address | None, oif: int | None = None) -> None:
+        """Make the IPv6 default route go via `gateway` (or straight out of `oif`), replacing any; with neither,
+        remove it."""
+        if oif is not None:
+            self._ipr.route("replace", family=socket.AF_INET6, proto=RTPROT_BOOT, dst="::/0", oif=oif)
+            return
         if gateway is None:
             try:
                 self._ipr.route("del", family=socket.AF_INET6, dst="::/0")
