@@ -393,6 +393,8 @@ class _Rules:
             if published is not None:
                 return published
         child = self._child_net(on) if d.kind == "ctr" else None
+        if child is not None and child.dummy and s.kind in ("node", "peer"):
+            return _no(f"{on} has no parent: its children are on a dummy link of their own, which nothing else is on")
         if s.kind == "node":
             if d.kind == "ctr" and d.node == s.name and child is None:
                 return _yes(f"the host reaches its bridge {on} directly, over IPv6 too")
@@ -432,6 +434,11 @@ class _Rules:
             ]
         gw = dockerrules.gateway_attachment(self.t, self.container(s))
         via = self.t.network(gw.network) if gw is not None else None
+        if via is not None and via.dummy and via.subnet6 is not None:
+            return _no(
+                f"{src}'s IPv6 default route is {via.gateway6} on {via.name}, a network without a parent: nobody "
+                "holds it on the dummy link"
+            )
         if via is None or via.subnet6 is None or via.driver != Driver.BRIDGE or via.internal:
             raise _Unknown(f"{src}'s IPv6 default route (its gateway network is not a dual-stack bridge)")
         if d.kind == "node" and d.name == s.node:

@@ -146,10 +146,11 @@ def daemon_options() -> Scenario:
 
 def no_parent() -> Scenario:
     """macvlan and ipvlan networks created without a parent: Docker makes a dummy link (dm-<id>, di-<id>) the parent,
-    so their containers reach each other and nothing else (Docker 26.1 and later call them internal)."""
+    so their containers reach each other and nothing else (Docker 26.1 and later call them internal). Dual-stack:
+    over IPv6 the same."""
     s = Scenario("noparent")
-    mv = s.network("mv", driver="macvlan")
-    iv = s.network("iv", driver="ipvlan", options={"ipvlan_mode": "l2"})
+    mv = s.network("mv", driver="macvlan", ipv6=True)
+    iv = s.network("iv", driver="ipvlan", options={"ipvlan_mode": "l2"}, ipv6=True)
     a, b = s.container("a", mv), s.container("b", mv)
     c, d = s.container("c", iv), s.container("d", iv)
     s.expect(a, b, "icmp")
@@ -157,6 +158,11 @@ def no_parent() -> Scenario:
     s.expect("host", a, "icmp", reachable=False)
     s.expect(a, c, "icmp", reachable=False)
     s.expect(b, a, "dns:a")
+    s.expect(a, b, "icmp6")
+    s.expect(c, d, "tcp6:80")
+    s.expect("host", a, "icmp6", reachable=False)
+    s.expect(a, c, "icmp6", reachable=False)
+    s.expect(b, a, "dns6:a")
     return s
 
 

@@ -124,12 +124,10 @@ class _Builder:
     ) -> IPv6Network | None:
         """A dual-stack network's IPv6 subnet: a bridge's of its own; a macvlan/ipvlan network's, on its parent
         lan's subnet, the lan's IPv6 subnet (the lan must be dual-stack: the children share its wire, and an ipvlan
-        L3 network's IPv6 is routed out of it)."""
+        L3 network's IPv6 is routed out of it); a parentless one's of its own, on Docker's dummy link."""
         if not nd.ipv6:
             return None
-        if driver in (Driver.MACVLAN, Driver.IPVLAN):
-            if dummy is not None:
-                raise self.fail(f"{what}: ipv6 on a {driver} network without a parent is not supported yet")
+        if driver in (Driver.MACVLAN, Driver.IPVLAN) and dummy is None:
             assert lan is not None
             if lan.subnet6 is None:
                 raise self.fail(
@@ -138,7 +136,7 @@ class _Builder:
                 )
             if subnet == lan.subnet and nd.subnet6 in (None, str(lan.subnet6)):
                 return lan.subnet6  # the children live on their lan's subnets, both families
-        elif driver != Driver.BRIDGE:
+        elif driver not in (Driver.BRIDGE, Driver.MACVLAN, Driver.IPVLAN):
             raise self.fail(
                 f"{what}: ipv6 on a {driver} network is not supported yet (bridge, macvlan and ipvlan networks); "
                 "drop ipv6 there"
