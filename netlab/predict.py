@@ -70,6 +70,9 @@ NEW29 = (("engine", ">=29"),)
 #: --experimental --ip6tables)
 NO_IP6TABLES = (("ip6tables", "off"),)
 IP6TABLES = (("ip6tables", "on"),)
+#: Docker 25.0 stopped an internal network's IPv6 DROPs from matching what stays on its bridge (moby da9e44a620)
+OLD25 = (("engine", "<25"),)
+NEW25 = (("engine", ">=25"),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,8 +371,8 @@ class _Rules:
         """IPv6 on dual-stack networks and lans: a bridge passes it as it passes IPv4; between bridges, a node
         forwards it (Docker turned IPv6 forwarding on) and only ip6tables rules (the daemon's --ip6tables: Docker
         27 and later by default) isolate the networks, masquerade it to the lan (NAT66) and drop what a lan routes
-        in; macvlan/ipvlan children are on their lan as over IPv4. Other cases (published ports, internal networks,
-        overlay) are left unpredicted."""
+        in; macvlan/ipvlan children are on their lan as over IPv4; an internal network is internal over IPv6 only
+        where ip6tables is on. Other cases (published ports from containers, overlay) are left unpredicted."""
         if probe.kind is ProbeKind.DNS:
             return self.dns(src, probe)
         s, d = self.place(src), self.place(dst)
@@ -427,10 +430,22 @@ class _Rules:
             if d.kind == "node":
                 return _yes(f"the host's own IPv6 address on {on}: delivered locally (INPUT)")
             if net.icc:
-                return _yes(f"both on dual-stack bridge network {on}")
+                rules = (IP6TABLES, True, f"both on dual-stack bridge network {on}")
+            else:
+                rules = (IP6TABLES, False, f"{on} has icc disabled: ip6tables -i br -o br -j DROP")
+            unenforced = "" if net.icc else f"{on} has icc disabled, but "
+            free = (NO_IP6TABLES, True, f"{unenforced}the daemon writes no ip6tables rule: bridged between them")
+            if not net.internal:
+                return [free, rules]
             return [
-                (NO_IP6TABLES, True, f"{on} has icc disabled, but the daemon writes no ip6tables rule to enforce it"),
-                (IP6TABLES, False, f"{on} has icc disabled: ip6tables -i br -o br -j DROP"),
+                free,
+                (
+                    (*IP6TABLES, *OLD25),
+                    False,
+                    f"{on} is internal: before Docker 25 its ip6tables `! -d <subnet> -i br -j DROP` also drops the "
+                    "neighbour solicitations its members send each other (multicast, bridged through ip6tables)",
+                ),
+                ((*rules[0], *NEW25), *rules[1:]),
             ]
         gw = dockerrules.gateway_attachment(self.t, self.container(s))
         via = self.t.network(gw.network) if gw is not None else None
@@ -439,20 +454,26 @@ class _Rules:
                 f"{src}'s IPv6 default route is {via.gateway6} on {via.name}, a network without a parent: nobody "
                 "holds it on the dummy link"
             )
-        if via is None or via.subnet6 is None or via.driver != Driver.BRIDGE or via.internal:
+        if via is None or via.subnet6 is None or via.driver != Driver.BRIDGE:
             raise _Unknown(f"{src}'s IPv6 default route (its gateway network is not a dual-stack bridge)")
         if d.kind == "node" and d.name == s.node:
             return _yes(f"the host's own IPv6 address, through {via.name}'s gateway: delivered locally (INPUT)")
         there = self.t.network(on) if d.kind == "ctr" else None
-        if d.kind == "ctr" and d.node == s.node and there and there.driver == Driver.BRIDGE and not there.internal:
+        if d.kind == "ctr" and d.node == s.node and there and there.driver == Driver.BRIDGE:
+            if via.internal:
+                drop = f"{via.name} is internal: ip6tables drops what leaves it"
+            elif there.internal:
+                drop = f"{on} is internal: ip6tables drops what enters it"
+            else:
+                drop = f"{d.name} is on another bridge network ({on}): ip6tables isolation drops it"
             return [
                 (
                     NO_IP6TABLES,
                     True,
                     f"forwarded by the host to {on}: the daemon writes no ip6tables rules (no --ip6tables), so "
-                    "nothing isolates IPv6 between bridge networks",
+                    "nothing isolates IPv6 between bridge networks, internal ones included",
                 ),
-                (IP6TABLES, False, f"{d.name} is on another bridge network ({on}): ip6tables isolation drops it"),
+                (IP6TABLES, False, drop),
             ]
         raise _Unknown(f"IPv6 from {src} to {dst} on {on}")
 
@@ -535,8 +556,17 @@ class _Rules:
         if d.kind == "node" and d.name == node.name:
             return _yes(f"routed to the host's own IPv6 address via {via}: delivered locally (INPUT)")
         net = self.t.network(on) if d.kind == "ctr" and d.node == node.name else None
-        if net is None or net.driver != Driver.BRIDGE or net.internal:
+        if net is None or net.driver != Driver.BRIDGE:
             raise _Unknown(f"IPv6 routed from {s.name} to {d.name} on {on}")
+        if net.internal:
+            return [
+                (
+                    NO_IP6TABLES,
+                    True,
+                    f"routed to the container over IPv6: {on} is internal, but without ip6tables nothing enforces it",
+                ),
+                (IP6TABLES, False, f"{on} is internal: ip6tables drops what enters it"),
+            ]
         closed = (
             NO_IP6TABLES,
             True,
@@ -573,7 +603,7 @@ class _Rules:
         writes ip6tables rules, else with the container's own address, which the peer must route back."""
         gw = dockerrules.gateway_attachment(self.t, self.container(s))
         net = self.t.network(gw.network) if gw is not None else None
-        if net is None or net.driver != Driver.BRIDGE or net.internal or net.name not in s.nets6:
+        if net is None or net.driver != Driver.BRIDGE or net.name not in s.nets6:
             raise _Unknown(f"{s.name}'s IPv6 default route (its gateway network is not a dual-stack bridge)")
         node = self.place(s.node or "")
         if on not in node.nets6:
@@ -589,6 +619,11 @@ class _Rules:
                 "route back to it",
             )
         )
+        if net.internal:
+            return [
+                (NO_IP6TABLES, *back),
+                (IP6TABLES, False, f"{net.name} is internal: ip6tables drops what leaves it"),
+            ]
         if not net.masquerade:
             return [((), *back)]
         return [(NO_IP6TABLES, *back), (IP6TABLES, True, f"forwarded to lan {on}, masqueraded as the host (NAT66)")]

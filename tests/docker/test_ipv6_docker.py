@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from test_parity import captures, firewall, matrix
 
 from netlab import loader
@@ -31,14 +32,16 @@ def test_docker_20_10_ipv6_on_a_private_daemon_no_rules_no_nat66(host_and_docker
     )
 
 
+@pytest.mark.parametrize("name", ["bridge_ipv6", "bridge_internal"])
 def test_docker_20_10_with_experimental_ip6tables_agrees_with_netns(
-    host_and_docker_unchanged: None, tmp_path: Path
+    name: str, host_and_docker_unchanged: None, tmp_path: Path
 ) -> None:
-    """bridge_ipv6 with `s.daemon(ip6tables=True)`: netlab starts its daemon with --experimental --ip6tables, Docker
-    20.10 isolates the bridges over IPv6, masquerades them to the lan (NAT66) and drops what is routed in; the netns
-    backend's 20.10 profile writes the same ip6tables rules and measures the same matrix."""
-    source = loader.locate("bridge_ipv6").read_text()
-    scenario = tmp_path / "bridge_ip6tables.py"
+    """The scenario with `s.daemon(ip6tables=True)`: netlab starts its daemon with --experimental --ip6tables, Docker
+    20.10 isolates the bridges over IPv6, masquerades them to the lan (NAT66), drops what is routed in and, on an
+    internal network, the neighbour solicitations of its members; the netns backend's 20.10 profile writes the same
+    ip6tables rules and measures the same matrix."""
+    source = loader.locate(name).read_text()
+    scenario = tmp_path / f"{name}_ip6tables.py"
     scenario.write_text(source.replace("\nSCENARIO = s", "\ns.daemon(ip6tables=True)\nSCENARIO = s"))
     docker = run_scenario(str(scenario), backend="docker")
     assert docker.ok, docker.verdict.summary()

@@ -165,3 +165,15 @@ def test_docker_20_10_with_ip6tables_and_no_ipv6_network_yet_has_its_chains_with
     text = engines.get("20.10").render([docker0], [], Host(ipv6=True, ip6tables=True)).ip6tables
     assert "-A FORWARD" not in text and "-A PREROUTING" not in text and "-A OUTPUT" not in text
     assert "-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP" in text and ":FORWARD DROP [0:0]" in text
+
+
+@pytest.mark.parametrize(("name", "chain"), [("28", "DOCKER-ISOLATION-STAGE-1"), ("29", "DOCKER-INTERNAL")])
+def test_an_internal_network_s_ipv6_drops_spare_what_stays_on_its_bridge(name: str, chain: str):
+    """moby da9e44a620 (Docker 25.0): neighbour solicitations go to multicast addresses outside the subnet, so the
+    IPv6 DROPs match only what enters or leaves the bridge; IPv4 keeps the one-sided matches. 20.10 (no fix) keeps
+    the IPv4 form in IPv6 too (REAL_2010_IP6TABLES above)."""
+    sealed = _bridge("sealed", 8, "br-sealed", six=True, internal=True)
+    rules = engines.get(name).render([sealed], [], Host(ipv6=True))
+    assert f"-A {chain} ! -s fd00:8::/64 ! -i br-sealed -o br-sealed -j DROP" in rules.ip6tables
+    assert f"-A {chain} ! -d fd00:8::/64 -i br-sealed ! -o br-sealed -j DROP" in rules.ip6tables
+    assert f"-A {chain} ! -s 198.18.8.0/24 -o br-sealed -j DROP" in rules.iptables

@@ -42,7 +42,8 @@ def render_iptables(
 ) -> str:
     """IPv6 (libnetwork/drivers/bridge/internal/iptabler, v28.5.2): the dual-stack networks only, their IPv6
     subnets and addresses, ::1/128 for the loopback exception, and a DNAT that skips link-local sources
-    (`! -s fe80::/10`); a port published on a host IPv4 address gets no IPv6 rule. The IPv6 FORWARD policy is set
+    (`! -s fe80::/10`), an internal network's DROPs that spare what stays on its bridge; a port published on a host
+    IPv4 address gets no IPv6 rule. The IPv6 FORWARD policy is set
     to DROP only where Docker itself turned IPv6 forwarding on (netlab: the same host knob as IPv4)."""
     proxy = host.userland_proxy
     bridges = family.bridges(networks)
@@ -65,10 +66,16 @@ def render_iptables(
         br = net.bridge_name
         subnet = family.subnet(net)
         if net.internal:
-            f_internal[:0] = [
-                f"-A {inter} ! -s {subnet} -o {br} -j DROP",
-                f"-A {inter} ! -d {subnet} -i {br} -j DROP",
-            ]
+            # IPv6 leaves what stays on the bridge alone (neighbour discovery, link-local and multicast
+            # addresses: moby da9e44a620, Docker 25.0); IPv4 matches the interface on one side only
+            f_internal[:0] = (
+                [
+                    f"-A {inter} ! -s {subnet} ! -i {br} -o {br} -j DROP",
+                    f"-A {inter} ! -d {subnet} -i {br} ! -o {br} -j DROP",
+                ]
+                if family is V6
+                else [f"-A {inter} ! -s {subnet} -o {br} -j DROP", f"-A {inter} ! -d {subnet} -i {br} -j DROP"]
+            )
             f_out.append(f"-A DOCKER-FORWARD -i {br} -o {br} -j {'ACCEPT' if net.icc else 'DROP'}")
             continue
         f_docker_drop.append(f"-A DOCKER ! -i {br} -o {br} -j DROP")
