@@ -92,6 +92,7 @@ class _Converter:
         self.aliases: dict[str, list[str]] = {}  # service -> its network aliases
         self.link_aliases: dict[str, set[str]] = {}  # service -> the aliases other services link to it by
         self.lans: set[str] = set()  # the parents of macvlan/ipvlan networks, built as lans
+        self.dual_stack: set[str] = set()  # the networks with enable_ipv6
 
     def fail(self, where: str, message: str) -> ScenarioError:
         return ScenarioError(f"{self.path}: {where}: {message}")
@@ -205,6 +206,8 @@ class _Converter:
         six = [c for c in configs if ":" in str((c or {}).get("subnet") or "")]
         configs = [c for c in configs if c not in six]
         ipv6, subnet6 = self.ipv6(where, driver, bool(spec.get("enable_ipv6")), six)
+        if ipv6:
+            self.dual_stack.add(name)
         if len(configs) > 1 and driver in ("bridge", "overlay"):
             raise self.fail(f"{where}.ipam.config", f"several subnets on a {driver} network are not supported")
         for i, cfg in enumerate(configs):
@@ -517,10 +520,14 @@ class _Converter:
         for src in sources:
             for dst in names:
                 if dst != src:
+                    # AAAA too where both are on a dual-stack network (an IPv4-only one answers none)
+                    six = bool(self.dual_stack & set(self.networks_of(src)) & set(self.networks_of(dst)))
                     for name in dict.fromkeys(
                         [dst, *self.aliases.get(dst, []), *sorted(self.link_aliases.get(dst, ()))]
                     ):
                         self.s.measure(src, dst, f"dns:{name}")
+                        if six:
+                            self.s.measure(src, dst, f"dns6:{name}")
 
 
 def _option(value: Any) -> str:

@@ -533,3 +533,22 @@ def test_enable_ipv6_makes_a_dual_stack_network_in_netlab_s_ipv6_pool(tmp_path: 
     assert "IPv6 subnet 2001:db8:1::/64 moved to netlab's IPv6 pool" in notes
     assert "ipv6_address ignored" in notes
     assert "an IPv6 subnet without enable_ipv6" in notes
+
+
+def test_services_sharing_a_dual_stack_network_are_asked_for_aaaa_too(tmp_path: Path) -> None:
+    f = write(
+        tmp_path,
+        """
+        services:
+          a: {image: x, networks: [six, four]}
+          b: {image: x, networks: [six]}
+          c: {image: x, networks: [four]}
+        networks:
+          six: {enable_ipv6: true}
+          four: {}
+        """,
+    )
+    t = compose.load(f, "p", environ={}).scenario.build()
+    measured = {(m.src, m.dst, str(m.probe)) for st in t.stages for m in st.measurements}
+    assert ("a", "b", "dns6:b") in measured and ("b", "a", "dns6:a") in measured
+    assert ("a", "c", "dns6:c") not in measured and ("a", "c", "dns:c") in measured
