@@ -392,7 +392,7 @@ class _Rules:
         if on is None:
             raise _Unknown(f"{address} is not an IPv6 address netlab knows {dst} by")
         if d.kind == "node" and probe.kind in (ProbeKind.TCP, ProbeKind.UDP):
-            published = self.published6(s, d, on, probe)
+            published = self.published6(s, d, on, probe, address)
             if published is not None:
                 return published
         child = self._child_net(on) if d.kind == "ctr" else None
@@ -477,7 +477,7 @@ class _Rules:
             ]
         raise _Unknown(f"IPv6 from {src} to {dst} on {on}")
 
-    def published6(self, s: _Place, d: _Place, on: str, probe: Probe) -> list[Variant] | None:
+    def published6(self, s: _Place, d: _Place, on: str, probe: Probe, address: IPAddress) -> list[Variant] | None:
         """A probe over IPv6 to a port published on node `d` (None: none is). Docker binds a port published on no
         host address on `::` too: docker-proxy relays it to the container's IPv6 address, or its IPv4 one; without
         docker-proxy only an ip6tables DNAT (a daemon with --ip6tables) maps it, to an IPv6 address of the container."""
@@ -500,19 +500,79 @@ class _Rules:
         net = self.t.network(gw.network) if gw is not None else None
         if net is None or net.driver != Driver.BRIDGE or net.internal:
             return _no(f"{c.name}'s port is not programmed (no external connectivity): nothing listens there")
-        if not (s.kind == "node" and s.name == d.name) and not (s.kind == "peer" and on in s.nets6):
-            raise _Unknown(f"a published port over IPv6 from {s.name}")
         six = net.v6_of(gw.address if gw is not None else None)
         to = f"{c.name}'s {'IPv6' if six else 'IPv4'} address"
         proxy_on, proxy_off = (("userland_proxy", "on"),), (("userland_proxy", "off"),)
         relayed = (proxy_on, True, f"docker-proxy listens on [::]:{p.host_port} and relays it to {to}")
+        nothing = (
+            f"{c.name} has no IPv6 address: only docker-proxy maps the port over IPv6, and it is off"
+            if six is None
+            else "no docker-proxy, and the daemon writes no ip6tables DNAT for it"
+        )
+        if s.kind == "ctr" and s.node == d.name and isinstance(address, IPv6Address):
+            return self._published6_from_container(s, c, net, six is not None, address, probe, relayed, nothing)
+        if not (s.kind == "node" and s.name == d.name) and not (s.kind == "peer" and on in s.nets6):
+            raise _Unknown(f"a published port over IPv6 from {s.name}")
         if six is None:
-            nothing = f"{c.name} has no IPv6 address: only docker-proxy maps the port over IPv6, and it is off"
             return [relayed, (proxy_off, False, nothing)]
         return [
             relayed,
-            ((*proxy_off, *NO_IP6TABLES), False, "no docker-proxy, and the daemon writes no ip6tables DNAT for it"),
+            ((*proxy_off, *NO_IP6TABLES), False, nothing),
             ((*proxy_off, *IP6TABLES), True, f"ip6tables DNAT to {c.name}'s IPv6 address"),
+        ]
+
+    def _published6_from_container(
+        self,
+        s: _Place,
+        c: Container,
+        net: Network,
+        six: bool,
+        address: IPv6Address,
+        probe: Probe,
+        relayed: Variant,
+        nothing: str,
+    ) -> list[Variant]:
+        """From a container of the same node to a host IPv6 address where a port is published: docker-proxy
+        relays it (a UDP answer only from the address the host routes back with); without docker-proxy only the
+        ip6tables DNAT of a daemon with --ip6tables maps it, and then the IPv4 story holds: hairpin NAT from the
+        published container's own bridge, the isolation rules from another before Docker 29."""
+        path = next(
+            (self.t.network(n) for n in s.nets6 if (sub := self.t.network(n).subnet6) is not None and address in sub),
+            None,
+        )
+        if path is None:
+            gw = dockerrules.gateway_attachment(self.t, self.container(s))
+            path = self.t.network(gw.network) if gw is not None else None
+        if path is None or path.subnet6 is None or path.driver != Driver.BRIDGE:
+            raise _Unknown(f"a published port over IPv6 from {s.name} (its IPv6 path is not a dual-stack bridge)")
+        proxy_on, proxy_off = (("userland_proxy", "on"),), (("userland_proxy", "off"),)
+        mine = path.v6_of(s.nets.get(path.name))
+        back = path.v6_of(path.gateway_for(s.nets.get(path.name))) if mine is not None else None
+        if probe.kind is ProbeKind.UDP and address != back:
+            relayed = (proxy_on, False, f"docker-proxy answers from {path.name}'s gateway, not {address}")
+        unmapped = ((*proxy_off, *NO_IP6TABLES), False, nothing)
+        if not six:
+            return [relayed, (proxy_off, False, nothing)]
+        if path.internal:
+            dropped = f"ip6tables DNAT sends it from internal {path.name} to {net.name}: the isolation rules drop it"
+            return [((*proxy_on, *NO_IP6TABLES), *relayed[1:]), unmapped, (IP6TABLES, False, dropped)]
+        free = ((*proxy_on, *NO_IP6TABLES), *relayed[1:])
+        if path.name == net.name:
+            hairpin = f"hairpin NAT (ip6tables): DNATed back into {net.name}"
+            return [free, unmapped, ((*proxy_on, *IP6TABLES), *relayed[1:]), ((*proxy_off, *IP6TABLES), True, hairpin)]
+        isolated = (
+            f"ip6tables DNAT sends it from {path.name} to another bridge network ({net.name}): the isolation rules "
+            "drop it"
+        )
+        v29 = "Docker 29 accepts forwarded traffic to a published port from any bridge"
+        if not path.masquerade:
+            return [free, unmapped, ((*IP6TABLES, *OLD29), False, isolated), ((*IP6TABLES, *NEW29), True, v29)]
+        return [
+            free,
+            unmapped,
+            ((*IP6TABLES, *OLD29, *proxy_on), *relayed[1:]),
+            ((*IP6TABLES, *OLD29, *proxy_off), False, isolated),
+            ((*IP6TABLES, *NEW29), True, v29),
         ]
 
     def to_l3_child6(self, s: _Place, d: _Place, address: IPv6Address) -> list[Variant]:

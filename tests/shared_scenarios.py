@@ -194,3 +194,21 @@ def bridge_options(bridge: str = "nlbropts") -> Scenario:
     s.expect("host", web, "tcp:80")
     s.expect("c", web, "icmp")
     return s
+
+
+def published6() -> Scenario:
+    """Published ports reached over IPv6 from containers: through docker-proxy's `[::]` binding, or without it
+    through an ip6tables DNAT only (hairpin NAT from the published container's own bridge, the isolation rules
+    from another before Docker 29); a container with no IPv6 address is reached through docker-proxy only."""
+    s = Scenario("published6")
+    front = s.network("front", ipv6=True)
+    back = s.network("back", ipv6=True)
+    legacy = s.network("legacy")
+    s.container("web", front, publish={8080: 80})
+    s.container("old", legacy, publish={9090: 80})
+    app = s.container("app", front)
+    db = s.container("db", back)
+    for src in (app, db):
+        for probe in ("tcp6:8080", "tcp6:9090"):
+            s.measure(src, "host", probe)
+    return s

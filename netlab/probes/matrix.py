@@ -149,6 +149,9 @@ def listeners(
             if ctr is not None and ctr.netns not in (None, dst.netns):
                 assert ctr.netns is not None
                 where, bind, port = ctr.netns, landing[1], landing[2]
+                if task.address.version == 6:  # DNAT (ip6tables) and docker-proxy send IPv6 to its IPv6 address
+                    six = next((a.address6 for a in ctr.addresses if str(a.address) == bind and a.address6), None)
+                    bind = str(six) if six is not None else bind
                 answering = now.get(landing[0])
         elif node is not None and node.netns == dst.netns:  # the node itself or a host-network container
             for c in t.containers_at(dep.stage_index):
@@ -158,7 +161,9 @@ def listeners(
                 for p in c.publish:
                     if p.host_port == port and p.proto == proto:
                         assert ctr.netns is not None
-                        where, port, bind = ctr.netns, p.container_port, str(ctr.addresses[0].address)
+                        first = ctr.addresses[0]
+                        six = first.address6 if task.address.version == 6 else None  # as above
+                        where, port, bind = ctr.netns, p.container_port, str(six or first.address)
                         answering = c
         holder = held.holders.get((where, proto, port))
         if holder is not None:

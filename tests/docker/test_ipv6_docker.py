@@ -8,9 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from shared_scenarios import published6
 from test_parity import captures, firewall, matrix
 
-from netlab import loader
+from netlab import loader, runner
+from netlab.options import RunOptions
 from netlab.runner import run_scenario
 
 
@@ -57,3 +59,26 @@ def test_docker_20_10_with_experimental_ip6tables_agrees_with_netns(
     assert docker.check_predicted().verdict.ok
     assert firewall(docker) == firewall(netns)
     assert captures(docker) == captures(netns)
+
+
+def test_published_ports_over_ipv6_from_containers_on_real_docker(host_and_docker_unchanged: None) -> None:
+    """Without docker-proxy, with ip6tables: the DNAT lands on the published container's IPv6 address (hairpin NAT
+    from its own bridge), the isolation rules drop it from another bridge, and a container with no IPv6 address is
+    not reached at all; the same on netns, and what Docker's rules predict."""
+    s = published6()
+    s.daemon(ip6tables=True, userland_proxy=False)
+    docker = runner.run(s, RunOptions(backend="docker"))
+    seen = {(o.src, str(o.probe)): o.outcome.value for o in docker.observations if o.dst == "host"}
+    assert {k: v for k, v in seen.items() if k[1].startswith("tcp6")} == {
+        ("app", "tcp6:8080"): "reachable",
+        ("db", "tcp6:8080"): "unreachable",
+        ("app", "tcp6:9090"): "unreachable",
+        ("db", "tcp6:9090"): "unreachable",
+    }
+    p = docker.check_predicted()
+    assert not p.unpredicted and p.verdict.ok, p.summary()
+    s = published6()
+    s.daemon(ip6tables=True, userland_proxy=False)
+    netns = runner.run(s, RunOptions(backend="netns"))
+    a, b = matrix(docker), matrix(netns)
+    assert {k: (a[k], b[k]) for k in a if a[k] != b[k]} == {}

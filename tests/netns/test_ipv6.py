@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from hostsnap import HostSnapshot
+from shared_scenarios import published6
 
 from netlab.backends.netns.links import mac_from_ip
 from netlab.options import RunOptions
@@ -64,3 +65,20 @@ def test_ipv6_rules_nat66_routes_and_ndp_per_engine(
     assert f"{front.subnet6} via {via6} dev eth0" in r.evidence["routes"]["route"]["ext"]["routes6"]
     bridge = [c for c in r.evidence["captures"] if c["stage"] == "initial" and c["point"] == "host-front"]
     assert any(str(app.address6) in asked for asked in bridge[0]["facts"]["ndp"])
+
+
+@pytest.mark.parametrize(
+    ("engine", "ip6tables", "proxy"),
+    [("20.10", None, "on"), ("20.10", "on", "off"), ("20.10", None, "off"), ("28", None, "off"), ("29", None, "off")],
+)
+def test_published_ports_over_ipv6_from_containers_are_what_docker_s_rules_predict(
+    engine: str, ip6tables: str | None, proxy: str, host_unchanged: HostSnapshot
+) -> None:
+    r = run(published6(), RunOptions(backend="netns", engine=engine, ip6tables=ip6tables, userland_proxy=proxy))
+    p = r.check_predicted()
+    assert not p.unpredicted, [c.reason for c in p.unpredicted]
+    assert p.verdict.ok, p.summary()
+    seen = {(o.src, str(o.probe)): o.outcome.value for o in r.observations if o.dst == "host"}
+    mapped = proxy == "on" or ip6tables == "on" or engine != "20.10"  # docker-proxy, or an ip6tables DNAT
+    assert seen[("app", "tcp6:8080")] == ("reachable" if mapped else "unreachable")
+    assert seen[("db", "tcp6:9090")] == ("reachable" if proxy == "on" else "unreachable")  # old has no IPv6

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shared_scenarios import loopback_publish, proxy, sidecar, two_subnet_macvlan
+from shared_scenarios import loopback_publish, proxy, published6, sidecar, two_subnet_macvlan
 
 from netlab import Scenario, compose, loader, predict
 from netlab.backends.fake import FakeBackend
@@ -65,7 +65,7 @@ def test_the_rules_predict_every_bundled_expectation_on_every_host(name: str) ->
     assert not [c for c in predict.predict(t, r.endpoints, r.observations) if c.variants is None]
 
 
-@pytest.mark.parametrize("make", [proxy, two_subnet_macvlan, sidecar, loopback_publish])
+@pytest.mark.parametrize("make", [proxy, two_subnet_macvlan, sidecar, loopback_publish, published6])
 def test_the_rules_predict_the_shared_scenarios(make: Any) -> None:
     """The scenarios both acceptance tiers run (docker-proxy or hairpin NAT, two subnets, container:X, a port
     published on one host address)."""

@@ -75,6 +75,20 @@ def resolver(dep: Deployment) -> None:
     """The run's own DNS upstream: a namespace on a /30 link from the root namespace."""
     st, t = state(dep), dep.topology
     st.ns[naming.DNS] = netns(dep, naming.DNS, Role.PLAIN)
+    if st.private and not t.lans:
+        # nodes are namespaces and no lan joins them: the resolver hangs off the first node on a /30 of its own
+        # (inside the node's namespace, removed with it)
+        host_ip, ns_ip = list(_resolver_link(dep.run).hosts())
+        with netns_fd(st.ns[naming.DNS]) as fd, netlink_in(st.node_ns[t.nodes[0].name]) as nl:
+            idx = nl.veth("dns", "eth0", fd)
+            nl.addr(idx, host_ip, 30)
+            nl.up(idx)
+        with netlink_in(st.ns[naming.DNS]) as nl:
+            idx = nl.index("eth0")
+            nl.addr(idx, ns_ip, 30)
+            nl.up(idx)
+        st.resolver = ns_ip
+        return
     if st.private:
         # nodes are namespaces: the resolver sits on the first lan like a server of the site
         lan = t.lans[0]
