@@ -42,7 +42,9 @@ def why(
     for name in (src, dst):
         if name not in dep.endpoints:
             raise UsageError(f"{name!r} is not an endpoint of run {dep.run}; endpoints: {', '.join(dep.endpoints)}")
-    address = matrix.pick_address(dep.endpoints[src], dep.endpoints[dst])
+    address = matrix.pick_address(dep.endpoints[src], dep.endpoints[dst], v6=spec.v6)
+    if address is None:
+        raise UsageError(f"{dst!r} has no {'IPv6 ' if spec.v6 else ''}address to send {probe} to")
     stage = dep.topology.stages[dep.stage_index].name
     obs = Observation(stage, src, dst, address, spec, Outcome.UNREACHABLE)
     tasks = [Task(src, dst, spec, address)]

@@ -28,7 +28,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from netlab import nsthread
 from netlab.backends.base import Deployment
@@ -460,7 +460,13 @@ def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
         raise UsageError(f"the JSON result does not match run {run}'s journal (other endpoints)")
     for name, ep in endpoints.items():
         netns = where.get(name)
-        addrs = [Address(net, segment(topology, net, ep["node"]), IPv4Address(a)) for net, a in ep["addresses"].items()]
+        six = ep.get("addresses6") or {}
+        addrs = [
+            Address(
+                net, segment(topology, net, ep["node"]), IPv4Address(a), IPv6Address(six[net]) if net in six else None
+            )
+            for net, a in ep["addresses"].items()
+        ]
         dep.endpoints[name] = Endpoint(
             name, EndpointKind(ep["kind"]), ep["node"], root if netns == "root" else netns, addrs
         )

@@ -206,3 +206,21 @@ def test_ipv6_cells_are_explained_by_ip6tables_rules_or_their_absence(host_uncha
     assert "ext has no route back to fd6e:6574:6c00:" in _why(old, "web", "ext", "icmp6")
     crossed = next(o for o in old.observations if (o.src, o.dst, str(o.probe)) == ("web", "db", "icmp6"))
     assert crossed.outcome is Outcome.REACHABLE and "no IPv6 filter rule is on its path" in crossed.why, crossed
+
+
+def test_netlab_why_explains_an_ipv6_cell_of_a_kept_run(tmp_path: Path) -> None:
+    """Over IPv6 a kept run is probed at the IPv6 addresses its JSON lists (not its IPv4 ones)."""
+    out = tmp_path / "r.json"
+    kept = subprocess.run(
+        ["netlab", "run", "bridge_ipv6", "--engine", "28", "--keep", "--json", str(out)], capture_output=True, text=True
+    )
+    assert kept.returncode == 0, kept.stderr
+    run = json.loads(out.read_text())["run"]
+    try:
+        blocked = subprocess.run(["netlab", "why", str(out), "web", "db", "icmp6"], capture_output=True, text=True)
+        assert blocked.returncode == 0, blocked.stderr
+        assert "(fd6e:6574:6c00:" in blocked.stdout and "ip6 filter DOCKER-ISOLATION-STAGE-2" in blocked.stdout
+        none = subprocess.run(["netlab", "why", str(out), "web", "old", "icmp6"], capture_output=True, text=True)
+        assert none.returncode == 2 and "'old' has no IPv6 address" in none.stderr
+    finally:
+        subprocess.run(["netlab", "clean", "--run", run], capture_output=True, text=True, check=True)
