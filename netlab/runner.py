@@ -235,7 +235,9 @@ def _record_kept(backend: Backend, dep: Deployment) -> None:
         subnet_offset=dep.topology.subnet_offset,
         stage=dep.stage_index,
         endpoints={n: ("root" if ep.netns == root else ep.netns) for n, ep in dep.endpoints.items()},
-        captures=[[c.name, "root" if c.netns == root else c.netns, c.role, c.node] for c in dep.capture_points],
+        captures=[
+            [c.name, "root" if c.netns == root else c.netns, c.role, c.node, c.ifname] for c in dep.capture_points
+        ],
         # what answers a published port: where it lands and the emulated docker-proxy relays
         published=[[*key, *value] for key, value in dep.published.items()],
         proxies=[

@@ -15,6 +15,7 @@ from netlab.cli import compose as compose_cmd
 from netlab.cli import doctor as doctor_cmd
 from netlab.cli import explain as explain_cmd
 from netlab.cli import image as image_cmd
+from netlab.cli import kept as kept_cmd
 from netlab.cli import list as list_cmd
 from netlab.cli import run as run_cmd
 from netlab.cli import scan as scan_cmd
@@ -53,6 +54,10 @@ app.command("clean")(clean_cmd.clean)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("image")(image_cmd.image)
 app.command("why")(why_cmd.why)
+app.command("ps")(kept_cmd.ps)
+app.command("shell")(kept_cmd.shell)
+app.command("exec")(kept_cmd.exec_)
+app.command("capture")(kept_cmd.capture)
 
 
 def main() -> None:

@@ -470,8 +470,9 @@ def kept_deployment(data: dict[str, object]) -> tuple[Deployment, str | None]:
         dep.endpoints[name] = Endpoint(
             name, EndpointKind(ep["kind"]), ep["node"], root if netns == "root" else netns, addrs
         )
-    for name, netns, role, node in kept.extra.get("captures", []):
-        dep.capture_points.append(CapturePoint(name, str(root if netns == "root" else netns), "", role, node))
+    for name, netns, role, node, *ifname in kept.extra.get("captures", []):
+        at = str(root if netns == "root" else netns)
+        dep.capture_points.append(CapturePoint(name, at, ifname[0] if ifname else "", role, node))
     for node, proto, host_port, ctr, address, port in kept.extra.get("published", []):
         dep.published[(node, proto, int(host_port))] = (ctr, address, int(port))
     for netns, proto, port, bind, up_address, up_port, *v6only in kept.extra.get("proxies", []):
