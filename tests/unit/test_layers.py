@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "netlab.options",
             "netlab.runner",
             "netlab.cleanup",
+            "netlab.kept",
             "netlab.compare",
             "netlab.upgrade",
             "netlab.kernel.doctor",
