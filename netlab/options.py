@@ -8,12 +8,13 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from netlab.backends import engines, registry
 from netlab.backends.base import Backend, Endpoint
-from netlab.errors import UsageError
+from netlab.errors import EnvironmentProblem, UsageError
 from netlab.model.results import Observation
 from netlab.model.topology import Topology
 from netlab.probes.matrix import DEFAULT_TIMEOUT
@@ -134,6 +135,8 @@ class RunOptions:
                 raise UsageError(ENGINE_ON_NETNS)
             if self.kernel == "uml" and self.engine != UML_ENGINE:
                 raise UsageError(f"--kernel uml emulates Docker {UML_ENGINE} only for now (not --engine {self.engine})")
+        if self.why:
+            require_nft("--why")
         if self.html_file:
             files.check_output(self.html_file, needs_graphviz=True)
         if self.json_file:
@@ -219,3 +222,12 @@ class RunOptions:
         """The backend of resolved options."""
         assert self.backend is not None and not isinstance(self.backend, str), "call resolved() first"
         return self.backend
+
+
+def require_nft(what: str) -> None:
+    """`--why` and `netlab why` follow the probe with nftables tracing: without the nft tool they could only say
+    nothing, so they stop before anything is created (exit 3)."""
+    if shutil.which("nft") is None:
+        raise EnvironmentProblem(
+            f"{what} traces packets with nftables and nft is not installed: apt-get install nftables"
+        )

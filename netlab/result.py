@@ -106,12 +106,34 @@ class Result:
                 f"{source}: no cell to check (a table is a header of destinations, then rows of '.', 'X' or '-')"
             )
         topology = matrixfile.apply(self.topology, cells, source)
+        self._require_measured(cells, source)
         covered = {c.stage or topology.stages[0].name for c in cells}
         topology = replace(topology, stages=tuple(s for s in topology.stages if s.name in covered))
         verdict = compare(topology, self.observations, self.environment)
         if not verdict.ok:
             raise AssertionError("\n" + console.render_check(replace(self, topology=topology, verdict=verdict)))
         return verdict
+
+    def _require_measured(self, cells: Sequence[Any], source: str) -> None:
+        """A cell of a probe the run never sent cannot be checked: say which probe and how to have it measured."""
+        from netlab.model import matrixfile
+        from netlab.model.expectations import parse_probe
+
+        first = self.topology.stages[0].name
+        sent: dict[str, set[str]] = {}
+        for o in self.observations:
+            sent.setdefault(o.stage, set()).add(str(o.probe))
+        for c in cells:
+            stage = c.stage or first
+            probe = str(parse_probe(c.probe))
+            if probe not in sent.get(stage, set()):
+                measured = ", ".join(sorted(sent.get(stage, set()))) or "nothing"
+                raise matrixfile.MatrixError(
+                    f"{source}: probe {probe!r} was not measured in stage {stage!r} (measured there: {measured}); a "
+                    f"run measures the icmp matrix and other probes only where the scenario names them: add "
+                    f"s.expect({c.src!r}, {c.dst!r}, {probe!r}, ...) or s.measure({c.src!r}, {c.dst!r}, {probe!r}) "
+                    "to the scenario"
+                )
 
 
 def result_from_json(data: dict[str, Any], topology: Topology) -> Result:

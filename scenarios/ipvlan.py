@@ -5,7 +5,7 @@ they share the parent; the host interface acts as a router but advertises no rou
 needs a static route back (stage `route`). L3 children have no ARP and no broadcast, and their
 default route is `default dev eth0` with no next hop. The card's "IPTables use but
 experimental-ish" is outdated: Docker 20.10 writes no iptables rules for ipvlan and the driver
-left experimental in 19.03 (docker-drivers.md §3).
+left experimental in 19.03 (docs/drivers.md, Ipvlan).
 The network and the lan are dual-stack: over IPv6 it is the same story (`default dev eth0` for IPv6 too, no NDP
 proxy, no route advertised), and one IPv6 subnet serves both IPv4 subnets.
 Needs a kernel with ipvlan (CONFIG_IPVLAN); elsewhere run it with `--kernel uml`.

@@ -12,6 +12,7 @@ from netlab.errors import UsageError
 from netlab.model.expectations import parse_probe
 from netlab.model.probing import Task
 from netlab.model.results import Observation, Outcome
+from netlab.options import require_nft
 from netlab.probes import matrix
 
 
@@ -38,6 +39,7 @@ def why(
     if spec.kind.value == "dns":
         raise UsageError("dns probes need netlab's resolvers, which run only during a run: use `netlab run --why`")
     safety.require_privileges("netlab why")
+    require_nft("netlab why")
     dep, root = why_evidence.kept_deployment(data)
     for name in (src, dst):
         if name not in dep.endpoints:

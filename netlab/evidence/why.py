@@ -313,7 +313,7 @@ def _accepted(
     return "it got through: no filter rule on its path stopped it (no rule matched and the chain policies accept)"
 
 
-#: what a FORWARD policy verdict means on a Docker host (../shared/reference/docker-drivers.md, FORWARD policy)
+#: what a FORWARD policy verdict means on a Docker host (docs/drivers.md, Bridge: FORWARD policy)
 FORWARD_ACCEPT = (
     "no rule of Docker's chains matched it. Docker (20.10 to 27) sets the policy to DROP only when it turns IP "
     "forwarding on itself and left it alone here because forwarding was already on when it started; Docker 28 "

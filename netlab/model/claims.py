@@ -4,7 +4,7 @@ Every statement of the Bridged, Host Mode, MacVLAN Bridge Mode L2 and IPVLAN L3 
 Overlay driver's description, is a Claim. A claim names the measured properties of `netlab.compare`
 that decide it and the value each must have; `verdict` says whether the measurement bears it out.
 Some are decided by reachability, some by evidence only (iptables rules, MACs on the wire, NAT seen in
-a capture). Where docker-drivers.md shows the lecture is outdated, `note` says so.
+a capture). Where Docker's sources show the lecture is outdated (docs/drivers.md), `note` says so.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ CLAIMS = [
         "IPTables use but experimental-ish.",
         {"iptables": True},
         "outdated: Docker 20.10 writes no iptables rules for ipvlan networks, and the driver left "
-        "experimental in 19.03 (docker-drivers.md §1.7, §3)",
+        "experimental in 19.03 (docs/drivers.md, Ipvlan)",
     ),
     Claim(
         "overlay.multi-host",

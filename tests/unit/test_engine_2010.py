@@ -1,5 +1,5 @@
 """The 20.10 engine profile (netlab/backends/engines/docker2010.py): the iptables-save text Docker 20.10's
-bridge driver leaves behind (/work/shared/reference/docker-drivers.md §1.1-1.3). Networks are given in
+bridge driver leaves behind (docs/drivers.md, Bridge). Networks are given in
 creation order."""
 
 from __future__ import annotations

@@ -165,3 +165,16 @@ def test_ip6tables_follows_the_release_the_option_and_the_machine_s_daemon(monke
     assert backend.ip6tables == "on" and "ip6tables on" in backend.chosen  # type: ignore[attr-defined]
     asked = RunOptions(backend="netns", engine="28").resolved().chosen
     assert asked.ip6tables == "on"  # type: ignore[attr-defined]
+
+
+def test_why_without_nft_stops_naming_the_package(monkeypatch: pytest.MonkeyPatch):
+    import shutil
+
+    from netlab.errors import EnvironmentProblem
+
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda tool, *a, **k: None if tool == "nft" else real(tool, *a, **k))
+    with pytest.raises(EnvironmentProblem, match="apt-get install nftables") as e:
+        RunOptions(backend="netns", why=True).check()
+    assert e.value.exit_code == 3
+    RunOptions(backend="netns").check()  # without --why nft is not needed

@@ -189,8 +189,13 @@ def test_result_expect_takes_a_cell_in_the_words_of_scenario_expect() -> None:
     assert result.expect(t.container("app"), t.container("web")).ok  # the scenario's objects, as in s.expect
     with pytest.raises(AssertionError, match="0 correct, 1 wrong, 0 errors"):
         result.expect("app", "web", "icmp", reachable=False)
-    with pytest.raises(AssertionError, match="0 correct, 0 wrong, 1 errors"):
-        result.expect("app", "web", "tcp:5432")  # a probe the run did not measure is an error, not a pass
+    # a probe the run did not measure is an error naming it and how to have it measured, never a pass
+    with pytest.raises(UsageError, match=r"probe 'tcp:5432' was not measured in stage 'initial' .*s.measure\('app'"):
+        result.expect("app", "web", "tcp:5432")
+    from netlab.testing import assert_reachability
+
+    with pytest.raises(UsageError, match="probe 'udp:53' was not measured"):
+        assert_reachability(result, "   web\napp .\n", probe="udp:53")
     assert result.expect("   web\napp .\n", "icmp").ok  # the table form's probe, given positionally
     with pytest.raises(UsageError, match="give a truth table"):
         result.expect("app")

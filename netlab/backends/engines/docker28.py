@@ -1,7 +1,7 @@
 """Profiles 28 and 29: the iptables rules of Docker 28.5 and 29.x's bridge driver, rendered for one node.
 
 Facts from moby's own documentation of a running daemon (`integration/network/bridge/iptablesdoc/generated`,
-v28.5.2 and docker-v29.7.2; copies in tests/data/moby) and ../shared/reference/docker-drivers.md §4:
+v28.5.2 and docker-v29.7.2; copies in tests/data/moby) and docs/drivers.md (Versions at a glance):
 - FORWARD only jumps to DOCKER-USER and DOCKER-FORWARD; DOCKER-FORWARD runs DOCKER-CT (replies), the
   inter-network rules (28: DOCKER-ISOLATION-STAGE-1/2; 29: only DOCKER-INTERNAL, for --internal networks),
   DOCKER-BRIDGE (a jump to DOCKER per bridge), then accepts what leaves each bridge.
