@@ -34,3 +34,19 @@ def test_headings_carry_no_tracker_labels_and_links_to_headings_resolve() -> Non
     for doc in DOCS:
         for target, anchor in re.findall(r"\]\((?:docs/)?([a-z]+\.md)#([a-z0-9-]+)\)", doc.read_text()):
             assert anchor in anchors.get(target, set()), f"{doc.name}: {target}#{anchor}"
+
+
+def test_every_option_of_every_command_is_documented() -> None:
+    from typer.main import get_command
+
+    from netlab.cli import app
+
+    text = "".join(doc.read_text() for doc in DOCS)
+    missing = [
+        f"netlab {name} {opt}"
+        for name, command in get_command(app).commands.items()  # type: ignore[attr-defined]
+        for param in command.params
+        for opt in getattr(param, "opts", [])
+        if opt.startswith("--") and opt != "--help" and opt not in text
+    ]
+    assert missing == [], "document these in README.md or docs/: " + ", ".join(missing)
