@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from netlab.cli.run import Width
 from netlab.errors import UsageError
+from netlab.report import fit
 
 HEADER = """# Docker's network drivers compared (CNM)
 
@@ -24,6 +26,7 @@ def compare(
     ] = None,
     backend: Annotated[str, typer.Option("--backend", "-b", help="netns | docker")] = "netns",
     markdown: Annotated[str | None, typer.Option("--markdown", help="also write the table to FILE")] = None,
+    width: Width = None,
 ) -> None:
     """Run each driver's scenario and print the lecture's comparison table with measured cells."""
     from netlab import compare as cmp
@@ -35,7 +38,7 @@ def compare(
     results = cmp.run(chosen, backend=backend)
     more = cmp.run_more(chosen, backend=backend)
     text = cmp.render(cmp.table(results, more), results, backend, more)
-    typer.echo(text)
+    typer.echo(fit.fit(text, fit.width(width)))  # the file keeps the markdown's own lines
     if markdown:
         Path(markdown).write_text(HEADER + text)
     if all(isinstance(r, str) for r in results.values()):

@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from netlab.cli.run import Width
 from netlab.errors import KernelFeatureMissing, UsageError
+from netlab.report import fit
 
 HEADER = """# What a Docker upgrade changes
 
@@ -37,6 +39,7 @@ def compare_engines(
     ] = "on",
     json_file: Annotated[str | None, typer.Option("--json", help="also write the comparison as JSON to FILE")] = None,
     markdown: Annotated[str | None, typer.Option("--markdown", help="also write the report to FILE")] = None,
+    width: Width = None,
 ) -> None:
     """Run SCENARIO under each engine profile and print the cells that differ, with the rules behind them."""
     from netlab import loader, upgrade
@@ -62,7 +65,7 @@ def compare_engines(
         texts.append(upgrade.render(c))
         data.append(c.to_json())
     text = "\n".join(texts)
-    typer.echo(text, nl=False)
+    typer.echo(fit.fit(text, fit.width(width)), nl=False)
     if markdown:
         body = "\n".join(f"```\n{t}```\n" for t in texts)
         Path(markdown).write_text(HEADER.format(policy=forward_policy.upper(), proxy=userland_proxy.lower()) + body)

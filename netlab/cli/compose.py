@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from netlab import runner
-from netlab.cli.run import PREDICTED_HELP, BackendOpt, CheckPredicted, Color, JsonOut, Timeout, prepare, report
+from netlab.cli.run import PREDICTED_HELP, BackendOpt, CheckPredicted, Color, JsonOut, Timeout, Width, prepare, report
 from netlab.options import RunOptions
 
 
@@ -40,6 +40,7 @@ def compose(
     ] = False,
     timeout: Timeout = 1.0,
     color: Color = None,
+    width: Width = None,
 ) -> None:
     """Run FILE's networks and services as a scenario: every ICMP pair, every published or exposed port from every
     other endpoint, every service name from every container; with --expect, compared with your matrix."""
@@ -56,4 +57,4 @@ def compose(
     for note in imported.notes:
         print(f"netlab compose: {note}", file=sys.stderr)
     result = runner.run(imported.scenario, options)
-    report(result, check, check_predicted, use_color, predicted=True)
+    report(result, check, check_predicted, use_color, predicted=True, width=width)

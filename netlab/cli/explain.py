@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from netlab import loader
+from netlab.cli.run import Width
 from netlab.report import explain as explain_report
+from netlab.report import fit
 from netlab.report.files import check_output, write_output
 
 
@@ -18,13 +20,14 @@ def explain(
         bool, typer.Option("--commands/--no-commands", help="show the Docker and kernel commands of each step")
     ] = True,
     svg: Annotated[str | None, typer.Option("--svg", help="also draw the topology into FILE (SVG, Graphviz)")] = None,
+    width: Width = None,
 ) -> None:
     """Tell SCENARIO's story without deploying: the lecture's claims it checks, the topology, what gets
     built (with the commands), the stages and the predicted matrices."""
     topology = loader.load(scenario)
     if svg:
         check_output(svg, needs_graphviz=True)
-    sys.stdout.write(explain_report.render(topology, commands=commands))
+    sys.stdout.write(fit.fit(explain_report.render(topology, commands=commands), fit.width(width)))
     if svg:
         from netlab.report import diagram
 

@@ -10,7 +10,7 @@ import typer
 from netlab import runner
 from netlab.errors import UsageError
 from netlab.options import Narrator, RunOptions
-from netlab.report import console
+from netlab.report import console, fit
 from netlab.result import Result
 
 BackendOpt = Annotated[
@@ -31,6 +31,14 @@ DaemonTimeout = Annotated[
 
 
 Color = Annotated[bool | None, typer.Option("--color/--no-color", help="ANSI colour (default: on a terminal)")]
+Width = Annotated[
+    int | None,
+    typer.Option(
+        "--width",
+        help="lay the output out for N columns: grids stack, long lines wrap with a ` \\` (default: $COLUMNS, "
+        "else the terminal's width, else 100)",
+    ),
+]
 #: `--check predicted` (and `--check=predicted`) arrive as this flag: netlab/cli/__init__.py rewrites them, as click
 #: has no option that is a flag alone and takes a value after it
 CheckPredicted = Annotated[
@@ -58,16 +66,20 @@ def predicted_argv(argv: list[str]) -> list[str]:
     return out
 
 
-def report(result: Result, check: bool, check_predicted: bool, color: bool, predicted: bool = False) -> None:
-    """Print the report (`--check`: the tables only; the prediction where asked for or where `predicted`) and
-    leave with the exit code: 1 where an expectation failed or, with `--check predicted`, a cell differs from
-    Docker's rules."""
+def report(
+    result: Result, check: bool, check_predicted: bool, color: bool, predicted: bool = False, width: int | None = None
+) -> None:
+    """Print the report (`--check`: the tables only; the prediction where asked for or where `predicted`), fitted
+    to the terminal (`width`: --width), and leave with the exit code: 1 where an expectation failed or, with
+    `--check predicted`, a cell differs from Docker's rules."""
     shown = predicted or check_predicted
-    sys.stdout.write(
-        console.render_check(result, color=color, predicted=shown)
+    columns = fit.width(width)
+    text = (
+        console.render_check(result, color=color, predicted=shown, width=columns)
         if check
-        else console.render(result, color=color, predicted=shown)
+        else console.render(result, color=color, predicted=shown, width=columns)
     )
+    sys.stdout.write(fit.fit(text, columns))
     ok = result.ok and (not check_predicted or result.predicted().ok)
     raise typer.Exit(0 if ok else 1)
 
@@ -95,6 +107,7 @@ def run(
     pcap: PcapDir = None,
     timeout: Timeout = 1.0,
     color: Color = None,
+    width: Width = None,
     image: Annotated[str | None, typer.Option("--image", help="docker backend: probe image to use")] = None,
     parent: Annotated[
         str | None, typer.Option("--parent", help="docker backend: a real NIC as macvlan/ipvlan parent (explicit only)")
@@ -212,7 +225,7 @@ def run(
         pcap=pcap,
         keep=keep,
         why=why,
-        narrator=_narrator(pause, use_color) if step else None,
+        narrator=_narrator(pause, use_color, fit.width(width)) if step else None,
     )
     options.check()
     if options.kernel == "host":  # decided once (`auto` asks the daemon); user-mode Linux runs netns
@@ -226,13 +239,13 @@ def run(
             + f"`netlab clean --run {result.run}` removes it",
             file=sys.stderr,
         )
-    report(result, check, check_predicted, use_color)
+    report(result, check, check_predicted, use_color, width=width)
 
 
-def _narrator(pause: float | None, color: bool) -> Narrator:
+def _narrator(pause: float | None, color: bool, width: int) -> Narrator:
     from netlab.report.step import StepNarrator
 
-    return StepNarrator(pause=pause, color=color)
+    return StepNarrator(pause=pause, color=color, width=width)
 
 
 def prepare(options: RunOptions, clean_stale: bool) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from netlab import runner
-from netlab.cli.run import PREDICTED_HELP, CheckPredicted, Color, JsonOut, Timeout, prepare, report
+from netlab.cli.run import PREDICTED_HELP, CheckPredicted, Color, JsonOut, Timeout, Width, prepare, report
 from netlab.options import RunOptions
 
 
@@ -41,6 +41,7 @@ def scan(
     ] = False,
     timeout: Timeout = 1.0,
     color: Color = None,
+    width: Width = None,
 ) -> None:
     """Measure running containers without changing them: every ICMP pair, TCP to every port they listen on,
     expose or publish, every container's DNS name from each other container; with --expect, compared with
@@ -52,4 +53,4 @@ def scan(
     result = runner.scan(
         project, containers or [], expect=expect, json_file=json_file, html_file=html_file, timeout=timeout, why=why
     )
-    report(result, check, check_predicted, use_color, predicted=True)
+    report(result, check, check_predicted, use_color, predicted=True, width=width)

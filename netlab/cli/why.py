@@ -8,12 +8,14 @@ from typing import Annotated
 import typer
 
 from netlab import safety
+from netlab.cli.run import Width
 from netlab.errors import UsageError
 from netlab.model.expectations import parse_probe
 from netlab.model.probing import Task
 from netlab.model.results import Observation, Outcome
 from netlab.options import require_nft
 from netlab.probes import matrix
+from netlab.report import fit
 
 
 def why(
@@ -21,6 +23,7 @@ def why(
     src: Annotated[str, typer.Argument(help="source endpoint")],
     dst: Annotated[str, typer.Argument(help="destination endpoint")],
     probe: Annotated[str, typer.Argument(help="icmp (default), tcp:PORT, udp:PORT")] = "icmp",
+    width: Width = None,
 ) -> None:
     """Re-send one probe of a kept run with nftables tracing and say what ended it (or that it got through)."""
     from netlab.evidence import why as why_evidence
@@ -60,4 +63,4 @@ def why(
         return
     explained = why_evidence.explain(dep, [obs], root=root)[0]
     typer.echo(f"{src} -> {dst} {probe} ({address}), stage {stage}: unreachable")
-    typer.echo(f"  why: {explained.why}")
+    typer.echo(fit.fit(f"  why: {explained.why}", fit.width(width)))

@@ -16,6 +16,8 @@ from netlab.report.shape import Result
 from netlab.verdict import Check
 
 RED, GREEN, YELLOW, DIM, BOLD, RESET = "\033[31m", "\033[32m", "\033[33m", "\033[2m", "\033[1m", "\033[0m"
+#: the width reports are laid out for unless told (a library caller, an AssertionError's message); the CLI passes
+#: the terminal's (netlab/report/fit.py)
 WIDTH = 160
 
 Grid = dict[tuple[str, str], str]
@@ -28,12 +30,17 @@ def _paint(cell: str, color: bool) -> str:
     return f"{code}{cell}{RESET}" if code else cell
 
 
-def table(title: str, names: Sequence[str], grid: Grid, color: bool = False) -> list[str]:
-    """Rows are sources, columns destinations."""
+def table(title: str, names: Sequence[str], grid: Grid, color: bool = False, numbered: bool = False) -> list[str]:
+    """Rows are sources, columns destinations (`numbered`: columns headed 1, 2... in the rows' order, for a grid
+    too wide for the terminal with its names; `legend` says which is which)."""
+    heads = [str(i) for i in range(1, len(names) + 1)] if numbered else list(names)
     label = max([len(n) for n in names] + [len(title)])
     # a column is as wide as its name or its widest cell (`Xa` with --why), plus one space before it
-    widths = [max([len(n), 1] + [len(v) for (_, d), v in grid.items() if d == n]) + 1 for n in names]
-    head = title.ljust(label) + " " + "".join(n.rjust(w) for n, w in zip(names, widths, strict=True))
+    widths = [
+        max([len(h), 1] + [len(v) for (_, d), v in grid.items() if d == n]) + 1
+        for n, h in zip(names, heads, strict=True)
+    ]
+    head = title.ljust(label) + " " + "".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))
     lines = [head]
     for src in names:
         cells = []
@@ -44,9 +51,17 @@ def table(title: str, names: Sequence[str], grid: Grid, color: bool = False) -> 
     return lines
 
 
-def _side_by_side(blocks: list[list[str]], gap: int = 4, plain_width: list[int] | None = None) -> list[str]:
+def legend(names: Sequence[str]) -> str:
+    """Which name each numbered column stands for."""
+    return "columns: " + "  ".join(f"{i}={n}" for i, n in enumerate(names, 1))
+
+
+def _side_by_side(
+    blocks: list[list[str]], gap: int = 4, plain_width: list[int] | None = None, width: int = WIDTH
+) -> list[str]:
+    """Blocks beside each other where they fit in `width`, else one under the other."""
     widths = plain_width or [max(len(line) for line in b) for b in blocks]
-    if sum(widths) + gap * (len(blocks) - 1) > WIDTH:
+    if sum(widths) + gap * (len(blocks) - 1) > width:
         out: list[str] = []
         for b in blocks:
             out += [*b, ""]
@@ -111,9 +126,11 @@ def stage_tables(
     checks: Sequence[Check],
     color: bool,
     label: str = "expected",
+    width: int = WIDTH,
 ) -> list[str]:
-    """The icmp matrix as three grids side by side (and the icmp6 one below it on a dual-stack topology); every
-    other probe as one row per expectation. With `--why` an explained X carries its letter (see why_lines)."""
+    """The icmp matrix as three grids side by side where they fit in `width`, else one under the other (and the
+    icmp6 one below it on a dual-stack topology); every other probe as one row per expectation. With `--why` an
+    explained X carries its letter (see why_lines)."""
     letters = why_letters(observations)
     out: list[str] = []
     for grid in GRID_PROBES:
@@ -121,7 +138,7 @@ def stage_tables(
             continue
         if out:
             out += ["", f"over IPv6 ({grid})"]
-        out += _grids(grid, names, observations, checks, color, label, letters)
+        out += _grids(grid, names, observations, checks, color, label, letters, width)
     others = [c for c in checks if str(c.expectation.probe) not in GRID_PROBES]
     if others:
         width_p = max(len(str(c.expectation.probe)) for c in others)
@@ -157,8 +174,10 @@ def _grids(
     color: bool,
     label: str,
     letters: dict[tuple[str, str, str], str],
+    width: int = WIDTH,
 ) -> list[str]:
-    """One probe's expected, observed and diff grids side by side."""
+    """One probe's expected, observed and diff grids side by side (or stacked, or with numbered columns and a
+    legend where one grid alone is wider than `width`)."""
     expected: Grid = {}
     diff: Grid = {}
     observed: Grid = {(o.src, o.dst): o.outcome.symbol for o in observations if str(o.probe) == probe}
@@ -173,16 +192,11 @@ def _grids(
     for (src, dst, p), letter in letters.items():
         if p == probe and observed.get((src, dst)) in ("X", "."):
             observed[(src, dst)] += letter
-    blocks = [
-        table(label, names, expected, color),
-        table("observed", names, observed, color),
-        table("diff", names, diff, color),
-    ]
-    plain = [
-        max(len(line) for line in table(t, names, g, False))
-        for t, g in ((label, expected), ("observed", observed), ("diff", diff))
-    ]
-    return _side_by_side(blocks, plain_width=plain)
+    grids = ((label, expected), ("observed", observed), ("diff", diff))
+    numbered = max(len(line) for line in table("observed", names, observed)) > width
+    blocks = [table(t, names, g, color, numbered) for t, g in grids]
+    plain = [max(len(line) for line in table(t, names, g, False, numbered)) for t, g in grids]
+    return ([legend(names)] if numbered else []) + _side_by_side(blocks, plain_width=plain, width=width)
 
 
 def measured_lines(
@@ -252,7 +266,7 @@ def environment_lines(env: dict[str, Any], dual_stack: bool = False) -> list[str
     return out
 
 
-def render(r: Result, color: bool = False, predicted: bool = False) -> str:
+def render(r: Result, color: bool = False, predicted: bool = False, width: int = WIDTH) -> str:
     """The full report; `predicted`: with Docker's rules' prediction beside the measurement (prediction_lines)."""
     t = r.topology
     names = list(r.endpoints)
@@ -274,7 +288,7 @@ def render(r: Result, color: bool = False, predicted: bool = False) -> str:
         obs = [o for o in r.observations if o.stage == stage.name]
         head = f"stage {stage.name}" + (f": {stage.doc}" if stage.doc else "")
         lines += ["", _bold(head, color)]
-        lines += stage_tables(stage, names, obs, checks, color)
+        lines += stage_tables(stage, names, obs, checks, color, width=width)
         for c in checks:
             if c.ok:
                 continue
@@ -320,7 +334,7 @@ def render(r: Result, color: bool = False, predicted: bool = False) -> str:
             if lc["note"] and not lc["expected"]:
                 lines.append(f"         ({lc['note']})")
     if predicted:
-        lines += ["", *prediction_lines(r, color)]
+        lines += ["", *prediction_lines(r, color, width)]
     if r.host_changes:
         lines += ["", _red("warning: the machine's own sysctls differ after the run (netlab writes none):", color)]
         lines += [f"  {change}" for change in r.host_changes]
@@ -336,7 +350,7 @@ def render(r: Result, color: bool = False, predicted: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prediction_lines(r: Result, color: bool = False) -> list[str]:
+def prediction_lines(r: Result, color: bool = False, width: int = WIDTH) -> list[str]:
     """Docker's rules' prediction beside the measurement: per stage the predicted, observed and diff tables, every
     cell measured otherwise with the rule that predicted it and what was seen, and the cells not predicted."""
     p = r.predicted()
@@ -353,7 +367,7 @@ def prediction_lines(r: Result, color: bool = False) -> list[str]:
         checks = p.verdict.stage(stage.name)
         obs = [o for o in r.observations if o.stage == stage.name]
         lines += ["", _bold(f"stage {stage.name}, predicted", color)]
-        lines += stage_tables(stage, names, obs, checks, color, label="predicted")
+        lines += stage_tables(stage, names, obs, checks, color, label="predicted", width=width)
         for c in checks:
             if c.ok:
                 continue
@@ -374,7 +388,7 @@ def prediction_lines_text(r: Result) -> str:
     return "\n".join(prediction_lines(r)) + "\n"
 
 
-def render_check(r: Result, color: bool = False, predicted: bool = False) -> str:
+def render_check(r: Result, color: bool = False, predicted: bool = False, width: int = WIDTH) -> str:
     """`netlab run --check`: per stage the expected, observed and diff tables and the wrong cells, then
     `N correct, M wrong, K errors`; no evidence (the JSON and the full report have it). `predicted`: Docker's
     rules' prediction too (`--check predicted`)."""
@@ -385,7 +399,7 @@ def render_check(r: Result, color: bool = False, predicted: bool = False) -> str
         checks = r.verdict.stage(stage.name)
         obs = [o for o in r.observations if o.stage == stage.name]
         lines += ["", _bold(f"stage {stage.name}", color)]
-        lines += stage_tables(stage, names, obs, checks, color)
+        lines += stage_tables(stage, names, obs, checks, color, width=width)
         for c in checks:
             if not c.ok:
                 e = c.expectation
@@ -396,7 +410,7 @@ def render_check(r: Result, color: bool = False, predicted: bool = False) -> str
                 )
         lines += why_lines(obs, color)
     if predicted:
-        lines += ["", *prediction_lines(r, color)]
+        lines += ["", *prediction_lines(r, color, width)]
     v = r.verdict
     lines += ["", f"{v.correct} correct, {v.wrong} wrong, {v.errors} errors"]
     return "\n".join(lines) + "\n"

@@ -14,8 +14,8 @@ from netlab import narrate
 from netlab.model.deployed import Endpoint
 from netlab.model.results import Observation
 from netlab.model.topology import Topology
-from netlab.report import explain
-from netlab.report.console import _bold, stage_tables
+from netlab.report import explain, fit
+from netlab.report.console import WIDTH, _bold, stage_tables
 from netlab.verdict import compare
 
 
@@ -34,14 +34,16 @@ class StepNarrator:
         out: TextIO | None = None,
         inp: TextIO | None = None,
         color: bool = False,
+        width: int = WIDTH,
     ) -> None:
         self.pause, self.out, self.inp, self.color = pause, out or sys.stdout, inp or sys.stdin, color
+        self.width = width  # lay the narration out for this many columns (netlab/report/fit.py)
         self.previous: dict[tuple[str, str, str], str] = {}
         self.steps: list[narrate.Step] = []
         self.told = 0
 
     def _say(self, lines: list[str]) -> None:
-        self.out.write("\n".join(lines) + "\n")
+        self.out.write(fit.fit("\n".join(lines), self.width) + "\n")
         self.out.flush()
 
     def _wait(self, what: str) -> None:
@@ -102,7 +104,7 @@ class StepNarrator:
         stage = topology.stages[index]
         checks = compare(topology, observations, environment).stage(stage.name)
         lines = ["", _bold(f"stage {stage.name}: measured", self.color)]
-        lines += stage_tables(stage, list(endpoints), observations, checks, self.color)
+        lines += stage_tables(stage, list(endpoints), observations, checks, self.color, width=self.width)
         now = {(o.src, o.dst, str(o.probe)): o.outcome.symbol for o in observations}
         if index:
             changed = [
