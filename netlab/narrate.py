@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
 
+from netlab.model import dockerrules
 from netlab.model.topology import (
     GWBRIDGE,
     Connect,
@@ -125,7 +126,7 @@ def _net_create(t: Topology, net: Network) -> Step:
         )
         kernel = [
             "ip link add br0 type bridge   (in the network's sandbox namespace)",
-            "ip link add vxlan0 type vxlan id <VNI> dstport 4789; ip link set vxlan0 master br0",
+            f"ip link add vxlan0 type vxlan id {dockerrules.vni(t, net)} dstport 4789; ip link set vxlan0 master br0",
         ]
     else:
         what = f"Network {net.name!r} ({net.driver})"
@@ -210,11 +211,12 @@ def _attach(t: Topology, c: Container, network: str) -> list[str]:
             f"ip link add veth<x> type veth peer name eth<n> netns {c.name}",
             f"ip link set veth<x> master {br} up",
         ]
+        mine = next((a.address for a in c.attachments if a.network == network), None)
         for p in c.publish:
             on = f"-d {p.host_ip}/32 " if p.host_ip else ""
             rules.append(
                 f"iptables -t nat -A DOCKER {on}! -i {br} -p {p.proto} --dport {p.host_port} "
-                f"-j DNAT --to-destination <its address>:{p.container_port}"
+                f"-j DNAT --to-destination {mine or '<its address>'}:{p.container_port}"
             )
         return rules
     if net.driver in (Driver.MACVLAN, Driver.IPVLAN):
@@ -226,9 +228,12 @@ def _attach(t: Topology, c: Container, network: str) -> list[str]:
         )
         return [f"ip link add link {parent} name eth<n> type {kind}", f"ip link set eth<n> netns {c.name}"]
     if net.driver == Driver.OVERLAY:
+        mine = next((a.address for a in c.attachments if a.network == network), None)
+        ups = t.uplinks_of(c.node)
         return [
             f"ip link add veth<x> type veth peer name eth<n> netns {c.name}   (into the overlay's br0)",
-            "bridge fdb append <its MAC> dev vxlan0 dst <its node's underlay address>   (on the other nodes)",
+            f"bridge fdb append {dockerrules.mac_of(mine) if mine else '<its MAC>'} dev vxlan0 dst "
+            f"{ups[0].address if ups else '<its node address>'}   (on the other nodes)",
         ]
     return []
 
@@ -371,7 +376,10 @@ def stage_steps(t: Topology, stage: Stage) -> list[Step]:
                         f"ip link add macvlan-shim link {parent} type macvlan mode bridge",
                         f"ip addr add {a.address}/32 dev macvlan-shim",
                         "ip link set macvlan-shim up",
-                        "ip route add <the macvlan network's subnet> dev macvlan-shim",
+                        *(
+                            f"ip route add {x}/32 dev macvlan-shim"
+                            for x in _macvlan_children(t, t.stages.index(stage), a.node, a.lan)
+                        ),
                     ],
                 )
             )
@@ -399,6 +407,20 @@ def stage_steps(t: Topology, stage: Stage) -> list[Step]:
     return [replace(s, key=("action", f"{index}:{k}")) for k, s in enumerate(out)]
 
 
+def _macvlan_children(t: Topology, stage_index: int, node: str, lan: str) -> list[object]:
+    """The addresses of a node's macvlan (bridge mode) children on a lan: a shim routes each, not the subnet (a
+    route to the whole subnet would shadow the node's own route to the lan)."""
+    return [
+        a.address
+        for c in t.containers_at(stage_index)
+        if c.node == node
+        for a in c.attachments
+        if a.address is not None
+        and t.network(a.network).driver == Driver.MACVLAN
+        and t.network(a.network).parent == lan
+    ]
+
+
 def diagram(t: Topology) -> list[str]:
     """The topology as a tree: lans (with their peers and node uplinks), then per node its networks and
     their containers. Overlay networks span nodes and are listed once per node that has containers on them."""
@@ -416,7 +438,7 @@ def diagram(t: Topology) -> list[str]:
         out += _branch(rows, "")
     for node in t.nodes:
         out.append(f"node {node.name}   (Docker host)")
-        nets = [n for n in t.networks_on(node.name) if n.driver != Driver.NONE]
+        nets = list(t.networks_on(node.name))
         containers = [c for c in t.containers if c.node == node.name]
         blocks: list[tuple[str, list[str]]] = []
         for net in nets:
@@ -432,18 +454,19 @@ def diagram(t: Topology) -> list[str]:
                 label += f"  (parent {t.parent_device(node.name, net.name) or '?'} on {net.parent or 'nothing'})"
             if net.internal:
                 label += "  internal"
+            if net.driver == Driver.NONE:
+                label += "  (loopback only)"
             rows = []
             for c in members:
                 addr = next((a.address for a in c.attachments if a.network == net.name), None)
-                pub = (
-                    "  publishes "
-                    + ", ".join(
-                        f"{(str(p.host_ip) + ':') if p.host_ip else ''}{p.host_port}->{p.container_port}"
-                        for p in c.publish
-                    )
-                    if c.publish
-                    else ""
+                ports = ", ".join(
+                    f"{(str(p.host_ip) + ':') if p.host_ip else ''}{p.host_port}->{p.container_port}" for p in c.publish
                 )
+                pub = ""
+                if c.publish and net.driver == Driver.HOST:
+                    pub = f"  -p {ports} discarded (host networking: Docker publishes nothing)"
+                elif c.publish:
+                    pub = f"  publishes {ports}"
                 joined = [j.name for j in containers if j.joins == c.name]
                 shared = f"  (shared by {', '.join(joined)}: network_mode container:{c.name})" if joined else ""
                 rows.append(f"{c.name}" + (f" {addr}" if addr else "") + pub + shared)

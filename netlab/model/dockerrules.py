@@ -18,6 +18,22 @@ class Networks(Protocol):
     def network(self, name: str) -> Network: ...
 
 
+#: Docker's overlay manager hands out VNIs from here up; the swarm's ingress network takes 4096 itself
+VNI_START = 4096
+
+
+def vni(t: Topology, net: Network) -> int:
+    """The VXLAN id of an overlay network: the next after the ingress's, in the order the networks are created."""
+    overlays = [n.name for n in t.networks if n.driver == Driver.OVERLAY]
+    return VNI_START + 1 + overlays.index(net.name)
+
+
+def mac_of(address: object) -> str:
+    """The MAC Docker 20.10 derives from an endpoint's IPv4 address (GenerateMACFromIP): 02:42, then its bytes."""
+    packed = getattr(address, "packed", b"")
+    return "02:42:" + ":".join(f"{b:02x}" for b in packed)
+
+
 def shares_node_ns(t: Topology, c: Container) -> bool:
     """The host driver: the container is its node, network-wise."""
     return any(t.network(a.network).driver == Driver.HOST for a in c.attachments)

@@ -44,6 +44,27 @@ def predicted(t: Topology, stage_index: int) -> list[str]:
     return out or ["  (no expectations in this stage)"]
 
 
+def probe_meaning(probe: str) -> str:
+    """What a probe is, in one line (explain says it the first time the probe appears)."""
+    kind, _, arg = probe.partition(":")
+    six = kind.endswith("6")
+    family = " over IPv6" if six else ""
+    base = kind.removesuffix("6")
+    if base == "icmp":
+        return f"{probe}: a ping{family} (ICMP echo request, and its reply)"
+    if base == "tcp":
+        return f"{probe}: a TCP handshake{family} to port {arg}, answered by netlab's own listener there"
+    if base == "udp":
+        return (
+            f"{probe}: a UDP datagram{family} to port {arg}, echoed back by netlab's own responder (on port 53 too: "
+            "it is not DNS)"
+        )
+    if base == "dns":
+        record = "AAAA" if six else "A"
+        return f"{probe}: a DNS question for {arg}'s {record} record to the resolver the source really uses"
+    return probe
+
+
 def render(t: Topology, commands: bool = True) -> str:
     lines = [f"netlab explain {t.name}: {t.title}"]
     if t.doc:
@@ -60,9 +81,14 @@ def render(t: Topology, commands: bool = True) -> str:
     lines += ["", "topology", *("  " + x for x in narrate.diagram(t))]
     lines += ["", "what gets built" + (" ($ Docker CLI, # what that does in the kernel)" if commands else "")]
     lines += steps_lines(narrate.deploy_steps(t), commands)
+    told: set[str] = set()  # each probe kind is explained the first time it appears
     for i, stage in enumerate(t.stages):
         lines += ["", f"stage {stage.name}" + (f": {stage.doc}" if stage.doc else "")]
         if i:
             lines += steps_lines(narrate.stage_steps(t, stage), commands)
         lines += ["  predicted (. reachable, X unreachable, - not checked)", *predicted(t, i)]
+        fresh = [p for p in dict.fromkeys(str(e.probe) for e in stage.expectations) if p not in told]
+        if fresh:
+            lines += ["  probes:", *(f"    {probe_meaning(p)}" for p in fresh)]
+            told.update(fresh)
     return "\n".join(line.rstrip() for line in lines) + "\n"

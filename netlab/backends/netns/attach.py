@@ -18,12 +18,12 @@ from netlab import nsthread
 from netlab.backends import naming
 from netlab.backends.netns.links import Sessions, ipv6_on, mac_from_ip, netns_fd
 from netlab.errors import DeployError, KernelFeatureMissing
+from netlab.model import dockerrules
 from netlab.model.deployed import Listen
 from netlab.model.dockerrules import docker_order, gateway_attachment, shares_node_ns
 from netlab.model.topology import GWBRIDGE, Attachment, Container, Driver, Network, Shim, Topology
 
 VXLAN_PORT = 4789
-VNI_START = 4096  # Docker's overlay manager; the swarm's ingress network takes 4096 itself
 OVERLAY_MTU = 1450  # 1500 - 50 bytes of VXLAN encapsulation
 
 
@@ -56,8 +56,7 @@ class State:
 
 
 def vni(t: Topology, net: Network) -> int:
-    overlays = [n.name for n in t.networks if n.driver == Driver.OVERLAY]
-    return VNI_START + 1 + overlays.index(net.name)
+    return dockerrules.vni(t, net)
 
 
 def _free_ifname(st: State, c: Container) -> str:
