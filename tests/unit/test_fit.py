@@ -4,6 +4,7 @@ mark, at 80, 100 and 160 columns no line wider than asked."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,10 @@ def test_a_grid_too_wide_for_the_terminal_numbers_its_columns_with_a_legend() ->
     grid = next(x for x in text.splitlines() if x.startswith("observed"))
     assert "container00" not in grid and " 1 " in grid
     assert max(fit.visible(x) for x in fit.fit(text, 80).splitlines()) <= 80
+
+
+@pytest.mark.parametrize("columns", [80, 100, 160])
+def test_explain_bridge_at_a_projector_s_widths_matches_its_golden_file(columns: int) -> None:
+    """Regenerate after a deliberate change: the test's own rendering, written to tests/data, then read the diff."""
+    golden = Path(__file__).resolve().parent.parent / "data" / f"explain_bridge_{columns}.txt"
+    assert fit.fit(explain_report.render(loader.load("bridge")), columns) == golden.read_text()
