@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+import sys
 from typing import Annotated
 
 import typer
@@ -37,7 +37,7 @@ def shell(
     sh = os.environ.get("SHELL") or shutil.which("bash") or "/bin/sh"
     env = dict(os.environ, PS1=f"[netlab {run} {endpoint}] \\w# ", NETLAB_RUN=run, NETLAB_ENDPOINT=endpoint)
     typer.echo(f"{endpoint} of run {run} ({k.scenario}): its network namespace, this machine's tools; exit to leave")
-    raise typer.Exit(subprocess.run(kept.enter(path, [sh, "-i"]), env=env, check=False).returncode)
+    _become(kept.enter(path, [sh, "-i"]), env)
 
 
 def exec_(
@@ -49,11 +49,7 @@ def exec_(
     safety.require_privileges("netlab exec")
     k = kept.find(run)
     path = kept.namespace(k, endpoint)
-    try:
-        rc = subprocess.run(kept.enter(path, command), check=False).returncode
-    except FileNotFoundError as e:
-        raise EnvironmentProblem(f"{command[0]}: not found on this machine") from e
-    raise typer.Exit(rc)
+    _become(kept.enter(path, command))
 
 
 def capture(
@@ -69,4 +65,15 @@ def capture(
     if tcpdump is None:
         raise EnvironmentProblem("tcpdump not found: install it (apt-get install tcpdump)")
     argv = [tcpdump, "-l", "-n", "-e", "-i", ifname, *(["-c", str(count)] if count is not None else [])]
-    raise typer.Exit(subprocess.run(kept.enter(path, argv), check=False).returncode)
+    _become(kept.enter(path, argv))
+
+
+def _become(argv: list[str], env: dict[str, str] | None = None) -> None:
+    """Replace netlab with the command: its exit code is the command's, a signal to it reaches the command, and
+    nothing of it (a tcpdump, a shell) outlives netlab."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(argv[0], argv, env if env is not None else dict(os.environ))
+    except FileNotFoundError as e:
+        raise EnvironmentProblem(f"{argv[0]}: not found on this machine") from e

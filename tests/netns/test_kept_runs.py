@@ -61,10 +61,12 @@ def test_capture_streams_what_crosses_the_lan(kept_bridge: dict[str, object]) ->
     cap = subprocess.Popen(["netlab", "capture", run, "lan0", "-c", "2"], stdout=subprocess.PIPE, text=True)
     try:
         time.sleep(1.0)  # tcpdump is listening
-        assert _netlab("exec", run, "ext", "--", "ping", "-c", "3", "-W", "1", str(host)).returncode == 0
+        ping = ["busybox", "ping", "-c", "3", "-W", "1", str(host)]  # tests/run.sh installs busybox-static
+        assert _netlab("exec", run, "ext", "--", *ping).returncode == 0
         out, _ = cap.communicate(timeout=20)
     finally:
-        cap.kill()
+        cap.kill()  # netlab capture became tcpdump: nothing else to stop
+        cap.wait()
     assert cap.returncode == 0 and "ICMP echo request" in out and str(host) in out, out
     bad = _netlab("capture", run, "eth9")
     assert bad.returncode == 2 and "not a capture point of run" in bad.stderr and "lan0" in bad.stderr

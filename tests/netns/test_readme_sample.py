@@ -36,16 +36,33 @@ def _plain(line: str) -> str:
     return line.rstrip()
 
 
+def logical(lines: list[str]) -> list[str]:
+    """Lines as written before wrapping: a line ending in the continuation mark joined with the next (where a
+    line breaks depends on the length of what is in it: a time, a run id)."""
+    out: list[str] = []
+    joining = False
+    for line in lines:
+        if joining:
+            out[-1] += " " + line.strip()
+        else:
+            out.append(line)
+        joining = out[-1].endswith(" \\")
+        if joining:
+            out[-1] = out[-1][:-2]
+    return out
+
+
 def sample() -> list[str]:
     text = README.read_text()
     block = text.split("## What `netlab run bridge` shows", 1)[1].split("```", 2)[1]
-    return [_plain(ln) for ln in block.splitlines()[1:] if ln.strip() and ln.strip() != "..."]
+    shown = [ln for ln in block.splitlines()[1:] if ln.strip() and ln.strip() != "..."]
+    return [_plain(ln) for ln in logical(shown)]
 
 
 def test_the_readme_sample_is_what_netlab_run_bridge_prints(host_unchanged: HostSnapshot) -> None:
     proc = subprocess.run([*COMMAND, "--no-color"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    out = [_plain(ln) for ln in proc.stdout.splitlines()]
+    out = [_plain(ln) for ln in logical(proc.stdout.splitlines())]
     shown = sample()
     assert len(shown) > 20
     at = 0
