@@ -372,7 +372,8 @@ class _Rules:
         forwards it (Docker turned IPv6 forwarding on) and only ip6tables rules (the daemon's --ip6tables: Docker
         27 and later by default) isolate the networks, masquerade it to the lan (NAT66) and drop what a lan routes
         in; macvlan/ipvlan children are on their lan as over IPv4; an internal network is internal over IPv6 only
-        where ip6tables is on. Other cases (published ports from containers, overlay) are left unpredicted."""
+        where ip6tables is on. Overlay networks (IPv4-only in netlab) and routing between nodes are left
+        unpredicted."""
         if probe.kind is ProbeKind.DNS:
             return self.dns(src, probe)
         s, d = self.place(src), self.place(dst)
