@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,8 @@ hand. Each bundled scenario ran on the netns backend under every engine profile 
 28.5, 29.7 with iptables and 29.7 with nftables, checked against moby's own documentation: docs/backends.md),
 on a host whose FORWARD policy is {policy} where the engine sets one, with the userland proxy {proxy}. Listed: the
 cells whose outcome differs, with the rule that ended the probe where it was blocked, and how many rules each
-profile's networks added.
+profile's networks added. "Not run here" means the machine that generated this file (Linux {kernel}) lacks a
+kernel feature the scenario needs (`netlab run NAME --kernel uml --engine E` runs it in user-mode Linux).
 
 """
 
@@ -68,6 +70,8 @@ def compare_engines(
     typer.echo(fit.fit(text, fit.width(width)), nl=False)
     if markdown:
         body = "\n".join(f"```\n{t}```\n" for t in texts)
-        Path(markdown).write_text(HEADER.format(policy=forward_policy.upper(), proxy=userland_proxy.lower()) + body)
+        Path(markdown).write_text(
+            HEADER.format(policy=forward_policy.upper(), proxy=userland_proxy.lower(), kernel=platform.release()) + body
+        )
     if json_file:
         Path(json_file).write_text(json.dumps(data, indent=2) + "\n")
