@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
 
+from netlab.i18n import _
 from netlab.model import dockerrules
 from netlab.model.topology import (
     GWBRIDGE,
@@ -48,8 +49,10 @@ def _ip6(net: Network, address: IPv4Address | None) -> list[str]:
 def _net_create(t: Topology, net: Network) -> Step:
     if net.external:
         return Step(
-            f"Use the existing network {net.external!r} as {net.name!r} (external: neither created nor removed; "
-            "its subnet and addresses are Docker's)",
+            _(
+                "Use the existing network {external!r} as {name!r} (external: neither created nor removed; "
+                "its subnet and addresses are Docker's)"
+            ).format(external=net.external, name=net.name),
             [f"docker network inspect {net.external}"],
         )
     args = ["docker", "network", "create", "-d", str(net.driver)]
@@ -80,56 +83,59 @@ def _net_create(t: Topology, net: Network) -> Step:
         ]
         if net.internal:
             kernel.append(
-                f"iptables -I DOCKER-ISOLATION-STAGE-1 ! -s {net.subnet} -o {br} -j DROP   (internal: no way out)"
+                f"iptables -I DOCKER-ISOLATION-STAGE-1 ! -s {net.subnet} -o {br} -j DROP   "
+                + _("(internal: no way out)")
             )
         else:
             if net.masquerade:
                 kernel.append(f"iptables -t nat -A POSTROUTING -s {net.subnet} ! -o {br} -j MASQUERADE")
-            kernel.append(f"iptables -A DOCKER-ISOLATION-STAGE-2 -o {br} -j DROP   (other bridges cannot reach it)")
+            kernel.append(
+                f"iptables -A DOCKER-ISOLATION-STAGE-2 -o {br} -j DROP   " + _("(other bridges cannot reach it)")
+            )
         if not net.icc:
-            kernel.append(f"iptables -A FORWARD -i {br} -o {br} -j DROP   (icc off)")
-        what = (
-            f"Create the bridge network {net.name!r} ({net.subnet}): a Linux bridge on the host, "
-            "with NAT and isolation rules"
-        )
+            kernel.append(f"iptables -A FORWARD -i {br} -o {br} -j DROP   " + _("(icc off)"))
+        what = _(
+            "Create the bridge network {name!r} ({subnet}): a Linux bridge on the host, with NAT and isolation rules"
+        ).format(name=net.name, subnet=net.subnet)
     elif net.driver == Driver.MACVLAN:
         mode = net.option("macvlan_mode", "bridge")
-        what = (
-            f"Create the macvlan network {net.name!r} on parent {parent_if} ({net.subnet}, mode {mode}): "
+        what = _(
+            "Create the macvlan network {name!r} on parent {parent} ({subnet}, mode {mode}): "
             "nothing is created yet; each container will get its own MAC on the parent's segment"
-        )
-        kernel = ["(no iptables rules: macvlan children bypass the host's IP stack)"]
+        ).format(name=net.name, parent=parent_if, subnet=net.subnet, mode=mode)
+        kernel = [_("(no iptables rules: macvlan children bypass the host's IP stack)")]
         kernel = _vlan_parent(t, net) + kernel
         if net.dummy:
-            what = (
-                f"Create the macvlan network {net.name!r} with no parent ({net.subnet}, mode {mode}): Docker makes "
-                f"a dummy link, {net.dummy}, the parent; its containers reach each other and nothing else"
-            )
+            what = _(
+                "Create the macvlan network {name!r} with no parent ({subnet}, mode {mode}): Docker makes "
+                "a dummy link, {dummy}, the parent; its containers reach each other and nothing else"
+            ).format(name=net.name, subnet=net.subnet, mode=mode, dummy=net.dummy)
             kernel = [f"ip link add {net.dummy} type dummy", f"ip link set {net.dummy} up", *kernel]
     elif net.driver == Driver.IPVLAN:
         mode = net.option("ipvlan_mode", "l2")
-        what = (
-            f"Create the ipvlan network {net.name!r} on parent {parent_if} ({', '.join(map(str, net.subnets))}, "
-            f"mode {mode}): containers will share the parent's MAC"
-        )
-        kernel = [*_vlan_parent(t, net), "(no iptables rules)"]
+        subnets = ", ".join(map(str, net.subnets))
+        what = _(
+            "Create the ipvlan network {name!r} on parent {parent} ({subnets}, mode {mode}): "
+            "containers will share the parent's MAC"
+        ).format(name=net.name, parent=parent_if, subnets=subnets, mode=mode)
+        kernel = [*_vlan_parent(t, net), _("(no iptables rules)")]
         if net.dummy:
-            what = (
-                f"Create the ipvlan network {net.name!r} with no parent ({', '.join(map(str, net.subnets))}, mode "
-                f"{mode}): Docker makes a dummy link, {net.dummy}, the parent; its containers reach each other only"
-            )
+            what = _(
+                "Create the ipvlan network {name!r} with no parent ({subnets}, mode {mode}): Docker makes "
+                "a dummy link, {dummy}, the parent; its containers reach each other only"
+            ).format(name=net.name, subnets=subnets, mode=mode, dummy=net.dummy)
             kernel = [f"ip link add {net.dummy} type dummy", f"ip link set {net.dummy} up", *kernel]
     elif net.driver == Driver.OVERLAY:
-        what = (
-            f"Create the overlay network {net.name!r} ({net.subnet}): on every node that runs one of its containers, "
+        what = _(
+            "Create the overlay network {name!r} ({subnet}): on every node that runs one of its containers, "
             "a bridge and a VXLAN device carrying its traffic over the underlay (UDP 4789)"
-        )
+        ).format(name=net.name, subnet=net.subnet)
         kernel = [
-            "ip link add br0 type bridge   (in the network's sandbox namespace)",
+            "ip link add br0 type bridge   " + _("(in the network's sandbox namespace)"),
             f"ip link add vxlan0 type vxlan id {dockerrules.vni(t, net)} dstport 4789; ip link set vxlan0 master br0",
         ]
     else:
-        what = f"Network {net.name!r} ({net.driver})"
+        what = _("Network {name!r} ({driver})").format(name=net.name, driver=net.driver)
     return Step(what, [" ".join(args)], kernel)
 
 
@@ -137,13 +143,16 @@ def _run_container(t: Topology, c: Container) -> list[Step]:
     if c.joins:
         return [
             Step(
-                f"Run container {c.name!r} in the network namespace of {c.joins!r}",
+                _("Run container {name!r} in the network namespace of {joins!r}").format(name=c.name, joins=c.joins),
                 [f"docker run -d --name {c.name} --network container:{c.joins} {IMAGE}"],
             )
         ]
     if not c.attachments:
         return [
-            Step(f"Run container {c.name!r} with no network", [f"docker run -d --name {c.name} --network none {IMAGE}"])
+            Step(
+                _("Run container {name!r} with no network").format(name=c.name),
+                [f"docker run -d --name {c.name} --network none {IMAGE}"],
+            )
         ]
     first, *rest = c.attachments
     net = t.network(first.network)
@@ -162,7 +171,9 @@ def _run_container(t: Topology, c: Container) -> list[Step]:
         if att.network == GWBRIDGE:
             steps.append(
                 Step(
-                    f"Docker also gives {c.name!r} an interface on {GWBRIDGE} ({att.address}), its way out",
+                    _("Docker also gives {name!r} an interface on {gwbridge} ({address}), its way out").format(
+                        name=c.name, gwbridge=GWBRIDGE, address=att.address
+                    ),
                     [],
                     _attach(t, c, att.network),
                 )
@@ -187,20 +198,27 @@ def _publish_flag(p: Publish) -> str:
 
 def _joins(t: Topology, name: str, network: str, address: object, publish: tuple[Publish, ...]) -> str:
     net = t.network(network)
-    where = {
-        Driver.HOST: "shares the host's own network stack (no namespace of its own)",
-        Driver.NONE: "gets loopback only",
-    }.get(net.driver, f"joins {network!r} ({net.driver}) as {address or 'the address Docker gives it'}")
+    if net.driver == Driver.HOST:
+        run = _("Run container {name!r}: it shares the host's own network stack (no namespace of its own)")
+    elif net.driver == Driver.NONE:
+        run = _("Run container {name!r}: it gets loopback only")
+    elif address:
+        run = _("Run container {name!r}: it joins {network!r} ({driver}) as {address}")
+    else:
+        run = _("Run container {name!r}: it joins {network!r} ({driver}) as the address Docker gives it")
     pub = (
         "; "
         + ", ".join(
-            f"host port {(str(p.host_ip) + ':') if p.host_ip else ''}{p.host_port} -> its port {p.container_port}"
+            _("host port {host_port} -> its port {container_port}").format(
+                host_port=f"{(str(p.host_ip) + ':') if p.host_ip else ''}{p.host_port}",
+                container_port=p.container_port,
+            )
             for p in publish
         )
         if publish
         else ""
     )
-    return f"Run container {name!r}: it {where}{pub}"
+    return run.format(name=name, network=network, driver=net.driver, address=address) + pub
 
 
 def _attach(t: Topology, c: Container, network: str) -> list[str]:
@@ -231,9 +249,9 @@ def _attach(t: Topology, c: Container, network: str) -> list[str]:
         mine = next((a.address for a in c.attachments if a.network == network), None)
         ups = t.uplinks_of(c.node)
         return [
-            f"ip link add veth<x> type veth peer name eth<n> netns {c.name}   (into the overlay's br0)",
+            f"ip link add veth<x> type veth peer name eth<n> netns {c.name}   " + _("(into the overlay's br0)"),
             f"bridge fdb append {dockerrules.mac_of(mine) if mine else '<its MAC>'} dev vxlan0 dst "
-            f"{ups[0].address if ups else '<its node address>'}   (on the other nodes)",
+            f"{ups[0].address if ups else '<its node address>'}   " + _("(on the other nodes)"),
         ]
     return []
 
@@ -245,7 +263,10 @@ def _vlan_parent(t: Topology, net: Network) -> list[str]:
         return []
     up = t.uplink(t.nodes[0].name, lan.trunk)
     trunk = up.ifname if up else "eth0"
-    return [f"ip link add link {trunk} name {trunk}.{lan.vid} type vlan id {lan.vid}   (Docker: the parent is missing)"]
+    return [
+        f"ip link add link {trunk} name {trunk}.{lan.vid} type vlan id {lan.vid}   "
+        + _("(Docker: the parent is missing)")
+    ]
 
 
 def deploy_steps(t: Topology) -> list[Step]:
@@ -254,19 +275,28 @@ def deploy_steps(t: Topology) -> list[Step]:
         members = [f"{u.node} ({u.ifname} {u.address})" for u in t.uplinks if u.lan == lan.name]
         members += [f"{p.name} ({a})" for p in t.peers for on, a in p.addresses if on == lan.name]
         if lan.trunk is not None:
+            vlan = (
+                _("VLAN {vid} on the trunk {trunk} ({subnet}): frames tagged {vid} on {trunk}'s wire, for {members}")
+                if members
+                else _("VLAN {vid} on the trunk {trunk} ({subnet}): frames tagged {vid} on {trunk}'s wire, for no peer")
+            )
             steps.append(
                 Step(
-                    f"VLAN {lan.vid} on the trunk {lan.trunk} ({lan.subnet}): frames tagged {lan.vid} on "
-                    f"{lan.trunk}'s wire, for " + (", ".join(members) or "no peer"),
+                    vlan.format(vid=lan.vid, trunk=lan.trunk, subnet=lan.subnet, members=", ".join(members)),
                     [],
-                    [f"ip link add link eth0 name eth0.{lan.vid} type vlan id {lan.vid}   (on each of its peers)"],
+                    [
+                        f"ip link add link eth0 name eth0.{lan.vid} type vlan id {lan.vid}   "
+                        + _("(on each of its peers)")
+                    ],
                     ("lan", lan.name),
                 )
             )
             continue
         steps.append(
             Step(
-                f"Lay the physical segment {lan.name} ({lan.subnet}): a switch joining {', '.join(members)}",
+                _("Lay the physical segment {name} ({subnet}): a switch joining {members}").format(
+                    name=lan.name, subnet=lan.subnet, members=", ".join(members)
+                ),
                 [],
                 [f"ip link add {lan.name} type bridge"],
                 ("lan", lan.name),
@@ -276,11 +306,13 @@ def deploy_steps(t: Topology) -> list[Step]:
         flags = " ".join(t.daemon_flags())
         steps.append(
             Step(
-                f"Start the Docker daemon with {flags} (the options this scenario's daemon runs with)",
-                [f"dockerd {flags}   (or in /etc/docker/daemon.json; restart the daemon)"],
+                _("Start the Docker daemon with {flags} (the options this scenario's daemon runs with)").format(
+                    flags=flags
+                ),
+                [f"dockerd {flags}   " + _("(or in /etc/docker/daemon.json; restart the daemon)")],
                 [
                     *(
-                        ["-A FORWARD -i docker0 -o docker0 -j DROP   (icc off: the default bridge only)"]
+                        ["-A FORWARD -i docker0 -o docker0 -j DROP   " + _("(icc off: the default bridge only)")]
                         if ("icc", "false") in t.daemon
                         else []
                     ),
@@ -290,10 +322,12 @@ def deploy_steps(t: Topology) -> list[Step]:
     if len(t.nodes) > 1:
         steps.append(
             Step(
-                f"Start Docker on every node ({', '.join(n.name for n in t.nodes)}) and join them into a swarm",
+                _("Start Docker on every node ({nodes}) and join them into a swarm").format(
+                    nodes=", ".join(n.name for n in t.nodes)
+                ),
                 [
-                    "docker swarm init   (on the first node)",
-                    "docker swarm join --token <token> <manager>:2377   (on the others)",
+                    "docker swarm init   " + _("(on the first node)"),
+                    "docker swarm join --token <token> <manager>:2377   " + _("(on the others)"),
                 ],
             )
         )
@@ -305,8 +339,10 @@ def deploy_steps(t: Topology) -> list[Step]:
                     continue
                 steps.append(
                     Step(
-                        f"Docker itself creates {GWBRIDGE} on node {node.name} ({net.subnet}): the way out for its "
-                        "overlay containers, masqueraded like any bridge",
+                        _(
+                            "Docker itself creates {gwbridge} on node {node} ({subnet}): the way out for its "
+                            "overlay containers, masqueraded like any bridge"
+                        ).format(gwbridge=GWBRIDGE, node=node.name, subnet=net.subnet),
                         [],
                         [
                             f"ip link add {GWBRIDGE} type bridge",
@@ -321,7 +357,7 @@ def deploy_steps(t: Topology) -> list[Step]:
             step = _net_create(t, net)
             if node.name != t.nodes[0].name and net.driver != Driver.OVERLAY:
                 step = Step(
-                    step.what + f" (on node {node.name})",
+                    step.what + " " + _("(on node {node})").format(node=node.name),
                     [f"DOCKER_HOST=<{node.name}> {c}" for c in step.docker],
                     step.kernel,
                 )
@@ -335,9 +371,12 @@ def deploy_steps(t: Topology) -> list[Step]:
 
 def user_rule_step(a: UserRule) -> Step:
     return Step(
-        f"Add a rule of your own to {a.node}'s DOCKER-USER chain: {a.rule}",
-        [f"iptables -I DOCKER-USER {a.rule}   (on {a.node}; Docker never touches this chain's rules)"],
-        ["FORWARD jumps to DOCKER-USER before any rule of Docker's: every forwarded packet meets this rule first"],
+        _("Add a rule of your own to {node}'s DOCKER-USER chain: {rule}").format(node=a.node, rule=a.rule),
+        [
+            f"iptables -I DOCKER-USER {a.rule}   "
+            + _("(on {node}; Docker never touches this chain's rules)").format(node=a.node)
+        ],
+        [_("FORWARD jumps to DOCKER-USER before any rule of Docker's: every forwarded packet meets this rule first")],
     )
 
 
@@ -348,20 +387,21 @@ def stage_steps(t: Topology, stage: Stage) -> list[Step]:
         if isinstance(a, Route):
             out.append(
                 Step(
-                    f"On {a.target}, route {a.subnet} via {a.via}",
+                    _("On {target}, route {subnet} via {via}").format(target=a.target, subnet=a.subnet, via=a.via),
                     [],
-                    [f"ip route add {a.subnet} via {a.via}   (on {a.target})"],
+                    [f"ip route add {a.subnet} via {a.via}   " + _("(on {node})").format(node=a.target)],
                 )
             )
         elif isinstance(a, Forward):
             legs = next(p for p in t.peers if p.name == a.router).addresses
             out.append(
                 Step(
-                    f"{a.router} starts routing between "
-                    + ", ".join(f"{lan} ({addr})" for lan, addr in legs)
-                    + ": a packet for another of its subnets now leaves by that leg instead of being dropped",
+                    _(
+                        "{router} starts routing between {legs}: a packet for another of its subnets now leaves "
+                        "by that leg instead of being dropped"
+                    ).format(router=a.router, legs=", ".join(f"{lan} ({addr})" for lan, addr in legs)),
                     [],
-                    [f"sysctl -w net.ipv4.ip_forward=1   (on {a.router})"],
+                    ["sysctl -w net.ipv4.ip_forward=1   " + _("(on {node})").format(node=a.router)],
                 )
             )
         elif isinstance(a, Shim):
@@ -369,8 +409,10 @@ def stage_steps(t: Topology, stage: Stage) -> list[Step]:
             parent = up.ifname if up else "eth0"
             out.append(
                 Step(
-                    f"Give {a.node} a macvlan interface of its own on {a.lan} ({a.address}), "
-                    "so it can reach its macvlan containers",
+                    _(
+                        "Give {node} a macvlan interface of its own on {lan} ({address}), "
+                        "so it can reach its macvlan containers"
+                    ).format(node=a.node, lan=a.lan, address=a.address),
                     [],
                     [
                         f"ip link add macvlan-shim link {parent} type macvlan mode bridge",
@@ -396,7 +438,7 @@ def stage_steps(t: Topology, stage: Stage) -> list[Step]:
         elif isinstance(a, Disconnect):
             out.append(
                 Step(
-                    f"Take {a.container} off {a.network!r}",
+                    _("Take {container} off {network!r}").format(container=a.container, network=a.network),
                     [f"docker network disconnect {a.network} {a.container}"],
                     [],
                 )
@@ -426,18 +468,22 @@ def diagram(t: Topology) -> list[str]:
     their containers. Overlay networks span nodes and are listed once per node that has containers on them."""
     out: list[str] = []
     for lan in t.lans:
-        kind = f"VLAN {lan.vid} on the trunk {lan.trunk}" if lan.trunk else "physical segment"
-        out.append(f"{lan.name} {lan.subnet}   ({kind})")
+        kind = (
+            _("(VLAN {vid} on the trunk {trunk})").format(vid=lan.vid, trunk=lan.trunk)
+            if lan.trunk
+            else _("(physical segment)")
+        )
+        out.append(f"{lan.name} {lan.subnet}   {kind}")
         rows = [
-            f"{p.name} {a}   ({'router' if p.router else 'external system'})"
+            f"{p.name} {a}   " + (_("(router)") if p.router else _("(external system)"))
             for p in t.peers
             for on, a in p.addresses
             if on == lan.name
         ]
-        rows += [f"{u.node} {u.ifname} {u.address}   (Docker host)" for u in t.uplinks if u.lan == lan.name]
+        rows += [f"{u.node} {u.ifname} {u.address}   " + _("(Docker host)") for u in t.uplinks if u.lan == lan.name]
         out += _branch(rows, "")
     for node in t.nodes:
-        out.append(f"node {node.name}   (Docker host)")
+        out.append(_("node {name}   (Docker host)").format(name=node.name))
         nets = list(t.networks_on(node.name))
         containers = [c for c in t.containers if c.node == node.name]
         blocks: list[tuple[str, list[str]]] = []
@@ -451,11 +497,16 @@ def diagram(t: Topology) -> list[str]:
             if net.driver == Driver.BRIDGE and net.bridge_name:
                 label += f"  ({net.bridge_name})"
             if net.driver in (Driver.MACVLAN, Driver.IPVLAN) and (net.parent or net.dummy):
-                label += f"  (parent {t.parent_device(node.name, net.name) or '?'} on {net.parent or 'nothing'})"
+                device = t.parent_device(node.name, net.name) or "?"
+                label += "  " + (
+                    _("(parent {device} on {lan})").format(device=device, lan=net.parent)
+                    if net.parent
+                    else _("(parent {device} on nothing)").format(device=device)
+                )
             if net.internal:
-                label += "  internal"
+                label += "  " + _("internal")
             if net.driver == Driver.NONE:
-                label += "  (loopback only)"
+                label += "  " + _("(loopback only)")
             rows = []
             for c in members:
                 addr = next((a.address for a in c.attachments if a.network == net.name), None)
@@ -464,11 +515,19 @@ def diagram(t: Topology) -> list[str]:
                 )
                 pub = ""
                 if c.publish and net.driver == Driver.HOST:
-                    pub = f"  -p {ports} discarded (host networking: Docker publishes nothing)"
+                    discarded = _("-p {ports} discarded (host networking: Docker publishes nothing)")
+                    pub = "  " + discarded.format(ports=ports)
                 elif c.publish:
-                    pub = f"  publishes {ports}"
+                    pub = "  " + _("publishes {ports}").format(ports=ports)
                 joined = [j.name for j in containers if j.joins == c.name]
-                shared = f"  (shared by {', '.join(joined)}: network_mode container:{c.name})" if joined else ""
+                shared = (
+                    "  "
+                    + _("(shared by {containers}: network_mode container:{name})").format(
+                        containers=", ".join(joined), name=c.name
+                    )
+                    if joined
+                    else ""
+                )
                 rows.append(f"{c.name}" + (f" {addr}" if addr else "") + pub + shared)
             blocks.append((label, rows))
         for i, (label, rows) in enumerate(blocks):

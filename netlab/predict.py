@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
+from netlab.i18n import _
 from netlab.model import dockerrules
 from netlab.model.conditions import When
 from netlab.model.deployed import Endpoint
@@ -131,9 +132,10 @@ class Prediction:
 
     def summary(self) -> str:
         v = self.verdict
-        s = f"{v.correct} as predicted, {v.wrong} not"
-        s += f", {v.errors} errors" if v.errors else ""
-        return s + (f", {len(self.unpredicted)} not predicted" if self.unpredicted else "")
+        s = _("{correct} as predicted, {wrong} not").format(correct=v.correct, wrong=v.wrong)
+        s += _(", {errors} errors").format(errors=v.errors) if v.errors else ""
+        unpredicted = _(", {count} not predicted").format(count=len(self.unpredicted))
+        return s + (unpredicted if self.unpredicted else "")
 
 
 def _reason(c: Cell, verdict: Verdict) -> str:
@@ -178,7 +180,7 @@ def judge(
     cells = predict(topology, endpoints, observations)
     by_stage: dict[str, list[Expectation]] = {}
     for c in cells:
-        for when, reachable, _ in c.variants or ():
+        for when, reachable, _why in c.variants or ():
             by_stage.setdefault(c.stage, []).append(
                 Expectation(c.stage, c.src, c.dst, c.probe, reachable, address=c.address, when=when)
             )
@@ -743,7 +745,7 @@ class _Rules:
                 raise _Unknown("a published port of another node")
             return _yes(f"published port: DNAT in OUTPUT to {c.name}")
         if s.kind == "peer":
-            ((lan, _),) = s.nets.items()
+            ((lan, _net),) = s.nets.items()
             if address in self.t.lan(lan).subnet or self.has_route(s, address) is not None:
                 return _yes(f"published port: DNAT to {c.name}, accepted by the DOCKER chain")
             return _no(f"{s.name} has no route to {address}")

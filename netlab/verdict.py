@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from netlab.i18n import _
 from netlab.model import conditions
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import Expectation, Topology
@@ -69,8 +70,8 @@ class Verdict:
         return tuple(c for c in self.checks if c.expectation.stage == name)
 
     def summary(self) -> str:
-        s = f"{self.correct} correct, {self.wrong} wrong"
-        return s + (f", {self.errors} errors" if self.errors else "")
+        s = _("{correct} correct, {wrong} wrong").format(correct=self.correct, wrong=self.wrong)
+        return s + (_(", {errors} errors").format(errors=self.errors) if self.errors else "")
 
 
 def find(observations: Sequence[Observation], e: Expectation) -> Observation | None:
@@ -104,7 +105,7 @@ def compare(
                     continue
                 if applies is None:
                     undecided = True
-                    unknown = ", ".join(k for k, _ in e.when if k not in facts)
+                    unknown = ", ".join(k for k, _value in e.when if k not in facts)
                     where = f"node {node}" if node is not None else "this run"
                     reason = (
                         f"not judged: this run cannot tell whether {conditions.text(e.when)} holds here "

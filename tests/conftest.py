@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from netlab import i18n
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -16,6 +19,16 @@ ROOT_REASON = "needs root: the netns tier creates network namespaces (CI runs it
 #: tests read what they print, not how it is laid out, so they get lines wide enough to hold any of it whole. The
 #: layout itself is tested at the widths that matter (tests/unit/test_fit.py, tests/netns/test_readme_sample.py).
 os.environ.setdefault("COLUMNS", "400")
+#: the tests read English; a tester whose LANG is ru_RU still gets it (tests/unit/test_i18n.py asks for Russian)
+if any(os.environ.get(v, "").lower().startswith("ru") for v in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")):
+    os.environ["LANGUAGE"] = "en"
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test() -> Iterator[None]:
+    """A test that asks for Russian (`--lang ru` in-process) leaves netlab speaking English for the next one."""
+    yield
+    i18n.use("en")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

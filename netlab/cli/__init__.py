@@ -8,6 +8,7 @@ import sys
 
 import typer
 
+from netlab import i18n
 from netlab.cli import clean as clean_cmd
 from netlab.cli import compare as compare_cmd
 from netlab.cli import compare_engines as compare_engines_cmd
@@ -20,8 +21,7 @@ from netlab.cli import list as list_cmd
 from netlab.cli import run as run_cmd
 from netlab.cli import scan as scan_cmd
 from netlab.cli import why as why_cmd
-from netlab.errors import NetlabError
-from netlab.runner import Interrupted
+from netlab.errors import Interrupted, NetlabError
 
 
 def _click_exception() -> type[Exception]:
@@ -42,6 +42,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help, as on a projector and in a log; and rich (0.1 s to import) stays unloaded
 )
 app.command("run")(run_cmd.run)
 app.command("list")(list_cmd.list_scenarios)
@@ -61,6 +62,7 @@ app.command("capture")(kept_cmd.capture)
 
 
 def main() -> None:
+    i18n.use()  # the environment's language (LANG=ru_RU.UTF-8: Russian); a command's --lang may change it
     try:
         # standalone_mode=False: click returns the exit code (typer.Exit, 130 for Ctrl-C) instead of exiting
         rc = app(args=run_cmd.predicted_argv(sys.argv[1:]), standalone_mode=False)

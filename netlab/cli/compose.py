@@ -7,9 +7,19 @@ from typing import Annotated
 
 import typer
 
-from netlab import runner
-from netlab.cli.run import PREDICTED_HELP, BackendOpt, CheckPredicted, Color, JsonOut, Timeout, Width, prepare, report
-from netlab.options import RunOptions
+from netlab.cli.run import (
+    PREDICTED_HELP,
+    BackendOpt,
+    CheckPredicted,
+    Color,
+    JsonOut,
+    Lang,
+    Timeout,
+    Width,
+    prepare,
+    report,
+    use_language,
+)
 
 
 def compose(
@@ -41,11 +51,15 @@ def compose(
     timeout: Timeout = 1.0,
     color: Color = None,
     width: Width = None,
+    lang: Lang = None,
 ) -> None:
     """Run FILE's networks and services as a scenario: every ICMP pair, every published or exposed port from every
     other endpoint, every service name from every container; with --expect, compared with your matrix."""
     from netlab import compose as importer
+    from netlab import runner
+    from netlab.options import RunOptions
 
+    use_language(lang)
     use_color = sys.stdout.isatty() if color is None else color
     imported = importer.load(file, project, keep_subnets=keep_subnets)
     options = RunOptions(

@@ -7,11 +7,8 @@ from typing import Annotated
 
 import typer
 
-from netlab import loader
-from netlab.cli.run import Width
-from netlab.report import explain as explain_report
+from netlab.cli.run import Lang, Width, use_language
 from netlab.report import fit
-from netlab.report.files import check_output, write_output
 
 
 def explain(
@@ -21,9 +18,15 @@ def explain(
     ] = True,
     svg: Annotated[str | None, typer.Option("--svg", help="also draw the topology into FILE (SVG, Graphviz)")] = None,
     width: Width = None,
+    lang: Lang = None,
 ) -> None:
     """Tell SCENARIO's story without deploying: the lecture's claims it checks, the topology, what gets
     built (with the commands), the stages and the predicted matrices."""
+    from netlab import loader
+    from netlab.report import explain as explain_report
+    from netlab.report.files import check_output, write_output
+
+    use_language(lang)
     topology = loader.load(scenario)
     if svg:
         check_output(svg, needs_graphviz=True)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from netlab import runner
+from netlab import i18n
 from netlab.errors import UsageError
-from netlab.options import Narrator, RunOptions
-from netlab.report import console, fit
-from netlab.result import Result
+from netlab.report import fit
+
+if TYPE_CHECKING:  # imported where used: `netlab --help` and the other commands do without them
+    from netlab.options import Narrator, RunOptions
+    from netlab.result import Result
 
 BackendOpt = Annotated[
     str | None, typer.Option("--backend", "-b", help="auto | netns | docker (default: netns; docker with --node)")
@@ -39,6 +41,24 @@ Width = Annotated[
         "else the terminal's width, else 100)",
     ),
 ]
+Lang = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        help="en | ru: the language of the narration, the claims and the report's headings (default: from "
+        "LANGUAGE, LC_ALL, LC_MESSAGES or LANG; ru_RU.UTF-8 speaks Russian)",
+    ),
+]
+
+
+def use_language(lang: str | None) -> None:
+    """`--lang` (else the environment's language) for what this command prints; exit 2 on an unknown one."""
+    try:
+        i18n.use(lang)
+    except ValueError as e:
+        raise UsageError(f"--lang {lang}: netlab speaks {' and '.join(i18n.LANGUAGES)}") from e
+
+
 #: `--check predicted` (and `--check=predicted`) arrive as this flag: netlab/cli/__init__.py rewrites them, as click
 #: has no option that is a flag alone and takes a value after it
 CheckPredicted = Annotated[
@@ -72,6 +92,8 @@ def report(
     """Print the report (`--check`: the tables only; the prediction where asked for or where `predicted`), fitted
     to the terminal (`width`: --width), and leave with the exit code: 1 where an expectation failed or, with
     `--check predicted`, a cell differs from Docker's rules."""
+    from netlab.report import console
+
     shown = predicted or check_predicted
     columns = fit.width(width)
     text = (
@@ -108,6 +130,7 @@ def run(
     timeout: Timeout = 1.0,
     color: Color = None,
     width: Width = None,
+    lang: Lang = None,
     image: Annotated[str | None, typer.Option("--image", help="docker backend: probe image to use")] = None,
     parent: Annotated[
         str | None, typer.Option("--parent", help="docker backend: a real NIC as macvlan/ipvlan parent (explicit only)")
@@ -204,6 +227,10 @@ def run(
     ] = False,
 ) -> None:
     """Deploy SCENARIO, measure the reachability matrix after every stage and compare with its expectations."""
+    from netlab import runner
+    from netlab.options import RunOptions
+
+    use_language(lang)
     use_color = sys.stdout.isatty() if color is None else color
     if pause is not None and (pause < 0 or not step):
         raise UsageError("--pause takes seconds >= 0 and goes with --step")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from netlab.i18n import N_
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -38,8 +40,10 @@ CLAIMS = [
         "Unless NAT is disabled, not hosted on the parent interface network for return communications, "
         "so needs a host route to get back to container.",
         {"nat": True, "peer-to-container": False, "broadcast-domain": False},
-        "scenario bridge_nonat shows the other half: masquerade off, the peer sees the container's address "
-        "and reaches it once it routes the subnet via the host",
+        N_(
+            "scenario bridge_nonat shows the other half: masquerade off, the peer sees the container's address "
+            "and reaches it once it routes the subnet via the host"
+        ),
     ),
     Claim(
         "bridge.host-access", "bridge", "Host system has network access to the container.", {"host-to-container": True}
@@ -50,7 +54,10 @@ CLAIMS = [
         "bridge",
         "Allows microsegmentation.",
         {"cross-network": False},
-        "isolation between bridge networks; scenario bridge_icc shows icc=false separating containers of one network",
+        N_(
+            "isolation between bridge networks; scenario bridge_icc shows icc=false separating containers of one "
+            "network"
+        ),
     ),
     Claim(
         "host.parent-interfaces",
@@ -70,8 +77,10 @@ CLAIMS = [
         "host",
         "Explicit assignment required.",
         {"port-clash": True},
-        "scenario host: h2 cannot bind port 8081, which h1 holds, and answers on the 8082 assigned to it; h1's "
-        "-p 9000:9000 is discarded, as Docker warns",
+        N_(
+            "scenario host: h2 cannot bind port 8081, which h1 holds, and answers on the 8082 assigned to it; h1's "
+            "-p 9000:9000 is discarded, as Docker warns"
+        ),
     ),
     Claim(
         "macvlan.independent",
@@ -85,15 +94,17 @@ CLAIMS = [
         "Host system does NOT have network access to the container via bridge, "
         "but may use alternative interface for connectivity.",
         {"host-to-container": False},
-        "the alternative interface is the shim stage of scenario macvlan: a macvlan of the host's own",
+        N_("the alternative interface is the shim stage of scenario macvlan: a macvlan of the host's own"),
     ),
     Claim(
         "macvlan.no-iptables",
         "macvlan",
         "No IPTables.",
         {"iptables": False},
-        "in the host's namespace; inside each container Docker's embedded DNS still has its nat rules "
-        "(evidence.container_firewall), as on every user-defined network",
+        N_(
+            "in the host's namespace; inside each container Docker's embedded DNS still has its nat rules "
+            "(evidence.container_firewall), as on every user-defined network"
+        ),
     ),
     Claim(
         "macvlan.vlan",
@@ -101,8 +112,10 @@ CLAIMS = [
         "этот драйвер дает контейнерам прямой доступ к интерфейсу и суб-интерфейсу (vlan) хоста. "
         "Также он разрешает транкинг.",
         {"vlan-trunk": True},
-        "the lecture's driver list (in Russian); scenario macvlan_vlan: macvlan networks on parent=lan0.50 and "
-        "lan0.60 of one trunk",
+        N_(
+            "the lecture's driver list (in Russian); scenario macvlan_vlan: macvlan networks on parent=lan0.50 and "
+            "lan0.60 of one trunk"
+        ),
         scenario="macvlan_vlan",
         english="This driver gives containers direct access to the host's interface and sub-interface (vlan). "
         "It also allows trunking.",
@@ -112,29 +125,36 @@ CLAIMS = [
         "ipvlan",
         "Containers can reach each other, even on different subnets as long as they are on the same parent interface.",
         {"same-network": True},
-        "the scenario's network has two subnets on one parent; same-network covers c1 -> c3 across them",
+        N_("the scenario's network has two subnets on one parent; same-network covers c1 -> c3 across them"),
     ),
     Claim(
         "ipvlan.router",
         "ipvlan",
         "Host interface acts as a router but no route advertisement.",
         {"peer-to-container": False, "nat": False},
-        "the lan learns no route: the scenario's route stage adds one on the peer, then it reaches them",
+        N_("the lan learns no route: the scenario's route stage adds one on the peer, then it reaches them"),
     ),
     Claim(
         "ipvlan.iptables",
         "ipvlan",
         "IPTables use but experimental-ish.",
         {"iptables": True},
-        "outdated: Docker 20.10 writes no iptables rules for ipvlan networks, and the driver left "
-        "experimental in 19.03 (docs/drivers.md, Ipvlan)",
+        N_(
+            "outdated: Docker 20.10 writes no iptables rules for ipvlan networks, and the driver left "
+            "experimental in 19.03 (docs/drivers.md, Ipvlan)"
+        ),
     ),
     Claim(
         "overlay.multi-host",
         "overlay",
-        "Builds networks across several Docker hosts (usually a Swarm); containers have their own addresses "
-        "and subnets and exchange data directly even on different physical hosts.",
+        "этот драйвер позволяет строить сети на нескольких хостах с Docker (обычно на Docker Swarm кластере). У "
+        "контейнеров также есть свои адреса сети и подсети, и они могут напрямую обмениваться данными, даже если они "
+        "располагаются физически на разных хостах",
         {"spans-hosts": True, "same-network": True},
+        N_("the lecture's driver list (in Russian)"),
+        english="This driver builds networks across several Docker hosts (usually a Docker Swarm cluster). "
+        "Containers also have their own network addresses and subnets, and they can exchange data directly even "
+        "when they are physically on different hosts.",
     ),
 ]
 

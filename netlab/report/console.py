@@ -10,6 +10,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from netlab import i18n
+from netlab.i18n import _
 from netlab.model.results import Observation, Outcome
 from netlab.model.topology import Stage
 from netlab.report.shape import Result
@@ -37,7 +39,7 @@ def table(title: str, names: Sequence[str], grid: Grid, color: bool = False, num
     label = max([len(n) for n in names] + [len(title)])
     # a column is as wide as its name or its widest cell (`Xa` with --why), plus one space before it
     widths = [
-        max([len(h), 1] + [len(v) for (_, d), v in grid.items() if d == n]) + 1
+        max([len(h), 1] + [len(v) for (_src, d), v in grid.items() if d == n]) + 1
         for n, h in zip(names, heads, strict=True)
     ]
     head = title.ljust(label) + " " + "".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))
@@ -53,7 +55,7 @@ def table(title: str, names: Sequence[str], grid: Grid, color: bool = False, num
 
 def legend(names: Sequence[str]) -> str:
     """Which name each numbered column stands for."""
-    return "columns: " + "  ".join(f"{i}={n}" for i, n in enumerate(names, 1))
+    return _("columns: {legend}").format(legend="  ".join(f"{i}={n}" for i, n in enumerate(names, 1)))
 
 
 def _side_by_side(
@@ -109,7 +111,7 @@ def why_lines(observations: Sequence[Observation], color: bool) -> list[str]:
     letters = why_letters(observations)
     if not letters:
         return []
-    out = ["  why (the letters in the observed table):"]
+    out = ["  " + _("why (the letters in the observed table):")]
     seen: set[tuple[str, str, str]] = set()
     for o in observations:
         key = (o.src, o.dst, str(o.probe))
@@ -137,26 +139,33 @@ def stage_tables(
         if grid != "icmp" and not any(str(o.probe) == grid for o in observations):
             continue
         if out:
-            out += ["", f"over IPv6 ({grid})"]
+            out += ["", _("over IPv6 ({probe})").format(probe=grid)]
         out += _grids(grid, names, observations, checks, color, label, letters, width)
     others = [c for c in checks if str(c.expectation.probe) not in GRID_PROBES]
     if others:
         width_p = max(len(str(c.expectation.probe)) for c in others)
         width_e = max(len(f"{c.expectation.src} -> {c.expectation.dst}") for c in others)
-        w = max(8, len(label))
-        out += ["", f"{'probe'.ljust(width_p)}  {'pair'.ljust(width_e)}  {label.ljust(w)} observed diff"]
+        caption, seen_head, diff_head = _caption(label), _caption("observed"), _caption("diff")
+        w, w_seen, w_diff = max(8, len(caption)), max(8, len(seen_head)), max(4, len(diff_head))
+        heads = f"{_('probe').ljust(width_p)}  {_('pair').ljust(width_e)}  {caption.ljust(w)}"
+        out += ["", f"{heads} {seen_head.ljust(w_seen)} {diff_head}"]
         for c in others:
             pair = f"{c.expectation.src} -> {c.expectation.dst}"
             mark = _diff_mark(c).strip()
             sym = c.observed.symbol + letters.get((c.expectation.src, c.expectation.dst, str(c.expectation.probe)), "")
-            seen = sym.center(8) if mark else sym.center(8).rstrip()
+            seen = sym.center(w_seen) if mark else sym.center(w_seen).rstrip()
             out.append(
                 f"{str(c.expectation.probe).ljust(width_p)}  {pair.ljust(width_e)}  "
                 f"{_paint(c.expected.symbol.center(w), color)} {_paint(seen, color)}"
-                + (f" {_paint(mark.center(4), color)}" if mark else "")
+                + (f" {_paint(mark.center(w_diff), color)}" if mark else "")
             )
     expected_cells = {(c.expectation.src, c.expectation.dst, str(c.expectation.probe)) for c in others}
-    nothing = "nothing expected" if label == "expected" else f"nothing {label}"
+    if label == "expected":
+        nothing = _("nothing expected")
+    elif label == "predicted":
+        nothing = _("nothing predicted")
+    else:
+        nothing = _("nothing {label}").format(label=_caption(label))
     out += measured_lines(stage, observations, expected_cells, nothing)
     out.append("")
     return out
@@ -164,6 +173,13 @@ def stage_tables(
 
 #: the probes shown as a grid of every pair (the others one row per cell)
 GRID_PROBES = ("icmp", "icmp6")
+
+
+def _caption(label: str) -> str:
+    """A grid's or column's caption in the language in use; the code keeps the English label
+    ("expected", "predicted", "observed", "diff") as its key."""
+    captions = {"expected": _("expected"), "predicted": _("predicted"), "observed": _("observed"), "diff": _("diff")}
+    return captions.get(label, label)
 
 
 def _grids(
@@ -192,8 +208,8 @@ def _grids(
     for (src, dst, p), letter in letters.items():
         if p == probe and observed.get((src, dst)) in ("X", "."):
             observed[(src, dst)] += letter
-    grids = ((label, expected), ("observed", observed), ("diff", diff))
-    numbered = max(len(line) for line in table("observed", names, observed)) > width
+    grids = ((_caption(label), expected), (_caption("observed"), observed), (_caption("diff"), diff))
+    numbered = max(len(line) for line in table(_caption("observed"), names, observed)) > width
     blocks = [table(t, names, g, color, numbered) for t, g in grids]
     plain = [max(len(line) for line in table(t, names, g, False, numbered)) for t, g in grids]
     return ([legend(names)] if numbered else []) + _side_by_side(blocks, plain_width=plain, width=width)
@@ -203,16 +219,20 @@ def measured_lines(
     stage: Stage,
     observations: Sequence[Observation],
     expected: set[tuple[str, str, str]],
-    nothing: str = "nothing expected",
+    nothing: str | None = None,
 ) -> list[str]:
-    """The tcp, udp and dns cells the stage measures with no outcome expected (`s.measure`), one row each."""
+    """The tcp, udp and dns cells the stage measures with no outcome expected (`s.measure`), one row each;
+    `nothing`: what the header says of them (default "nothing expected", in the language in use)."""
     wanted = {(m.src, m.dst, str(m.probe)) for m in stage.measurements if str(m.probe) not in GRID_PROBES} - expected
     rows = [o for o in observations if (o.src, o.dst, str(o.probe)) in wanted]
     if not rows:
         return []
     width_p = max(len(str(o.probe)) for o in rows)
     width_e = max(len(f"{o.src} -> {o.dst}") for o in rows)
-    out = ["", f"{'probe'.ljust(width_p)}  {'pair'.ljust(width_e)}  measured ({nothing})"]
+    if nothing is None:
+        nothing = _("nothing expected")
+    measured = _("measured ({nothing})").format(nothing=nothing)
+    out = ["", f"{_('probe').ljust(width_p)}  {_('pair').ljust(width_e)}  {measured}"]
     for o in rows:
         pair = f"{o.src} -> {o.dst}"
         out.append(f"{str(o.probe).ljust(width_p)}  {pair.ljust(width_e)}  {o.outcome.symbol}  {o.detail}")
@@ -221,8 +241,16 @@ def measured_lines(
 
 def _detail(c: Check) -> str:
     if c.undecided:
-        return c.reason or f"not judged: this run cannot tell whether {c.condition} holds here"
-    return c.observation.detail if c.observation else "not measured"
+        return c.reason or _("not judged: this run cannot tell whether {condition} holds here").format(
+            condition=c.condition
+        )
+    return c.observation.detail if c.observation else _("not measured")
+
+
+def _outcome(o: Outcome | str) -> str:
+    """An outcome's word (reachable, unreachable, error) in the language in use."""
+    words = {"reachable": _("reachable"), "unreachable": _("unreachable"), "error": _("error")}
+    return words.get(str(o), str(o))
 
 
 def condition_lines(checks: Sequence[Check]) -> list[str]:
@@ -232,7 +260,10 @@ def condition_lines(checks: Sequence[Check]) -> list[str]:
         if c.condition and not c.undecided:
             e = c.expectation
             by.setdefault(c.condition, []).append(f"{e.src} -> {e.dst} {e.probe}")
-    return [f"  on this host ({cond}): {', '.join(cells)}" for cond, cells in by.items()]
+    return [
+        "  " + _("on this host ({condition}): {cells}").format(condition=cond, cells=", ".join(cells))
+        for cond, cells in by.items()
+    ]
 
 
 def environment_lines(env: dict[str, Any], dual_stack: bool = False) -> list[str]:
@@ -241,27 +272,34 @@ def environment_lines(env: dict[str, Any], dual_stack: bool = False) -> list[str
     out = []
     if env.get("engine"):
         proxy = env.get("userland_proxy")
-        extra = [f"userland proxy {proxy}"] if proxy else []
+        extra = [_("userland proxy {proxy}").format(proxy=proxy)] if proxy else []
         if dual_stack and env.get("ip6tables"):
             extra.append(f"ip6tables {env['ip6tables']}")
         options = env.get("daemon_options") or {}
         if options:
-            extra.append("daemon " + " ".join(f"{k}={v}" for k, v in sorted(options.items())))
-        out.append(f"engine: {env['engine']}" + (f" ({'; '.join(extra)})" if extra else ""))
+            extra.append(_("daemon {options}").format(options=" ".join(f"{k}={v}" for k, v in sorted(options.items()))))
+        out.append(_("engine: {engine}").format(engine=env["engine"]) + (f" ({'; '.join(extra)})" if extra else ""))
         if env.get("engine_chosen") and env["engine_chosen"] != "as asked":
-            out.append(f"  chosen: {env['engine_chosen']} (--engine and --forward-policy choose others)")
+            chosen = _("chosen: {chosen} (--engine and --forward-policy choose others)")
+            out.append("  " + chosen.format(chosen=env["engine_chosen"]))
     for node, facts in (env.get("nodes") or {}).items():
         nf = facts.get("bridge_nf_call_iptables")
         six = ""
         if dual_stack:
-            six = (
-                f"; IPv6 forwarding {facts.get('ipv6_forwarding')}, "
-                f"FORWARD policy {facts.get('forward_policy6') or 'ACCEPT (no ip6tables filter table)'}"
+            six = _("; IPv6 forwarding {forwarding}, FORWARD policy {policy}").format(
+                forwarding=facts.get("ipv6_forwarding"),
+                policy=facts.get("forward_policy6") or _("ACCEPT (no ip6tables filter table)"),
             )
         out.append(
-            f"node {node}: FORWARD policy {facts.get('forward_policy') or 'unknown (rules not read)'}, "
-            f"ip_forward {facts.get('ip_forward')}, "
-            f"bridge-nf-call-iptables {nf if nf is not None else 'missing'}{six}"
+            _(
+                "node {node}: FORWARD policy {policy}, ip_forward {ip_forward}, bridge-nf-call-iptables {nf}{ipv6}"
+            ).format(
+                node=node,
+                policy=facts.get("forward_policy") or _("unknown (rules not read)"),
+                ip_forward=facts.get("ip_forward"),
+                nf=nf if nf is not None else _("missing"),
+                ipv6=six,
+            )
         )
     return out
 
@@ -271,36 +309,40 @@ def render(r: Result, color: bool = False, predicted: bool = False, width: int =
     t = r.topology
     names = list(r.endpoints)
     env = r.environment
-    runner = " in user-mode Linux" if env.get("kernel_runner") == "uml" else ""
+    runner = " " + _("in user-mode Linux") if env.get("kernel_runner") == "uml" else ""
     lines = [
-        f"{_bold('netlab run ' + t.name, color)}: {t.title}",
-        f"backend: {r.backend}  kernel: {env.get('kernel', '?')}{runner}  firewall: {env.get('firewall', '?')}  "
-        f"run: {r.run}",
+        f"{_bold('netlab run ' + t.name, color)}: {_(t.title)}",
+        _("backend: {backend}  kernel: {kernel}{runner}  firewall: {firewall}  run: {run}").format(
+            backend=r.backend,
+            kernel=env.get("kernel", "?"),
+            runner=runner,
+            firewall=env.get("firewall", "?"),
+            run=r.run,
+        ),
     ]
     lines += environment_lines(env, t.dual_stack)
     docker_said = env.get("docker_warnings") or {}
     if docker_said:  # the daemon's own words (the docker backend), in place of netlab's rendering of them
-        lines += [f"warning (Docker, container {c!r}): {w}" for c, ws in sorted(docker_said.items()) for w in ws]
+        lines += [
+            _("warning (Docker, container {container!r}): {warning}").format(container=c, warning=w)
+            for c, ws in sorted(docker_said.items())
+            for w in ws
+        ]
     else:
-        lines += [f"warning: {w}" for w in t.warnings]
+        lines += [_("warning: {warning}").format(warning=w) for w in t.warnings]
     for stage in t.stages:
         checks = r.verdict.stage(stage.name)
         obs = [o for o in r.observations if o.stage == stage.name]
-        head = f"stage {stage.name}" + (f": {stage.doc}" if stage.doc else "")
-        lines += ["", _bold(head, color)]
+        lines += ["", _bold(_stage_head(stage), color)]
         lines += stage_tables(stage, names, obs, checks, color, width=width)
         for c in checks:
             if c.ok:
                 continue
             e = c.expectation
-            detail = _detail(c)
             addr = f" ({c.observation.address})" if c.observation and c.observation.address else ""
-            mark = _red("WRONG", color) if not c.error else _yellow("ERROR", color)
-            lines.append(
-                f"  {mark} {e.src} -> {e.dst}{addr} {e.probe}: expected {c.expected}, observed {c.observed} ({detail})"
-            )
+            lines.append("  " + _wrong_line(c, addr, color))
             if e.claim:
-                lines.append(f"        claim: {e.claim}")
+                lines.append("        " + _("claim: {claim}").format(claim=_(e.claim)))
         lines += condition_lines(checks)
         lines += why_lines(obs, color)
         lines += firewall_lines(r.evidence.get("firewall", {}).get(stage.name, {}), color)
@@ -310,44 +352,79 @@ def render(r: Result, color: bool = False, predicted: bool = False, width: int =
     claims = [c for c in r.verdict.checks if c.expectation.claim]
     seen = {(x["stage"], x["src"], x["dst"], x["probe"]): x["facts"] for x in r.evidence.get("cells", [])}
     if claims:
-        lines += ["", _bold("claims", color)]
+        lines += ["", _bold(_("claims"), color)]
         for c in claims:
             e = c.expectation
-            mark = _green("held  ", color) if c.ok else _red("FAILED", color)
-            where = f"; where {c.condition}" if c.condition else ""  # a claim that depends on the host or version
-            lines.append(f"  {mark} {e.claim}  [{e.src} -> {e.dst} {e.probe}{where}]")
-            lines += [f"         seen: {fact}" for fact in seen.get((e.stage, e.src, e.dst, str(e.probe)), [])]
+            mark = _green(_held(), color) if c.ok else _red(_failed(), color)
+            # a claim that depends on the host or version
+            where = _("; where {condition}").format(condition=c.condition) if c.condition else ""
+            lines.append(f"  {mark} {_(e.claim or '')}  [{e.src} -> {e.dst} {e.probe}{where}]")
+            facts = seen.get((e.stage, e.src, e.dst, str(e.probe)), [])
+            lines += ["         " + _("seen: {fact}").format(fact=fact) for fact in facts]
     if r.claims:
-        lines += ["", _bold("the lecture's claims, checked on the evidence", color)]
+        lines += ["", _bold(_("the lecture's claims, checked on the evidence"), color)]
         for lc in r.claims:
             good = lc["as_expected"]
             if lc["held"] is None:
-                mark = _yellow("NOT MEASURED", color)
+                mark = _yellow(_("NOT MEASURED"), color)
             elif lc["expected"]:
-                mark = _green("held  ", color) if good else _red("FAILED", color)
+                mark = _green(_held(), color) if good else _red(_failed(), color)
             else:  # the scenario shows the lecture wrong
-                mark = _green("wrong, as expected", color) if good else _red("HELD, expected wrong", color)
-            lines.append(f"  {mark} {lc['driver']}: {lc['wording']}")
-            if lc.get("english"):
+                mark = _green(_("wrong, as expected"), color) if good else _red(_("HELD, expected wrong"), color)
+            lines.append(f"  {mark} {lc['driver']}: {lc['wording']}")  # the lecture's own words, never translated
+            if lc.get("english") and i18n.language() == "en":
                 lines.append(f"         (in English: {lc['english']})")
             lines += [f"         {k}: {v['evidence']}" for k, v in lc["measured"].items()]
             if lc["note"] and not lc["expected"]:
-                lines.append(f"         ({lc['note']})")
+                lines.append(f"         ({_(lc['note'])})")
     if predicted:
         lines += ["", *prediction_lines(r, color, width)]
     if r.host_changes:
-        lines += ["", _red("warning: the machine's own sysctls differ after the run (netlab writes none):", color)]
+        lines += ["", _red(_("warning: the machine's own sysctls differ after the run (netlab writes none):"), color)]
         lines += [f"  {change}" for change in r.host_changes]
     tm = r.timings
-    lines += [
-        "",
-        f"{r.verdict.summary()}{_claims_summary(r)}  "
-        f"(backend {r.backend}{runner}; deploy {tm.get('deploy_s', 0):.2f} s, "
-        f"probe {tm.get('probe_s', 0):.2f} s, "
-        + (f"why {tm['why_s']:.2f} s, " if "why_s" in tm else "")
-        + f"destroy {tm.get('destroy_s', 0):.2f} s)",
-    ]
+    spent = [_("deploy {seconds:.2f} s").format(seconds=tm.get("deploy_s", 0))]
+    spent.append(_("probe {seconds:.2f} s").format(seconds=tm.get("probe_s", 0)))
+    if "why_s" in tm:
+        spent.append(_("why {seconds:.2f} s").format(seconds=tm["why_s"]))
+    spent.append(_("destroy {seconds:.2f} s").format(seconds=tm.get("destroy_s", 0)))
+    timings = _("(backend {backend}{runner}; {timings})").format(
+        backend=r.backend, runner=runner, timings=", ".join(spent)
+    )
+    lines += ["", f"{r.verdict.summary()}{_claims_summary(r)}  {timings}"]
     return "\n".join(lines) + "\n"
+
+
+def _stage_head(stage: Stage) -> str:
+    """`stage NAME: what it does` (the doc of a bundled scenario in the language in use)."""
+    if stage.doc:
+        return _("stage {name}: {doc}").format(name=stage.name, doc=_(stage.doc))
+    return _("stage {name}").format(name=stage.name)
+
+
+def _held() -> str:
+    """The mark of a claim that held, as wide as that of one that failed (the claims' words line up)."""
+    return _("held").ljust(len(_("FAILED")))
+
+
+def _failed() -> str:
+    return _("FAILED").ljust(len(_("held")))
+
+
+def _wrong_line(c: Check, address: str, color: bool) -> str:
+    """A wrong cell: `WRONG a -> b icmp: expected reachable, observed unreachable (detail)`."""
+    mark = _red(_("WRONG"), color) if not c.error else _yellow(_("ERROR"), color)
+    e = c.expectation
+    return _("{mark} {src} -> {dst}{address} {probe}: expected {expected}, observed {observed} ({detail})").format(
+        mark=mark,
+        src=e.src,
+        dst=e.dst,
+        address=address,
+        probe=e.probe,
+        expected=_outcome(c.expected),
+        observed=_outcome(c.observed),
+        detail=_detail(c),
+    )
 
 
 def prediction_lines(r: Result, color: bool = False, width: int = WIDTH) -> list[str]:
@@ -356,31 +433,49 @@ def prediction_lines(r: Result, color: bool = False, width: int = WIDTH) -> list
     p = r.predicted()
     names = list(r.endpoints)
     facts = ", ".join(
-        f"node {n}: FORWARD policy {f.get('forward_policy') or 'unknown'}"
+        _("node {node}: FORWARD policy {policy}").format(node=n, policy=f.get("forward_policy") or _("unknown"))
         for n, f in (r.environment.get("nodes") or {}).items()
     )
     if r.topology.dual_stack and r.environment.get("ip6tables"):
         facts = ", ".join(x for x in (f"ip6tables {r.environment['ip6tables']}", facts) if x)
-    head = f"predicted from Docker's rules (engine {p.engine or 'unknown'}" + (f"; {facts}" if facts else "") + ")"
+    head = _("predicted from Docker's rules (engine {engine}{facts})").format(
+        engine=p.engine or _("unknown"), facts=f"; {facts}" if facts else ""
+    )
     lines = [_bold(head, color)]
     for stage in p.topology.stages:
         checks = p.verdict.stage(stage.name)
         obs = [o for o in r.observations if o.stage == stage.name]
-        lines += ["", _bold(f"stage {stage.name}, predicted", color)]
+        lines += ["", _bold(_("stage {name}, predicted").format(name=stage.name), color)]
         lines += stage_tables(stage, names, obs, checks, color, label="predicted", width=width)
         for c in checks:
             if c.ok:
                 continue
             e = c.expectation
             addr = f" ({e.address})" if e.address else ""
-            mark = _red("DIFFERS", color) if not c.error else _yellow("ERROR", color)
-            lines.append(f"  {mark} {e.src} -> {e.dst}{addr} {e.probe}: predicted {c.expected}, measured {c.observed}")
-            lines.append(f"        Docker's rule: {p.why(e.stage, e.src, e.dst, str(e.probe), e.address)}")
-            lines.append(f"        measured: {p.evidence(c)}")
+            mark = _red(_("DIFFERS"), color) if not c.error else _yellow(_("ERROR"), color)
+            differs = _("{mark} {src} -> {dst}{address} {probe}: predicted {predicted}, measured {measured}")
+            lines.append(
+                "  "
+                + differs.format(
+                    mark=mark,
+                    src=e.src,
+                    dst=e.dst,
+                    address=addr,
+                    probe=e.probe,
+                    predicted=_outcome(c.expected),
+                    measured=_outcome(c.observed),
+                )
+            )
+            rule = p.why(e.stage, e.src, e.dst, str(e.probe), e.address)
+            lines.append("        " + _("Docker's rule: {rule}").format(rule=rule))
+            lines.append("        " + _("measured: {evidence}").format(evidence=p.evidence(c)))
         for cell in p.unpredicted:
             if cell.stage == stage.name:
-                lines.append(f"  not predicted: {cell.src} -> {cell.dst} {cell.probe}: {cell.reason}")
-    lines += ["", f"prediction: {p.summary()}"]
+                unpredicted = _("not predicted: {src} -> {dst} {probe}: {reason}")
+                lines.append(
+                    "  " + unpredicted.format(src=cell.src, dst=cell.dst, probe=cell.probe, reason=cell.reason)
+                )
+    lines += ["", _("prediction: {summary}").format(summary=p.summary())]
     return lines
 
 
@@ -394,25 +489,29 @@ def render_check(r: Result, color: bool = False, predicted: bool = False, width:
     rules' prediction too (`--check predicted`)."""
     t = r.topology
     names = list(r.endpoints)
-    lines = [f"{_bold('netlab run ' + t.name, color)} --check (backend {r.backend}, run {r.run})"]
+    lines = [
+        _bold("netlab run " + t.name, color)
+        + " "
+        + _("--check (backend {backend}, run {run})").format(backend=r.backend, run=r.run)
+    ]
     for stage in t.stages if r.verdict.checks or not predicted else ():  # nothing expected: the prediction only
         checks = r.verdict.stage(stage.name)
         obs = [o for o in r.observations if o.stage == stage.name]
-        lines += ["", _bold(f"stage {stage.name}", color)]
+        lines += ["", _bold(_("stage {name}").format(name=stage.name), color)]
         lines += stage_tables(stage, names, obs, checks, color, width=width)
         for c in checks:
             if not c.ok:
-                e = c.expectation
-                detail = _detail(c)
-                mark = _red("WRONG", color) if not c.error else _yellow("ERROR", color)
-                lines.append(
-                    f"  {mark} {e.src} -> {e.dst} {e.probe}: expected {c.expected}, observed {c.observed} ({detail})"
-                )
+                lines.append("  " + _wrong_line(c, "", color))
         lines += why_lines(obs, color)
     if predicted:
         lines += ["", *prediction_lines(r, color, width)]
     v = r.verdict
-    lines += ["", f"{v.correct} correct, {v.wrong} wrong, {v.errors} errors"]
+    lines += [
+        "",
+        _("{correct} correct, {wrong} wrong, {errors} errors").format(
+            correct=v.correct, wrong=v.wrong, errors=v.errors
+        ),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -424,34 +523,38 @@ def firewall_lines(nodes: dict[str, Any], color: bool) -> list[str]:
             out += [
                 "",
                 _bold(
-                    f"firewall of {node} ({found.get('tool')}): the rules naming what was measured (read only)", color
+                    _("firewall of {node} ({tool}): the rules naming what was measured (read only)").format(
+                        node=node, tool=found.get("tool")
+                    ),
+                    color,
                 ),
             ]
             for table, chains in found.get("rules", {}).items():
                 for chain_rules in chains.values():
                     out += [f"  {table:<7}   {rule}" for rule in chain_rules]
             if not found.get("rules"):
-                out.append("  (none)")
+                out.append("  " + _("(none)"))
             continue
         changes = found.get("changes", {})
         tool = found.get("tool", "iptables")
         if not changes:
             why = (
-                " (not read again: this stage's actions make Docker write no rule)"
+                " " + _("(not read again: this stage's actions make Docker write no rule)")
                 if found.get("read") is False
                 else ""
             )
-            out += ["", f"firewall of {node} ({tool}): no change{why}"]
+            out += ["", _("firewall of {node} ({tool}): no change{why}").format(node=node, tool=tool, why=why)]
             continue
-        out += ["", _bold(f"firewall of {node} ({tool}): rules added (+) and removed (-)", color)]
+        heading = _("firewall of {node} ({tool}): rules added (+) and removed (-)").format(node=node, tool=tool)
+        out += ["", _bold(heading, color)]
         w = max(7, *(len(table) for table in changes))
         for table, entry in changes.items():
             for chain in entry.get("chains_created", []):
-                out.append(f"  {table:<{w}} + chain {chain}")
+                out.append(f"  {table:<{w}} + " + _("chain {chain}").format(chain=chain))
             for chain in entry.get("chains_deleted", []):
-                out.append(f"  {table:<{w}} - chain {chain}")
+                out.append(f"  {table:<{w}} - " + _("chain {chain}").format(chain=chain))
             for chain, change in entry.get("policies", {}).items():
-                out.append(f"  {table:<{w}}   policy {chain}: {change}")
+                out.append(f"  {table:<{w}}   " + _("policy {chain}: {change}").format(chain=chain, change=change))
             for sign, key in (("+", "added"), ("-", "removed")):
                 for rules in entry.get(key, {}).values():
                     out += [f"  {table:<{w}} {sign} {rule}" for rule in rules]
@@ -464,7 +567,7 @@ def container_firewall_lines(containers: dict[str, Any], color: bool) -> list[st
     changed = {c: v for c, v in containers.items() if v.get("changes")}
     if not changed:
         return []
-    out = ["", _bold("rules inside containers (Docker's embedded DNS: each container's own nat table)", color)]
+    out = ["", _bold(_("rules inside containers (Docker's embedded DNS: each container's own nat table)"), color)]
     shown: dict[str, str] = {}  # rule shape (ports blanked) -> first container showing it
     for name, found in changed.items():
         rules = [
@@ -477,7 +580,8 @@ def container_firewall_lines(containers: dict[str, Any], color: bool) -> list[st
         shape = re.sub(r"\b\d{4,5}\b", "N", "\n".join(rules))
         ports = sorted(set(re.findall(r"127\.0\.0\.11:(\d+)", "\n".join(rules))))
         if shape in shown:
-            out.append(f"  {name}: the same as {shown[shape]}, resolver ports {', '.join(ports) or '-'}")
+            same = _("{container}: the same as {other}, resolver ports {ports}")
+            out.append("  " + same.format(container=name, other=shown[shape], ports=", ".join(ports) or "-"))
             continue
         shown[shape] = name
         out.append(f"  {name} ({found.get('tool', 'iptables')}):")
@@ -496,10 +600,14 @@ def route_lines(r: Result, stage: str, color: bool) -> list[str]:
     if not shown:
         return []
     width = max(len(n) for n in shown)
-    out = ["", _bold(f"routes and neighbours after stage {stage}" + (" (what changed)" if before else ""), color)]
+    if before:
+        heading = _("routes and neighbours after stage {stage} (what changed)").format(stage=stage)
+    else:
+        heading = _("routes and neighbours after stage {stage}").format(stage=stage)
+    out = ["", _bold(heading, color)]
     for name in shown:
         rows = table_rows(now[name])
-        for i, row in enumerate(rows or ["(none)"]):
+        for i, row in enumerate(rows or [_("(none)")]):
             out.append(f"  {(name if i == 0 else '').ljust(width)}  {row}")
     return out
 
@@ -522,19 +630,22 @@ def capture_lines(captures: list[dict[str, Any]], color: bool, most: int = 4) ->
             continue
         pcap = f", {c['pcap']}" if c.get("pcap") else ""
         decoded = c.get("decoded", c["packets"])
-        first = f", the first {decoded} decoded" if decoded < c["packets"] else ""
-        first += " of more (the rest was not kept)" if c.get("truncated") else ""
-        where = f"{c['point']} ({c['interface']}, {c['packets']} packets{first}{pcap})"
+        first = _(", the first {decoded} decoded").format(decoded=decoded) if decoded < c["packets"] else ""
+        first += _(" of more (the rest was not kept)") if c.get("truncated") else ""
+        where = _("{point} ({interface}, {packets} packets{first}{pcap})").format(
+            point=c["point"], interface=c["interface"], packets=c["packets"], first=first, pcap=pcap
+        )
         if not out:
-            out += ["", _bold("captured while probing", color)]
+            out += ["", _bold(_("captured while probing"), color)]
         out.append(f"  {where}")
         if c.get("error"):
-            out.append(f"    error: {c['error']}")
+            out.append("    " + _("error: {error}").format(error=c["error"]))
         if facts.get("sources"):
             seen = ", ".join(f"{a} x{n}" for a, n in facts["sources"].items())
-            out.append(f"    traffic to the lan's peers came from: {seen}")
+            out.append("    " + _("traffic to the lan's peers came from: {sources}").format(sources=seen))
         if facts.get("macs"):
-            out.append("    MACs on the wire: " + ", ".join(f"{a} {m}" for a, m in facts["macs"].items()))
+            macs = ", ".join(f"{a} {m}" for a, m in facts["macs"].items())
+            out.append("    " + _("MACs on the wire: {macs}").format(macs=macs))
         if facts.get("vxlan"):
             out += [f"    VXLAN {what} x{n}" for what, n in facts["vxlan"].items()]
         if facts.get("vlans"):
@@ -542,7 +653,7 @@ def capture_lines(captures: list[dict[str, Any]], color: bool, most: int = 4) ->
         for key, label in (("arp", "ARP"), ("ndp", "NDP")):
             if facts.get(key):
                 asked = list(facts[key])
-                more = f" and {len(asked) - most} more" if len(asked) > most else ""
+                more = _(" and {count} more").format(count=len(asked) - most) if len(asked) > most else ""
                 out.append(f"    {label}: {'; '.join(asked[:most])}{more}")
     return out
 
@@ -560,8 +671,8 @@ def _claims_summary(r: Result) -> str:
         return ""
     good = sum(1 for c in r.claims if c["as_expected"])
     unseen = sum(1 for c in r.claims if c["as_expected"] is None)
-    return f"; {good} of {len(r.claims)} lecture claims as expected" + (
-        f" ({unseen} not measurable here)" if unseen else ""
+    return _("; {good} of {total} lecture claims as expected").format(good=good, total=len(r.claims)) + (
+        _(" ({unseen} not measurable here)").format(unseen=unseen) if unseen else ""
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from netlab import narrate
+from netlab import i18n, narrate
+from netlab.i18n import _
 from netlab.model import conditions
 from netlab.model.claims import BY_ID
 from netlab.model.topology import Topology
@@ -28,67 +29,76 @@ def predicted(t: Topology, stage_index: int) -> list[str]:
     for e in stage.expectations:
         if e.when:
             depends.setdefault((e.src, e.dst, str(e.probe)), []).append(
-                f"{'.' if e.reachable else 'X'} if {conditions.text(e.when)}"
+                _("{mark} if {condition}").format(mark="." if e.reachable else "X", condition=conditions.text(e.when))
             )
     grid = {(e.src, e.dst): "." if e.reachable else "X" for e in plain if str(e.probe) == "icmp"}
     grid.update({(src, dst): "?" for src, dst, probe in depends if probe == "icmp"})
-    out = ["  " + line for line in table("expected", names, grid)] if grid else []
+    out = ["  " + line for line in table(_("expected"), names, grid)] if grid else []
     others = [e for e in plain if str(e.probe) != "icmp"]
     if others:
         width = max(len(str(e.probe)) for e in others)
         out += [""] if out else []
         out += [f"  {str(e.probe).ljust(width)}  {e.src} -> {e.dst}: {'.' if e.reachable else 'X'}" for e in others]
     if depends:
-        out += ["", "  ? depends on the host and the Docker version:"]
-        out += [f"    {probe} {src} -> {dst}: {', '.join(v)}" for (src, dst, probe), v in depends.items()]
-    return out or ["  (no expectations in this stage)"]
+        out += ["", "  " + _("? depends on the host and the Docker version:")]
+        out += [f"    {probe} {src} -> {dst}: {'; '.join(v)}" for (src, dst, probe), v in depends.items()]
+    return out or ["  " + _("(no expectations in this stage)")]
 
 
 def probe_meaning(probe: str) -> str:
     """What a probe is, in one line (explain says it the first time the probe appears)."""
-    kind, _, arg = probe.partition(":")
-    six = kind.endswith("6")
-    family = " over IPv6" if six else ""
-    base = kind.removesuffix("6")
-    if base == "icmp":
-        return f"{probe}: a ping{family} (ICMP echo request, and its reply)"
-    if base == "tcp":
-        return f"{probe}: a TCP handshake{family} to port {arg}, answered by netlab's own listener there"
-    if base == "udp":
-        return (
-            f"{probe}: a UDP datagram{family} to port {arg}, echoed back by netlab's own responder (on port 53 too: "
-            "it is not DNS)"
-        )
-    if base == "dns":
-        record = "AAAA" if six else "A"
-        return f"{probe}: a DNS question for {arg}'s {record} record to the resolver the source really uses"
-    return probe
+    kind, _sep, arg = probe.partition(":")
+    meaning = {
+        "icmp": _("a ping (ICMP echo request, and its reply)"),
+        "icmp6": _("a ping over IPv6 (ICMPv6 echo request, and its reply)"),
+        "tcp": _("a TCP handshake to port {port}, answered by netlab's own listener there"),
+        "tcp6": _("a TCP handshake over IPv6 to port {port}, answered by netlab's own listener there"),
+        "udp": _(
+            "a UDP datagram to port {port}, echoed back by netlab's own responder (on port 53 too: it is not DNS)"
+        ),
+        "udp6": _(
+            "a UDP datagram over IPv6 to port {port}, echoed back by netlab's own responder (on port 53 too: it is "
+            "not DNS)"
+        ),
+        "dns": _("a DNS question for {name}'s A record to the resolver the source really uses"),
+        "dns6": _("a DNS question for {name}'s AAAA record to the resolver the source really uses"),
+    }.get(kind)
+    return f"{probe}: " + meaning.format(port=arg, name=arg) if meaning else probe
 
 
 def render(t: Topology, commands: bool = True) -> str:
-    lines = [f"netlab explain {t.name}: {t.title}"]
+    lines = [f"netlab explain {t.name}: {_(t.title)}"]
     if t.doc:
         lines += ["", *t.doc.strip().splitlines()]
     if t.claims:
-        lines += ["", "the lecture's card, as this scenario checks it"]
+        lines += ["", _("the lecture's card, as this scenario checks it")]
         for claim_id, holds in t.claims:
             c = BY_ID[claim_id]
-            lines.append(f"  {c.driver}: {c.wording}" + ("" if holds else "   <- shown wrong or outdated"))
-            if c.english:
+            lines.append(f"  {c.driver}: {c.wording}" + ("" if holds else "   <- " + _("shown wrong or outdated")))
+            if c.english and i18n.language() == "en":
                 lines.append(f"      (in English: {c.english})")
             if c.note:
-                lines.append(f"      ({c.note})")
-    lines += ["", "topology", *("  " + x for x in narrate.diagram(t))]
-    lines += ["", "what gets built" + (" ($ Docker CLI, # what that does in the kernel)" if commands else "")]
+                lines.append(f"      ({_(c.note)})")
+    lines += ["", _("topology"), *("  " + x for x in narrate.diagram(t))]
+    built = _("what gets built ($ Docker CLI, # what that does in the kernel)") if commands else _("what gets built")
+    lines += ["", built]
+    lines.append(
+        "  "
+        + _(
+            "(predicted: the subnets, addresses, VNIs and MACs of a run alone on its machine; a run beside other "
+            "netlab runs leases subnets further up the pool, and --step shows the ones it uses)"
+        )
+    )
     lines += steps_lines(narrate.deploy_steps(t), commands)
     told: set[str] = set()  # each probe kind is explained the first time it appears
     for i, stage in enumerate(t.stages):
-        lines += ["", f"stage {stage.name}" + (f": {stage.doc}" if stage.doc else "")]
+        head = _("stage {name}: {doc}") if stage.doc else _("stage {name}")
+        lines += ["", head.format(name=stage.name, doc=_(stage.doc))]
         if i:
             lines += steps_lines(narrate.stage_steps(t, stage), commands)
-        lines += ["  predicted (. reachable, X unreachable, - not checked)", *predicted(t, i)]
+        lines += ["  " + _("predicted (. reachable, X unreachable, - not checked)"), *predicted(t, i)]
         fresh = [p for p in dict.fromkeys(str(e.probe) for e in stage.expectations) if p not in told]
         if fresh:
-            lines += ["  probes:", *(f"    {probe_meaning(p)}" for p in fresh)]
+            lines += ["  " + _("probes:"), *(f"    {probe_meaning(p)}" for p in fresh)]
             told.update(fresh)
     return "\n".join(line.rstrip() for line in lines) + "\n"

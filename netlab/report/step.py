@@ -11,6 +11,7 @@ import time
 from typing import Any, TextIO
 
 from netlab import narrate
+from netlab.i18n import N_, _
 from netlab.model.deployed import Endpoint
 from netlab.model.results import Observation
 from netlab.model.topology import Topology
@@ -47,11 +48,12 @@ class StepNarrator:
         self.out.flush()
 
     def _wait(self, what: str) -> None:
+        """`what`: the English words of what comes next (marked with N_), said in the language in use."""
         if self.pause is not None:
-            self._say([f"({what} in {self.pause:g} s)"])
+            self._say([_("({what} in {seconds:g} s)").format(what=_(what), seconds=self.pause)])
             time.sleep(self.pause)
             return
-        self.out.write(f"press Enter to {what} ")
+        self.out.write(_("press Enter to {what}").format(what=_(what)) + " ")
         self.out.flush()
         with contextlib.suppress(OSError, ValueError):  # no terminal to read from: go on
             self.inp.readline()
@@ -62,10 +64,10 @@ class StepNarrator:
         (the runner calls `gate`), so the audience sees one thing happen at a time."""
         self.steps = narrate.deploy_steps(topology)
         self.told = 0
-        lines = [_bold(f"netlab run {topology.name} --step: {topology.title}", self.color), ""]
-        lines += ["topology", *("  " + x for x in narrate.diagram(topology)), ""]
-        lines += [_bold("the plan", self.color), *(f"  {i}. {s.what}" for i, s in enumerate(self.steps, 1)), ""]
-        lines += ["each step shows the Docker CLI command ($) and what it does in the kernel (#)"]
+        lines = [_bold(f"netlab run {topology.name} --step: {_(topology.title)}", self.color), ""]
+        lines += [_("topology"), *("  " + x for x in narrate.diagram(topology)), ""]
+        lines += [_bold(_("the plan"), self.color), *(f"  {i}. {s.what}" for i, s in enumerate(self.steps, 1)), ""]
+        lines += [_("each step shows the Docker CLI command ($) and what it does in the kernel (#)")]
         self._say(lines)
 
     def gate(self, kind: str, name: str) -> None:
@@ -73,7 +75,7 @@ class StepNarrator:
         if at is None or at < self.told:
             return  # told already (a network created on several nodes) or not a step of its own
         self._tell(at + 1)
-        self._wait("do it")
+        self._wait(N_("do it"))
 
     def _tell(self, upto: int) -> None:
         if upto <= self.told:
@@ -88,7 +90,11 @@ class StepNarrator:
         """The stage's plan; each action is then told and waited for right before the backend does it."""
         stage = topology.stages[index]
         self.steps, self.told = narrate.stage_steps(topology, stage), 0
-        lines = [_bold(f"next: stage {stage.name}" + (f": {stage.doc}" if stage.doc else ""), self.color)]
+        if stage.doc:
+            head = _("next: stage {name}: {doc}").format(name=stage.name, doc=_(stage.doc))
+        else:
+            head = _("next: stage {name}").format(name=stage.name)
+        lines = [_bold(head, self.color)]
         lines += [f"  {i}. {s.what}" for i, s in enumerate(self.steps, 1)]
         self._say(lines)
 
@@ -103,7 +109,7 @@ class StepNarrator:
         self._tell(len(self.steps))  # what no backend step announced (e.g. Docker's own docker_gwbridge)
         stage = topology.stages[index]
         checks = compare(topology, observations, environment).stage(stage.name)
-        lines = ["", _bold(f"stage {stage.name}: measured", self.color)]
+        lines = ["", _bold(_("stage {name}: measured").format(name=stage.name), self.color)]
         lines += stage_tables(stage, list(endpoints), observations, checks, self.color, width=self.width)
         now = {(o.src, o.dst, str(o.probe)): o.outcome.symbol for o in observations}
         if index:
@@ -112,6 +118,6 @@ class StepNarrator:
                 for (src, dst, probe), sym in now.items()
                 if (src, dst, probe) in self.previous and self.previous[(src, dst, probe)] != sym
             ]
-            lines += ["what changed since the previous stage", *(changed or ["  nothing"])]
+            lines += [_("what changed since the previous stage"), *(changed or ["  " + _("nothing")])]
         self.previous = now
         self._say(lines)

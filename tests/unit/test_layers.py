@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "netlab"
 
 #: bottom to top; a module may import its own layer and every layer below
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("netlab.errors", "netlab.safety", "netlab.faults", "netlab.waiting", "netlab.nsthread")),
+    ("base", ("netlab.errors", "netlab.safety", "netlab.faults", "netlab.waiting", "netlab.nsthread", "netlab.i18n")),
     ("model", ("netlab.model",)),
     ("loading", ("netlab.loader", "netlab.lease", "netlab.compose")),
     (
