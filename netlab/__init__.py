@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from netlab.model import Scenario
-
 if TYPE_CHECKING:
+    from netlab.model import Scenario
     from netlab.result import Result
 
 __all__ = ["Result", "Scenario", "run_scenario", "scan"]
@@ -38,7 +37,13 @@ def scan(project: str | None = None, containers: Any = (), **options: Any) -> Re
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Result":  # imported on use: `import netlab` stays light for scenario scripts
+    """`Scenario` and `Result` are imported on first use: `import netlab` (and every `netlab` command, whose
+    package this is) stays light; `netlab --help` needs neither."""
+    if name == "Scenario":
+        from netlab.model import Scenario
+
+        return Scenario
+    if name == "Result":
         from netlab.result import Result
 
         return Result

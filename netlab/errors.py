@@ -40,3 +40,7 @@ class DeployError(EnvironmentProblem):
 
 class Timeout(EnvironmentProblem):
     """A bounded wait ran out; the message names what was awaited."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM arrived; raised so that every `finally` runs, like KeyboardInterrupt for SIGINT."""

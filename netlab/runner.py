@@ -24,6 +24,7 @@ from netlab.backends import journal as journals
 from netlab.backends import naming, registry
 from netlab.backends.base import Backend, Deployment, Endpoint, Hooks
 from netlab.backends.journal import Journal
+from netlab.errors import Interrupted as Interrupted  # re-exported: where SIGTERM is turned into it
 from netlab.errors import NetlabError, ScenarioError, UsageError
 from netlab.evidence import capture as capture_evidence
 from netlab.evidence import cells as cell_evidence
@@ -42,10 +43,6 @@ from netlab.probes import matrix
 from netlab.report import files, progress
 from netlab.result import Result as Result  # re-exported: `from netlab.runner import Result` keeps working
 from netlab.verdict import compare
-
-
-class Interrupted(BaseException):
-    """SIGTERM arrived; raised so that every `finally` runs, like KeyboardInterrupt for SIGINT."""
 
 
 def environment(backend: str) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from netlab import cleanup
 from netlab.cli.run import DaemonTimeout
 
 
@@ -16,6 +15,8 @@ def clean(
     daemon_timeout: DaemonTimeout = None,
 ) -> None:
     """Remove the objects of runs whose process is gone. Live runs are never touched."""
+    from netlab import cleanup
+
     done = cleanup.clean(run, daemon_timeout=daemon_timeout)
     if not done:
         typer.echo("nothing to clean")

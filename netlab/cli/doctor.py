@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from netlab.kernel import doctor as checks
-
 
 def doctor() -> None:
     """Report root, link kinds (tried in a scratch namespace), iptables, br_netfilter, Docker and user-mode Linux."""
+    from netlab.kernel import doctor as checks
+
     found = checks.findings()
     width = max(len(f.name) for f in found)
     for f in found:

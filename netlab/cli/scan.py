@@ -8,9 +8,7 @@ from typing import Annotated
 
 import typer
 
-from netlab import runner
 from netlab.cli.run import PREDICTED_HELP, CheckPredicted, Color, JsonOut, Timeout, Width, prepare, report
-from netlab.options import RunOptions
 
 
 def scan(
@@ -46,6 +44,9 @@ def scan(
     """Measure running containers without changing them: every ICMP pair, TCP to every port they listen on,
     expose or publish, every container's DNS name from each other container; with --expect, compared with
     your matrix. Nothing is created in the containers, their networks or the firewall."""
+    from netlab import runner
+    from netlab.options import RunOptions
+
     use_color = sys.stdout.isatty() if color is None else color
     options = RunOptions(backend="docker", expect=expect, json_file=json_file, html_file=html_file, timeout=timeout)
     options.check()

@@ -7,14 +7,8 @@ from typing import Annotated
 
 import typer
 
-from netlab import safety
 from netlab.cli.run import Width
 from netlab.errors import UsageError
-from netlab.model.expectations import parse_probe
-from netlab.model.probing import Task
-from netlab.model.results import Observation, Outcome
-from netlab.options import require_nft
-from netlab.probes import matrix
 from netlab.report import fit
 
 
@@ -26,7 +20,13 @@ def why(
     width: Width = None,
 ) -> None:
     """Re-send one probe of a kept run with nftables tracing and say what ended it (or that it got through)."""
+    from netlab import safety
     from netlab.evidence import why as why_evidence
+    from netlab.model.expectations import parse_probe
+    from netlab.model.probing import Task
+    from netlab.model.results import Observation, Outcome
+    from netlab.options import require_nft
+    from netlab.probes import matrix
 
     try:
         with open(result) as f:
