@@ -97,7 +97,8 @@ def render(
         if claim.scenario is not None and held is None:  # its evidence needs a scenario of its own
             label = f"measured by `netlab run {claim.scenario}`"
         note = f" ({claim.note})" if claim.note else ""
-        lines.append(f"| {claim.driver} | {claim.wording} | {what} | {label}{note} |")
+        words = claim.wording + (f" (in English: {claim.english})" if claim.english else "")
+        lines.append(f"| {claim.driver} | {words} | {what} | {label}{note} |")
     lines += ["", "### Evidence per cell", ""]
     for prop in PROPERTIES:
         for d in drivers:
