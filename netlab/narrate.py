@@ -9,12 +9,12 @@ terminal. Pure functions of the model: nothing is deployed (`netlab explain`, `n
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Address
 
 from netlab.i18n import _
 from netlab.model import dockerrules
 from netlab.model.topology import (
     GWBRIDGE,
+    Attachment,
     Connect,
     Container,
     Disconnect,
@@ -40,9 +40,9 @@ class Step:
     key: tuple[str, str] | None = None  # (kind, name) a backend passes to its gate hook before doing it
 
 
-def _ip6(net: Network, address: IPv4Address | None) -> list[str]:
-    """`--ip6 ADDRESS` on a dual-stack network: the IPv6 address netlab gives with that IPv4 one."""
-    six = net.v6_of(address)
+def _ip6(net: Network, attachment: Attachment) -> list[str]:
+    """`--ip6 ADDRESS` on a dual-stack network: the IPv6 address netlab gives the container there."""
+    six = net.v6_for(attachment)
     return ["--ip6", str(six)] if six is not None else []
 
 
@@ -158,7 +158,7 @@ def _run_container(t: Topology, c: Container) -> list[Step]:
     net = t.network(first.network)
     args = ["docker", "run", "-d", "--name", c.name, "--network", net.external or first.network]
     if first.address and not net.predefined:
-        args += ["--ip", str(first.address), *_ip6(net, first.address)]
+        args += ["--ip", str(first.address), *_ip6(net, first)]
     for p in c.publish:
         args += ["-p", _publish_flag(p)]
     if c.node != t.nodes[0].name:
@@ -181,7 +181,7 @@ def _run_container(t: Topology, c: Container) -> list[Step]:
             continue
         extra = (
             ["docker", "network", "connect"]
-            + (["--ip", str(att.address), *_ip6(t.network(att.network), att.address)] if att.address else [])
+            + (["--ip", str(att.address), *_ip6(t.network(att.network), att)] if att.address else [])
             + [t.network(att.network).external or att.network, c.name]
         )
         steps.append(
@@ -426,7 +426,11 @@ def stage_steps(t: Topology, stage: Stage) -> list[Step]:
                 )
             )
         elif isinstance(a, Connect):
-            ip = ["--ip", str(a.address), *_ip6(t.network(a.network), a.address)] if a.address else []
+            ip = (
+                ["--ip", str(a.address), *_ip6(t.network(a.network), Attachment(a.network, a.address))]
+                if a.address
+                else []
+            )
             c = next(x for x in t.containers_at(t.stages.index(stage)) if x.name == a.container)
             out.append(
                 Step(

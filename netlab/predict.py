@@ -269,7 +269,7 @@ class _Rules:
                 address = known.get(a.network, a.address)
                 if address is not None:
                     nets[a.network] = address
-                six = known6.get(a.network) or net.v6_of(address)
+                six = known6.get(a.network) or net.v6_for(replace(a, address=address))
                 if six is not None:
                     nets6[a.network] = six
         return _Place("ctr" if nets else "none", name, c.node, nets, nets6)
@@ -549,7 +549,7 @@ class _Rules:
         if path is None or path.subnet6 is None or path.driver != Driver.BRIDGE:
             raise _Unknown(f"a published port over IPv6 from {s.name} (its IPv6 path is not a dual-stack bridge)")
         proxy_on, proxy_off = (("userland_proxy", "on"),), (("userland_proxy", "off"),)
-        mine = path.v6_of(s.nets.get(path.name))
+        mine = s.nets6.get(path.name)
         back = path.v6_of(path.gateway_for(s.nets.get(path.name))) if mine is not None else None
         if probe.kind is ProbeKind.UDP and address != back:
             relayed = (proxy_on, False, f"docker-proxy answers from {path.name}'s gateway, not {address}")

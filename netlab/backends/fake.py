@@ -63,7 +63,7 @@ class FakeBackend(Backend):
                 eps[c.name] = common.joining(c, eps[c.joins])
                 continue
             addrs = [
-                Address(a.network, t.segment(a.network, c.node), a.address, t.network(a.network).v6_of(a.address))
+                Address(a.network, t.segment(a.network, c.node), a.address, t.network(a.network).v6_for(a))
                 for a in c.attachments
                 if a.address
             ]

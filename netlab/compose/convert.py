@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
 from netlab.compose import read
 from netlab.errors import ScenarioError
-from netlab.model.addressing import POOL, POOL6
+from netlab.model.addressing import POOL, POOL6, subnet6_for
 from netlab.model.errors import InvalidScenario
 from netlab.model.scenario import Scenario
 
@@ -93,6 +93,8 @@ class _Converter:
         self.link_aliases: dict[str, set[str]] = {}  # service -> the aliases other services link to it by
         self.lans: set[str] = set()  # the parents of macvlan/ipvlan networks, built as lans
         self.dual_stack: set[str] = set()  # the networks with enable_ipv6
+        #: a dual-stack network's IPv6 subnet in the file -> where it is in the run (the same where it is kept)
+        self.subnets6: dict[str, tuple[IPv6Network, IPv6Network]] = {}
 
     def fail(self, where: str, message: str) -> ScenarioError:
         return ScenarioError(f"{self.path}: {where}: {message}")
@@ -225,6 +227,13 @@ class _Converter:
                     f"{where}.ipam.config[{i}].gateway",
                     "a gateway other than the subnet's first address is supported on the first subnet only",
                 )
+        written = ip_network(str(six[0]["subnet"])) if ipv6 and six else None
+        if isinstance(written, IPv6Network) and subnet6 is not None:
+            self.subnets6[name] = (written, written)
+        elif isinstance(written, IPv6Network) and subnets:  # moved: the /64 that goes with its IPv4 subnet
+            first = ip_network(subnets[0])
+            if isinstance(first, IPv4Network):
+                self.subnets6[name] = (written, subnet6_for(first))
         parent = None
         if driver in ("macvlan", "ipvlan"):
             lan6 = (subnet6 or "") if ipv6 else None  # a dual-stack child network lives on a dual-stack lan
@@ -253,7 +262,7 @@ class _Converter:
     def ipv6(self, where: str, driver: str, enabled: bool, configs: list[Any]) -> tuple[bool, str | None]:
         """`enable_ipv6` and the IPv6 subnet of `ipam.config`: a dual-stack network, its subnet as written when it
         lies in netlab's IPv6 pool (or with --keep-subnets), else the pool's /64 that goes with its IPv4 subnet
-        (containers' IPv6 addresses carry their IPv4 host part, so a service's `ipv6_address` is not kept)."""
+        (a service's `ipv6_address` moves with it, its host part kept: `address6`)."""
         if not enabled:
             if configs:
                 self.notes.append(f"{where}: an IPv6 subnet without enable_ipv6: Docker gives the network no IPv6")
@@ -346,6 +355,32 @@ class _Converter:
                 return new.network_address + (int(addr) - int(old.network_address))
         return addr
 
+    def address6(self, where: str, network: str, text: str) -> IPv6Address | None:
+        """A service's `ipv6_address`, moved with its network's IPv6 subnet (the host part kept); None, with a
+        note, where the run cannot give it (no IPv6 subnet in the file, or moved to one too small for it)."""
+        try:
+            addr = ip_address(text)
+        except ValueError as e:
+            raise self.fail(f"{where}.ipv6_address", f"{text!r} is not an IPv6 address") from e
+        if not isinstance(addr, IPv6Address):
+            raise self.fail(f"{where}.ipv6_address", f"{text!r} is not an IPv6 address")
+        if network not in self.subnets6:
+            self.notes.append(
+                f"{where}: ipv6_address ignored: the network has no IPv6 subnet of its own in the file (netlab gives "
+                "the container the IPv6 address with its IPv4 host part)"
+            )
+            return None
+        old, new = self.subnets6[network]
+        if addr not in old:
+            raise self.fail(f"{where}.ipv6_address", f"{addr} is not in the network's IPv6 subnet {old}")
+        host = int(addr) - int(old.network_address)
+        if host >= new.num_addresses:
+            self.notes.append(
+                f"{where}: ipv6_address {addr} ignored: its host part does not fit {new}, where {old} moved"
+            )
+            return None
+        return new.network_address + host
+
     # -- services ------------------------------------------------------------
     def service(self, name: str, svc: dict[str, Any], networks: set[str], ignored: set[str]) -> None:
         where = f"services.{name}"
@@ -364,12 +399,14 @@ class _Converter:
             joins = self.joined(f"{where}.network_mode", str(mode), name)
             attached, aliases = [], {}
             ip: dict[str, str] | None = None
+            ip6: dict[str, str] = {}
         elif mode is not None:
             if mode not in ("host", "none", "bridge"):
                 raise self.fail(
                     f"{where}.network_mode", f"{mode!r}: compose knows host, none, bridge, service:NAME, container:NAME"
                 )
             attached, ip, aliases = [str(mode)], None, {}
+            ip6 = {}
         else:
             wanted = _service_networks(svc) or {"default": {}}
             for n in wanted:
@@ -383,10 +420,12 @@ class _Converter:
                 if (opts or {}).get("ipv4_address")
             }
             ip = fixed or None
-            if any((opts or {}).get("ipv6_address") for opts in wanted.values()):
-                self.notes.append(
-                    f"{where}: ipv6_address ignored (netlab gives a container the IPv6 address with its IPv4 host part)"
-                )
+            ip6 = {
+                n: str(six)
+                for n, opts in wanted.items()
+                if (opts or {}).get("ipv6_address")
+                and (six := self.address6(f"{where}.networks.{n}", n, str(opts["ipv6_address"]))) is not None
+            }
         publish: dict[int | str, int | str] = {}
         for i, spec in enumerate(svc.get("ports") or []):
             for bind, port, target in _ports(f"{where}.ports[{i}]", spec, self.fail):
@@ -413,6 +452,7 @@ class _Converter:
             *attached,
             publish=publish or None,
             ip=ip,
+            ip6=ip6 or None,
             aliases=named,
             network_mode=joins,
             links=[f"{target}:{alias}" for target, alias in links] or None,

@@ -4,8 +4,8 @@ Topology, its addresses allocated. Called by `Scenario.build()`."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_address, ip_network
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 from netlab.model import conditions, dockerrules
 from netlab.model.addressing import (
@@ -467,6 +467,7 @@ class _Builder:
                 if names and not net_by[nname].user_defined:
                     raise self.fail(f"{what}: aliases need a user-defined network; {nname!r} has no embedded DNS")
                 atts.append(Attachment(nname, self.assign(cd, nname, i == 0, net_by), names))
+            atts = self.fixed6(cd, atts, net_by)
             unknown = set(cd.aliases) - set(cd.networks)
             if unknown:
                 raise self.fail(f"{what}: aliases on {sorted(unknown)[0]!r}, a network it is not attached to")
@@ -517,6 +518,7 @@ class _Builder:
                 )
             )
             self._attached[cd.name] = {a.network for a in atts}
+        self.distinct6(out, net_by)
         for n in net_by.values():
             if n.driver == Driver.MACVLAN and n.option("macvlan_mode", "bridge") == "passthru":
                 for node in d.nodes:
@@ -527,6 +529,56 @@ class _Builder:
                             f"per node can use it ({', '.join(on)} on {node!r})"
                         )
         return out
+
+    def fixed6(self, cd: _CtrDecl, atts: list[Attachment], net_by: dict[str, Network]) -> list[Attachment]:
+        """The attachments with the IPv6 addresses the container was given (`ip6=`), each checked: a network it
+        joins, dual-stack and created by the scenario, a host address of its IPv6 subnet other than the gateway."""
+        out = list(atts)
+        for nname, text in cd.ip6.items():
+            what = f"container {cd.name!r}: ip6 on {nname!r}"
+            at = next((i for i, a in enumerate(out) if a.network == nname), None)
+            if at is None:
+                raise self.fail(f"{what}: the container is not attached to that network")
+            net = net_by[nname]
+            if net.subnet6 is None or net.external:
+                raise self.fail(f"{what}: fixed IPv6 addresses need a dual-stack network (ipv6=True) of the scenario")
+            try:
+                addr = ip_address(text)
+            except ValueError as e:
+                raise self.fail(f"{what}: invalid address {text!r}") from e
+            if not isinstance(addr, IPv6Address):
+                raise self.fail(f"{what}: {text!r} is not an IPv6 address (ip= takes the IPv4 one)")
+            if addr not in net.subnet6 or addr == net.subnet6.network_address:
+                raise self.fail(f"{what}: {addr} is not a host address of {nname!r}'s IPv6 subnet {net.subnet6}")
+            if addr == net.gateway6:
+                raise self.fail(f"{what}: {addr} is the network's IPv6 gateway")
+            out[at] = replace(out[at], address6=addr)
+        return out
+
+    def distinct6(self, containers: list[Container], net_by: dict[str, Network]) -> None:
+        """No two endpoints of a dual-stack network share an IPv6 address (a fixed one against the others' and
+        against those that go with the IPv4 addresses of the lan's systems, for macvlan/ipvlan)."""
+        for net in net_by.values():
+            if net.subnet6 is None:
+                continue
+            holders: dict[IPv6Address, str] = {}
+            for a in self._lan_addresses:
+                six = net.v6_of(a) if net.subnet_for(a) is not None else None
+                if six is not None:
+                    holders[six] = f"the lan system at {a}"
+            if net.gateway6 is not None:
+                holders[net.gateway6] = "the gateway"
+            for c in containers:
+                for att in c.attachments:
+                    six = net.v6_for(att) if att.network == net.name else None
+                    if six is None:
+                        continue
+                    if six in holders:
+                        raise self.fail(
+                            f"container {c.name!r}: IPv6 address {six} on {net.name!r} is taken already, by "
+                            f"{holders[six]}"
+                        )
+                    holders[six] = f"container {c.name!r}"
 
     def assign(self, cd: _CtrDecl, nname: str, first: bool, net_by: dict[str, Network]) -> IPv4Address | None:
         if not net_by[nname].has_addresses or net_by[nname].external:
@@ -851,7 +903,7 @@ class _Builder:
             )
         if target.node != cd.node:
             raise self.fail(f"{what}: {target.name!r} runs on node {target.node!r}; a namespace is shared on one node")
-        if cd.networks or cd.ip or cd.more_ips or cd.aliases or cd.links or cd.sysctls:
+        if cd.networks or cd.ip or cd.more_ips or cd.ip6 or cd.aliases or cd.links or cd.sysctls:
             raise self.fail(
                 f"{what}: a container joining {target.name!r}'s namespace has no networks, ip, aliases, links or "
                 "sysctls of its own"

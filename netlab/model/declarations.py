@@ -59,6 +59,7 @@ class _CtrDecl:
     links: list[tuple[str, str]] = field(default_factory=list)  # (container, alias): Docker's `--link NAME:ALIAS`
     sysctls: dict[str, str] = field(default_factory=dict)  # net.* kernel settings of its namespace
     listen: list[str] = field(default_factory=list)  # "tcp:8081", "udp:53": its application's own sockets
+    ip6: dict[str, str] = field(default_factory=dict)  # network -> its fixed IPv6 address (Docker's --ip6)
 
 
 @dataclass(slots=True)

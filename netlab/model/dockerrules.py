@@ -104,7 +104,7 @@ def embedded_zone(t: Topology, c: Container, containers: Iterable[Container]) ->
         name = other.docker_name or other.name
         for a in other.attachments:
             if a.network in user_nets and a.address is not None:
-                six = t.network(a.network).v6_of(a.address)
+                six = t.network(a.network).v6_for(a)
                 records = {"": str(a.address), **({AAAA_KEY: str(six)} if six is not None else {})}
                 for suffix, text in records.items():  # AAAA: its IPv6 address on a dual-stack network
                     zone.setdefault(name + suffix, text)

@@ -327,6 +327,7 @@ class Scenario:
         links: Sequence[Endpointish] | None = None,  # "db", "db:database" or a Ref
         sysctls: Mapping[str, str | int] | None = None,
         listen: Sequence[str] | None = None,
+        ip6: str | Mapping[Any, str] | None = None,
     ) -> Ref:
         """`publish={8080: 80}` (every host address), `{"127.0.0.1:8080": 80}` (one host address, Docker's
         `-p 127.0.0.1:8080:80`), `{9053: "53/udp"}`. `aliases={network: ["api", "backend"]}`: more names the
@@ -341,7 +342,9 @@ class Scenario:
         containers in one namespace (host networking) wanting one port: the first declared holds it, the
         second cannot bind.
         `ip="198.18.5.10"`: the address on the first network;
-        `ip={front: "198.18.5.10", back: "198.18.6.10"}`: fixed addresses on several networks."""
+        `ip={front: "198.18.5.10", back: "198.18.6.10"}`: fixed addresses on several networks.
+        `ip6="fd6e:6574:6c00:2::10"` or `ip6={front: ...}`: a fixed IPv6 address on a dual-stack network (Docker's
+        `--ip6`, compose's `ipv6_address`); without it the container's IPv6 address carries its IPv4 host part."""
         self._claim_name("container", name)
         if publish is not None and not isinstance(publish, Mapping):
             raise InvalidScenario(
@@ -379,6 +382,12 @@ class Scenario:
             raise InvalidScenario(f'container {name!r}: sysctls must be a dict {{"net.KEY": value}}')
         if listen is not None and (isinstance(listen, str) or not all(isinstance(x, str) for x in listen)):
             raise InvalidScenario(f'container {name!r}: listen must be a list like ["tcp:8081", "udp:53"]')
+        if ip6 is not None and not (
+            isinstance(ip6, str) or (isinstance(ip6, Mapping) and all(isinstance(v, str) for v in ip6.values()))
+        ):
+            raise InvalidScenario(f"container {name!r}: ip6 must be an address string (or a dict network -> address)")
+        first_net = _name(networks[0]) if networks else "bridge"
+        fixed6 = {first_net: ip6} if isinstance(ip6, str) else {_name(n): v for n, v in (ip6 or {}).items()}
         joins = None
         if network_mode is not None:
             joins = _name(network_mode)
@@ -396,6 +405,7 @@ class Scenario:
             linked,
             {k: str(v) for k, v in (sysctls or {}).items()},
             list(listen or []),
+            fixed6,
         )
         return Ref("container", name)
 

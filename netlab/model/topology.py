@@ -164,6 +164,13 @@ class Network:
             return None
         return mirrored + (self.subnets.index(home) << 32)
 
+    def v6_for(self, attachment: Attachment) -> IPv6Address | None:
+        """A container's IPv6 address on this network: the one it was given (`ip6=`, compose's `ipv6_address`),
+        else the one that goes with its IPv4 address."""
+        if attachment.address6 is not None and self.subnet6 is not None:
+            return attachment.address6
+        return self.v6_of(attachment.address)
+
     @property
     def gateway6(self) -> IPv6Address | None:
         return self.v6_of(self.gateway)
@@ -216,6 +223,9 @@ class Attachment:
     address: IPv4Address | None
     #: more names the container answers to by DNS on this network (Docker's network aliases)
     aliases: tuple[str, ...] = ()
+    #: the IPv6 address it was given on a dual-stack network (Docker's `--ip6`); None: the one that goes with its
+    #: IPv4 address (Network.v6_for)
+    address6: IPv6Address | None = None
 
 
 @dataclass(frozen=True, slots=True)

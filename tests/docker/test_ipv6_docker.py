@@ -82,3 +82,31 @@ def test_published_ports_over_ipv6_from_containers_on_real_docker(host_and_docke
     netns = runner.run(s, RunOptions(backend="netns"))
     a, b = matrix(docker), matrix(netns)
     assert {k: (a[k], b[k]) for k in a if a[k] != b[k]} == {}
+
+
+def test_a_compose_ipv6_address_is_the_one_docker_gives_and_netns_agrees(
+    host_and_docker_unchanged: None, tmp_path: Path
+) -> None:
+    """compose's `ipv6_address` moves with its subnet into netlab's pool (the host part kept): Docker gives the
+    container that address (read back from `docker inspect`), its embedded DNS answers AAAA with it, and the netns
+    backend measures the same matrix."""
+    f = tmp_path / "compose.yml"
+    f.write_text(
+        "services:\n"
+        "  web: {image: nginx, networks: {six: {ipv6_address: '2001:db8:7::80'}}}\n"
+        "  app: {image: nginx, networks: [six]}\n"
+        "networks:\n"
+        "  six:\n"
+        "    enable_ipv6: true\n"
+        "    ipam: {config: [{subnet: 10.77.0.0/24}, {subnet: '2001:db8:7::/64'}]}\n"
+    )
+    docker = run_scenario(str(f), backend="docker")
+    netns = run_scenario(str(f), backend="netns")
+    six = docker.topology.network("six").subnet6
+    assert six is not None and str(six).startswith("fd6e:6574:6c00:")
+    for r in (docker, netns):
+        assert r.endpoints["web"].addresses[0].address6 == six.network_address + 0x80
+        dns = [o for o in r.observations if (o.src, o.dst, str(o.probe)) == ("app", "web", "dns6:web")]
+        assert [o.outcome.symbol for o in dns] == ["."] and str(six.network_address + 0x80) in dns[0].detail
+    a, b = matrix(docker), matrix(netns)
+    assert {k: (a[k], b[k]) for k in a if a[k] != b[k]} == {}

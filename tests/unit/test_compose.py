@@ -504,8 +504,10 @@ def test_enable_ipv6_makes_a_dual_stack_network_in_netlab_s_ipv6_pool(tmp_path: 
         tmp_path,
         """
         services:
-          web: {image: nginx, networks: {front: {ipv6_address: "2001:db8:1::10"}, kept: {}}}
-          mv: {image: x, networks: [lan, plain]}
+          web:
+            image: nginx
+            networks: {front: {ipv6_address: "2001:db8:1::10"}, kept: {ipv6_address: "fd6e:6574:6c00:77::99"}}
+          mv: {image: x, networks: {lan: {ipv6_address: "2001:db8:3::5"}, plain: {}}}
         networks:
           front:
             enable_ipv6: true
@@ -531,7 +533,12 @@ def test_enable_ipv6_makes_a_dual_stack_network_in_netlab_s_ipv6_pool(tmp_path: 
     assert not t.network("plain").ipv6
     notes = "\n".join(imp.notes)
     assert "IPv6 subnet 2001:db8:1::/64 moved to netlab's IPv6 pool" in notes
-    assert "ipv6_address ignored" in notes
+    # ipv6_address: as written in a subnet kept, moved with its subnet (host part kept), noted where the file has no
+    # IPv6 subnet for the network
+    web = t.container("web")
+    assert [front.v6_for(a) for a in web.attachments if a.network == "front"] == [front.subnet6.network_address + 0x10]
+    assert [str(a.address6) for a in web.attachments if a.network == "kept"] == ["fd6e:6574:6c00:77::99"]
+    assert "services.mv.networks.lan: ipv6_address ignored: the network has no IPv6 subnet" in notes
     assert "an IPv6 subnet without enable_ipv6" in notes
 
 

@@ -84,6 +84,58 @@ def test_bad_ipv6_declarations_are_refused(kw: dict[str, object], says: str) -> 
         s.build()
 
 
+def test_a_container_given_an_ipv6_address_keeps_it_everywhere_netlab_uses_it() -> None:
+    from netlab import narrate
+    from netlab.backends.fake import FakeBackend
+    from netlab.model import dockerrules
+    from netlab.runner import run_topology
+
+    s = Scenario("t")
+    n = s.network("n", subnet6="fd6e:6574:6c00:40::/64")
+    web = s.container("web", n, ip6="fd6e:6574:6c00:40::80")
+    app = s.container("app", n)
+    s.expect(app, web, "icmp6", reachable=True)
+    t = s.build()
+    att = t.container("web").attachments[0]
+    assert att.address6 == IPv6Address("fd6e:6574:6c00:40::80") == t.network("n").v6_for(att)
+    run = " ".join(" ".join(step.docker) for step in narrate.deploy_steps(t))
+    assert "--ip6 fd6e:6574:6c00:40::80" in run  # what Docker is told
+    zone = dockerrules.embedded_zone(t, t.container("app"), t.containers)
+    assert zone["web" + dockerrules.AAAA_KEY] == "fd6e:6574:6c00:40::80"  # what its embedded DNS answers
+    r = run_topology(t, FakeBackend())
+    assert r.endpoints["web"].addresses[0].address6 == IPv6Address("fd6e:6574:6c00:40::80")
+    to_web = [o.address for o in r.observations if str(o.probe) == "icmp6" and (o.src, o.dst) == ("app", "web")]
+    assert to_web == [IPv6Address("fd6e:6574:6c00:40::80")]
+
+
+@pytest.mark.parametrize(
+    ("ip6", "says"),
+    [
+        ("fd6e:6574:6c00:41::5", "is not a host address of 'n'"),
+        ("fd6e:6574:6c00:40::1", "is the network's IPv6 gateway"),
+        ("198.18.40.5", "is not an IPv6 address"),
+        ("nonsense", "invalid address"),
+        ("fd6e:6574:6c00:40::3", r"taken already, by container 'a'"),  # a's own: its IPv4 host part
+        ({"other": "fd6e:6574:6c00:40::9"}, "not attached to that network"),
+    ],
+)
+def test_bad_fixed_ipv6_addresses_are_refused(ip6: object, says: str) -> None:
+    s = Scenario("t")
+    n = s.network("n", subnet="198.18.40.0/24", subnet6="fd6e:6574:6c00:40::/64")
+    s.network("other")
+    s.container("a", n, ip="198.18.40.3")
+    s.container("b", n, ip6=ip6)  # type: ignore[arg-type]
+    with pytest.raises(InvalidScenario, match=says):
+        s.build()
+
+
+def test_a_fixed_ipv6_address_needs_a_dual_stack_network() -> None:
+    s = Scenario("t")
+    s.container("b", s.network("n"), ip6="fd6e:6574:6c00:40::9")
+    with pytest.raises(InvalidScenario, match="need a dual-stack network"):
+        s.build()
+
+
 def test_two_networks_cannot_share_a_v6_subnet() -> None:
     s = Scenario("t")
     s.network("a", subnet6="fd6e:6574:6c00:77::/64")

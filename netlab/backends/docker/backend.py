@@ -19,7 +19,7 @@ import contextlib
 import os
 import shutil
 import subprocess
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import Any
 
 from pyroute2.netlink.exceptions import ChaoticException, NetlinkDecodeError, NetlinkError
@@ -43,6 +43,7 @@ from netlab.model.probing import FromNamespaces, Probing, ThroughShells
 from netlab.model.scenario import IFNAME_RE
 from netlab.model.topology import (
     GWBRIDGE,
+    Attachment,
     Connect,
     Container,
     Disconnect,
@@ -369,7 +370,7 @@ class DockerBackend(Backend):
         name = naming.ns_name(dep.run, c.name)
         endpoint = api.create_endpoint_config(
             ipv4_address=str(first.address) if first.address and first_net.user_defined else None,
-            ipv6_address=_v6(first_net, first.address),
+            ipv6_address=_v6(first_net, first),
             aliases=list(first.aliases) or None,
             links=_links(dep, c) if first_net.user_defined else None,
         )
@@ -414,7 +415,7 @@ class DockerBackend(Backend):
         st.containers[c.name] = cid
         for att in c.attachments[1:]:
             if att.network != GWBRIDGE:  # Docker attaches overlay containers to docker_gwbridge itself
-                self._connect(dep, c.name, att.network, att.address, att.aliases)
+                self._connect(dep, c.name, att.network, att.address, att.aliases, att.address6)
         faults.point("docker.container.start")
         api.start(cid)
 
@@ -437,7 +438,13 @@ class DockerBackend(Backend):
         api.start(created["Id"])
 
     def _connect(
-        self, dep: Deployment, container: str, network: str, address: IPv4Address | None, aliases: tuple[str, ...] = ()
+        self,
+        dep: Deployment,
+        container: str,
+        network: str,
+        address: IPv4Address | None,
+        aliases: tuple[str, ...] = (),
+        address6: IPv6Address | None = None,
     ) -> None:
         faults.point("docker.connect")
         st = state(dep)
@@ -446,7 +453,7 @@ class DockerBackend(Backend):
             st.containers[container],
             docker_network(st, network),
             ipv4_address=str(address) if address and net.user_defined else None,
-            ipv6_address=_v6(net, address),
+            ipv6_address=_v6(net, Attachment(network, address, address6=address6)),
             aliases=list(aliases) or None,
             links=_links(dep, dep.topology.container(container)) if net.user_defined else None,
         )
@@ -641,9 +648,9 @@ def needs_private_nodes(t: Topology) -> bool:
 __all__ = ["DockerBackend"]
 
 
-def _v6(net: Network, address: IPv4Address | None) -> str | None:
-    """The IPv6 address netlab numbers a container with on a dual-stack network (its IPv4 host part)."""
-    six = net.v6_of(address) if net.user_defined else None
+def _v6(net: Network, attachment: Attachment) -> str | None:
+    """The IPv6 address netlab gives a container on a dual-stack network (`ip6=`, else its IPv4 host part)."""
+    six = net.v6_for(attachment) if net.user_defined else None
     return str(six) if six is not None else None
 
 

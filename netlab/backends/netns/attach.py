@@ -110,7 +110,7 @@ def connect(t: Topology, st: State, c: Container, att: Attachment) -> None:
     home = net.subnet_for(att.address) or net.subnet
     nl = st.sessions(st.ns[c.name])
     nl.addr(ifindex, att.address, home.prefixlen)
-    address6 = net.v6_of(att.address)
+    address6 = net.v6_for(att)
     if address6 is not None and net.subnet6 is not None:  # dual stack: IPv6 on for this interface only
         ipv6_on(st.ns[c.name], ifname, "lo")
         nl.addr(ifindex, address6, net.subnet6.prefixlen)
