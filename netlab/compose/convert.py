@@ -268,7 +268,11 @@ class _Converter:
                 self.notes.append(f"{where}: an IPv6 subnet without enable_ipv6: Docker gives the network no IPv6")
             return False, None
         if driver == "overlay":
-            raise self.fail(f"{where}.enable_ipv6", "IPv6 on an overlay network is not supported yet")
+            raise self.fail(
+                f"{where}.enable_ipv6",
+                "IPv6 on an overlay network is not supported yet: Docker's swarm does not support it "
+                "(docs/drivers.md, Overlay)",
+            )
         if len(configs) > 1:
             raise self.fail(f"{where}.ipam.config", "several IPv6 subnets on one network are not supported")
         if not configs:

@@ -140,9 +140,10 @@ class _Builder:
             # measured on a swarm of Docker 20.10.24 daemons: `--ipv6` overlays ignore --ip6, each node hands out
             # IPv6 addresses of its own (containers on two nodes got the same one) and no IPv6 crosses VXLAN
             raise self.fail(
-                f"{what}: ipv6 on an overlay network is not supported yet (Docker 20.10's swarm gives overlay "
-                "containers IPv6 addresses per node, duplicates across nodes, and carries no IPv6 between nodes; "
-                "netlab does not emulate that); drop ipv6 there"
+                f"{what}: ipv6 on an overlay network is not supported yet: Docker's swarm does not support it (20.10 "
+                "gives overlay containers IPv6 addresses per node, duplicates across nodes, and carries no IPv6 "
+                "between nodes; 27 drops the IPv6 subnet; 29.4 cannot allocate it: docs/drivers.md), and netlab "
+                "does not emulate that; drop ipv6 there"
             )
         elif driver not in (Driver.BRIDGE, Driver.MACVLAN, Driver.IPVLAN):
             raise self.fail(

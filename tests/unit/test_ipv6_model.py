@@ -69,7 +69,8 @@ def test_a_dual_stack_network_numbers_v6_as_v4() -> None:
         ),
         (
             {"driver": "overlay", "ipv6": True},
-            "ipv6 on an overlay network is not supported yet .*duplicates across nodes",
+            "ipv6 on an overlay network is not supported yet: Docker.s swarm does not support it.*duplicates across "
+            "nodes",
         ),
     ],
 )
