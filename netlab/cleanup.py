@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from netlab import safety
 from netlab.backends import journal, registry
 from netlab.errors import NetlabError, UsageError
-from netlab.evidence import nftrace
 from netlab.options import MAX_DAEMON_TIMEOUT_S
+from netlab.probes import nftrace
 
 
 @dataclass(frozen=True, slots=True)

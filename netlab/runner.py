@@ -30,7 +30,7 @@ from netlab.evidence import capture as capture_evidence
 from netlab.evidence import cells as cell_evidence
 from netlab.evidence import claims as claim_evidence
 from netlab.evidence import firewall as firewall_evidence
-from netlab.evidence import hostfacts, nftrace
+from netlab.evidence import hostfacts
 from netlab.evidence import routes as route_evidence
 from netlab.kernel import hoststate
 from netlab.model import Scenario
@@ -39,7 +39,7 @@ from netlab.model.results import Observation
 from netlab.model.topology import Stage, Topology
 from netlab.options import Narrator as Narrator  # re-exported: report/step.py's narrator implements it
 from netlab.options import RunOptions
-from netlab.probes import matrix
+from netlab.probes import matrix, nftrace
 from netlab.report import files, progress
 from netlab.result import Result as Result  # re-exported: `from netlab.runner import Result` keeps working
 from netlab.verdict import compare

@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-import socket
-import struct
 import subprocess
 from collections import Counter
 from collections.abc import Sequence
@@ -27,6 +25,7 @@ from netlab import nsthread
 from netlab.backends.base import Deployment
 from netlab.kernel.iptables import SAVE6_TOOLS, SAVE_TOOLS
 from netlab.model.topology import EndpointKind, Forward, Route, Stage
+from netlab.probes.nftrace import nft_tables
 
 Tables = dict[str, dict[str, Any]]  # table -> {"policies": {chain: policy}, "rules": [rule lines]}
 
@@ -98,47 +97,8 @@ def _legacy_tables(netns: str, version: int = 4) -> list[str]:
             return []
 
 
-# linux/netfilter/nfnetlink.h, nf_tables.h
-NETLINK_NETFILTER = 12
-NFNL_SUBSYS_NFTABLES = 10
-NFT_MSG_GETTABLE = 1
-NFTA_TABLE_NAME = 1
-NFPROTO = {1: "inet", 2: "ip", 3: "arp", 7: "bridge", 10: "ip6", 5: "netdev"}
 #: the tables iptables-nft (and ip6tables-nft) keep in nf_tables: iptables-save shows them already
 IPTABLES_NFT_TABLES = {(f, t) for f in ("ip", "ip6") for t in ("filter", "nat", "mangle", "raw", "security")}
-
-
-def nft_tables(netns: str) -> list[tuple[str, str]]:
-    """(family, name) of every nf_tables table in the namespace, from one netlink dump (no process)."""
-    with nsthread.entered(netns):
-        try:
-            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
-        except OSError:
-            return []
-    out: list[tuple[str, str]] = []
-    with sock:
-        msg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE
-        sock.send(struct.pack("=IHHIIBBH", 20, msg_type, 0x301, 1, 0, 0, 0, 0))  # REQUEST|DUMP, AF_UNSPEC
-        while True:
-            data = sock.recv(1 << 16)
-            off = 0
-            while off + 16 <= len(data):
-                length, typ, _, _, _ = struct.unpack_from("=IHHII", data, off)
-                if typ in (2, 3) or length < 16:  # NLMSG_ERROR (no nf_tables here) or NLMSG_DONE
-                    return out
-                family = data[off + 16]
-                a = off + 20
-                while a + 4 <= off + length:
-                    alen, atype = struct.unpack_from("=HH", data, a)
-                    if alen < 4:
-                        break
-                    if atype & 0x3FFF == NFTA_TABLE_NAME:
-                        name = data[a + 4 : a + alen].rstrip(b"\0").decode()
-                        out.append((NFPROTO.get(family, str(family)), name))
-                    a += (alen + 3) & ~3
-                off += (length + 3) & ~3
-            if not data:
-                return out
 
 
 def nft_as_save(family: str, name: str, listing: str) -> str:

@@ -7,7 +7,7 @@ hook; the kernel then reports, on the NFNLGRP_NFTRACE netlink group of each name
 those packets pass in every table, iptables-nft's included, and the verdict that ended them. The events are
 read here from netlink (no `nft monitor` text) and matched to cells by the IP and transport headers they
 carry. A drop names its namespace, table, chain and rule, printed as iptables-save prints it (the chain's
-n-th rule) and as nft lists it. The tracing itself is netlab/evidence/nftrace.py.
+n-th rule) and as nft lists it. The tracing itself is netlab/probes/nftrace.py.
 
 When no rule dropped the packet the kernel decided, and other evidence says how: no route in the source's
 namespace; a macvlan/ipvlan child and its own parent (the driver's filter, no rule involved); no ARP answer
@@ -33,7 +33,11 @@ from ipaddress import IPv4Address, IPv6Address
 from netlab import nsthread
 from netlab.backends.base import Deployment
 from netlab.errors import NetlabError
-from netlab.evidence.nftrace import (
+from netlab.model.probing import FromNamespaces, Task
+from netlab.model.results import Observation, Outcome
+from netlab.model.topology import Driver, EndpointKind, IPAddress, ProbeKind
+from netlab.probes import matrix
+from netlab.probes.nftrace import (
     NF_ACCEPT,
     NF_DROP,
     ROOT_LABEL,
@@ -45,10 +49,6 @@ from netlab.evidence.nftrace import (
     tracing,
     with_headers,
 )
-from netlab.model.probing import FromNamespaces, Task
-from netlab.model.results import Observation, Outcome
-from netlab.model.topology import Driver, EndpointKind, IPAddress, ProbeKind
-from netlab.probes import matrix
 
 #: how long the re-probe waits: a dropped packet is reported at once, a reply within milliseconds here
 REPROBE_S = 0.3

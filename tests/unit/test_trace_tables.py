@@ -18,7 +18,7 @@ from netlab import Scenario
 from netlab.backends import journal as journals
 from netlab.backends.base import Deployment
 from netlab.backends.fake import FakeBackend
-from netlab.evidence import nftrace
+from netlab.probes import nftrace
 from netlab.runner import run_topology
 
 Job = tuple[str, Sequence[str], str | None]
@@ -93,7 +93,7 @@ def test_remove_root_tables_removes_only_a_journaled_root_table_that_is_still_th
     name = nftrace.table_name("ab12")
     removed: list[tuple[str, str]] = []
     present = [("inet", name)]
-    monkeypatch.setattr(nftrace.firewall, "nft_tables", lambda netns: list(present))
+    monkeypatch.setattr(nftrace, "nft_tables", lambda netns: list(present))
     monkeypatch.setattr(nftrace, "remove_table", lambda netns, run: removed.append((netns, run)) or True)
     rec = _record([{"kind": "nft-table", "name": name, "netns": "root"}, {"kind": "netns", "name": "x"}])
     assert nftrace.remove_root_tables(rec) == [f"nft table inet {name}"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import struct
 from ipaddress import IPv4Address
 
-from netlab.evidence import nftrace, why
+from netlab.evidence import why
 from netlab.model.expectations import parse_probe
 from netlab.model.probing import Task
 from netlab.model.results import Observation, Outcome
+from netlab.probes import nftrace
 from netlab.report import console
 from netlab.result import result_from_json
 

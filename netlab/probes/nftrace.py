@@ -24,13 +24,16 @@ from netlab import faults, nsthread
 from netlab.backends.base import Deployment
 from netlab.backends.journal import RunRecord
 from netlab.errors import NetlabError
-from netlab.evidence import firewall
 
 # linux/netlink.h, linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h
 NETLINK_NETFILTER = 12
 SOL_NETLINK = 270
 NETLINK_ADD_MEMBERSHIP = 1
 NFNLGRP_NFTRACE = 9
+NFNL_SUBSYS_NFTABLES = 10
+NFT_MSG_GETTABLE = 1
+NFTA_TABLE_NAME = 1
+NFPROTO = {1: "inet", 2: "ip", 3: "arp", 7: "bridge", 10: "ip6", 5: "netdev"}
 NFT_MSG_TRACE = (10 << 8) | 17  # NFNL_SUBSYS_NFTABLES, NFT_MSG_TRACE
 TRACE_TABLE, TRACE_CHAIN, TRACE_RULE_HANDLE, TRACE_TYPE, TRACE_VERDICT, TRACE_ID = 1, 2, 3, 4, 5, 6
 TRACE_NETWORK_HEADER, TRACE_TRANSPORT_HEADER, TRACE_POLICY = 8, 9, 16
@@ -211,7 +214,7 @@ def remove_root_tables(rec: RunRecord) -> list[str]:
     for entry in rec.entries:
         if entry.kind != "nft-table" or entry.extra.get("netns") != "root":
             continue
-        if ("inet", entry.name) in firewall.nft_tables(nsthread.HOME) and remove_table(nsthread.HOME, rec.run):
+        if ("inet", entry.name) in nft_tables(nsthread.HOME) and remove_table(nsthread.HOME, rec.run):
             removed.append(f"nft table inet {entry.name}")
     return removed
 
@@ -246,3 +249,36 @@ def with_headers(events: list[Event]) -> list[Event]:
                 )
             )
     return out
+
+
+def nft_tables(netns: str) -> list[tuple[str, str]]:
+    """(family, name) of every nf_tables table in the namespace, from one netlink dump (no process)."""
+    with nsthread.entered(netns):
+        try:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+        except OSError:
+            return []
+    out: list[tuple[str, str]] = []
+    with sock:
+        msg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE
+        sock.send(struct.pack("=IHHIIBBH", 20, msg_type, 0x301, 1, 0, 0, 0, 0))  # REQUEST|DUMP, AF_UNSPEC
+        while True:
+            data = sock.recv(1 << 16)
+            off = 0
+            while off + 16 <= len(data):
+                length, typ, _, _, _ = struct.unpack_from("=IHHII", data, off)
+                if typ in (2, 3) or length < 16:  # NLMSG_ERROR (no nf_tables here) or NLMSG_DONE
+                    return out
+                family = data[off + 16]
+                a = off + 20
+                while a + 4 <= off + length:
+                    alen, atype = struct.unpack_from("=HH", data, a)
+                    if alen < 4:
+                        break
+                    if atype & 0x3FFF == NFTA_TABLE_NAME:
+                        name = data[a + 4 : a + alen].rstrip(b"\0").decode()
+                        out.append((NFPROTO.get(family, str(family)), name))
+                    a += (alen + 3) & ~3
+                off += (length + 3) & ~3
+            if not data:
+                return out
