@@ -65,6 +65,10 @@ class Narrator(Protocol):
         """`environment`: the run's facts so far (conditional expectations are judged on them)."""
 
 
+#: `--decide`: close a dropped cell at once from its trace (signals) or wait for every silent cell's timeout
+DECIDE = ("signals", "timeout")
+
+
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     #: auto | netns | docker (a registry name) or a Backend object; None: netns, or docker with `nodes`
@@ -80,6 +84,9 @@ class RunOptions:
     pcap: str | None = None  # a directory for one pcap per stage and capture point
     keep: bool = False  # leave the deployment up (until `netlab clean`)
     why: bool = False  # explain every blocked cell (nftables trace)
+    #: how a blocked cell is decided: "signals" (a traced drop closes it at once, where nft can trace) or "timeout"
+    #: (every silent cell waits for its timeout, as before early decision: for comparison)
+    decide: str = "signals"
     decode: bool = True  # decode captured frames here (False: left raw, user-mode Linux's guest)
     narrator: Narrator | None = None  # `--step`
     #: netns backend: the FORWARD policy of the simulated hosts, accept | drop (None: drop, Docker's own
@@ -135,6 +142,8 @@ class RunOptions:
                 raise UsageError(ENGINE_ON_NETNS)
             if self.kernel == "uml" and self.engine != UML_ENGINE:
                 raise UsageError(f"--kernel uml emulates Docker {UML_ENGINE} only for now (not --engine {self.engine})")
+        if self.decide not in DECIDE:
+            raise UsageError(f"--decide {self.decide!r}: use {' or '.join(DECIDE)}")
         if self.why:
             require_nft("--why")
         if self.html_file:

@@ -256,6 +256,7 @@ def run_topology(
     keep: bool = False,
     narrator: Narrator | None = None,
     why: bool = False,
+    decide: str = "signals",
 ) -> Result:
     """Deploy, measure every stage, collect its evidence, destroy (unless `keep`: then left up for
     inspection, removed later by `netlab clean`). `pcap`: a directory for one pcap per
@@ -282,6 +283,7 @@ def run_topology(
     routes: dict[str, Any] = {}
     captures: list[dict[str, Any]] = []
     host_changes: list[str] = []
+    trace_cost = nftrace.TraceCost()  # early decision's tracing, over every stage
     with (
         deployed(be, topology, run, timings, keep=keep, host_changes=host_changes, narrator=narrator) as dep,
         capture_evidence.Capture(dep.capture_points, everything=pcap is not None) as cap,
@@ -305,7 +307,12 @@ def run_topology(
             cap.start()
             faults.point("runner.capture")
             probing = be.probing(dep)
-            stage_obs = matrix.measure(dep, stage, timeout, prober=matrix.prober_for(probing))
+            early = (
+                matrix.Early(root=be.trace_root(dep), explain=why, cost=trace_cost)
+                if decide == "signals" and isinstance(probing, FromNamespaces)
+                else None
+            )
+            stage_obs = matrix.measure(dep, stage, timeout, prober=matrix.prober_for(probing), early=early)
             packets = cap.stop()
             timings["probe_s"] = round(timings["probe_s"] + time.monotonic() - t, 3)
             if why:
@@ -338,6 +345,10 @@ def run_topology(
                 on_stage(dep, i, stage_obs)
             if narrator is not None:
                 narrator.after_stage(topology, i, stage_obs, dep.endpoints, {**environment(name), **facts})
+    if trace_cost.setup_s:
+        timings["trace_setup_s"] = round(trace_cost.setup_s, 3)
+        timings["trace_read_s"] = round(trace_cost.read_s, 3)
+        facts["early_decision"] = {"traced_packets": trace_cost.packets, "trace_reports": trace_cost.reports}
     env = {**environment(name), **facts}
     result = Result(
         topology=topology,
@@ -440,7 +451,15 @@ def _measure(spec: str | Scenario | Topology, options: RunOptions) -> Result:
 
 def _run(topology: Topology, o: RunOptions) -> Result:
     return run_topology(
-        topology, o.chosen, o.timeout, pcap=o.pcap, decode=o.decode, keep=o.keep, narrator=o.narrator, why=o.why
+        topology,
+        o.chosen,
+        o.timeout,
+        pcap=o.pcap,
+        decode=o.decode,
+        keep=o.keep,
+        narrator=o.narrator,
+        why=o.why,
+        decide=o.decide,
     )
 
 

@@ -131,6 +131,14 @@ def run(
     color: Color = None,
     width: Width = None,
     lang: Lang = None,
+    decide: Annotated[
+        str,
+        typer.Option(
+            "--decide",
+            help="signals | timeout: close a cell whose packet a rule dropped as soon as nftables traces the drop "
+            "(default), or let every silent cell wait for its timeout (the way before, for comparison)",
+        ),
+    ] = "signals",
     image: Annotated[str | None, typer.Option("--image", help="docker backend: probe image to use")] = None,
     parent: Annotated[
         str | None, typer.Option("--parent", help="docker backend: a real NIC as macvlan/ipvlan parent (explicit only)")
@@ -252,6 +260,7 @@ def run(
         pcap=pcap,
         keep=keep,
         why=why,
+        decide=decide,
         narrator=_narrator(pause, use_color, fit.width(width)) if step else None,
     )
     options.check()

@@ -22,7 +22,6 @@ import contextlib
 import errno
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -38,11 +37,14 @@ from netlab.model.results import Observation, Outcome
 from netlab.model.topology import Driver, EndpointKind, IPAddress, ProbeKind
 from netlab.probes import matrix
 from netlab.probes.nftrace import (
+    FORWARD_ACCEPT,
     NF_ACCEPT,
-    NF_DROP,
-    ROOT_LABEL,
     VERDICTS,
     Event,
+    RuleText,
+    drop_reason,
+    is_forward,
+    namespace_labels,
     parse,
     table_name,
     trace_socket,
@@ -52,18 +54,6 @@ from netlab.probes.nftrace import (
 
 #: how long the re-probe waits: a dropped packet is reported at once, a reply within milliseconds here
 REPROBE_S = 0.3
-
-
-def _labels(dep: Deployment, root: str | None) -> dict[str, str]:
-    """Every namespace the run's packets may pass, with a name for people."""
-    out: dict[str, str] = {}
-    for ep in sorted(dep.endpoints.values(), key=lambda e: e.kind != EndpointKind.HOST):
-        if ep.netns and ep.netns not in out:
-            out[ep.netns] = ROOT_LABEL if ep.netns == root else f"{ep.name}'s namespace"
-    for cp in dep.capture_points:
-        if cp.netns not in out:
-            out[cp.netns] = f"lan {cp.name}" if cp.role == "lan" else f"{cp.node or cp.name}'s namespace"
-    return out
 
 
 def _matches(e: Event, src: set[IPAddress], dst: IPAddress, task: Task) -> str | None:
@@ -79,42 +69,6 @@ def _matches(e: Event, src: set[IPAddress], dst: IPAddress, task: Task) -> str |
     if e.saddr == dst and e.daddr in src and (e.icmp_type == answer if want == icmp else e.sport == port):
         return "reply"
     return None
-
-
-class RuleText:
-    """Rule handles to text, read once per chain: nft's listing (`# handle N`) and, for iptables-nft's
-    tables, the same rule as iptables-save prints it (the n-th rule of the chain in both)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str, str, str], tuple[dict[int, str], dict[int, str]]] = {}
-
-    def get(self, e: Event) -> tuple[str, str]:
-        key = (e.netns, e.family, e.table, e.chain)
-        if key not in self._cache:
-            self._cache[key] = self._read(*key)
-        nft, ipt = self._cache[key]
-        return nft.get(e.handle or -1, ""), ipt.get(e.handle or -1, "")
-
-    @staticmethod
-    def _read(netns: str, family: str, table: str, chain: str) -> tuple[dict[int, str], dict[int, str]]:
-        nft: dict[int, str] = {}
-        order: list[int] = []
-        with contextlib.suppress(subprocess.CalledProcessError, OSError):
-            text = nsthread.run(netns, ["nft", "-a", "list", "chain", family, table, chain], timeout=10)
-            for line in text.splitlines():
-                body, sep, handle = line.strip().rpartition("# handle ")
-                if sep and handle.isdigit() and not body.startswith(("chain", "type", "table")):
-                    nft[int(handle)] = re.sub(r"counter packets \d+ bytes \d+", "counter", body.strip())
-                    order.append(int(handle))
-        ipt: dict[int, str] = {}
-        tool = shutil.which({"ip": "iptables-nft", "ip6": "ip6tables-nft"}.get(family, ""))
-        if tool and order:
-            with contextlib.suppress(subprocess.CalledProcessError, OSError):
-                lines = nsthread.run(netns, [tool, "-w", "-t", table, "-S", chain], timeout=10).splitlines()
-                rules = [x for x in lines if x.startswith("-A ")]
-                if len(rules) == len(order):
-                    ipt = dict(zip(order, rules, strict=True))
-        return nft, ipt
 
 
 def _route_missing(netns: str, dst: IPAddress) -> bool:
@@ -206,6 +160,7 @@ def explain(
         i
         for i, o in enumerate(observations)
         if (o.outcome is Outcome.UNREACHABLE or (o.src, o.dst, str(o.probe)) in surprising)
+        and not o.why  # decided early from its trace: the rule that dropped it is known already
         and o.outcome is not Outcome.ERROR
         and o.probe.kind is not ProbeKind.DNS
         and o.address is not None
@@ -213,7 +168,7 @@ def explain(
     ]
     if not cells:
         return out
-    labels = _labels(dep, root)
+    labels = namespace_labels(dep, root)
     # endpoints netlab must leave as they are (`netlab scan`: FromNamespaces.listeners off): no trace table inside
     # them and no listener; only the machine's own namespace, where Docker's rules live, is traced
     hands_off = how is not None and not how.listeners
@@ -271,7 +226,7 @@ def explain(
         else:
             try:
                 why = (
-                    _drop(mine, labels, rules)
+                    drop_reason(mine, labels, rules)
                     or _kernel_reason(dep, task, mine, labels, traced)
                     or _refused(task, observations[i].detail)
                     or _unexplained(mine, labels, traced)
@@ -300,7 +255,7 @@ def _accepted(
             where = labels.get(e.netns, e.netns)
             return f"it got through: accepted in {where} by {e.family} {e.table} {e.chain} rule {text}"
     for e, direction in mine:
-        if direction == "request" and e.kind == "policy" and e.verdict == NF_ACCEPT and _forward(e):
+        if direction == "request" and e.kind == "policy" and e.verdict == NF_ACCEPT and is_forward(e):
             where = labels.get(e.netns, e.netns)
             return f"it got through: accepted in {where} by the FORWARD policy ACCEPT: {FORWARD_ACCEPT}"
     if not traced:
@@ -311,39 +266,6 @@ def _accepted(
             "IPv6 rules only with --experimental --ip6tables)"
         )
     return "it got through: no filter rule on its path stopped it (no rule matched and the chain policies accept)"
-
-
-#: what a FORWARD policy verdict means on a Docker host (docs/drivers.md, Bridge: FORWARD policy)
-FORWARD_ACCEPT = (
-    "no rule of Docker's chains matched it. Docker (20.10 to 27) sets the policy to DROP only when it turns IP "
-    "forwarding on itself and left it alone here because forwarding was already on when it started; Docker 28 "
-    "and later drop this in their DOCKER chain (`-A DOCKER ! -i <bridge> -o <bridge> -j DROP`) whatever the policy"
-)
-FORWARD_DROP = (
-    "no rule of Docker's chains accepted it: only published ports and traffic leaving a bridge pass; Docker sets "
-    "this policy when it turns IP forwarding on itself"
-)
-
-
-def _forward(e: Event) -> bool:
-    return e.family in ("ip", "ip6") and e.table == "filter" and e.chain == "FORWARD"
-
-
-def _drop(mine: list[tuple[Event, str | None]], labels: dict[str, str], rules: RuleText) -> str | None:
-    for e, direction in mine:
-        if e.verdict != NF_DROP or e.kind not in ("rule", "policy"):
-            continue
-        where = labels.get(e.netns, e.netns)
-        what = "the request" if direction == "request" else "the reply"
-        if e.kind == "policy":
-            because = FORWARD_DROP if _forward(e) else "no rule of the chain accepted it"
-            policy = f"the policy of {e.family} {e.table} {e.chain}"
-            return f"{what} was dropped in {where} by {policy} (policy drop: {because})"
-        nft, ipt = rules.get(e)
-        text = f"`{ipt}`" if ipt else f"`{nft}`" if nft else f"rule handle {e.handle}"
-        also = f" (nft: {nft})" if ipt and nft else ""
-        return f"{what} was dropped in {where} by {e.family} {e.table} {e.chain} rule {text}{also}"
-    return None
 
 
 def _kernel_reason(

@@ -2,10 +2,20 @@
 
 Every ordered pair of endpoints gets an icmp probe, and every probe named in an expectation of the
 stage is added. Every source's sockets are served by one poll loop; one retry pass for timeouts only.
+
+Early decision (`Early`, `netlab run --decide signals`, the default): every probe is sent at once, untraced,
+until the answers stop (QUIET_S without one); the cells left are probed again while nftables traces the run's
+packets in the namespaces where firewall rules are (the nodes, the peers), and a cell whose request or reply a
+rule or a chain policy dropped is closed at once, its detail naming that rule as `--why` would. The trace table
+only marks packets (`meta nftrace set 1`, before every other hook): it changes no verdict. Cells the kernel
+answered (an ICMP error, a reset, no route) were always closed at once; only a packet lost in silence elsewhere
+still waits for its timeout, counted from the traced pass.
 """
 
 from __future__ import annotations
 
+import shutil
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -18,7 +28,8 @@ from netlab.kernel import features
 from netlab.model.deployed import Listen
 from netlab.model.probing import Answer, Decided, FromNamespaces, Probing, Task, ThroughShells
 from netlab.model.results import Observation, Outcome
-from netlab.model.topology import ICMP, ICMP6, Driver, IPAddress, ProbeKind, Stage
+from netlab.model.topology import ICMP, ICMP6, Driver, EndpointKind, IPAddress, ProbeKind, Stage
+from netlab.probes import nftrace
 from netlab.probes.responders import Responders
 from netlab.probes.shells import ShellProber
 from netlab.probes.sweep import Shot, sweep_all
@@ -29,6 +40,25 @@ RETRY_FLOOR_S = 0.03
 #: neigh retrans_time_ms (1000 by default in every new namespace). No cell is unreachable before this.
 NEIGHBOUR_RESOLUTION_S = 1.0
 NEIGHBOUR_MARGIN_S = 0.1  # for the answer to the re-sent request to come back
+#: the most probes of a stage decided early: each traced packet costs a few trace reports per rule it passes, and
+#: beyond this the reports outgrow what the trace sockets hold and cost more than the timeouts they save (a big
+#: matrix of one network has few blocked cells; docs/performance.md)
+EARLY_MAX_PROBES = 5000
+#: with early decision, how long the first, untraced sweep waits after the last answer before it stops and the
+#: cells left are probed again, traced: answers here come within milliseconds, a gap this long means the rest are
+#: blocked or slow (a slow one is answered on the traced pass all the same)
+QUIET_S = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Early:
+    """Close a cell the moment a trace reports its packet dropped (see the module's doc). `root`: the Docker host's
+    own namespace when the run's packets pass it (docker backend: its trace table is journaled first); `explain`:
+    also fill the cell's `why` (--why) with the same words, so --why re-probes only the cells left."""
+
+    root: str | None = None
+    explain: bool = False
+    cost: nftrace.TraceCost = field(default_factory=nftrace.TraceCost)  # what tracing cost, added up
 
 
 def pick_address(src: Endpoint, dst: Endpoint, v6: bool = False) -> IPAddress | None:
@@ -233,6 +263,8 @@ class LocalProber:
     def __init__(self, how: FromNamespaces | None = None) -> None:
         self.how = how or FromNamespaces()
         self.notes: dict[int, str] = {}
+        self.watch: nftrace.DropWatch | None = None  # trace reports to decide by, while `measure` holds one
+        self.drops: dict[int, tuple[nftrace.Event, str]] = {}  # of the last `run`: task index -> what dropped it
 
     @contextmanager
     def listening(self, dep: Deployment, tasks: Sequence[Task]) -> Iterator[dict[int, str]]:
@@ -261,10 +293,16 @@ class LocalProber:
                 if w in planted.errors
             }
 
-    def run(self, dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, Answer]:
+    def run(
+        self, dep: Deployment, tasks: Sequence[Task], timeout: float, quiet: float | None = None
+    ) -> dict[int, Answer]:
+        """`quiet`: stop once no answer came for that long (the cells left are returned timed out)."""
         why_not = {i: why for i, t in enumerate(tasks) if (why := self._withheld(t)) is not None}
         sent = [i for i in range(len(tasks)) if i not in why_not]
-        answers = _run(dep, [tasks[i] for i in sent], timeout)
+        if self.watch is not None:
+            self.watch.decided.clear()
+        answers = _run(dep, [tasks[i] for i in sent], timeout, self.watch, quiet)
+        self.drops = {sent[j]: d for j, d in self.watch.decided.items()} if self.watch is not None else {}
         out = {i: answers[j] for j, i in enumerate(sent)}
         out.update({i: Answer(Outcome.ERROR, None, why) for i, why in why_not.items()})
         return out
@@ -311,22 +349,38 @@ def prober_for(probing: Probing) -> Prober:
 
 
 def measure(
-    dep: Deployment, stage: Stage, timeout: float = DEFAULT_TIMEOUT, prober: Prober | None = None
+    dep: Deployment,
+    stage: Stage,
+    timeout: float = DEFAULT_TIMEOUT,
+    prober: Prober | None = None,
+    early: Early | None = None,
 ) -> list[Observation]:
     prober = prober or LocalProber()
     tasks = plan(dep, stage)
     overflows = features.neighbour_overflows() if prober.local else 0
+    drops: dict[int, tuple[nftrace.Event, str]] = {}
     with prober.listening(dep, tasks) as not_listening:
-        answers = prober.run(dep, tasks, timeout)
-        retry = [i for i, a in answers.items() if a.timed_out]
-        if retry:
-            window = retry_window(answers.values(), timeout)
-            again = prober.run(dep, [tasks[i] for i in retry], window)
-            for j, i in enumerate(retry):
-                a = again[j]
-                if a.timed_out:  # say how long the cell was given in all, not only the retry
-                    a = a._replace(detail=f"no answer within {timeout:g} s, nor within {window:.2g} s of a retry")
-                answers[i] = a
+        if early is not None and isinstance(prober, LocalProber) and shutil.which("nft"):
+            # every probe at once, untraced, until the answers stop; only the cells left are probed again, traced,
+            # so a matrix with nothing blocked costs no tracing at all
+            answers = prober.run(dep, tasks, timeout, quiet=QUIET_S)
+            left = [i for i, a in answers.items() if a.timed_out]
+            if left:
+                with _watching(dep, [tasks[i] for i in left], prober, early):
+                    again = prober.run(dep, [tasks[i] for i in left], timeout)
+                    drops.update({left[j]: d for j, d in prober.drops.items()})
+                    answers.update({i: again[j] for j, i in enumerate(left)})
+                    drops.update(_retry(dep, tasks, answers, prober, timeout))
+        else:
+            answers = prober.run(dep, tasks, timeout)
+            _retry(dep, tasks, answers, prober, timeout)
+    reasons: dict[int, str] = {}
+    if drops and early is not None:  # the rule that dropped each, in the words --why uses
+        labels, rules = nftrace.namespace_labels(dep, early.root), nftrace.RuleText()
+        for i, drop in drops.items():
+            if answers[i].outcome is Outcome.UNREACHABLE:
+                reasons[i] = nftrace.drop_reason([drop], labels, rules) or answers[i].detail
+                answers[i] = answers[i]._replace(detail=reasons[i])
     for i, why in not_listening.items():  # nothing could answer: the probe says nothing about the network
         answers[i] = Answer(Outcome.ERROR, None, why)
     for i, note in prober.notes.items():
@@ -350,12 +404,83 @@ def measure(
             outcome=answers[i].outcome,
             rtt_ms=answers[i].rtt_ms,
             detail=answers[i].detail,
+            why=reasons.get(i, "") if early is not None and early.explain else "",
         )
         for i, task in enumerate(tasks)
     ]
 
 
-def _run(dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, Answer]:
+def _retry(
+    dep: Deployment, tasks: Sequence[Task], answers: dict[int, Answer], prober: Prober, timeout: float
+) -> dict[int, tuple[nftrace.Event, str]]:
+    """The retry pass of the cells that timed out (a first packet lost behind ARP), in place; the cells a traced
+    drop closed meanwhile (task index -> what dropped it)."""
+    retry = [i for i, a in answers.items() if a.timed_out]
+    if not retry:
+        return {}
+    window = retry_window(answers.values(), timeout)
+    again = prober.run(dep, [tasks[i] for i in retry], window)
+    for j, i in enumerate(retry):
+        a = again[j]
+        if a.timed_out:  # say how long the cell was given in all, not only the retry
+            a = a._replace(detail=f"no answer within {timeout:g} s, nor within {window:.2g} s of a retry")
+        answers[i] = a
+    drops = prober.drops if isinstance(prober, LocalProber) and prober.watch is not None else {}
+    return {retry[j]: d for j, d in drops.items()}
+
+
+@contextmanager
+def _watching(
+    dep: Deployment, tasks: Sequence[Task], prober: Prober, early: Early | None
+) -> Iterator[nftrace.DropWatch | None]:
+    """Trace the stage's packets where rules are, for the sweep to decide dropped cells early (None: it cannot or
+    should not here: not asked, no nft, probes not sent from namespaces, or too many of them)."""
+    if early is None or not isinstance(prober, LocalProber) or len(tasks) > EARLY_MAX_PROBES or not shutil.which("nft"):
+        yield None
+        return
+    labels = nftrace.namespace_labels(dep, early.root)
+    ruled = {
+        ep.netns for ep in dep.endpoints.values() if ep.netns and ep.kind in (EndpointKind.HOST, EndpointKind.PEER)
+    }
+    if not prober.how.listeners:  # endpoints left as they are (`netlab scan`): the Docker host's namespace only
+        ruled = {early.root} if early.root else set()
+    traced = {p: label for p, label in labels.items() if p in ruled}
+    addresses: set[IPAddress] = {a.address for ep in dep.endpoints.values() for a in ep.addresses}
+    addresses |= {a.address6 for ep in dep.endpoints.values() for a in ep.addresses if a.address6}
+    addresses |= {t.address for t in tasks if t.address is not None}
+    if not traced:
+        yield None
+        return
+    started = time.perf_counter()
+    with nftrace.tracing(dep, traced, sorted(addresses, key=lambda a: (a.version, int(a)))) as loaded:
+        early.cost.setup_s += time.perf_counter() - started
+        sockets = {}
+        for path in loaded:
+            try:
+                sockets[path] = nftrace.trace_socket(path)
+            except OSError:
+                continue
+        if not sockets:  # no namespace could be traced (a kernel without nf_tables): every cell waits as before
+            yield None
+            return
+        watch = nftrace.DropWatch(sockets, nftrace.table_name(dep.run), early.cost)
+        prober.watch = watch
+        try:
+            yield watch
+        finally:
+            prober.watch = None
+            watch.close()
+            started = time.perf_counter()  # the tables' removal, when this block is left
+    early.cost.setup_s += time.perf_counter() - started
+
+
+def _run(
+    dep: Deployment,
+    tasks: Sequence[Task],
+    timeout: float,
+    watch: nftrace.DropWatch | None = None,
+    quiet: float | None = None,
+) -> dict[int, Answer]:
     results: dict[int, Answer] = {}
     by_src: dict[str, list[Shot]] = defaultdict(list)
     for i, task in enumerate(tasks):
@@ -375,5 +500,6 @@ def _run(dep: Deployment, tasks: Sequence[Task], timeout: float) -> dict[int, An
             assert task.address is not None
             by_src[task.src].append(Shot(i, task.probe.kind, task.address, task.probe.port))
     if by_src:
-        results.update(sweep_all([(str(dep.endpoints[src].netns), shots) for src, shots in by_src.items()], timeout))
+        jobs = [(str(dep.endpoints[src].netns), shots) for src, shots in by_src.items()]
+        results.update(sweep_all(jobs, timeout, watch=watch, quiet=quiet))
     return results

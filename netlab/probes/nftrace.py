@@ -11,11 +11,14 @@ first, so `netlab clean` removes it after a crash (`remove_table`). Docker's tab
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import shutil
 import socket
 import struct
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address
@@ -24,6 +27,7 @@ from netlab import faults, nsthread
 from netlab.backends.base import Deployment
 from netlab.backends.journal import RunRecord
 from netlab.errors import NetlabError
+from netlab.model.topology import EndpointKind
 
 # linux/netlink.h, linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h
 NETLINK_NETFILTER = 12
@@ -53,6 +57,8 @@ VERDICTS = {
 }
 FAMILIES = {1: "inet", 2: "ip", 7: "bridge", 10: "ip6", 3: "arp", 5: "netdev"}
 TRACE_PREFIX = "nltrace"
+#: ICMP echo reply and request, ICMPv6 echo request and reply
+ECHO_TYPES = (0, 8, 128, 129)
 ROOT_LABEL = "the Docker host's own namespace"
 
 
@@ -74,6 +80,8 @@ class Event:
     dport: int | None
     sport: int | None
     icmp_type: int | None = None
+    #: an ICMP or ICMPv6 echo request or reply's identifier and sequence number (a probe of the sweep is told by them)
+    icmp_echo: tuple[int, int] | None = None
 
 
 def table_name(run: str) -> str:
@@ -119,10 +127,13 @@ def parse(netns: str, data: bytes) -> list[Event]:
                 saddr, daddr, proto = IPv6Address(net[8:24]), IPv6Address(net[24:40]), net[6]
             l4 = a.get(TRACE_TRANSPORT_HEADER, b"")
             icmp_type = None
+            echo = None
             if proto in (6, 17) and len(l4) >= 4:
                 sport, dport = struct.unpack("!HH", l4[:4])
             elif proto in (1, 58) and l4:  # ICMP, ICMPv6
                 icmp_type = l4[0]
+                if icmp_type in ECHO_TYPES and len(l4) >= 8:
+                    echo = struct.unpack("!HH", l4[4:8])
             events.append(
                 Event(
                     netns,
@@ -139,6 +150,7 @@ def parse(netns: str, data: bytes) -> list[Event]:
                     dport,
                     sport,
                     icmp_type,
+                    echo,
                 )
             )
         off += (length + 3) & ~3
@@ -245,7 +257,14 @@ def with_headers(events: list[Event]) -> list[Event]:
             h = first[key]
             out.append(
                 replace(
-                    e, saddr=h.saddr, daddr=h.daddr, proto=h.proto, dport=h.dport, sport=h.sport, icmp_type=h.icmp_type
+                    e,
+                    saddr=h.saddr,
+                    daddr=h.daddr,
+                    proto=h.proto,
+                    dport=h.dport,
+                    sport=h.sport,
+                    icmp_type=h.icmp_type,
+                    icmp_echo=h.icmp_echo,
                 )
             )
     return out
@@ -282,3 +301,167 @@ def nft_tables(netns: str) -> list[tuple[str, str]]:
                 off += (length + 3) & ~3
             if not data:
                 return out
+
+
+@dataclass(slots=True)
+class TraceCost:
+    """What early decision's tracing cost a run (the runner reports it in its timings)."""
+
+    setup_s: float = 0.0  # planting and removing the trace tables
+    read_s: float = 0.0  # reading, parsing and matching the trace reports
+    reports: int = 0  # trace reports read
+    packets: int = 0  # distinct packets traced (their first reports)
+
+
+class DropWatch:
+    """The trace reports of the traced namespaces, read while the sweep probes (probes/sweep.py polls `fds`): each
+    packet the run traced and a rule or chain policy dropped, with the headers of its first report in that
+    namespace (a later report of the same packet carries none; after a DNAT they would be the translated ones).
+
+    Losing reports costs time only: the kernel drops reports a full socket buffer has no room for (ENOBUFS), and a
+    drop whose packet is not known stays unmatched, so its cell waits for its timeout as without tracing."""
+
+    def __init__(self, sockets: dict[str, socket.socket], own_table: str, cost: TraceCost | None = None) -> None:
+        self.sockets = sockets
+        self.cost = cost if cost is not None else TraceCost()
+        self.own_table = own_table
+        self._by_fd = {s.fileno(): (path, s) for path, s in sockets.items()}
+        self._first: dict[tuple[str, int], Event] = {}
+        self.lost = False  # the kernel dropped reports (ENOBUFS)
+        #: shot index -> (the drop, "request" or "reply"): what decided each cell the sweep closed early
+        self.decided: dict[int, tuple[Event, str]] = {}
+
+    def fds(self) -> list[int]:
+        return list(self._by_fd)
+
+    def drops(self, fd: int) -> list[Event]:
+        """Read every report waiting on `fd`; the drops among them, with their packet's headers."""
+        started = time.perf_counter()
+        path, sock = self._by_fd[fd]
+        out: list[Event] = []
+        while True:
+            try:
+                data = sock.recv(1 << 16)
+            except BlockingIOError:
+                break
+            except OSError as err:
+                if err.errno != errno.ENOBUFS:
+                    raise
+                self.lost = True
+                continue
+            for e in parse(path, data):
+                self.cost.reports += 1
+                key = (e.netns, e.trace_id)
+                first: Event | None = self._first.get(key)
+                if first is None and e.saddr is not None:
+                    if len(self._first) >= FIRST_REPORTS_KEPT:  # a long sweep: the oldest packets are done
+                        self._first.clear()
+                    first = self._first[key] = e
+                    self.cost.packets += 1
+                if first is None or e.verdict != NF_DROP or e.kind not in ("rule", "policy"):
+                    continue
+                if e.table == self.own_table:
+                    continue
+                out.append(
+                    replace(
+                        e,
+                        saddr=first.saddr,
+                        daddr=first.daddr,
+                        proto=first.proto,
+                        dport=first.dport,
+                        sport=first.sport,
+                        icmp_type=first.icmp_type,
+                        icmp_echo=first.icmp_echo,
+                    )
+                )
+        self.cost.read_s += time.perf_counter() - started
+        return out
+
+    def close(self) -> None:
+        for sock in self.sockets.values():
+            sock.close()
+
+
+#: how many packets' first reports DropWatch keeps (their headers) before it forgets the oldest
+FIRST_REPORTS_KEPT = 100_000
+
+
+def namespace_labels(dep: Deployment, root: str | None) -> dict[str, str]:
+    """Every namespace the run's packets may pass, with a name for people."""
+    out: dict[str, str] = {}
+    for ep in sorted(dep.endpoints.values(), key=lambda e: e.kind != EndpointKind.HOST):
+        if ep.netns and ep.netns not in out:
+            out[ep.netns] = ROOT_LABEL if ep.netns == root else f"{ep.name}'s namespace"
+    for cp in dep.capture_points:
+        if cp.netns not in out:
+            out[cp.netns] = f"lan {cp.name}" if cp.role == "lan" else f"{cp.node or cp.name}'s namespace"
+    return out
+
+
+class RuleText:
+    """Rule handles to text, read once per chain: nft's listing (`# handle N`) and, for iptables-nft's
+    tables, the same rule as iptables-save prints it (the n-th rule of the chain in both)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str, str, str], tuple[dict[int, str], dict[int, str]]] = {}
+
+    def get(self, e: Event) -> tuple[str, str]:
+        key = (e.netns, e.family, e.table, e.chain)
+        if key not in self._cache:
+            self._cache[key] = self._read(*key)
+        nft, ipt = self._cache[key]
+        return nft.get(e.handle or -1, ""), ipt.get(e.handle or -1, "")
+
+    @staticmethod
+    def _read(netns: str, family: str, table: str, chain: str) -> tuple[dict[int, str], dict[int, str]]:
+        nft: dict[int, str] = {}
+        order: list[int] = []
+        with contextlib.suppress(subprocess.CalledProcessError, OSError):
+            text = nsthread.run(netns, ["nft", "-a", "list", "chain", family, table, chain], timeout=10)
+            for line in text.splitlines():
+                body, sep, handle = line.strip().rpartition("# handle ")
+                if sep and handle.isdigit() and not body.startswith(("chain", "type", "table")):
+                    nft[int(handle)] = re.sub(r"counter packets \d+ bytes \d+", "counter", body.strip())
+                    order.append(int(handle))
+        ipt: dict[int, str] = {}
+        tool = shutil.which({"ip": "iptables-nft", "ip6": "ip6tables-nft"}.get(family, ""))
+        if tool and order:
+            with contextlib.suppress(subprocess.CalledProcessError, OSError):
+                lines = nsthread.run(netns, [tool, "-w", "-t", table, "-S", chain], timeout=10).splitlines()
+                rules = [x for x in lines if x.startswith("-A ")]
+                if len(rules) == len(order):
+                    ipt = dict(zip(order, rules, strict=True))
+        return nft, ipt
+
+
+#: what a FORWARD policy verdict means on a Docker host (docs/drivers.md, Bridge: FORWARD policy)
+FORWARD_ACCEPT = (
+    "no rule of Docker's chains matched it. Docker (20.10 to 27) sets the policy to DROP only when it turns IP "
+    "forwarding on itself and left it alone here because forwarding was already on when it started; Docker 28 "
+    "and later drop this in their DOCKER chain (`-A DOCKER ! -i <bridge> -o <bridge> -j DROP`) whatever the policy"
+)
+FORWARD_DROP = (
+    "no rule of Docker's chains accepted it: only published ports and traffic leaving a bridge pass; Docker sets "
+    "this policy when it turns IP forwarding on itself"
+)
+
+
+def is_forward(e: Event) -> bool:
+    return e.family in ("ip", "ip6") and e.table == "filter" and e.chain == "FORWARD"
+
+
+def drop_reason(mine: list[tuple[Event, str | None]], labels: dict[str, str], rules: RuleText) -> str | None:
+    for e, direction in mine:
+        if e.verdict != NF_DROP or e.kind not in ("rule", "policy"):
+            continue
+        where = labels.get(e.netns, e.netns)
+        what = "the request" if direction == "request" else "the reply"
+        if e.kind == "policy":
+            because = FORWARD_DROP if is_forward(e) else "no rule of the chain accepted it"
+            policy = f"the policy of {e.family} {e.table} {e.chain}"
+            return f"{what} was dropped in {where} by {policy} (policy drop: {because})"
+        nft, ipt = rules.get(e)
+        text = f"`{ipt}`" if ipt else f"`{nft}`" if nft else f"rule handle {e.handle}"
+        also = f" (nft: {nft})" if ipt and nft else ""
+        return f"{what} was dropped in {where} by {e.family} {e.table} {e.chain} rule {text}{also}"
+    return None

@@ -18,7 +18,7 @@ import struct
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import NamedTuple
 
 from netlab import nsthread
@@ -26,6 +26,7 @@ from netlab.model.probing import Answer
 from netlab.model.results import Outcome
 from netlab.model.topology import ProbeKind
 from netlab.probes import dns
+from netlab.probes.nftrace import DropWatch, Event
 
 ICMP_ECHO_REPLY = 0
 ICMP_UNREACH = 3
@@ -134,11 +135,30 @@ def _negative(err: int) -> Answer:
     return Answer(Outcome.ERROR, None, f"{errno.errorcode.get(err, err)}: {os.strerror(err)}")
 
 
+#: the detail of a shot left unanswered when the sweep stopped early (`quiet`): not a verdict, the caller probes again
+QUIET = "no answer yet (the sweep stopped when the answers did; probed again)"
+#: a flow of the sweep as trace reports name it: ("icmp", version, echo id, sequence) or (protocol, address, port)
+#: of the probe's own socket
+FlowKey = tuple[object, ...]
+#: after a trace reports a probe's packet dropped, how long an answer may still come (a REJECT rule's ICMP error or
+#: reset, which says more) before the cell is closed as dropped
+DROP_GRACE_S = 0.03
+
+
 class _Sweep:
     """The probes of one source namespace. Its sockets are registered with a poll loop that may
-    serve many sources at once (`sweep_all`); `left` counts the shots still without an answer."""
+    serve many sources at once (`sweep_all`); `left` counts the shots still without an answer.
+    `flows`: where the loop looks up which shot a traced packet belongs to (only while a DropWatch reads)."""
 
-    def __init__(self, shots: list[Shot], timeout: float, poll: select.epoll, owners: dict[int, _Sweep]) -> None:
+    def __init__(
+        self,
+        shots: list[Shot],
+        timeout: float,
+        poll: select.epoll,
+        owners: dict[int, _Sweep],
+        ident: int | None = None,
+        flows: dict[FlowKey, tuple[_Sweep, Shot]] | None = None,
+    ) -> None:
         self.shots = shots
         self.timeout = timeout
         self.results: dict[int, Answer] = {}
@@ -149,7 +169,11 @@ class _Sweep:
         self.by_fd: dict[int, tuple[socket.socket, Shot | None]] = {}
         self.icmp: socket.socket | None = None
         self.icmp6: socket.socket | None = None
-        self.ident = int.from_bytes(os.urandom(2), "big") or 1
+        self.ident = ident or int.from_bytes(os.urandom(2), "big") or 1
+        self.flows = flows
+        #: shot index -> (when to close it as dropped, the drop, "request" or "reply")
+        self.dropped: dict[int, tuple[float, Event, str]] = {}
+        self.drops: dict[int, tuple[Event, str]] = {}  # the cells closed as dropped
         self.icmp_seq: dict[int, Shot] = {}
         self.token = os.urandom(8)
         self.qid = int.from_bytes(os.urandom(2), "big")
@@ -214,6 +238,8 @@ class _Sweep:
             try:
                 if shot.kind is ProbeKind.TCP:
                     rc = sock.connect_ex(addr)
+                    if rc == errno.EINPROGRESS:
+                        self._flow(sock, shot)
                     if rc == 0:
                         self._done(fd, Answer(Outcome.REACHABLE, self._rtt(shot), "connected"))
                     elif rc == errno.EINPROGRESS:
@@ -222,6 +248,7 @@ class _Sweep:
                         self._done(fd, _negative(rc))
                 else:
                     sock.connect(addr)
+                    self._flow(sock, shot)
                     qtype = dns.TYPE_AAAA if shot.aaaa else dns.TYPE_A
                     sock.send(dns.query(str(shot.name), self.qid, qtype) if shot.kind is ProbeKind.DNS else self.token)
                     self._register(fd, select.EPOLLIN)
@@ -232,12 +259,50 @@ class _Sweep:
             if shot.key in self.results or raw is None:
                 continue
             self.icmp_seq[seq] = shot  # one numbering for both families: a sequence number names one shot
+            if self.flows is not None:
+                self.flows[("icmp", shot.address.version, self.ident, seq)] = (self, shot)
             self.sent_at[shot.key] = time.time()
             packet = echo_request6(self.ident, seq) if raw is self.icmp6 else echo_request(self.ident, seq)
             try:
                 raw.sendto(packet, (_text(shot.address), 0))
             except OSError as e:
                 self._answer(shot.key, _negative(e.errno or 0))
+
+    def _flow(self, sock: socket.socket, shot: Shot) -> None:
+        """Remember the socket's own address and port: a traced packet from or to them is this shot's."""
+        if self.flows is None:
+            return
+        proto = 6 if shot.kind is ProbeKind.TCP else 17
+        host, port = sock.getsockname()[:2]
+        self.flows[(proto, ip_address(host), port)] = (self, shot)
+
+    def drop_seen(self, shot: Shot, event: Event, direction: str) -> None:
+        """A trace reported this shot's request or reply dropped: close the cell after a short grace."""
+        if shot.key not in self.results and shot.key not in self.dropped:
+            self.dropped[shot.key] = (time.monotonic() + DROP_GRACE_S, event, direction)
+
+    def settle(self, now: float | None = None) -> None:
+        """Close the cells whose drop was reported at least DROP_GRACE_S ago (all of them: `now` None)."""
+        for key, (due, event, direction) in list(self.dropped.items()):
+            if now is not None and due > now:
+                continue
+            del self.dropped[key]
+            if key in self.results:
+                continue
+            what = "the request" if direction == "request" else "the reply"
+            where = "policy" if event.kind == "policy" else "a rule"
+            self._answer(
+                key,
+                Answer(
+                    Outcome.UNREACHABLE,
+                    None,
+                    f"{what} was dropped by {where} of {event.family} {event.table} {event.chain} (nftables trace)",
+                ),
+            )
+            self.drops[key] = (event, direction)
+
+    def next_settle(self) -> float | None:
+        return min((due for due, _, _ in self.dropped.values()), default=None)
 
     def _rtt(self, shot: Shot, at: float | None = None) -> float:
         return round(((at or time.time()) - self.sent_at[shot.key]) * 1000, 3)
@@ -259,13 +324,12 @@ class _Sweep:
         elif fd in self.by_fd:
             self._sock_event(fd, ev)
 
-    def expire(self) -> None:
+    def expire(self, detail: str | None = None) -> None:
+        self.settle()
         for shot in self.shots:
             if shot.key not in self.results:
-                self._answer(
-                    shot.key,
-                    Answer(Outcome.UNREACHABLE, None, f"no answer within {self.timeout:g} s", timed_out=True),
-                )
+                said = detail or f"no answer within {self.timeout:g} s"
+                self._answer(shot.key, Answer(Outcome.UNREACHABLE, None, said, timed_out=True))
 
     def _sock_event(self, fd: int, ev: int) -> None:
         sock, shot = self.by_fd[fd]
@@ -392,7 +456,13 @@ def _stamp(anc: list[tuple[int, int, bytes]]) -> float | None:
     return None
 
 
-def sweep_all(jobs: Sequence[tuple[str, list[Shot]]], timeout: float, workers: int | None = None) -> dict[int, Answer]:
+def sweep_all(
+    jobs: Sequence[tuple[str, list[Shot]]],
+    timeout: float,
+    workers: int | None = None,
+    watch: DropWatch | None = None,
+    quiet: float | None = None,
+) -> dict[int, Answer]:
     """Send every shot of every (namespace, shots) job; one answer per shot index.
 
     The jobs are shared out round-robin among `workers` threads (default: one per CPU, at most
@@ -400,22 +470,34 @@ def sweep_all(jobs: Sequence[tuple[str, list[Shot]]], timeout: float, workers: i
     forwarding work for a packet inside the sender's sendto(), which releases the GIL, so a second
     thread puts the second CPU to work; a thread per source would cost more in start-up and GIL
     hand-offs than the probing itself.
+
+    `watch`: trace reports to read while probing (one loop then serves every source): a cell whose request or
+    reply a rule dropped is closed at once (`watch.decided` says by what) instead of waiting for its timeout.
+    `quiet`: stop as soon as no answer came for that long; the shots still unanswered are returned timed out
+    with the detail QUIET (the caller probes them again, traced: netlab/probes/matrix.py).
     """
+    if watch is not None:
+        return _loop(jobs, timeout, watch, quiet)
     if workers is None:
         workers = min(os.cpu_count() or 1, -(-len(jobs) // 16))
     workers = max(1, min(workers, len(jobs)))
     if workers == 1:
-        return _loop(jobs, timeout)
+        return _loop(jobs, timeout, quiet=quiet)
     shares = [list(jobs[i::workers]) for i in range(workers)]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="netlab-probe") as pool:
-        futures = [pool.submit(_loop, share, timeout) for share in shares]
+        futures = [pool.submit(_loop, share, timeout, None, quiet) for share in shares]
         results: dict[int, Answer] = {}
         for fut in futures:
             results.update(fut.result())
     return results
 
 
-def _loop(jobs: Sequence[tuple[str, list[Shot]]], timeout: float) -> dict[int, Answer]:
+def _loop(
+    jobs: Sequence[tuple[str, list[Shot]]],
+    timeout: float,
+    watch: DropWatch | None = None,
+    quiet: float | None = None,
+) -> dict[int, Answer]:
     """One poll loop for several sources.
 
     Sockets are opened source by source from this thread (setns in, create, setns back); sending
@@ -425,10 +507,17 @@ def _loop(jobs: Sequence[tuple[str, list[Shot]]], timeout: float) -> dict[int, A
     """
     owners: dict[int, _Sweep] = {}
     sweeps: list[_Sweep] = []
+    flows: dict[FlowKey, tuple[_Sweep, Shot]] | None = {} if watch is not None else None
+    first_ident = int.from_bytes(os.urandom(2), "big")
     with select.epoll() as poll:
+        if watch is not None:
+            for fd in watch.fds():
+                poll.register(fd, select.EPOLLIN)
         try:
-            for netns, shots in jobs:
-                sw = _Sweep(shots, timeout, poll, owners)
+            for n, (netns, shots) in enumerate(jobs):
+                # distinct echo ids: a traced echo is told by its id and sequence number
+                ident = ((first_ident + n) % 0xFFFF) + 1 if watch is not None else None
+                sw = _Sweep(shots, timeout, poll, owners, ident, flows)
                 sweeps.append(sw)
                 try:
                     with nsthread.entered(netns):
@@ -441,28 +530,75 @@ def _loop(jobs: Sequence[tuple[str, list[Shot]]], timeout: float) -> dict[int, A
             for sw in sweeps:
                 sw.send()
                 deadlines[sw] = time.monotonic() + timeout
-                _drain(poll, owners, 0)
+                _drain(poll, owners, 0, watch, flows)
+            left, heard = sum(sw.left for sw in sweeps), time.monotonic()
             while deadlines:
                 now = time.monotonic()
+                for sw in deadlines:
+                    sw.settle(now)
                 for sw in [sw for sw, d in deadlines.items() if not sw.left or d <= now]:
                     del deadlines[sw]
                     sw.expire()
+                still = sum(sw.left for sw in sweeps)
+                if still < left:
+                    left, heard = still, now
+                if quiet is not None and deadlines and now - heard >= quiet:
+                    for sw in deadlines:
+                        sw.expire(QUIET)
+                    break
                 if deadlines:
-                    _drain(poll, owners, max(0.0, min(deadlines.values()) - now))
+                    due = [d for sw in deadlines if (d := sw.next_settle()) is not None]
+                    if quiet is not None:
+                        due.append(heard + quiet)
+                    _drain(poll, owners, max(0.0, min([*deadlines.values(), *due]) - now), watch, flows)
         finally:
             results: dict[int, Answer] = {}
             for sw in sweeps:
                 sw.expire()
                 sw.close()
                 results.update(sw.results)
+                if watch is not None:
+                    watch.decided.update(sw.drops)
     return results
 
 
-def _drain(poll: select.epoll, owners: dict[int, _Sweep], wait: float) -> None:
+def _drain(
+    poll: select.epoll,
+    owners: dict[int, _Sweep],
+    wait: float,
+    watch: DropWatch | None = None,
+    flows: dict[FlowKey, tuple[_Sweep, Shot]] | None = None,
+) -> None:
     for fd, ev in poll.poll(wait, 1024):
         sw = owners.get(fd)
         if sw is not None:
             sw.event(fd, ev)
+        elif watch is not None and flows is not None:
+            for event in watch.drops(fd):
+                found = _whose(event, flows)
+                if found is not None:
+                    (owner, shot), direction = found
+                    owner.drop_seen(shot, event, direction)
+
+
+def _whose(e: Event, flows: dict[FlowKey, tuple[_Sweep, Shot]]) -> tuple[tuple[_Sweep, Shot], str] | None:
+    """The shot a dropped packet belongs to, and whether it was its request or its reply."""
+    if e.proto in (1, 58) and e.icmp_echo is not None:
+        owner = flows.get(("icmp", 4 if e.proto == 1 else 6, *e.icmp_echo))
+        if owner is None:
+            return None
+        request = e.icmp_type in (8, 128)
+        if (e.daddr if request else e.saddr) != owner[1].address:
+            return None  # another source's echo with the same id and sequence
+        return owner, "request" if request else "reply"
+    if e.proto in (6, 17):
+        mine = flows.get((e.proto, e.saddr, e.sport))
+        if mine is not None:
+            return mine, "request"
+        theirs = flows.get((e.proto, e.daddr, e.dport))
+        if theirs is not None:
+            return theirs, "reply"
+    return None
 
 
 def sweep(netns: str, shots: list[Shot], timeout: float) -> dict[int, Answer]:
