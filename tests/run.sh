@@ -48,7 +48,7 @@ if [ -d tests/docker ] && ! timeout 5 docker info >/dev/null 2>&1; then
   timeout 5 docker info >/dev/null 2>&1 || { echo "dockerd did not come up; see /tmp/netlab-ci-dockerd.log" >&2; exit 3; }
 fi
 
-ruff check netlab scenarios tests benchmarks
-ruff format --check netlab scenarios tests benchmarks
+ruff check netlab scenarios tests benchmarks tools
+ruff format --check netlab scenarios tests benchmarks tools
 mypy
 pytest -q -p no:cacheprovider "$@"

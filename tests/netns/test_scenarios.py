@@ -92,11 +92,15 @@ def test_root_namespace_has_no_rules_or_links_of_a_live_run() -> None:
     assert snap.routes == before.routes
 
 
-def test_blocked_icc_cell_times_out_rather_than_erroring() -> None:
+def test_blocked_icc_cell_is_unreachable_rather_than_an_error() -> None:
+    """Decided from its trace (the icc rule dropped it), or by its timeout where it waits for one."""
     result = run_scenario("bridge_icc", backend="netns")
     cell = next(o for o in result.observations if (o.src, o.dst, str(o.probe)) == ("c1", "c2", "icmp"))
     assert cell.outcome is Outcome.UNREACHABLE
-    assert "no answer" in cell.detail
+    assert "-j DROP" in cell.detail and cell.detail.startswith("the request was dropped in host's namespace")
+    waited = run_scenario("bridge_icc", backend="netns", decide="timeout")
+    cell = next(o for o in waited.observations if (o.src, o.dst, str(o.probe)) == ("c1", "c2", "icmp"))
+    assert cell.outcome is Outcome.UNREACHABLE and "no answer" in cell.detail
 
 
 def test_peer_without_route_is_unreachable_with_reason() -> None:
