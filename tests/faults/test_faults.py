@@ -20,7 +20,10 @@ import pytest
 from hostsnap import HostSnapshot
 
 KILL = signal.SIGKILL
-SIGNALS = [signal.SIGKILL, signal.SIGINT, signal.SIGTERM]
+#: every point gets SIGKILL (the crash path: `netlab clean` finishes the run) and SIGTERM (the interrupt path: the
+#: run cleans up by itself); SIGINT takes the same path as SIGTERM (KeyboardInterrupt instead of Interrupted, the
+#: same `finally` blocks), so it is injected at one point of each phase only (INTERRUPT_POINTS)
+SIGNALS = [signal.SIGKILL, signal.SIGTERM]
 
 #: (point[:n-th time], scenario): every stage of a run, from the first namespace to the teardown
 NETNS_POINTS = [
@@ -45,6 +48,7 @@ NETNS_POINTS = [
     "runner.evidence:2",
 ]
 NETNS_TEARDOWN = ["netns.teardown:1", "netns.teardown:4"]
+NETNS_INTERRUPT = ["netns.network:1", "runner.measure", "netns.action", "runner.evidence:2"]
 
 DOCKER_POINTS = [
     "docker.uplinks",
@@ -67,6 +71,7 @@ DOCKER_POINTS = [
     "runner.evidence:2",
 ]
 DOCKER_TEARDOWN = ["docker.teardown:1", "docker.teardown:3"]
+DOCKER_INTERRUPT = ["docker.network:1", "docker.container.start:2", "runner.measure", "runner.evidence:2"]
 SWARM_POINTS = ["docker.daemon:1", "docker.daemon:2", "docker.swarm.init", "docker.swarm.join"]
 #: the private daemons' containers: each one's containerd shim must not outlive the run
 OVERLAY_POINTS = [
@@ -143,9 +148,10 @@ def _inject(
         _, err = proc.communicate(timeout=180)
         assert proc.returncode != 0
         clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=180)
-    finally:
-        _leave_nothing(proc)
-    assert clean.returncode == 0, clean.stderr
+        assert clean.returncode == 0, clean.stderr
+    except BaseException:
+        _leave_nothing(proc)  # a second `netlab clean` only where the first never ran or failed
+        raise
     if sig == KILL:
         assert "removed" in clean.stdout, clean.stdout  # the run could not clean up: clean did
     else:
@@ -172,6 +178,11 @@ def test_netns(tmp_path: Path, point: str, sig: signal.Signals) -> None:
     _inject(tmp_path, point, sig, ["bridge"], docker=False)
 
 
+@pytest.mark.parametrize("point", NETNS_INTERRUPT)
+def test_netns_sigint(tmp_path: Path, point: str) -> None:
+    _inject(tmp_path, point, signal.SIGINT, ["bridge"], docker=False)
+
+
 @pytest.mark.parametrize("point", NETNS_TEARDOWN)
 def test_netns_teardown(tmp_path: Path, point: str) -> None:
     _inject(tmp_path, point, KILL, ["bridge"], docker=False)
@@ -181,6 +192,11 @@ def test_netns_teardown(tmp_path: Path, point: str) -> None:
 @pytest.mark.parametrize("point", DOCKER_POINTS)
 def test_docker(tmp_path: Path, point: str, sig: signal.Signals) -> None:
     _inject(tmp_path, point, sig, ["bridge", "--backend", "docker"], docker=True)
+
+
+@pytest.mark.parametrize("point", DOCKER_INTERRUPT)
+def test_docker_sigint(tmp_path: Path, point: str) -> None:
+    _inject(tmp_path, point, signal.SIGINT, ["bridge", "--backend", "docker"], docker=True)
 
 
 @pytest.mark.parametrize("point", DOCKER_TEARDOWN)

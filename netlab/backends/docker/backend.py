@@ -586,7 +586,11 @@ class DockerBackend(Backend):
                         nl.index(entry.name)
                         nl.delete(entry.name)
                         removed.append(f"link {entry.name}")
-                elif entry.kind == "dockerd" and daemons.stop_pid(int(entry.name), str(entry.extra["exec_root"])):
+                elif entry.kind == "dockerd" and daemons.stop_pid(
+                    int(entry.name),
+                    str(entry.extra["exec_root"]),
+                    daemons.STOP_TIMEOUT_S if record.alive else daemons.DEAD_RUN_STOP_S,
+                ):
                     removed.append(f"dockerd {entry.name}")
                 elif entry.kind == "iptables-rule":
                     removed += _remove_rule(entry.extra["netns"], entry.name, entry.extra["rule"], record.run)

@@ -28,6 +28,10 @@ DATA_BASE = "/var/lib/netlab"
 EXEC_BASE = "/run/nl"  # short: unix socket paths under it must stay below 108 bytes
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
+#: a daemon of a run that died (`netlab clean`): its containers still run and its graceful shutdown would wait
+#: about 13 s for its swarm and its containers' shims; it is killed after this, its cgroup (containerd, the shims,
+#: the containers) ended right after, its directories unmounted and removed: nothing of it outlives the clean
+DEAD_RUN_STOP_S = 1.0
 #: per node a /24 for docker0 and a /20 of pools (docker_gwbridge, ingress, unnamed networks)
 BIP_BLOCK = IPv4Network("198.19.0.0/18")
 POOL_BLOCK = IPv4Network("198.19.64.0/18")
@@ -164,8 +168,9 @@ def _tail(d: PrivateDaemon, lines: int = 12) -> str:
         return ""
 
 
-def stop_pid(pid: int, exec_root: str) -> bool:
-    """Stop a dockerd netlab started (checked by its exec-root on the command line), SIGTERM then SIGKILL."""
+def stop_pid(pid: int, exec_root: str, patience: float = STOP_TIMEOUT_S) -> bool:
+    """Stop a dockerd netlab started (checked by its exec-root on the command line): SIGTERM, then SIGKILL after
+    `patience` seconds."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             argv = f.read().split(b"\0")
@@ -182,7 +187,7 @@ def stop_pid(pid: int, exec_root: str) -> bool:
         return not os.path.exists(f"/proc/{pid}")
 
     try:
-        wait_until(gone, STOP_TIMEOUT_S, f"dockerd {pid} to stop its containers and exit")
+        wait_until(gone, patience, f"dockerd {pid} to stop its containers and exit")
     except Timeout:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
