@@ -95,6 +95,7 @@ class _Converter:
         self.dual_stack: set[str] = set()  # the networks with enable_ipv6
         #: a dual-stack network's IPv6 subnet in the file -> where it is in the run (the same where it is kept)
         self.subnets6: dict[str, tuple[IPv6Network, IPv6Network]] = {}
+        self.unplaced6: set[str] = set()  # an IPv6 subnet moved to the pool, no IPv4 subnet to place it by
 
     def fail(self, where: str, message: str) -> ScenarioError:
         return ScenarioError(f"{self.path}: {where}: {message}")
@@ -234,6 +235,8 @@ class _Converter:
             first = ip_network(subnets[0])
             if isinstance(first, IPv4Network):
                 self.subnets6[name] = (written, subnet6_for(first))
+        elif isinstance(written, IPv6Network):
+            self.unplaced6.add(name)
         parent = None
         if driver in ("macvlan", "ipvlan"):
             lan6 = (subnet6 or "") if ipv6 else None  # a dual-stack child network lives on a dual-stack lan
@@ -369,9 +372,15 @@ class _Converter:
         if not isinstance(addr, IPv6Address):
             raise self.fail(f"{where}.ipv6_address", f"{text!r} is not an IPv6 address")
         if network not in self.subnets6:
+            why = (
+                "its IPv6 subnet moves to the pool's /64 of an IPv4 subnet netlab picks (give the network an IPv4 "
+                "subnet in the file to keep the address)"
+                if network in self.unplaced6
+                else "the network has no IPv6 subnet of its own in the file"
+            )
             self.notes.append(
-                f"{where}: ipv6_address ignored: the network has no IPv6 subnet of its own in the file (netlab gives "
-                "the container the IPv6 address with its IPv4 host part)"
+                f"{where}: ipv6_address ignored: {why}; netlab gives the container the IPv6 address with its IPv4 "
+                "host part"
             )
             return None
         old, new = self.subnets6[network]

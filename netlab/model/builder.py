@@ -443,6 +443,7 @@ class _Builder:
                 if ipam[nname].is_used(addr):
                     raise self.fail(f"{what}: address {addr} is already taken on {nname!r}")
                 ipam[nname].reserve(addr)
+        self._reserve_mirrors(net_by, ipam)
         self._ipam = ipam
         out: list[Container] = []
         #: (node, proto, host port) -> who publishes it, on which host address (None: every address)
@@ -530,6 +531,26 @@ class _Builder:
                             f"per node can use it ({', '.join(on)} on {node!r})"
                         )
         return out
+
+    def _reserve_mirrors(self, net_by: dict[str, Network], ipam: dict[str, HostAllocator]) -> None:
+        """A fixed IPv6 address (`ip6=`) is also the one that goes with some IPv4 address of its network: that IPv4
+        address is never handed out (a container connected later would get the fixed IPv6 address too)."""
+        for cd in self.d.containers.values():
+            for nname, text in cd.ip6.items():
+                net = net_by.get(nname)
+                if net is None or net.subnet6 is None or nname not in ipam:
+                    continue  # fixed6 says what is wrong with it
+                try:
+                    six = ip_address(text)
+                except ValueError:
+                    continue
+                offset = int(six) - int(net.subnet6.network_address)
+                for index, subnet in enumerate(net.subnets):
+                    host = offset - (index << 32)
+                    if 0 < host < subnet.num_addresses - 1:
+                        mirror = subnet.network_address + host
+                        if not ipam[nname].is_used(mirror):
+                            ipam[nname].reserve(mirror)
 
     def fixed6(self, cd: _CtrDecl, atts: list[Attachment], net_by: dict[str, Network]) -> list[Attachment]:
         """The attachments with the IPv6 addresses the container was given (`ip6=`), each checked: a network it

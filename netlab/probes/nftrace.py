@@ -160,9 +160,13 @@ def parse(netns: str, data: bytes) -> list[Event]:
 def trace_socket(netns: str) -> socket.socket:
     with nsthread.entered(netns):
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, NETLINK_NETFILTER)
-    sock.bind((0, 0))
-    sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, NFNLGRP_NFTRACE)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    try:
+        sock.bind((0, 0))
+        sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, NFNLGRP_NFTRACE)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
@@ -334,6 +338,9 @@ class DropWatch:
     def fds(self) -> list[int]:
         return list(self._by_fd)
 
+    def reads(self, fd: int) -> bool:
+        return fd in self._by_fd
+
     def drops(self, fd: int) -> list[Event]:
         """Read every report waiting on `fd`; the drops among them, with their packet's headers."""
         started = time.perf_counter()
@@ -345,15 +352,18 @@ class DropWatch:
             except BlockingIOError:
                 break
             except OSError as err:
-                if err.errno != errno.ENOBUFS:
-                    raise
-                self.lost = True
-                continue
+                self.lost = True  # ENOBUFS: reports dropped for want of room; anything else: stop reading this one
+                if err.errno == errno.ENOBUFS:
+                    continue
+                break
             for e in parse(path, data):
                 self.cost.reports += 1
                 key = (e.netns, e.trace_id)
                 first: Event | None = self._first.get(key)
-                if first is None and e.saddr is not None:
+                # every traced packet starts its walk through a namespace in netlab's own chain: its report there
+                # carries the packet as sent (before any DNAT) and starts the packet anew, should a trace id recur
+                starts = e.table == self.own_table and e.saddr is not None
+                if starts or (first is None and e.saddr is not None):
                     if len(self._first) >= FIRST_REPORTS_KEPT:  # a long sweep: the oldest packets are done
                         self._first.clear()
                     first = self._first[key] = e

@@ -157,7 +157,7 @@ class _Sweep:
         poll: select.epoll,
         owners: dict[int, _Sweep],
         ident: int | None = None,
-        flows: dict[FlowKey, tuple[_Sweep, Shot]] | None = None,
+        flows: dict[FlowKey, list[tuple[_Sweep, Shot]]] | None = None,
     ) -> None:
         self.shots = shots
         self.timeout = timeout
@@ -260,7 +260,7 @@ class _Sweep:
                 continue
             self.icmp_seq[seq] = shot  # one numbering for both families: a sequence number names one shot
             if self.flows is not None:
-                self.flows[("icmp", shot.address.version, self.ident, seq)] = (self, shot)
+                self.flows[("icmp", shot.address.version, self.ident, seq)] = [(self, shot)]
             self.sent_at[shot.key] = time.time()
             packet = echo_request6(self.ident, seq) if raw is self.icmp6 else echo_request(self.ident, seq)
             try:
@@ -269,12 +269,13 @@ class _Sweep:
                 self._answer(shot.key, _negative(e.errno or 0))
 
     def _flow(self, sock: socket.socket, shot: Shot) -> None:
-        """Remember the socket's own address and port: a traced packet from or to them is this shot's."""
+        """Remember the socket's own address and port: a traced packet from or to them is this shot's (or one of
+        several shots': Linux gives sockets connected to different destinations the same port; `_whose` tells)."""
         if self.flows is None:
             return
         proto = 6 if shot.kind is ProbeKind.TCP else 17
         host, port = sock.getsockname()[:2]
-        self.flows[(proto, ip_address(host), port)] = (self, shot)
+        self.flows.setdefault((proto, ip_address(host), port), []).append((self, shot))
 
     def drop_seen(self, shot: Shot, event: Event, direction: str) -> None:
         """A trace reported this shot's request or reply dropped: close the cell after a short grace."""
@@ -507,7 +508,7 @@ def _loop(
     """
     owners: dict[int, _Sweep] = {}
     sweeps: list[_Sweep] = []
-    flows: dict[FlowKey, tuple[_Sweep, Shot]] | None = {} if watch is not None else None
+    flows: dict[FlowKey, list[tuple[_Sweep, Shot]]] | None = {} if watch is not None else None
     first_ident = int.from_bytes(os.urandom(2), "big")
     with select.epoll() as poll:
         if watch is not None:
@@ -567,13 +568,13 @@ def _drain(
     owners: dict[int, _Sweep],
     wait: float,
     watch: DropWatch | None = None,
-    flows: dict[FlowKey, tuple[_Sweep, Shot]] | None = None,
+    flows: dict[FlowKey, list[tuple[_Sweep, Shot]]] | None = None,
 ) -> None:
     for fd, ev in poll.poll(wait, 1024):
         sw = owners.get(fd)
         if sw is not None:
             sw.event(fd, ev)
-        elif watch is not None and flows is not None:
+        elif watch is not None and flows is not None and watch.reads(fd):
             for event in watch.drops(fd):
                 found = _whose(event, flows)
                 if found is not None:
@@ -581,24 +582,34 @@ def _drain(
                     owner.drop_seen(shot, event, direction)
 
 
-def _whose(e: Event, flows: dict[FlowKey, tuple[_Sweep, Shot]]) -> tuple[tuple[_Sweep, Shot], str] | None:
-    """The shot a dropped packet belongs to, and whether it was its request or its reply."""
+def _port(shot: Shot) -> int | None:
+    return 53 if shot.kind is ProbeKind.DNS else shot.port
+
+
+def _whose(e: Event, flows: dict[FlowKey, list[tuple[_Sweep, Shot]]]) -> tuple[tuple[_Sweep, Shot], str] | None:
+    """The shot a dropped packet belongs to, and whether it was its request or its reply; None when no shot, or
+    more than one, fits (the cell then waits for its timeout: a wrong match would close the wrong cell)."""
     if e.proto in (1, 58) and e.icmp_echo is not None:
-        owner = flows.get(("icmp", 4 if e.proto == 1 else 6, *e.icmp_echo))
-        if owner is None:
+        found = flows.get(("icmp", 4 if e.proto == 1 else 6, *e.icmp_echo))
+        if not found:
             return None
         request = e.icmp_type in (8, 128)
-        if (e.daddr if request else e.saddr) != owner[1].address:
+        if (e.daddr if request else e.saddr) != found[0][1].address:
             return None  # another source's echo with the same id and sequence
-        return owner, "request" if request else "reply"
-    if e.proto in (6, 17):
-        mine = flows.get((e.proto, e.saddr, e.sport))
-        if mine is not None:
-            return mine, "request"
-        theirs = flows.get((e.proto, e.daddr, e.dport))
-        if theirs is not None:
-            return theirs, "reply"
-    return None
+        return found[0], "request" if request else "reply"
+    if e.proto not in (6, 17):
+        return None
+    # a request leaves the probe's socket for the address and port it was sent to (headers seen before any DNAT)
+    sent = [o for o in flows.get((e.proto, e.saddr, e.sport), []) if (o[1].address, _port(o[1])) == (e.daddr, e.dport)]
+    if len(sent) == 1:
+        return sent[0], "request"
+    if sent:
+        return None
+    # a reply comes back to the socket; from a published port's container it carries that container's address
+    back = flows.get((e.proto, e.daddr, e.dport), [])
+    if len(back) > 1:
+        back = [o for o in back if (o[1].address, _port(o[1])) == (e.saddr, e.sport)]
+    return (back[0], "reply") if len(back) == 1 else None
 
 
 def sweep(netns: str, shots: list[Shot], timeout: float) -> dict[int, Answer]:

@@ -130,6 +130,19 @@ def test_bad_fixed_ipv6_addresses_are_refused(ip6: object, says: str) -> None:
         s.build()
 
 
+def test_the_ipv4_address_that_goes_with_a_fixed_ipv6_one_is_never_handed_out() -> None:
+    s = Scenario("t")
+    n = s.network("front", subnet="198.18.5.0/24", ipv6=True)
+    s.container("a", n, ip6="fd6e:6574:6c00:5::3")
+    s.container("c", n)
+    b = s.container("b", s.network("other"))
+    with s.stage("join") as st:
+        st.connect(b, n)
+    t = s.build()
+    sixes = [t.network("front").v6_for(a) for c in t.containers_at(1) for a in c.attachments if a.network == "front"]
+    assert len(sixes) == len(set(sixes)) == 3 and IPv6Address("fd6e:6574:6c00:5::3") in sixes
+
+
 def test_a_fixed_ipv6_address_needs_a_dual_stack_network() -> None:
     s = Scenario("t")
     s.container("b", s.network("n"), ip6="fd6e:6574:6c00:40::9")
