@@ -14,6 +14,7 @@ import platform
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from types import FrameType
@@ -330,8 +331,11 @@ def run_topology(
                 firewall[stage.name].update(firewall_evidence.read_only(dep))
             if i == 0:
                 facts["nodes"] = hostfacts.nodes(dep, seen)
-            container_firewall[stage.name] = firewall_evidence.container_changes(dep, seen_inside, reread=reread)
-            routes[stage.name] = route_evidence.collect(dep)
+            # the containers' rules (iptables-save processes, waited for) while the routes are read (netlink dumps)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlab-evidence") as pool:
+                inside = pool.submit(firewall_evidence.container_changes, dep, seen_inside, reread=reread)
+                routes[stage.name] = route_evidence.collect(dep)
+                container_firewall[stage.name] = inside.result()
             stage_captures = capture_evidence.entries(stage.name, packets)
             if decoder is not None:
                 decoder.join()

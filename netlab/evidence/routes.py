@@ -12,8 +12,10 @@ Read with three rtnetlink dumps (netlab/kernel/rtnetlink.py) on one socket opene
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from netlab import nsthread
@@ -36,6 +38,9 @@ from netlab.kernel.rtnetlink import (
     link_names,
 )
 
+NEIGHBOUR = frozenset({NDA_DST, NDA_LLADDR})  # what a neighbour line shows besides its header
+#: threads reading namespaces at once (at most one per CPU)
+READERS = 4
 PROTO = {2: "kernel", 4: "static"}  # boot (3), the kernel's default for a route added by hand, is not shown
 SCOPE = {253: "link", 254: "host"}
 NUD = {
@@ -60,7 +65,9 @@ def read(netns: str, ipv6: bool = False) -> dict[str, list[str]]:
         families = [(socket.AF_INET, "")] + ([(socket.AF_INET6, "6")] if ipv6 else [])
         for seq, (family, suffix) in enumerate(families):
             routes = [_route(head, attrs, names) for head, attrs in dump(sock, RTM_GETROUTE, 2 + 2 * seq, family)]
-            neighbours = [_neighbour(h, attrs, names) for h, attrs in dump(sock, RTM_GETNEIGH, 3 + 2 * seq, family)]
+            neighbours = [
+                _neighbour(h, attrs, names) for h, attrs in dump(sock, RTM_GETNEIGH, 3 + 2 * seq, family, NEIGHBOUR)
+            ]
             out["routes" + suffix] = [r for r in routes if r and not r.startswith("fe80::/64 ")]
             out["neighbours" + suffix] = sorted(n for n in neighbours if n)
     return out
@@ -100,17 +107,22 @@ def _neighbour(head: bytes, attrs: dict[int, bytes], names: dict[int, str]) -> s
 
 def collect(dep: Deployment) -> dict[str, Any]:
     """Every endpoint with a namespace netlab can enter: its routes and neighbours now (IPv6 ones too in a
-    dual-stack run)."""
+    dual-stack run). The namespaces are read side by side, one thread per CPU: the kernel walks its whole
+    neighbour table (one for every namespace of the machine) for each namespace's dump, with the GIL released,
+    which at 250 containers on one bridge is 63,000 entries a namespace (docs/performance.md)."""
     ipv6 = dep.topology.dual_stack
-    seen: dict[str, dict[str, list[str]]] = {}
-    out: dict[str, Any] = {}
-    for name, ep in dep.endpoints.items():
-        if ep.netns is None:
-            continue
-        if ep.netns not in seen:
-            try:
-                seen[ep.netns] = read(ep.netns, ipv6)
-            except OSError as e:  # the container went away: say so instead of failing the run
-                seen[ep.netns] = {"routes": [], "neighbours": [], "error": [str(e)]}
-        out[name] = seen[ep.netns]
-    return out
+    paths = list(dict.fromkeys(ep.netns for ep in dep.endpoints.values() if ep.netns is not None))
+
+    def one(netns: str) -> dict[str, list[str]]:
+        try:
+            return read(netns, ipv6)
+        except OSError as e:  # the container went away: say so instead of failing the run
+            return {"routes": [], "neighbours": [], "error": [str(e)]}
+
+    workers = min(os.cpu_count() or 1, READERS, len(paths))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="netlab-routes") as pool:
+            seen = dict(zip(paths, pool.map(one, paths), strict=True))
+    else:
+        seen = {p: one(p) for p in paths}
+    return {name: seen[ep.netns] for name, ep in dep.endpoints.items() if ep.netns is not None}

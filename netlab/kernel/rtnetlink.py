@@ -18,13 +18,15 @@ NLMSG_ERROR, NLMSG_DONE = 2, 3
 IFLA_IFNAME = 3
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PREFSRC, RTA_TABLE = 1, 4, 5, 7, 15
 NDA_DST, NDA_LLADDR = 1, 2
+unpack_attr = struct.Struct("=HH").unpack_from
 HEADERS = {RTM_GETLINK: 16, RTM_GETROUTE: 12, RTM_GETNEIGH: 12}  # ifinfomsg, rtmsg, ndmsg
 
 
 def dump(
-    sock: socket.socket, kind: int, seq: int, family: int = socket.AF_INET
+    sock: socket.socket, kind: int, seq: int, family: int = socket.AF_INET, wanted: frozenset[int] | None = None
 ) -> Iterator[tuple[bytes, dict[int, bytes]]]:
-    """One rtnetlink dump of one address family: (family header, attributes by type) per message."""
+    """One rtnetlink dump of one address family: (family header, attributes by type) per message; with `wanted`,
+    only those attributes (a message's others are skipped unread: 63,000 neighbours at 250 containers)."""
     body = struct.pack("B", family).ljust(HEADERS[kind], b"\0")
     sock.send(struct.pack("=IHHII", 16 + len(body), kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body)
     while True:
@@ -43,11 +45,15 @@ def dump(
                 head = data[off + 16 : off + 16 + HEADERS[kind]]
                 attrs: dict[int, bytes] = {}
                 a = off + 16 + HEADERS[kind]
-                while a + 4 <= off + length:
-                    alen, atype = struct.unpack_from("=HH", data, a)
+                end, need = off + length, len(wanted) if wanted is not None else -1
+                while a + 4 <= end and need:
+                    alen, atype = unpack_attr(data, a)
                     if alen < 4:
                         break
-                    attrs[atype & 0x3FFF] = data[a + 4 : a + alen]
+                    atype &= 0x3FFF
+                    if wanted is None or atype in wanted:
+                        attrs[atype] = data[a + 4 : a + alen]
+                        need -= 1
                     a += (alen + 3) & ~3
                 yield head, attrs
             off += (length + 3) & ~3
