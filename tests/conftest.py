@@ -12,6 +12,7 @@ import pytest
 from netlab import i18n
 
 sys.path.insert(0, str(Path(__file__).parent))
+from uplinkcap import UplinkCapture, uplink
 
 ROOT_REASON = "needs root: the netns tier creates network namespaces (CI runs it as root)"
 
@@ -29,6 +30,21 @@ def _english_after_each_test() -> Iterator[None]:
     """A test that asks for Russian (`--lang ru` in-process) leaves netlab speaking English for the next one."""
     yield
     i18n.use("en")
+
+
+@pytest.fixture
+def nothing_off_machine() -> Iterator[UplinkCapture]:
+    """The machine's real uplink captured for the whole test (every frame in and out, tests/uplinkcap.py): the test
+    fails on any frame of the run's (a pool address, a MAC other than the uplink's, a DNS question for a bare name).
+    Used by the tests that run every bundled scenario, on each backend."""
+    ifname = uplink()
+    if ifname is None:
+        pytest.fail("this machine has no default route: there is no uplink to watch")
+    with UplinkCapture(ifname) as cap:
+        yield cap
+    assert cap.violations == [], cap.violations[:20]
+    # the capture is not blind: whenever the kernel counted frames on the uplink meanwhile, it saw some too
+    assert cap.frames >= min(cap.kernel_counted, 1), (cap.frames, cap.kernel_counted)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

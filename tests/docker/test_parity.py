@@ -1,4 +1,5 @@
-"""Every bundled scenario on the real Docker Engine, and the same observations as the netns backend."""
+"""Every bundled scenario on the real Docker Engine, and the same observations as the netns backend; nothing of either
+run leaves the machine (its real uplink is captured meanwhile)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from uplinkcap import UplinkCapture
 
 from netlab import loader
 from netlab.backends.base import Deployment
@@ -119,7 +121,9 @@ def matrix(result: Result) -> dict[tuple[str, str, str, str], str]:
 
 
 @pytest.mark.parametrize("name", SINGLE_NODE)
-def test_docker_and_netns_agree_cell_for_cell(name: str, host_and_docker_unchanged: None) -> None:
+def test_docker_and_netns_agree_cell_for_cell(
+    name: str, host_and_docker_unchanged: None, nothing_off_machine: UplinkCapture
+) -> None:
     docker = run_scenario(name, backend="docker")
     netns = run_scenario(name, backend="netns")
     assert docker.verdict.ok, [
@@ -143,7 +147,9 @@ MULTI_NODE = ["overlay"]
 
 
 @pytest.mark.parametrize("name", MULTI_NODE)
-def test_swarm_of_private_daemons_agrees_with_netns(name: str, host_and_docker_unchanged: None) -> None:
+def test_swarm_of_private_daemons_agrees_with_netns(
+    name: str, host_and_docker_unchanged: None, nothing_off_machine: UplinkCapture
+) -> None:
     """Several nodes: a private dockerd per node namespace, joined into a swarm; VXLAN on the underlay."""
     docker = run_scenario(name, backend="docker")
     netns = run_scenario(name, backend="netns")

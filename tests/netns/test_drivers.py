@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hostsnap import HostSnapshot
 from shared_scenarios import two_subnet_macvlan
+from uplinkcap import UplinkCapture
 
 from netlab import loader, nsthread
 from netlab.backends import naming
@@ -96,7 +97,9 @@ def test_missing_feature_creates_nothing() -> None:
 
 
 @pytest.mark.parametrize("name", ["ipvlan", "ipvlan_l2", "macvlan_vlan"])
-def test_ipvlan_scenarios_pass_in_user_mode_linux(name: str, tmp_path: Path) -> None:
+def test_ipvlan_scenarios_pass_in_user_mode_linux(
+    name: str, tmp_path: Path, nothing_off_machine: UplinkCapture
+) -> None:
     missing = uml.available()
     assert not missing, f"tests/run.sh installs user-mode Linux: {missing}"
     before = HostSnapshot.take()

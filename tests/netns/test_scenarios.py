@@ -1,4 +1,5 @@
-"""Every bundled scenario passes on the netns backend and leaves the host as it found it."""
+"""Every bundled scenario passes on the netns backend, sends nothing off the machine (its real uplink is captured
+meanwhile) and leaves the host as it found it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import subprocess
 
 import pytest
 from hostsnap import HostSnapshot
+from uplinkcap import UplinkCapture
 
 from netlab import loader
 from netlab.backends.base import Deployment
@@ -31,7 +33,9 @@ NEED_8021Q = ["macvlan_vlan"]  # run in user-mode Linux by tests/netns/test_driv
 
 
 @pytest.mark.parametrize("name", HOST_KERNEL)
-def test_bundled_scenario_passes_and_leaves_host_unchanged(name: str, host_unchanged: HostSnapshot) -> None:
+def test_bundled_scenario_passes_and_leaves_host_unchanged(
+    name: str, host_unchanged: HostSnapshot, nothing_off_machine: UplinkCapture
+) -> None:
     result = run_scenario(name, backend="netns")
     failed = [c for c in result.verdict.checks if not c.ok]
     assert result.verdict.ok, "\n".join(
