@@ -1,0 +1,81 @@
+"""A scenario's network as a CNI network configuration list (`.conflist`): the reference plugins a runtime
+would chain for it, with the scenario's own subnet and gateway.
+
+  bridge   `bridge` (isGateway: the gateway address on the Linux bridge, ip_forward on; ipMasq unless the
+           network turns masquerading off; hairpinMode, so a container reaches itself through a published port),
+           then `portmap` (its `portMappings` capability: what `publish` becomes).
+  macvlan  `macvlan` on the parent device the scenario names, in its mode (bridge by default).
+
+IPAM is `host-local` with the network's subnet and gateway, its leases kept in the run's own directory
+(`dataDir`), each container asking for the address the scenario gives it (CNI_ARGS IP=...); containers get a
+default route through the gateway, as Docker's do.
+
+What Docker adds and CNI's reference plugins do not (isolation between networks, an embedded DNS, internal
+networks) is left out on purpose: measuring that difference is the point of running both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netlab.backends.cni.plugins import CNI_VERSION
+from netlab.errors import UsageError
+from netlab.model.topology import Driver, Network
+
+MASQUERADE = "com.docker.network.bridge.enable_ip_masquerade"
+#: the plugin types each driver's list uses (checked for before anything is created)
+PLUGINS = {Driver.BRIDGE: ("bridge", "portmap", "host-local"), Driver.MACVLAN: ("macvlan", "host-local")}
+
+
+def expressible(net: Network) -> str:
+    """Why CNI's reference plugins cannot build this network as netlab maps it ('' when they can)."""
+    if net.driver not in PLUGINS:
+        return f"the {net.driver.value} driver has no mapping to CNI plugins in netlab yet (bridge and macvlan do)"
+    if net.subnet is None or net.gateway is None:
+        return "it has no IPv4 subnet and gateway (host-local needs both)"
+    if net.more_subnets or net.ipv6:
+        return "it has more than one subnet (netlab maps one IPv4 subnet per network to host-local)"
+    if net.internal:
+        return "it is internal (no CNI reference plugin has Docker's internal networks)"
+    if net.driver == Driver.MACVLAN and not net.parent:
+        return "it is a macvlan network without a parent (the macvlan plugin needs a master device)"
+    return ""
+
+
+def _ipam(net: Network, data_dir: str) -> dict[str, Any]:
+    return {
+        "type": "host-local",
+        "ranges": [[{"subnet": str(net.subnet), "gateway": str(net.gateway)}]],
+        "routes": [{"dst": "0.0.0.0/0"}],  # no gw: through the range's gateway
+        "dataDir": data_dir,
+    }
+
+
+def build(net: Network, master: str | None, data_dir: str) -> dict[str, Any]:
+    """The configuration list for one network on one node. `master`: the macvlan parent's device name on that
+    node; `data_dir`: where host-local keeps its leases (inside the run's directory)."""
+    why = expressible(net)
+    if why:
+        raise UsageError(f"network {net.name!r} cannot run on the cni backend: {why}")
+    if net.driver == Driver.BRIDGE:
+        assert net.bridge_name is not None
+        first: dict[str, Any] = {
+            "type": "bridge",
+            "bridge": net.bridge_name,
+            "isGateway": True,
+            "ipMasq": net.option(MASQUERADE, "true") == "true",
+            "hairpinMode": True,
+            "ipam": _ipam(net, data_dir),
+        }
+        plugins = [first, {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True}]
+    else:
+        assert master is not None
+        plugins = [
+            {
+                "type": "macvlan",
+                "master": master,
+                "mode": net.option("macvlan_mode", "bridge"),
+                "ipam": _ipam(net, data_dir),
+            }
+        ]
+    return {"cniVersion": CNI_VERSION, "name": net.name, "plugins": plugins}
