@@ -11,6 +11,7 @@ from netlab.errors import UsageError
 BACKENDS = {
     "netns": "netlab.backends.netns.backend:NetnsBackend",
     "docker": "netlab.backends.docker.backend:DockerBackend",
+    "cni": "netlab.backends.cni.backend:CniBackend",
     "fake": "netlab.backends.fake:FakeBackend",
 }
 

@@ -6,9 +6,10 @@ would chain for it, with the scenario's own subnet and gateway.
            then `portmap` (its `portMappings` capability: what `publish` becomes).
   macvlan  `macvlan` on the parent device the scenario names, in its mode (bridge by default).
 
-IPAM is `host-local` with the network's subnet and gateway, its leases kept in the run's own directory
-(`dataDir`), each container asking for the address the scenario gives it (CNI_ARGS IP=...); containers get a
-default route through the gateway, as Docker's do.
+IPAM is `host-local` with the network's subnet and gateway (and its IPv6 ones, dual stack), its leases kept
+in the run's own directory (`dataDir`), each container asking for the addresses the scenario gives it (the `ips`
+capability); a container's default route goes through the gateway of the network Docker would take it from
+(`default_route`).
 
 What Docker adds and CNI's reference plugins do not (isolation between networks, an embedded DNS, internal
 networks) is left out on purpose: measuring that difference is the point of running both.
@@ -33,8 +34,8 @@ def expressible(net: Network) -> str:
         return f"the {net.driver.value} driver has no mapping to CNI plugins in netlab yet (bridge and macvlan do)"
     if net.subnet is None or net.gateway is None:
         return "it has no IPv4 subnet and gateway (host-local needs both)"
-    if net.more_subnets or net.ipv6:
-        return "it has more than one subnet (netlab maps one IPv4 subnet per network to host-local)"
+    if net.more_subnets:
+        return "it has more than one IPv4 subnet (netlab maps one IPv4 subnet, and one IPv6, to host-local)"
     if net.internal:
         return "it is internal (no CNI reference plugin has Docker's internal networks)"
     if net.driver == Driver.MACVLAN and not net.parent:
@@ -42,18 +43,21 @@ def expressible(net: Network) -> str:
     return ""
 
 
-def _ipam(net: Network, data_dir: str) -> dict[str, Any]:
-    return {
-        "type": "host-local",
-        "ranges": [[{"subnet": str(net.subnet), "gateway": str(net.gateway)}]],
-        "routes": [{"dst": "0.0.0.0/0"}],  # no gw: through the range's gateway
-        "dataDir": data_dir,
-    }
+def _ipam(net: Network, data_dir: str, default_route: bool) -> dict[str, Any]:
+    ranges = [[{"subnet": str(net.subnet), "gateway": str(net.gateway)}]]
+    if net.subnet6 is not None:  # dual stack: a second range set, the container gets an address from each
+        ranges.append([{"subnet": str(net.subnet6), "gateway": str(net.gateway6)}])
+    ipam: dict[str, Any] = {"type": "host-local", "ranges": ranges, "dataDir": data_dir}
+    if default_route:  # no gw: through the range's gateway
+        ipam["routes"] = [{"dst": "0.0.0.0/0"}] + ([{"dst": "::/0"}] if net.subnet6 is not None else [])
+    return ipam
 
 
-def build(net: Network, master: str | None, data_dir: str) -> dict[str, Any]:
+def build(net: Network, master: str | None, data_dir: str, default_route: bool = True) -> dict[str, Any]:
     """The configuration list for one network on one node. `master`: the macvlan parent's device name on that
-    node; `data_dir`: where host-local keeps its leases (inside the run's directory)."""
+    node; `data_dir`: where host-local keeps its leases (inside the run's directory); `default_route`: the
+    container's default route goes through this network's gateway (Docker's gateway endpoint: one per
+    container; a second default route would make the plugin fail)."""
     why = expressible(net)
     if why:
         raise UsageError(f"network {net.name!r} cannot run on the cni backend: {why}")
@@ -65,7 +69,8 @@ def build(net: Network, master: str | None, data_dir: str) -> dict[str, Any]:
             "isGateway": True,
             "ipMasq": net.option(MASQUERADE, "true") == "true",
             "hairpinMode": True,
-            "ipam": _ipam(net, data_dir),
+            "ipam": _ipam(net, data_dir, default_route),
+            "capabilities": {"ips": True},
         }
         plugins = [first, {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True}]
     else:
@@ -75,7 +80,8 @@ def build(net: Network, master: str | None, data_dir: str) -> dict[str, Any]:
                 "type": "macvlan",
                 "master": master,
                 "mode": net.option("macvlan_mode", "bridge"),
-                "ipam": _ipam(net, data_dir),
+                "ipam": _ipam(net, data_dir, default_route),
+                "capabilities": {"ips": True},
             }
         ]
     return {"cniVersion": CNI_VERSION, "name": net.name, "plugins": plugins}

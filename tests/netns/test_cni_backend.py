@@ -1,0 +1,60 @@
+"""`--backend cni`: the bundled bridge and macvlan scenarios with their networks made by the distribution's CNI
+reference plugins, measured with real packets. Where CNI's behaviour is not Docker's, the run says so cell by
+cell (the scenario states Docker's): two bridge networks are not isolated, no container resolves names; where it
+is the same (a macvlan child unreachable from its host, published ports, masquerade) the cells agree."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from hostsnap import HostSnapshot
+
+from netlab.backends.journal import JOURNAL_DIR
+from netlab.model.results import Outcome
+from netlab.runner import run_scenario
+
+
+def _cells(result: object) -> dict[tuple[str, str, str, str], Outcome]:
+    return {(o.stage, o.src, o.dst, str(o.probe)): o.outcome for o in result.observations}  # type: ignore[attr-defined]
+
+
+def test_bridge_on_cni_measures_where_cni_differs_from_docker(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("bridge", backend="cni")
+    cells = _cells(r)
+    assert r.environment["engine"].startswith("cni: the CNI reference plugins in ")
+    # as on Docker: one network's containers reach each other, a published port answers through the host
+    assert cells[("initial", "web", "app", "icmp")] is Outcome.REACHABLE
+    assert cells[("initial", "ext", "host", "tcp:8080")] is Outcome.REACHABLE
+    # not as on Docker: the bridge plugin writes no isolation between bridges, and no plugin gives a resolver
+    assert cells[("initial", "web", "db", "icmp")] is Outcome.REACHABLE
+    wrong = {(c.expectation.src, c.expectation.dst, str(c.expectation.probe)) for c in r.verdict.checks if not c.ok}
+    assert ("web", "db", "icmp") in wrong and ("app", "web", "dns:web") in wrong
+    dns = next(o for o in r.observations if o.src == "app" and str(o.probe) == "dns:web")
+    assert "no resolver" in dns.detail
+    # the evidence is what the plugins wrote in the node: ipMasq's chains, portmap's DNAT
+    added = str(r.evidence["firewall"]["initial"])
+    assert "CNI-HOSTPORT-DNAT" in added and "CNI-DN-" in added
+    assert not [f for f in os.listdir(JOURNAL_DIR) if f.endswith(".cni")]  # the run's lease directory is gone
+
+
+def test_macvlan_on_cni_agrees_with_docker_cell_for_cell(host_unchanged: HostSnapshot) -> None:
+    r = run_scenario("macvlan", backend="cni")
+    assert r.verdict.ok, r.verdict.summary()
+    assert _cells(r)[("initial", "host", "c1", "icmp")] is Outcome.UNREACHABLE  # the host cannot reach its child
+
+
+def test_a_kept_run_is_deleted_plugin_by_plugin_by_netlab_clean(host_unchanged: HostSnapshot) -> None:
+    kept = subprocess.run(["netlab", "run", "bridge", "--backend", "cni", "--keep"], capture_output=True, text=True)
+    assert kept.returncode in (0, 1), kept.stderr  # 1: the cells where CNI is not Docker
+    clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0, clean.stderr
+    assert "cni web/front" in clean.stdout and ".cni" in clean.stdout, clean.stdout
+
+
+def test_a_network_cni_cannot_express_stops_with_exit_3_before_anything_is_made(
+    host_unchanged: HostSnapshot,
+) -> None:
+    proc = subprocess.run(["netlab", "run", "overlay", "--backend", "cni"], capture_output=True, text=True)
+    assert proc.returncode == 3
+    assert "network 'ov' cannot run on the cni backend: the overlay driver" in proc.stderr
