@@ -83,6 +83,12 @@ OVERLAY_POINTS = [
 ]
 
 
+#: the cni backend: before a container's first ADD, between a network's plugins (bridge done, portmap not yet),
+#: after a later ADD, then the run's phases; its teardown DELs first
+CNI_POINTS = ["cni.add:1", "cni.plugin:2", "cni.add:3", "runner.deployed", "runner.measure", "runner.evidence"]
+CNI_TEARDOWN = ["cni.teardown:1", "cni.teardown:3"]
+
+
 def _docker_state() -> str:
     out = []
     for argv in (
@@ -186,6 +192,17 @@ def test_netns_sigint(tmp_path: Path, point: str) -> None:
 @pytest.mark.parametrize("point", NETNS_TEARDOWN)
 def test_netns_teardown(tmp_path: Path, point: str) -> None:
     _inject(tmp_path, point, KILL, ["bridge"], docker=False)
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
+@pytest.mark.parametrize("point", CNI_POINTS)
+def test_cni(tmp_path: Path, point: str, sig: signal.Signals) -> None:
+    _inject(tmp_path, point, sig, ["bridge", "--backend", "cni"], docker=False)
+
+
+@pytest.mark.parametrize("point", CNI_TEARDOWN)
+def test_cni_teardown(tmp_path: Path, point: str) -> None:
+    _inject(tmp_path, point, KILL, ["bridge", "--backend", "cni"], docker=False)
 
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)

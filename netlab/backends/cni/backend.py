@@ -18,7 +18,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from netlab import nsthread, safety
+from netlab import faults, nsthread, safety
 from netlab.backends import journal as journals
 from netlab.backends import naming
 from netlab.backends.base import NO_HOOKS, Deployment, Hooks
@@ -197,6 +197,7 @@ class CniBackend(NetnsBackend):
             f"{naming.run_prefix(dep.run)}{c.name}", st.ns[c.name], ifname, st.ns[c.node], {}, runtime
         )
         dep.journal.record(ADD, f"{c.name}/{network}", conf=conf, attachment=asdict(a), path=cs.path, data=cs.data)
+        faults.point("cni.add")
         cs.attached[(c.name, network)] = (conf, a, plugins.add(conf, a, cs.path, cs.lock))
 
     def _del(self, dep: Deployment, c: Container, network: str) -> None:
@@ -260,6 +261,7 @@ class CniBackend(NetnsBackend):
         removed = []
         prefix = naming.run_prefix(record.run)
         for entry in reversed(record.entries):
+            faults.point("cni.teardown")
             if entry.kind == ADD:
                 a = plugins.Attachment(**entry.extra["attachment"])
                 if not (a.container_id.startswith(prefix) and os.path.exists(a.host)):

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab import nsthread
+from netlab import faults, nsthread
 from netlab.errors import EnvironmentProblem
 
 CNI_VERSION = "1.0.0"
@@ -183,6 +183,7 @@ def add(conflist: Mapping[str, Any], att: Attachment, path: str, lockfile: str) 
     """ADD through the whole list; the final result (what DEL is given back)."""
     prev: dict[str, Any] | None = None
     for plugin in conflist["plugins"]:
+        faults.point("cni.plugin")
         prev = call("ADD", _plugin_conf(conflist, plugin, att, prev), att, path, lockfile)
     assert prev is not None, "a network configuration list has at least one plugin"
     return prev
