@@ -8,7 +8,7 @@ second network of the driver).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from netlab.errors import NetlabError
 from netlab.evidence.claims import PROPERTIES, Cell
@@ -134,3 +134,138 @@ def _run(name: str, backend: str) -> Result | str:
         return run_scenario(name, backend=backend, kernel=kernel)
     except NetlabError as e:
         return f"not run: {e}"
+
+
+# -- one scenario, several backends (`netlab compare --backends netns,cni`) ----------------------------------------
+#: what each backend's rows are called in the backend comparison
+BACKEND_TITLES = {"netns": "Docker (netns)", "docker": "Docker", "cni": "CNI"}
+Cells = dict[tuple[str, str, str, str], tuple[str, str]]  # (stage, src, dst, probe) -> (outcome, detail)
+
+
+def refusal(name: str, backend: str) -> str:
+    """Why `backend` cannot run the bundled scenario `name` here ('' when it can), without deploying anything."""
+    from netlab import loader
+    from netlab.backends import registry
+
+    try:
+        registry.get(backend).check(loader.load(name))
+    except NetlabError as e:
+        return str(e)
+    return ""
+
+
+def run_backends(backends: Sequence[str], names: Sequence[str]) -> dict[str, dict[str, Result | str]]:
+    """Each bundled scenario on each backend, where every backend after the first can run it (the first, the
+    reference, is run only for those: a scenario nothing else runs has nothing to be compared with)."""
+    out: dict[str, dict[str, Result | str]] = {}
+    for name in names:
+        refused = {b: why for b in backends[1:] if (why := refusal(name, b))}
+        if len(refused) == len(backends) - 1:
+            out[name] = {b: f"not applicable: {refused.get(b, '')}" if b in refused else "" for b in backends}
+            continue
+        out[name] = {b: f"not applicable: {refused[b]}" if b in refused else _run(name, b) for b in backends}
+    return out
+
+
+def cells_of(r: Result) -> Cells:
+    return {(o.stage, o.src, o.dst, str(o.probe)): (o.outcome.value, o.detail) for o in r.observations}
+
+
+def differences(found: dict[str, Result | str]) -> list[tuple[tuple[str, str, str, str], dict[str, tuple[str, str]]]]:
+    """The cells measured on every backend that ran, whose outcome is not the same on all of them."""
+    ran = {b: cells_of(r) for b, r in found.items() if isinstance(r, Result)}
+    if len(ran) < 2:
+        return []
+    common = set.intersection(*(set(c) for c in ran.values()))
+    out = []
+    for key in sorted(common):
+        seen = {b: cells[key] for b, cells in ran.items()}
+        if len({outcome for outcome, _ in seen.values()}) > 1:
+            out.append((key, seen))
+    return out
+
+
+def chains_touched(r: Result, stage: str) -> list[str]:
+    """The firewall chains a stage's deployment created or added rules to on the nodes (Docker's or the CNI
+    plugins'), with how many rules each got."""
+    rules: dict[str, int] = {}
+    for node in r.evidence.get("firewall", {}).get(stage, {}).values():
+        for table, entry in node.get("changes", {}).items():
+            for chain in entry.get("chains_created", []):
+                rules.setdefault(f"{table} {chain}", 0)
+            for chain, added in entry.get("added", {}).items():
+                rules[f"{table} {chain}"] = rules.get(f"{table} {chain}", 0) + len(added)
+    return [f"{chain} ({n})" for chain, n in sorted(rules.items())]
+
+
+def render_backends(backends: Sequence[str], runs: dict[str, dict[str, Result | str]]) -> str:
+    """The scenarios' cells where the backends differ, the rules behind them, and the lecture's claims per backend
+    (markdown)."""
+    from netlab.model.claims import CLAIMS, verdict
+
+    titles = [BACKEND_TITLES.get(b, b) for b in backends]
+    lines = [
+        f"Measured with `netlab compare --backends {','.join(backends)}`: every bundled scenario that "
+        f"{' and '.join(titles[1:])} can express, run on each backend; the scenario's expectations are Docker's. "
+        "A cell differs when its outcome is not the same on every backend.",
+        "",
+        "| scenario | " + " | ".join(titles) + " | cells that differ |",
+        "|---|" + "---|" * (len(backends) + 1),
+    ]
+    for name, found in runs.items():
+        marks = []
+        for b in backends:
+            r = found[b]
+            marks.append(
+                ("not applicable" if r else "not run") if isinstance(r, str) else f"{len(r.observations)} cells"
+            )
+        diff = differences(found)
+        ran = sum(isinstance(r, Result) for r in found.values()) == len(backends)
+        lines.append(f"| {name} | " + " | ".join(marks) + f" | {len(diff) if ran else '–'} |")
+    lines += ["", "### Where they differ, and the rules behind it", ""]
+    for name, found in runs.items():
+        diff = differences(found)
+        stuck = {b: r for b, r in found.items() if isinstance(r, str) and r}
+        if not diff and not stuck:
+            if all(isinstance(r, Result) for r in found.values()):
+                lines.append(f"- **{name}**: the same on every backend, cell for cell.")
+            continue
+        if stuck and not diff:
+            reasons = "; ".join(f"{BACKEND_TITLES.get(b, b)}: {r}" for b, r in stuck.items())
+            lines.append(f"- **{name}**: {reasons}")
+            continue
+        lines.append(f"- **{name}**: {len(diff)} cells differ.")
+        for (stage, src, dst, probe), seen in diff:
+            what = "; ".join(f"{BACKEND_TITLES.get(b, b)} {o} ({d})" for b, (o, d) in seen.items())
+            lines.append(f"  - {stage}: {src} -> {dst} {probe}: {what}")
+        for b, r in found.items():
+            if isinstance(r, Result):
+                made = chains_touched(r, r.topology.stages[0].name)
+                lines.append(
+                    f"  - {BACKEND_TITLES.get(b, b)}'s rules (chain, rules added): " + (", ".join(made) or "none")
+                )
+    lines += [
+        "",
+        "### The lecture's cards",
+        "",
+        "| driver | the lecture says | " + " | ".join(titles) + " |",
+        "|---|---|" + "---|" * len(backends),
+    ]
+    per_backend = {}
+    for b in backends:
+        results = {d: runs[s][b] for d, s in SCENARIOS.items() if s in runs}
+        more = {s: runs[s][b] for s in {n for n in MORE.values()} if s in runs}
+        per_backend[b] = (results, table(results, more))
+    for claim in CLAIMS:
+        row = []
+        for b in backends:
+            results, cells = per_backend[b]
+            got = results.get(claim.driver)
+            if got is None or isinstance(got, str):
+                row.append("not applicable" if got else "not run")
+                continue
+            held = verdict(claim, measured(cells, claim.driver))
+            row.append({True: "holds", False: "**differs**", None: "not measurable"}[held])
+        words = claim.wording + (f" (in English: {claim.english})" if claim.english else "")
+        lines.append(f"| {claim.driver} | {words} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"

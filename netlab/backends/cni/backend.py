@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from netlab import faults, nsthread, safety
 from netlab.backends import journal as journals
-from netlab.backends import naming
+from netlab.backends import namespaces, naming
 from netlab.backends.base import NO_HOOKS, Deployment, Hooks
 from netlab.backends.cni import conflist, plugins
 from netlab.backends.journal import Journal, RunRecord
@@ -28,11 +29,16 @@ from netlab.backends.namespaces import Role
 from netlab.backends.netns.attach import State
 from netlab.backends.netns.backend import LOOPBACK_IFINDEX, NetnsBackend
 from netlab.backends.netns.lan import forward
+from netlab.backends.netns.links import ipv6_on
 from netlab.errors import DeployError, EnvironmentProblem
 from netlab.kernel import features
 from netlab.model import dockerrules
 from netlab.model.topology import Connect, Container, Disconnect, Driver, Forward, Route, Shim, Topology, UserRule
 
+#: netlab makes every namespace with IPv6 off (namespaces.NO_IPV6); where a dual-stack network's plugins make links
+IPV6_DEFAULT = {"net.ipv6.conf.default.disable_ipv6": "0"}
+#: how long a dual-stack deployment waits for duplicate address detection on the addresses the plugins add
+DAD_WAIT_S = 3.0
 #: the journal's kinds: one ADD (its configuration list and attachment, to DEL it), the run's plugin state directory
 ADD, STATE_DIR = "cni", "cni-dir"
 
@@ -142,8 +148,12 @@ class CniBackend(NetnsBackend):
                 dep.hooks.gate("container", c.name)
                 st.containers[c.name] = c
                 if dockerrules.has_own_ns(t, c):
+                    if any(t.network(a.network).ipv6 for a in c.attachments):  # a pod's namespace has IPv6 on
+                        nsthread.write_sysctls(st.ns[c.name], {**IPV6_DEFAULT, **namespaces.IPV6_HOST})
                     for att in dockerrules.docker_order(t, c.attachments):
                         self._add(dep, c, att.network)
+            if t.dual_stack:
+                self._settle_dad(dep)
             self._endpoints(dep)
         except OSError as e:
             raise DeployError(f"cni backend: deploying {t.name!r} failed: {e}") from e
@@ -154,10 +164,17 @@ class CniBackend(NetnsBackend):
     def _node(self, dep: Deployment, node: str) -> None:
         """The node's uplinks and the parents its macvlan networks hang from; no bridge: the plugin makes it."""
         t, st = dep.topology, _st(dep)
+        if t.dual_stack:  # the links the plugins make here (bridges) get IPv6, as on a host that has it
+            nsthread.write_sysctls(st.ns[node], {**IPV6_DEFAULT, **namespaces.IPV6_HOST})
         with st.sessions.use(st.ns[node]) as nl:
             for u in t.uplinks_of(node):
                 idx = nl.index(u.ifname)
-                nl.addr(idx, u.address, t.lan(u.lan).subnet.prefixlen)
+                on = t.lan(u.lan)
+                nl.addr(idx, u.address, on.subnet.prefixlen)
+                address6 = on.v6_of(u.address)
+                if address6 is not None and on.subnet6 is not None:  # a dual-stack lan
+                    ipv6_on(st.ns[node], u.ifname)
+                    nl.addr(idx, address6, on.subnet6.prefixlen)
                 nl.up(idx)
             for name in used_networks(t):
                 net = t.network(name)
@@ -199,6 +216,18 @@ class CniBackend(NetnsBackend):
         dep.journal.record(ADD, f"{c.name}/{network}", conf=conf, attachment=asdict(a), path=cs.path, data=cs.data)
         faults.point("cni.add")
         cs.attached[(c.name, network)] = (conf, a, plugins.add(conf, a, cs.path, cs.lock))
+
+    def _settle_dad(self, dep: Deployment) -> None:
+        """Wait (at most DAD_WAIT_S) until no IPv6 address the plugins added is tentative: they add the gateway's
+        with duplicate address detection, a second during which it answers nothing; a pod's workload starts after
+        that, so the measurement does too (a gateway still tentative afterwards is measured as it is)."""
+        st = _st(dep)
+        spaces = [st.ns[n.name] for n in dep.topology.nodes]
+        deadline = time.monotonic() + DAD_WAIT_S
+        while spaces and time.monotonic() < deadline:
+            spaces = [p for p in spaces if nsthread.run(p, ["ip", "-6", "-o", "addr", "show", "tentative"]).strip()]
+            if spaces:
+                time.sleep(0.1)
 
     def _del(self, dep: Deployment, c: Container, network: str) -> None:
         cs = _cni(dep)

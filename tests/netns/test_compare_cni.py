@@ -1,0 +1,61 @@
+"""`netlab compare --backends netns,cni`: Docker's CNM against CNI's reference plugins, every bundled scenario CNI can
+express run on both; docs/cni.md is that output and must still be what a run gives (names that change with every run,
+bridges and the plugins' hashed chains, left out of the comparison)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from hostsnap import HostSnapshot
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "cni.md"
+RULES = "'s rules (chain, rules added): "
+
+
+def normalised(text: str) -> list[str]:
+    """The document without what differs from run to run: Docker's bridge names (br-<12 hex>, from the network's
+    id), the plugins' chains (CNI-<hash of the network and container id>), the order those sort in."""
+    text = re.sub(r"br-[0-9a-f]{12}", "br-*", text)
+    text = re.sub(r"CNI-(DN-)?[0-9a-f]{12,}", r"CNI-\1*", text)
+    out = []
+    for line in text.splitlines():
+        if RULES in line:
+            head, _, items = line.partition(RULES)
+            line = head + RULES + ", ".join(sorted(items.split(", ")))
+        out.append(line)
+    return out
+
+
+def test_compare_backends_measures_where_cni_is_not_docker_and_docs_cni_md_is_current(
+    tmp_path: Path, host_unchanged: HostSnapshot
+) -> None:
+    out = tmp_path / "cni.md"
+    proc = subprocess.run(
+        ["netlab", "compare", "--backends", "netns,cni", "--markdown", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    # isolation: Docker's DOCKER-ISOLATION-STAGE-2 drops what CNI's bridges forward
+    assert re.search(
+        r"- initial: web -> db icmp: Docker \(netns\) unreachable \(the request was dropped .* "
+        r"DOCKER-ISOLATION-STAGE-2 .*\); CNI reachable \(echo reply from 198\.18\.3\.2\)",
+        text,
+    ), text
+    assert "- initial: app -> web dns:web: Docker (netns) reachable" in text  # and CNI resolves no name
+    assert "- **macvlan**: the same on every backend, cell for cell." in text
+    assert "| overlay | not run | not applicable | – |" in text
+    assert "| bridge | Can only reach each other on the same broadcast domain. | holds | **differs** |" in text
+    assert "| macvlan | No IPTables. | holds | holds |" in text
+    assert normalised(text) == normalised(DOC.read_text()), "docs/cni.md is out of date: regenerate it as it says"
+
+
+def test_compare_backends_takes_docker_s_first_and_no_driver() -> None:
+    for argv in (["--backends", "cni,netns"], ["--backends", "netns"], ["--backends", "netns,cni", "bridge"]):
+        proc = subprocess.run(["netlab", "compare", *argv], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2, (argv, proc.stderr)
+        assert "--backends" in proc.stderr
