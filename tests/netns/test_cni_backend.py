@@ -23,6 +23,7 @@ def test_bridge_on_cni_measures_where_cni_differs_from_docker(host_unchanged: Ho
     r = run_scenario("bridge", backend="cni")
     cells = _cells(r)
     assert r.environment["engine"].startswith("cni: the CNI reference plugins in ")
+    assert r.environment["cni_networks"]["front"] == ["bridge", "portmap", "host-local"]  # each network's chain
     # as on Docker: one network's containers reach each other, a published port answers through the host
     assert cells[("initial", "web", "app", "icmp")] is Outcome.REACHABLE
     assert cells[("initial", "ext", "host", "tcp:8080")] is Outcome.REACHABLE

@@ -152,6 +152,7 @@ class CniBackend(NetnsBackend):
                         nsthread.write_sysctls(st.ns[c.name], {**IPV6_DEFAULT, **namespaces.IPV6_HOST})
                     for att in dockerrules.docker_order(t, c.attachments):
                         self._add(dep, c, att.network)
+            self._chains(dep)
             if t.dual_stack:
                 self._settle_dad(dep)
             self._endpoints(dep)
@@ -217,6 +218,16 @@ class CniBackend(NetnsBackend):
         faults.point("cni.add")
         cs.attached[(c.name, network)] = (conf, a, plugins.add(conf, a, cs.path, cs.lock))
 
+    def _chains(self, dep: Deployment) -> None:
+        """Each network's plugin chain as the plugins ran it, in the report's header and the JSON
+        (environment.cni_networks: network -> plugin types, IPAM last)."""
+        chains: dict[str, list[str]] = {}
+        for (_, network), (conf, _, _) in sorted(_cni(dep).attached.items(), key=lambda kv: kv[0][1]):
+            chains[network] = [p["type"] for p in conf["plugins"]] + [conf["plugins"][0]["ipam"]["type"]]
+        dep.facts["cni_networks"] = chains
+        listed = "; ".join(f"{n}: {' + '.join(types)}" for n, types in chains.items())
+        dep.facts["engine"] = f"cni: the CNI reference plugins in {_cni(dep).path}" + (f" ({listed})" if listed else "")
+
     def _settle_dad(self, dep: Deployment) -> None:
         """Wait (at most DAD_WAIT_S) until no IPv6 address the plugins added is tentative: they add the gateway's
         with duplicate address detection, a second during which it answers nothing; a pod's workload starts after
@@ -281,6 +292,7 @@ class CniBackend(NetnsBackend):
                 self._del(dep, st.containers[action.container], action.network)
                 st.containers[action.container] = now[action.container]
         dep.stage_index = stage_index
+        self._chains(dep)
         self._endpoints(dep)
 
     # -- teardown ---------------------------------------------------------
