@@ -8,7 +8,7 @@ second network of the driver).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from netlab.errors import NetlabError
 from netlab.evidence.claims import PROPERTIES, Cell
@@ -107,20 +107,25 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def run(drivers: Iterable[str], backend: str = "netns") -> dict[str, Result | str]:
+#: what the netns backend emulates (RunOptions' engine, forward_policy, userland_proxy): given, a comparison is the
+#: same on every machine; left out, each follows the Docker daemon answering on this one (netlab/options.py)
+Emulate = Mapping[str, str]
+
+
+def run(drivers: Iterable[str], backend: str = "netns", emulate: Emulate | None = None) -> dict[str, Result | str]:
     """Each driver's scenario; on the netns backend a kernel without ipvlan runs it in user-mode Linux.
     A driver that cannot run here gets the reason instead of a result."""
-    return {driver: _run(SCENARIOS[driver], backend) for driver in drivers}
+    return {driver: _run(SCENARIOS[driver], backend, emulate) for driver in drivers}
 
 
-def run_more(drivers: Iterable[str], backend: str = "netns") -> dict[str, Result | str]:
+def run_more(drivers: Iterable[str], backend: str = "netns", emulate: Emulate | None = None) -> dict[str, Result | str]:
     """The MORE scenarios the chosen drivers need, by name."""
     chosen = set(drivers)
     names = sorted({name for (_, driver), name in MORE.items() if driver in chosen})
-    return {name: _run(name, backend) for name in names}
+    return {name: _run(name, backend, emulate) for name in names}
 
 
-def _run(name: str, backend: str) -> Result | str:
+def _run(name: str, backend: str, emulate: Emulate | None = None) -> Result | str:
     from netlab import loader
     from netlab.kernel import features, uml
 
@@ -130,8 +135,9 @@ def _run(name: str, backend: str) -> Result | str:
         missing = [k for k, why in features.link_kinds(needed).items() if why]
         if missing and not uml.available():
             kernel = "uml"
+    asked = dict(emulate or {}) if backend == "netns" else {}
     try:
-        return run_scenario(name, backend=backend, kernel=kernel)
+        return run_scenario(name, backend=backend, kernel=kernel, **asked)
     except NetlabError as e:
         return f"not run: {e}"
 
@@ -154,7 +160,9 @@ def refusal(name: str, backend: str) -> str:
     return ""
 
 
-def run_backends(backends: Sequence[str], names: Sequence[str]) -> dict[str, dict[str, Result | str]]:
+def run_backends(
+    backends: Sequence[str], names: Sequence[str], emulate: Emulate | None = None
+) -> dict[str, dict[str, Result | str]]:
     """Each bundled scenario on each backend, where every backend after the first can run it (the first, the
     reference, is run only for those: a scenario nothing else runs has nothing to be compared with)."""
     out: dict[str, dict[str, Result | str]] = {}
@@ -163,7 +171,7 @@ def run_backends(backends: Sequence[str], names: Sequence[str]) -> dict[str, dic
         if len(refused) == len(backends) - 1:
             out[name] = {b: f"not applicable: {refused.get(b, '')}" if b in refused else "" for b in backends}
             continue
-        out[name] = {b: f"not applicable: {refused[b]}" if b in refused else _run(name, b) for b in backends}
+        out[name] = {b: f"not applicable: {refused[b]}" if b in refused else _run(name, b, emulate) for b in backends}
     return out
 
 
@@ -198,6 +206,20 @@ def chains_touched(r: Result, stage: str) -> list[str]:
     return [f"{chain} ({n})" for chain, n in sorted(rules.items())]
 
 
+def _emulated(runs: dict[str, dict[str, Result | str]]) -> str:
+    """What the netns backend's runs emulated (the engine, the hosts' FORWARD policy), as one sentence."""
+    seen = sorted(
+        {
+            str(r.environment.get("engine", ""))
+            for found in runs.values()
+            for b, r in found.items()
+            if b == "netns" and isinstance(r, Result) and r.environment.get("engine")
+        }
+    )
+    seen = [engine.removeprefix("netns, ") for engine in seen]
+    return f" {BACKEND_TITLES['netns']} is the netns backend {'; '.join(seen)}." if seen else ""
+
+
 def render_backends(backends: Sequence[str], runs: dict[str, dict[str, Result | str]]) -> str:
     """The scenarios' cells where the backends differ, the rules behind them, and the lecture's claims per backend
     (markdown)."""
@@ -207,7 +229,7 @@ def render_backends(backends: Sequence[str], runs: dict[str, dict[str, Result | 
     lines = [
         f"Measured with `netlab compare --backends {','.join(backends)}`: every bundled scenario that "
         f"{' and '.join(titles[1:])} can express, run on each backend; the scenario's expectations are Docker's. "
-        "A cell differs when its outcome is not the same on every backend.",
+        "A cell differs when its outcome is not the same on every backend." + _emulated(runs),
         "",
         "| scenario | " + " | ".join(titles) + " | cells that differ |",
         "|---|" + "---|" * (len(backends) + 1),
