@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -51,6 +53,27 @@ def _iptables() -> str:
     return "\n".join(re.sub(r"\[\d+:\d+\]", "", line) for line in text.splitlines() if not line.startswith("#"))
 
 
+#: tests/run.sh runs the tiers that need no Docker in a machine of their own (tests/sandbox.sh) beside the docker
+#: tier: that machine's processes (its pid namespace, and its network namespace, where `unshare` itself lives) are
+#: named here by their namespaces' links ("pid:[4026532176] net:[4026532179]") and are not this machine's runs'
+SANDBOX = set(os.environ.get("NETLAB_TEST_SANDBOX", "").split())
+
+
+def _processes() -> str:
+    lines = hoststate.run_processes()
+    if SANDBOX:
+        lines = [line for line in lines if not SANDBOX & _namespaces(line.split()[0])]
+    return "\n".join(lines)
+
+
+def _namespaces(pid: str) -> set[str]:
+    out = set()
+    for kind in ("pid", "net"):
+        with contextlib.suppress(OSError):
+            out.add(os.readlink(f"/proc/{pid}/ns/{kind}"))
+    return out
+
+
 DOCKER_OWN = "/run/docker/netns/default"  # dockerd binds it once, on first use of the host network, for its lifetime
 
 
@@ -89,7 +112,7 @@ class HostSnapshot:
             mounts=_mounts(),
             nft_tables="\n".join(sorted(_run(["nft", "list", "tables"]).splitlines())),
             sysctls="\n".join(f"{k}={v}" for k, v in sorted(hoststate.root_sysctls().items())),
-            processes="\n".join(hoststate.run_processes()),
+            processes=_processes(),
             cgroups="\n".join(cgroups.leftovers()),
         )
 

@@ -51,4 +51,41 @@ fi
 ruff check netlab scenarios tests benchmarks tools
 ruff format --check netlab scenarios tests benchmarks tools
 mypy
-pytest -q -p no:cacheprovider "$@"
+
+if [ $# -gt 0 ] || [ "${NETLAB_TEST_SERIAL:-}" = 1 ]; then
+  pytest -q -p no:cacheprovider "$@"
+  exit
+fi
+
+# The whole suite runs in two parts side by side (most of either is waiting: for timeouts, daemons, containers):
+# the docker tier and the docker backend's fault points on this machine, everything else in a machine of its own
+# (tests/sandbox.sh: its own network namespace, /proc and /run), so that neither part's host snapshots see the
+# other's runs. NETLAB_TEST_SERIAL=1 runs everything here, one test after another.
+logs=$(mktemp -d /tmp/netlab-tests.XXXXXX)
+sandbox_rc=0
+docker_rc=0
+unshare --net --mount --pid --fork --mount-proc --kill-child bash tests/sandbox.sh \
+  bash -c 'echo "$(readlink /proc/self/ns/pid) $(readlink /proc/self/ns/net)" > "$0.tmp" && mv "$0.tmp" "$0" && exec "${@}"' \
+  "$logs/sandbox-ns" env NETLAB_TEST_PART=sandbox pytest -q -p no:cacheprovider --durations=20 --basetemp="$logs/sandbox-tmp" \
+  >"$logs/sandbox.log" 2>&1 &
+sandbox=$!
+for _ in $(seq 1 100); do [ -s "$logs/sandbox-ns" ] && break; sleep 0.1; done
+[ -s "$logs/sandbox-ns" ] || { cat "$logs/sandbox.log" >&2; echo "the sandbox did not start" >&2; exit 3; }
+NETLAB_TEST_SANDBOX="$(cat "$logs/sandbox-ns")" NETLAB_TEST_PART=docker \
+  pytest -q -p no:cacheprovider --durations=20 --basetemp="$logs/docker-tmp" >"$logs/docker.log" 2>&1 &
+docker=$!
+wait "$sandbox" || sandbox_rc=$?
+wait "$docker" || docker_rc=$?
+# the sandbox's cgroup subtrees (tests/sandbox.sh made them), empty unless a test leaked a cgroup
+while read -r d; do
+  # the sandbox's mount namespace, which held them, may take a moment to go away after its last process
+  for _ in $(seq 1 50); do [ ! -d "$d" ] || rmdir "$d" 2>/dev/null || { sleep 0.1; continue; }; break; done
+  [ ! -d "$d" ] || { echo "tests/run.sh: $d is left (a test leaked a cgroup in it)" >&2; sandbox_rc=3; }
+done < <(awk '{for (i = 7; i < NF; i++) if ($i == "-") { if ($(i+1) ~ /^cgroup2?$/) print $5 "/tests-sandbox"; break }}' \
+  /proc/self/mountinfo)
+echo "== unit, netns, cni and fault tiers (in tests/sandbox.sh's machine): exit $sandbox_rc"
+cat "$logs/sandbox.log"
+echo "== docker tier and the docker backend's fault points: exit $docker_rc"
+cat "$logs/docker.log"
+rm -rf "$logs"
+[ "$sandbox_rc" = 0 ] && [ "$docker_rc" = 0 ]

@@ -27,6 +27,8 @@ from netlab.report import console
 from netlab.runner import run_scenario, run_topology
 
 FORWARD = "/proc/sys/net/ipv4/ip_forward"
+#: a key every network namespace has (the neighbour tables' limits exist in the machine's first namespace only)
+DEFAULT_FORWARDING = "/proc/sys/net/ipv4/conf/default/forwarding"
 HOST_KERNEL = [i.name for i in loader.bundled() if i.name not in ("ipvlan", "ipvlan_l2", "macvlan_vlan")]
 IPVLAN = ["ipvlan", "ipvlan_l2"]
 
@@ -155,30 +157,28 @@ class _TouchesRoot(FakeBackend):
     """A backend with the bug this file is about: it changes a root-namespace sysctl while deploying."""
 
     def deploy(self, topology, run, journal: Journal, hooks=NO_HOOKS):  # type: ignore[no-untyped-def]
-        key = "/proc/sys/net/ipv4/neigh/default/gc_thresh1"
-        _write(key, str(int(_read(key)) + 1))
+        _write(DEFAULT_FORWARDING, str(1 - int(_read(DEFAULT_FORWARDING))))
         return super().deploy(topology, run, journal, hooks)
 
 
 def test_run_reports_a_root_sysctl_that_changed() -> None:
-    key = "/proc/sys/net/ipv4/neigh/default/gc_thresh1"
-    old = _read(key)
+    old = _read(DEFAULT_FORWARDING)
     try:
         result = run_topology(loader.load("bridge"), backend=_TouchesRoot())
     finally:
-        _write(key, old)
-    assert result.host_changes == [f"net.ipv4.neigh.default.gc_thresh1 {old} -> {int(old) + 1}"]
+        _write(DEFAULT_FORWARDING, old)
+    assert result.host_changes == [f"net.ipv4.conf.default.forwarding {old} -> {1 - int(old)}"]
     text = console.render(result)
     assert "the machine's own sysctls differ after the run" in text
     assert result.to_json()["host_changes"] == result.host_changes
 
 
 def test_snapshot_sees_a_changed_root_sysctl() -> None:
-    key = "/proc/sys/net/ipv4/neigh/default/gc_thresh1"
+    key = DEFAULT_FORWARDING
     old = _read(key)
     before = HostSnapshot.take()
     try:
-        _write(key, str(int(old) + 1))
+        _write(key, str(1 - int(old)))
         assert before.diff(HostSnapshot.take()) == ["sysctls"]
     finally:
         _write(key, old)
