@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -62,16 +61,17 @@ SANDBOX = set(os.environ.get("NETLAB_TEST_SANDBOX", "").split())
 def _processes() -> str:
     lines = hoststate.run_processes()
     if SANDBOX:
-        lines = [line for line in lines if not SANDBOX & _namespaces(line.split()[0])]
+        # a process whose namespaces can no longer be read has exited since it was listed: not a leftover either
+        lines = [line for line in lines if (ns := _namespaces(line.split()[0])) and not SANDBOX & ns]
     return "\n".join(lines)
 
 
 def _namespaces(pid: str) -> set[str]:
-    out = set()
-    for kind in ("pid", "net"):
-        with contextlib.suppress(OSError):
-            out.add(os.readlink(f"/proc/{pid}/ns/{kind}"))
-    return out
+    """The process's pid and network namespaces; empty if it is gone."""
+    try:
+        return {os.readlink(f"/proc/{pid}/ns/{kind}") for kind in ("pid", "net")}
+    except OSError:
+        return set()
 
 
 DOCKER_OWN = "/run/docker/netns/default"  # dockerd binds it once, on first use of the host network, for its lifetime
