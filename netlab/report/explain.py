@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from netlab import i18n, narrate
 from netlab.i18n import _
-from netlab.model import conditions
+from netlab.model import conditions, dockerrules
 from netlab.model.claims import BY_ID
 from netlab.model.topology import Topology
 from netlab.report.console import table
@@ -66,7 +68,63 @@ def probe_meaning(probe: str) -> str:
     return f"{probe}: " + meaning.format(port=arg, name=arg) if meaning else probe
 
 
-def render(t: Topology, commands: bool = True) -> str:
+#: where the cni backend keeps a run's leases (netlab/backends/cni/backend.py), as explain shows it
+CNI_DATA = "/run/netlab/<run>.cni/networks"
+
+
+def cni_lines(t: Topology, commands: bool = True) -> list[str]:
+    """What `--backend cni` runs for the scenario: each network's plugin chain (with --commands the .conflist the
+    run writes, one plugin a line) and each container's ADD, or why a network cannot run there."""
+    from netlab.backends.cni import conflist
+
+    lines = ["", _("on the cni backend: each network's CNI plugin chain (the .conflist in the run's directory)")]
+    attached: dict[str, list[tuple[str, str]]] = {}  # network -> (container, what its ADD asks for)
+    for i in range(len(t.stages)):
+        for c in t.containers_at(i):
+            gateway = dockerrules.gateway_attachment(t, c)
+            for a in c.attachments:
+                net = t.network(a.network)
+                if net.driver.value in ("host", "none") or any(
+                    who == c.name for who, _asks in attached.get(net.name, [])
+                ):
+                    continue
+                home, six = net.subnet_for(a.address) if a.address else None, net.v6_for(a)
+                ips = [f"{a.address}/{home.prefixlen}"] if a.address and home else []
+                if six is not None and net.subnet6 is not None:
+                    ips.append(f"{six}/{net.subnet6.prefixlen}")
+                asks = ["ips " + " ".join(ips) if ips else ""]
+                if gateway is not None and gateway.network == net.name:  # Docker's gateway endpoint: one per container
+                    routes = "0.0.0.0/0" + (" ::/0" if net.subnet6 is not None else "")
+                    asks.append(f"default route (ipam.routes {routes})")
+                if net.driver.value == "bridge" and c.publish and a is c.attachments[0]:
+                    asks.append(
+                        "portMappings " + ", ".join(f"{p.host_port}->{p.container_port}/{p.proto}" for p in c.publish)
+                    )
+                attached.setdefault(net.name, []).append((c.name, ", ".join(x for x in asks if x)))
+    if not attached:
+        return [*lines, "  " + _("(no container is on a network CNI plugins make: host and none need none)")]
+    for name, adds in attached.items():
+        net = t.network(name)
+        why = conflist.expressible(net)
+        if why:
+            lines.append("  " + _("network {name}: not on the cni backend: {why}").format(name=name, why=why))
+            continue
+        node = next(c.node for c in t.containers if c.name == adds[0][0])
+        conf = conflist.build(net, t.parent_device(node, name), CNI_DATA, default_route=False)
+        chain = " + ".join(p["type"] for p in conf["plugins"])
+        lines.append(
+            "  "
+            + _("network {name}: {chain}, IPAM {ipam}").format(
+                name=name, chain=chain, ipam=conf["plugins"][0]["ipam"]["type"]
+            )
+        )
+        if commands:
+            lines += [f"    {json.dumps(plugin)}" for plugin in conf["plugins"]]
+        lines += [f"    CNI_COMMAND=ADD {c} ({asks})" if asks else f"    CNI_COMMAND=ADD {c}" for c, asks in adds]
+    return lines
+
+
+def render(t: Topology, commands: bool = True, backend: str = "docker") -> str:
     lines = [f"netlab explain {t.name}: {_(t.title)}"]
     if t.doc:
         lines += ["", *t.doc.strip().splitlines()]
@@ -90,6 +148,8 @@ def render(t: Topology, commands: bool = True) -> str:
         )
     )
     lines += steps_lines(narrate.deploy_steps(t), commands)
+    if backend == "cni":
+        lines += cni_lines(t, commands)
     told: set[str] = set()  # each probe kind is explained the first time it appears
     for i, stage in enumerate(t.stages):
         head = _("stage {name}: {doc}") if stage.doc else _("stage {name}")

@@ -6,12 +6,15 @@ is the same (a macvlan child unreachable from its host, published ports, masquer
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 from hostsnap import HostSnapshot
 
+from netlab import loader
 from netlab.backends.journal import JOURNAL_DIR
 from netlab.model.results import Outcome
+from netlab.report import explain
 from netlab.runner import run_scenario
 
 
@@ -24,6 +27,11 @@ def test_bridge_on_cni_measures_where_cni_differs_from_docker(host_unchanged: Ho
     cells = _cells(r)
     assert r.environment["engine"].startswith("cni: the CNI reference plugins in ")
     assert r.environment["cni_networks"]["front"] == ["bridge", "portmap", "host-local"]  # each network's chain
+    # `netlab explain bridge --backend cni` told the same chains before anything ran
+    told = re.findall(
+        r"^  network (\S+): (.+), IPAM (\S+)$", explain.render(loader.load("bridge"), backend="cni"), re.M
+    )
+    assert {name: [*chain.split(" + "), ipam] for name, chain, ipam in told} == r.environment["cni_networks"]
     # as on Docker: one network's containers reach each other, a published port answers through the host
     assert cells[("initial", "web", "app", "icmp")] is Outcome.REACHABLE
     assert cells[("initial", "ext", "host", "tcp:8080")] is Outcome.REACHABLE

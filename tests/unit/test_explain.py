@@ -40,3 +40,18 @@ def test_every_bundled_scenario_can_be_told() -> None:
         assert steps and all(s.what for s in steps)
         for stage in t.stages[1:]:
             assert len(narrate.stage_steps(t, stage)) == len(stage.actions)
+
+
+def test_explain_backend_cni_shows_each_network_s_plugin_chain_and_each_add(monkeypatch, capsys) -> None:
+    code, out, err = run_main(monkeypatch, capsys, "explain", "bridge", "--backend", "cni", "--width", "400")
+    assert code == 0, err
+    assert "  network front: bridge + portmap, IPAM host-local" in out
+    # the .conflist's plugins as the run writes them (tests/netns/test_cni_backend.py: the chains a real run reports)
+    assert '    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}' in out
+    assert '"ranges": [[{"subnet": "198.18.2.0/24", "gateway": "198.18.2.1"}]]' in out
+    assert "    CNI_COMMAND=ADD web (ips 198.18.2.2/24, default route" in out and "portMappings 8080->80/tcp)" in out
+    assert "on the cni backend" not in explain.render(loader.load("bridge"))  # Docker's story alone by default
+    ov = explain.render(loader.load("overlay"), backend="cni")
+    assert "not on the cni backend: the overlay driver has no mapping to CNI plugins" in ov
+    code, out, err = run_main(monkeypatch, capsys, "explain", "bridge", "--backend", "podman")
+    assert code == 2 and "--backend podman" in err
