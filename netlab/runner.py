@@ -289,9 +289,6 @@ def run_topology(
         deployed(be, topology, run, timings, keep=keep, host_changes=host_changes, narrator=narrator) as dep,
         capture_evidence.Capture(dep.capture_points, everything=pcap is not None) as cap,
     ):
-        # scapy's layers import (0.5 s of CPU) while the first stage's probes wait out their timeout;
-        # started after the deployment, which it would otherwise slow down
-        decoder = capture_evidence.warm_up() if decode else None
         seen = {node: text for node, (_, text) in dep.firewall_baseline.items()}
         seen_inside: dict[str, str] = {}  # container -> its namespace's rules (Docker creates it empty)
         for i, stage in enumerate(topology.stages):
@@ -337,8 +334,7 @@ def run_topology(
                 routes[stage.name] = route_evidence.collect(dep)
                 container_firewall[stage.name] = inside.result()
             stage_captures = capture_evidence.entries(stage.name, packets)
-            if decoder is not None:
-                decoder.join()
+            if decode:
                 capture_evidence.finish(stage_captures, dep.endpoints, pcap)
             captures += stage_captures
             timings["evidence_s"] = round(timings["evidence_s"] + time.monotonic() - t, 3)

@@ -1,4 +1,4 @@
-"""Packet captures taken while a stage is probed, and the facts scapy decodes from them.
+"""Packet captures taken while a stage is probed, and the facts decoded from them.
 
 A capture point is an interface in a namespace netlab can enter: each lan's bridge (everything on the
 simulated LAN, the underlay of overlay networks), and each node's Linux bridges (docker0, br-…). An
@@ -8,7 +8,7 @@ ARP and IPv6 neighbour discovery only (a classic BPF filter in the kernel): the 
 containers crosses the node's bridge, and the facts need only who asked for whom there. With `--pcap DIR`
 every point keeps everything and is written to DIR/<stage>-<point>.pcap (scapy's pcap writer, nanosecond stamps).
 
-Facts (decoded with scapy):
+Facts (the frames taken apart by netlab/evidence/frames.py, as scapy would):
 - `sources`: the source addresses of packets seen on a lan heading to its peers: a node's lan address
   where containers' traffic was masqueraded (NAT, NAT66), a container's own address where it was not;
 - `macs`: address -> MAC as the segment learns it (ARP senders, requests and replies; IPv6 neighbour
@@ -37,6 +37,7 @@ from types import TracebackType
 from typing import Any
 
 from netlab import nsthread
+from netlab.evidence.frames import VXLAN_PORT, first, layers
 from netlab.model.deployed import CapturePoint, Endpoint
 from netlab.model.topology import EndpointKind
 
@@ -49,7 +50,6 @@ SO_TIMESTAMPNS = 35
 MAX_DECODED = 300  # frames per point and stage turned into facts (all of them go to a pcap when asked)
 SNAPLEN = 256  # enough for VXLAN's outer and inner headers
 RCVBUF = 8 << 20
-VXLAN_PORT = 4789
 PACKET_AUXDATA = 8  # linux/if_packet.h: the tag a device took out of the frame comes as tpacket_auxdata
 TP_STATUS_VLAN_VALID = 1 << 4
 TP_STATUS_VLAN_TPID_VALID = 1 << 6
@@ -253,8 +253,8 @@ def entries(stage: str, packets: dict[str, Packets]) -> list[dict[str, Any]]:
 
 def finish(found: list[dict[str, Any]], endpoints: dict[str, Endpoint], pcap: str | None) -> None:
     """Decode every entry's frames into facts (and write them to DIR/<stage>-<point>.pcap when asked),
-    then drop the frames. Runs where scapy is cheap: on the host also for a run inside user-mode Linux,
-    whose guest ships its frames back raw (importing scapy there costs seconds)."""
+    then drop the frames. Runs on the host, also for a run inside user-mode Linux, whose guest ships its frames
+    back raw (scapy, which writes the pcaps, would take seconds to import there)."""
     holders: dict[str, list[tuple[str, str | None]]] = {}
     for ep in endpoints.values():
         for a in ep.addresses:
@@ -276,8 +276,8 @@ def finish(found: list[dict[str, Any]], endpoints: dict[str, Endpoint], pcap: st
         # an address several nodes use (each node's docker_gwbridge gateway) names the point's own node's holder
         here = entry["node"]
         owner = {addr: next((n for n, node in names if node == here), names[0][0]) for addr, names in holders.items()}
-        # scapy dissects about 4,000 frames a second: a 100-container matrix leaves 10,000 ARP frames on the
-        # node's bridge. The first MAX_DECODED say who asked for whom as well as all of them would.
+        # a 100-container matrix leaves 10,000 ARP frames on the node's bridge: the first MAX_DECODED say who
+        # asked for whom as well as all of them would
         entry["decoded"] = min(len(frames), MAX_DECODED)  # a lan keeps every frame; decoding stops here too
         entry["facts"] = facts(frames[:MAX_DECODED], entry["role"], owner, peers)
 
@@ -310,17 +310,6 @@ def write_pcap(frames: list[Frame], path: str) -> str:
 def facts(frames: list[Frame], role: str, owner: dict[str, str], peers: set[str]) -> dict[str, Any]:
     """What the frames of one point prove (see the module doc). `owner`: address -> endpoint name;
     `peers`: the addresses of lan peers (traffic toward them shows which source the lan saw)."""
-    from scapy.layers.inet import IP, UDP
-    from scapy.layers.inet6 import (
-        ICMPv6ND_NA,
-        ICMPv6ND_NS,
-        ICMPv6NDOptDstLLAddr,
-        ICMPv6NDOptSrcLLAddr,
-        IPv6,
-    )
-    from scapy.layers.l2 import ARP, Dot1Q, Ether
-    from scapy.layers.vxlan import VXLAN
-
     sources: Counter[str] = Counter()
     macs: dict[str, str] = {}
     arp: Counter[str] = Counter()
@@ -328,39 +317,39 @@ def facts(frames: list[Frame], role: str, owner: dict[str, str], peers: set[str]
     vxlan: Counter[str] = Counter()
     vlans: Counter[tuple[int, str]] = Counter()
     for _, _, data in frames:
-        frame = Ether(data)
-        if Dot1Q in frame:  # which VLAN each sender's frames carried on a trunk
-            sender = frame[ARP].psrc if ARP in frame else frame[IP].src if IP in frame else frame[Ether].src
-            vlans[(int(frame[Dot1Q].vlan), str(sender))] += 1
-        if ARP in frame:
-            a = frame[ARP]
-            if a.psrc and a.psrc != "0.0.0.0":
-                macs.setdefault(a.psrc, a.hwsrc)
-            if a.op == 1:
-                arp[f"who-has {a.pdst} tell {a.psrc}"] += 1
+        found = layers(data)
+        kinds = {layer["kind"]: layer for layer in reversed(found)}  # kind -> its first layer
+        a, ip, six = kinds.get("arp"), kinds.get("ip"), kinds.get("ipv6")
+        if "dot1q" in kinds:  # which VLAN each sender's frames carried on a trunk
+            sender = a["psrc"] if a else ip["src"] if ip else kinds["ether"]["src"]
+            vlans[(int(kinds["dot1q"]["vlan"]), str(sender))] += 1
+        if a is not None:
+            if a["psrc"] and a["psrc"] != "0.0.0.0":
+                macs.setdefault(a["psrc"], a["hwsrc"])
+            if a["op"] == 1:
+                arp[f"who-has {a['pdst']} tell {a['psrc']}"] += 1
             continue
-        if IPv6 in frame:
-            six = frame[IPv6]
-            if ICMPv6ND_NS in frame:
-                if six.src != "::":  # not an interface checking its own new address (DAD)
-                    if ICMPv6NDOptSrcLLAddr in frame:
-                        macs.setdefault(six.src, frame[ICMPv6NDOptSrcLLAddr].lladdr)
-                    ndp[f"who-has {frame[ICMPv6ND_NS].tgt} tell {six.src}"] += 1
-            elif ICMPv6ND_NA in frame and ICMPv6NDOptDstLLAddr in frame:
-                macs.setdefault(frame[ICMPv6ND_NA].tgt, frame[ICMPv6NDOptDstLLAddr].lladdr)
-            elif role == "lan" and six.dst in peers and six.src not in peers:
-                sources[six.src] += 1
+        if six is not None:
+            if "nd_ns" in kinds:
+                if six["src"] != "::":  # not an interface checking its own new address (DAD)
+                    if "nd_opt_src_lladdr" in kinds:
+                        macs.setdefault(six["src"], kinds["nd_opt_src_lladdr"]["lladdr"])
+                    ndp[f"who-has {kinds['nd_ns']['tgt']} tell {six['src']}"] += 1
+            elif "nd_na" in kinds and "nd_opt_dst_lladdr" in kinds:
+                macs.setdefault(kinds["nd_na"]["tgt"], kinds["nd_opt_dst_lladdr"]["lladdr"])
+            elif role == "lan" and six["dst"] in peers and six["src"] not in peers:
+                sources[six["src"]] += 1
             continue
-        if IP not in frame:
+        if ip is None:
             continue
-        ip = frame[IP]
-        if role == "lan" and ip.dst in peers and ip.src not in peers:
-            sources[ip.src] += 1
-        if UDP in frame and frame[UDP].dport == VXLAN_PORT and VXLAN in frame:
-            inner = frame[VXLAN].payload
-            what = f"{ip.src} -> {ip.dst} VNI {frame[VXLAN].vni}"
-            if IP in inner:
-                what += f" carrying {inner[IP].src} -> {inner[IP].dst}"
+        if role == "lan" and ip["dst"] in peers and ip["src"] not in peers:
+            sources[ip["src"]] += 1
+        udp, vx = kinds.get("udp"), kinds.get("vxlan")
+        if udp is not None and udp["dport"] == VXLAN_PORT and vx is not None:
+            what = f"{ip['src']} -> {ip['dst']} VNI {vx['vni']}"
+            inner = first(found, "ip", after=found.index(vx))
+            if inner is not None:
+                what += f" carrying {inner['src']} -> {inner['dst']}"
             vxlan[what] += 1
 
     def named(address: str) -> str:
@@ -401,18 +390,3 @@ def _by_address(item: tuple[str, Any]) -> tuple[int, int, str]:
         a = ip_address(item[0])
         return a.version, int(a), ""
     return 0, 0, item[0]
-
-
-def warm_up() -> threading.Thread:
-    """Import scapy's layers in the background (about 0.5 s): a run spends its first stage's probe
-    timeout waiting anyway, and the decode after it needs them."""
-
-    def load() -> None:
-        with contextlib.suppress(Exception):
-            import scapy.layers.inet
-            import scapy.layers.l2
-            import scapy.layers.vxlan  # noqa: F401
-
-    t = threading.Thread(target=load, name="netlab-scapy-import", daemon=True)
-    t.start()
-    return t

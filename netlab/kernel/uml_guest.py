@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
         return e.exit_code
     data = result.to_json()
     data["environment"]["kernel_runner"] = "uml"
-    capture.frames_to_json(data["evidence"]["captures"])  # the host decodes them: scapy costs seconds here
+    capture.frames_to_json(data["evidence"]["captures"])  # decoded (and pcaps written) on the host
     with open(out, "w") as f:
         json.dump(data, f)
     return 0 if result.ok else 1

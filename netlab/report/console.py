@@ -622,7 +622,7 @@ def table_rows(found: dict[str, Any]) -> list[str]:
 
 
 def capture_lines(captures: list[dict[str, Any]], color: bool, most: int = 4) -> list[str]:
-    """What the packets captured during the stage prove, per capture point (facts decoded with scapy)."""
+    """What the packets captured during the stage prove, per capture point (the facts decoded from its frames)."""
     out: list[str] = []
     for c in captures:
         facts = c.get("facts", {})

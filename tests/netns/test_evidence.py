@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+import scapyref
 from hostsnap import HostSnapshot
 
 from netlab import loader
 from netlab.backends.netns.links import mac_from_ip
+from netlab.evidence import capture
 from netlab.runner import run_scenario, run_topology
 
 
@@ -204,3 +207,26 @@ def test_capture_facts_are_attached_to_the_cells_they_explain(host_unchanged: Ho
     assert any(
         f.startswith("crossed underlay in VXLAN:") and "VNI 4097" in f for f in _cell(overlay, "initial", "a", "b")
     )
+
+
+@pytest.mark.parametrize("name", ["macvlan", "overlay", "bridge_ipv6"])
+def test_real_captures_give_the_facts_scapy_gives(
+    name: str, host_unchanged: HostSnapshot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """netlab takes the frames apart itself (netlab/evidence/frames.py): on every capture point of real runs (ARP and
+    neighbour discovery of a dual-stack macvlan, VXLAN on an overlay's underlay, NAT on a lan), with every frame kept
+    (--pcap), its facts are those scapy's dissection gives (tests/scapyref.py)."""
+    compared: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    decode = capture.facts
+
+    def both(frames: list[Any], role: str, owner: dict[str, str], peers: set[str]) -> dict[str, Any]:
+        ours = decode(frames, role, owner, peers)
+        compared.append((ours, scapyref.facts([data for _, _, data in frames], role, owner, peers)))
+        return ours
+
+    monkeypatch.setattr(capture, "facts", both)
+    r = run_topology(loader.load(name), pcap=str(tmp_path))
+    assert r.ok, r.verdict.summary()
+    assert compared and any(ours for ours, _ in compared)
+    for ours, theirs in compared:
+        assert ours == theirs
