@@ -40,7 +40,6 @@ if sys.argv[1] == "off":
         def start(self): pass
         def stop(self): return {}
     capture.Capture = NoCapture
-    capture.warm_up = lambda: None
     firewall.node_changes = lambda *a, **k: {}
     firewall.container_changes = lambda *a, **k: {}
     routes.collect = lambda dep: {}
@@ -67,7 +66,6 @@ with bm.netlab_lab(int(sys.argv[1]), row) as dep:
         out["matrix_s"] = time.perf_counter() - t
     else:
         with capture.Capture(dep.capture_points) as cap:
-            capture.warm_up().join()
             t = time.perf_counter()
             cap.start()
             matrix.measure(dep, stage)
