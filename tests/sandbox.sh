@@ -41,9 +41,10 @@ ip link set lo up
 # a new namespace copies the machine's IPv4 settings, and the docker tier's dockerd has just turned forwarding on:
 # the tiers in here get what a freshly booted machine has instead
 sysctl -qw net.ipv4.ip_forward=0
-# the uplink, eth0 as on most machines: a veth whose peer is in this namespace too, so no frame reaches a real network. It carries a
-# documentation address (192.0.2.0/24, RFC 5737) and the default route, like a real machine's uplink, for
-# the tests that watch the uplink (tests/uplinkcap.py) and for netlab's own checks of the machine's routes.
+# the uplink, eth0 as on most machines: a veth whose peer is in this namespace too, so no frame reaches a real
+# network. It carries a documentation address (192.0.2.0/24, RFC 5737) and the default route, like a real
+# machine's uplink, for the tests that watch the uplink (tests/uplinkcap.py) and for netlab's own checks of the
+# machine's routes.
 ip link add eth0 type veth peer name eth0-peer
 ip link set eth0-peer up
 ip link set eth0 up
