@@ -83,19 +83,10 @@ def start(
     nsenter = shutil.which("nsenter")
     if dockerd is None or nsenter is None:
         raise EnvironmentProblem("multi-node scenarios need dockerd and nsenter: apt-get install docker.io util-linux")
-    data_root, exec_root = paths(run, node)
-    d = PrivateDaemon(node, netns, data_root, exec_root)
-    journal.record("dir", data_root)
-    journal.record("dir", exec_root)
-    for base, path in ((DATA_BASE, data_root), (EXEC_BASE, exec_root)):
-        safety.own_dir(base)
-        safety.own_dir(path)
+    d, cgroup = prepare(run, node, netns, journal)
+    data_root, exec_root = d.data_root, d.exec_root
     bip, pool = addressing(run, index)
     ns_tag = f"{naming.PREFIX}{run}-{node}"
-    # the daemon, containerd and every shim in a cgroup of the run's; containers below a parent of the run's
-    journal.record("cgroup", cgroups.container_parent(run, node))
-    journal.record("cgroup", cgroups.daemon_cgroup(run, node))
-    cgroup = cgroups.create(cgroups.daemon_cgroup(run, node))
     argv = [
         nsenter,
         f"--net={netns}",
@@ -126,16 +117,37 @@ def start(
     if resolver is not None:
         argv += ["--dns", str(resolver)]
     argv += list(flags)
-    log = open(os.path.join(exec_root, "dockerd.log"), "wb")  # noqa: SIM115 - lives as long as the daemon
-    argv = cgroups.enter_argv(cgroup, argv)
-    d.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    journal.record("dockerd", str(d.proc.pid), exec_root=exec_root)
-    d.client = _wait_for(d, timeout)
+    launch(d, "dockerd", cgroups.enter_argv(cgroup, argv), journal)
+    d.client = wait_for(d, "dockerd", timeout)
     return d
 
 
-def _wait_for(d: PrivateDaemon, timeout: float) -> Any:
-    """A client once the daemon's socket answers (dockerd gives no other readiness signal)."""
+def prepare(run: str, node: str, netns: str, journal: Journal) -> tuple[PrivateDaemon, str | None]:
+    """The directories of node `node`'s private daemon (data and exec root, journalled, private to root) and the
+    cgroup it starts in (journalled with its containers' parent before it is made); the cgroup's path."""
+    data_root, exec_root = paths(run, node)
+    d = PrivateDaemon(node, netns, data_root, exec_root)
+    journal.record("dir", data_root)
+    journal.record("dir", exec_root)
+    for base, path in ((DATA_BASE, data_root), (EXEC_BASE, exec_root)):
+        safety.own_dir(base)
+        safety.own_dir(path)
+    # the daemon and everything it starts in a cgroup of the run's; containers below a parent of the run's
+    journal.record("cgroup", cgroups.container_parent(run, node))
+    journal.record("cgroup", cgroups.daemon_cgroup(run, node))
+    return d, cgroups.create(cgroups.daemon_cgroup(run, node))
+
+
+def launch(d: PrivateDaemon, kind: str, argv: list[str], journal: Journal, env: dict[str, str] | None = None) -> None:
+    """Start the daemon (`kind`: dockerd, podman), its output in <exec root>/<kind>.log, and journal its pid with
+    its exec root (what `stop_pid` checks on its command line before it signals it)."""
+    log = open(os.path.join(d.exec_root, f"{kind}.log"), "wb")  # noqa: SIM115 - lives as long as the daemon
+    d.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    journal.record(kind, str(d.proc.pid), exec_root=d.exec_root)
+
+
+def wait_for(d: PrivateDaemon, kind: str, timeout: float, version: str | None = None) -> Any:
+    """A client once the daemon's socket answers (neither daemon gives another readiness signal)."""
     import docker
 
     last: list[Exception] = []
@@ -143,11 +155,11 @@ def _wait_for(d: PrivateDaemon, timeout: float) -> Any:
     def answering() -> Any:
         assert d.proc is not None
         if d.proc.poll() is not None:
-            raise EnvironmentProblem(f"node {d.node!r}: dockerd exited at start:\n{_tail(d)}")
+            raise EnvironmentProblem(f"node {d.node!r}: {kind} exited at start:\n{_tail(d, kind)}")
         if not os.path.exists(d.socket):
             return None
         try:
-            client = docker.DockerClient(base_url=d.url, timeout=timeout)
+            client = docker.DockerClient(base_url=d.url, timeout=timeout, **({"version": version} if version else {}))
             client.ping()
             return client
         except Exception as e:  # not answering yet
@@ -155,14 +167,14 @@ def _wait_for(d: PrivateDaemon, timeout: float) -> Any:
             return None
 
     try:
-        return wait_until(answering, START_TIMEOUT_S, f"dockerd of node {d.node!r} to answer", interval=0.1)
+        return wait_until(answering, START_TIMEOUT_S, f"{kind} of node {d.node!r} to answer", interval=0.1)
     except Timeout as e:
-        raise Timeout(f"node {d.node!r}: {e} ({last[0] if last else 'no socket'})\n{_tail(d)}") from None
+        raise Timeout(f"node {d.node!r}: {e} ({last[0] if last else 'no socket'})\n{_tail(d, kind)}") from None
 
 
-def _tail(d: PrivateDaemon, lines: int = 12) -> str:
+def _tail(d: PrivateDaemon, kind: str, lines: int = 12) -> str:
     try:
-        with open(os.path.join(d.exec_root, "dockerd.log"), errors="replace") as f:
+        with open(os.path.join(d.exec_root, f"{kind}.log"), errors="replace") as f:
             return "".join(f.readlines()[-lines:])
     except OSError:
         return ""
