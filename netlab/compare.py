@@ -144,7 +144,7 @@ def _run(name: str, backend: str, emulate: Emulate | None = None) -> Result | st
 
 # -- one scenario, several backends (`netlab compare --backends netns,cni`) ----------------------------------------
 #: what each backend's rows are called in the backend comparison
-BACKEND_TITLES = {"netns": "Docker (netns)", "docker": "Docker", "cni": "CNI"}
+BACKEND_TITLES = {"netns": "Docker (netns)", "docker": "Docker", "cni": "CNI", "podman": "Podman"}
 Cells = dict[tuple[str, str, str, str], tuple[str, str]]  # (stage, src, dst, probe) -> (outcome, detail)
 
 
@@ -207,17 +207,23 @@ def chains_touched(r: Result, stage: str) -> list[str]:
 
 
 def _emulated(runs: dict[str, dict[str, Result | str]]) -> str:
-    """What the netns backend's runs emulated (the engine, the hosts' FORWARD policy), as one sentence."""
-    seen = sorted(
-        {
-            str(r.environment.get("engine", ""))
-            for found in runs.values()
-            for b, r in found.items()
-            if b == "netns" and isinstance(r, Result) and r.environment.get("engine")
-        }
-    )
-    seen = [engine.removeprefix("netns, ") for engine in seen]
-    return f" {BACKEND_TITLES['netns']} is the netns backend {'; '.join(seen)}." if seen else ""
+    """Which engine each backend's runs measured (the netns backend's emulated Docker and its hosts' FORWARD policy,
+    the Docker Engine's and Podman's versions), as sentences; the cni backend's plugins are named per network."""
+    out = ""
+    for b in ("netns", "docker", "podman"):
+        seen = sorted(
+            {
+                str(r.environment.get("engine", ""))
+                for found in runs.values()
+                for name, r in found.items()
+                if name == b and isinstance(r, Result) and r.environment.get("engine")
+            }
+        )
+        if seen and b == "netns":
+            out += f" {BACKEND_TITLES[b]} is the netns backend {'; '.join(e.removeprefix('netns, ') for e in seen)}."
+        elif seen:
+            out += f" {BACKEND_TITLES[b]} is {'; '.join(seen)}."
+    return out
 
 
 def render_backends(backends: Sequence[str], runs: dict[str, dict[str, Result | str]]) -> str:

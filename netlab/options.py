@@ -186,6 +186,8 @@ class RunOptions:
         if name == "docker":
             options = {"image": self.image, "parent": self.parent, "nodes": dict(self.nodes)}
             options["daemon_timeout"] = self.daemon_timeout
+        if name == "podman":
+            options = {"image": self.image, "parent": self.parent, "daemon_timeout": self.daemon_timeout}
         return replace(self, backend=registry.get(name, **options))
 
     def _netns_defaults(self) -> dict[str, object]:

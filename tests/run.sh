@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 3
 fi
 
-packages=(python3-venv iptables nftables docker.io docker-compose busybox-static tcpdump user-mode-linux kmod graphviz chromium fonts-dejavu-core containernetworking-plugins)
+packages=(python3-venv iptables nftables docker.io docker-compose busybox-static tcpdump user-mode-linux kmod graphviz chromium fonts-dejavu-core containernetworking-plugins podman)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -18,6 +18,13 @@ mkdir -p /run/lock
 ln -s /dev/shm /run/shm
 for i in "${!hierarchies[@]}"; do
   mkdir -p "${hierarchies[$i]}/tests-sandbox" "/run/.cgroup/$i"
+  # cgroup v1's cpuset: a new group has no CPUs and no memory nodes until given its parent's (runc copies them down
+  # from the top of the hierarchy it sees, which in here is this group)
+  for f in cpuset.cpus cpuset.mems; do
+    if [ -f "${hierarchies[$i]}/$f" ] && [ -z "$(cat "${hierarchies[$i]}/tests-sandbox/$f")" ]; then
+      cat "${hierarchies[$i]}/$f" > "${hierarchies[$i]}/tests-sandbox/$f"
+    fi
+  done
   mount --bind "${hierarchies[$i]}/tests-sandbox" "/run/.cgroup/$i"
 done
 

@@ -12,6 +12,7 @@ BACKENDS = {
     "netns": "netlab.backends.netns.backend:NetnsBackend",
     "docker": "netlab.backends.docker.backend:DockerBackend",
     "cni": "netlab.backends.cni.backend:CniBackend",
+    "podman": "netlab.backends.docker.podman_backend:PodmanBackend",
     "fake": "netlab.backends.fake:FakeBackend",
 }
 

@@ -22,7 +22,7 @@ def explain(
         typer.Option(
             "--backend",
             "-b",
-            help="netns, docker (Docker's story, the default) or cni (also each network's CNI plugin chain)",
+            help="netns, docker, podman (Docker's story, the default) or cni (also each network's CNI plugin chain)",
         ),
     ] = "docker",
     width: Width = None,
@@ -36,8 +36,8 @@ def explain(
     from netlab.report.files import check_output, write_output
 
     use_language(lang)
-    if backend not in ("netns", "docker", "cni"):
-        raise UsageError(f"--backend {backend}: explain tells a scenario for netns, docker or cni")
+    if backend not in ("netns", "docker", "cni", "podman"):
+        raise UsageError(f"--backend {backend}: explain tells a scenario for netns, docker, podman or cni")
     topology = loader.load(scenario)
     if svg:
         check_output(svg, needs_graphviz=True)

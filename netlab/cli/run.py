@@ -16,7 +16,8 @@ if TYPE_CHECKING:  # imported where used: `netlab --help` and the other commands
     from netlab.result import Result
 
 BackendOpt = Annotated[
-    str | None, typer.Option("--backend", "-b", help="auto | netns | docker | cni (default: netns; docker with --node)")
+    str | None,
+    typer.Option("--backend", "-b", help="auto | netns | docker | cni | podman (default: netns; docker with --node)"),
 ]
 Kernel = Annotated[str, typer.Option("--kernel", help="host | uml (user-mode Linux)")]
 PcapDir = Annotated[str | None, typer.Option("--pcap", help="write one pcap per stage and capture point into DIR")]

@@ -71,6 +71,9 @@ DOCKER_POINTS = [
     "runner.evidence:2",
 ]
 DOCKER_TEARDOWN = ["docker.teardown:1", "docker.teardown:3"]
+#: the podman backend (the docker backend's code on Podman's service): none of its points is named docker, which would
+#: put it in the docker part of tests/run.sh, where it needs nothing of Docker's
+PODMAN_POINTS = ["podman.service", "runner.deployed", "runner.measure"]
 DOCKER_INTERRUPT = ["docker.network:1", "docker.container.start:2", "runner.measure", "runner.evidence:2"]
 SWARM_POINTS = ["docker.daemon:1", "docker.daemon:2", "docker.swarm.init", "docker.swarm.join"]
 #: the private daemons' containers: each one's containerd shim must not outlive the run
@@ -192,6 +195,13 @@ def test_netns_sigint(tmp_path: Path, point: str) -> None:
 @pytest.mark.parametrize("point", NETNS_TEARDOWN)
 def test_netns_teardown(tmp_path: Path, point: str) -> None:
     _inject(tmp_path, point, KILL, ["bridge"], docker=False)
+
+
+@pytest.mark.parametrize("sig", [KILL, signal.SIGINT], ids=lambda s: s.name)
+@pytest.mark.parametrize("point", PODMAN_POINTS)
+def test_podman(tmp_path: Path, point: str, sig: signal.Signals) -> None:
+    """Podman's service, its conmon and containers (the run's cgroups) and its mount namespace all go."""
+    _inject(tmp_path, point, sig, ["bridge", "--backend", "podman"], docker=False)
 
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)

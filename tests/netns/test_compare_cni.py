@@ -8,27 +8,13 @@ import re
 import subprocess
 from pathlib import Path
 
+from generated import normalised
 from hostsnap import HostSnapshot
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cni.md"
-RULES = "'s rules (chain, rules added): "
 #: what docs/cni.md's Docker side emulates, named so that the document is the same on every machine (without them the
 #: netns backend follows the Docker daemon answering on the machine, if one does)
 EMULATE = ["--engine", "20.10", "--forward-policy", "drop", "--userland-proxy", "on"]
-
-
-def normalised(text: str) -> list[str]:
-    """The document without what differs from run to run: Docker's bridge names (br-<12 hex>, from the network's
-    id), the plugins' chains (CNI-<hash of the network and container id>), the order those sort in."""
-    text = re.sub(r"br-[0-9a-f]{12}", "br-*", text)
-    text = re.sub(r"CNI-(DN-)?[0-9a-f]{12,}", r"CNI-\1*", text)
-    out = []
-    for line in text.splitlines():
-        if RULES in line:
-            head, _, items = line.partition(RULES)
-            line = head + RULES + ", ".join(sorted(items.split(", ")))
-        out.append(line)
-    return out
 
 
 def test_compare_backends_measures_where_cni_is_not_docker_and_docs_cni_md_is_current(

@@ -126,10 +126,7 @@ class DockerBackend(Backend):
             remote.check(self.engines, self.nodes, self.parent, topology)
             return
         safety.require_privileges("the docker backend")
-        if self.parent is not None and (
-            not IFNAME_RE.match(self.parent) or not os.path.exists(f"/sys/class/net/{self.parent}")
-        ):
-            raise UsageError(f"--parent {self.parent}: no such network interface on this host (see `ip link`)")
+        self._check_parent()
         self.client()
         if topology is None:
             return
@@ -139,6 +136,17 @@ class DockerBackend(Backend):
                 f"scenario {topology.name!r} needs private Docker daemons (several nodes or overlay networks): "
                 "dockerd and nsenter must be installed (apt-get install docker.io util-linux)"
             )
+        self._check_machine(topology)
+
+    def _check_parent(self) -> None:
+        if self.parent is not None and (
+            not IFNAME_RE.match(self.parent) or not os.path.exists(f"/sys/class/net/{self.parent}")
+        ):
+            raise UsageError(f"--parent {self.parent}: no such network interface on this host (see `ip link`)")
+
+    def _check_machine(self, topology: Topology) -> None:
+        """What this machine must allow for the scenario: bridge names no interface has, the link kinds its kernel
+        creates, room in the neighbour table, iproute2."""
         for net in topology.networks:
             name = net.options.get("com.docker.network.bridge.name")
             if name and os.path.exists(f"/sys/class/net/{name}"):
@@ -198,18 +206,8 @@ class DockerBackend(Backend):
         st = State()
         dep.state["docker"] = st
         t = topology
-        st.private = not self.nodes and needs_private_nodes(t)
-        versions = self.versions() if self.nodes else {}
-        dep.facts["docker"] = ", ".join(f"{n}: {v}" for n, v in versions.items()) if versions else self.version()
-        dep.facts["engine"] = f"Docker Engine {dep.facts['docker']}"
-        # what conditional expectations compare (`when={"engine": ">=28"}`): remote engines of several versions
-        # leave it unknown (such cells are undecided, never judged on a guess)
-        if not self.nodes:
-            dep.facts["engine_version"] = dep.facts["docker"]
-        elif len(set(versions.values())) == 1 and "?" not in versions.values():
-            dep.facts["engine_version"] = next(iter(versions.values()))
-            backend = (self.client().info().get("FirewallBackend") or {}).get("Driver") or "iptables"
-            dep.facts["firewall_backend"] = "nftables" if "nftables" in backend else "iptables"
+        st.private = self._private(t)
+        self._engine_facts(dep)
         try:
             if self.nodes:
                 st.engines = dict(self.nodes)
@@ -233,7 +231,7 @@ class DockerBackend(Backend):
                 faults.point("docker.resolver")
                 site.resolver(dep)
             if st.private:
-                swarm.start(dep, self.daemon_timeout)
+                self._start_daemons(dep)
                 for name, path in st.node_ns.items():  # each daemon is up, no network of the scenario yet
                     dep.firewall_baseline[name] = (path, hooks.read_firewall(path))
             self._daemon_facts(dep)
@@ -285,6 +283,38 @@ class DockerBackend(Backend):
             raise DeployError(f"docker backend: deploying {t.name!r} failed: {e}{hint}") from e
         return dep
 
+    def _private(self, t: Topology) -> bool:
+        """Whether the run starts daemons of its own, one per node (state.py's private mode)."""
+        return not self.nodes and needs_private_nodes(t)
+
+    def _engine_facts(self, dep: Deployment) -> None:
+        versions = self.versions() if self.nodes else {}
+        dep.facts["docker"] = ", ".join(f"{n}: {v}" for n, v in versions.items()) if versions else self.version()
+        dep.facts["engine"] = f"Docker Engine {dep.facts['docker']}"
+        # what conditional expectations compare (`when={"engine": ">=28"}`): remote engines of several versions
+        # leave it unknown (such cells are undecided, never judged on a guess)
+        if not self.nodes:
+            dep.facts["engine_version"] = dep.facts["docker"]
+        elif len(set(versions.values())) == 1 and "?" not in versions.values():
+            dep.facts["engine_version"] = next(iter(versions.values()))
+            backend = (self.client().info().get("FirewallBackend") or {}).get("Driver") or "iptables"
+            dep.facts["firewall_backend"] = "nftables" if "nftables" in backend else "iptables"
+
+    def _start_daemons(self, dep: Deployment) -> None:
+        swarm.start(dep, self.daemon_timeout)
+
+    def _host_config(self, dep: Deployment, c: Container) -> dict[str, Any]:
+        """What the engine needs in every container's host config besides the scenario's (nothing, for Docker)."""
+        return {}
+
+    def _networking_config(self, api: Any, net: Network, name: str, endpoint: Any) -> Any:
+        """The first network's endpoint, as `docker run --network` sends it (for host and none too)."""
+        return api.create_networking_config({name: endpoint})
+
+    def _network_options(self, net: Network, options: dict[str, str]) -> dict[str, str]:
+        """The options a network is created with (the scenario's, and the parent netlab gives it)."""
+        return options
+
     def _daemon_facts(self, dep: Deployment) -> None:
         """The options of the daemon the scenario runs on that change what its networks do (the machine's own
         daemon, or the first private one: all of them are started alike); none for remote engines."""
@@ -335,6 +365,7 @@ class DockerBackend(Backend):
         ]
         if net.subnet6 is not None:  # `--ipv6 --subnet <v6>`: the gateway ::1, as Docker picks it
             pools.append(docker.types.IPAMPool(subnet=str(net.subnet6), gateway=str(net.gateway6)))
+        options = self._network_options(net, options)
         if not st.private:  # a private daemon's objects go with the daemon
             record(dep, "docker-network", name, node)
         # Docker 20.10 moves its `-j DOCKER-USER` jump to the top of FORWARD after each network it creates, by a
@@ -387,6 +418,7 @@ class DockerBackend(Backend):
             # forwards unknown names there, inside the container): no query reaches the remote host's resolver
             dns=[str(st.resolver)] if st.resolver else ([REMOTE_DNS] if st.engines else None),
             sysctls=dict(c.sysctls) or None,
+            **self._host_config(dep, c),
         )
         if ports and first_net.driver == Driver.HOST:
             # the SDK refuses -p with host networking; Docker takes it, discards it and says so (its warning is
@@ -407,7 +439,7 @@ class DockerBackend(Backend):
             labels=labels(dep.run, t.name, "container"),
             host_config=host_config,
             ports=ports or None,
-            networking_config=api.create_networking_config({docker_network(st, first.network): endpoint}),
+            networking_config=self._networking_config(api, first_net, docker_network(st, first.network), endpoint),
         )
         cid = created["Id"]
         if created.get("Warnings"):
@@ -431,7 +463,9 @@ class DockerBackend(Backend):
             image,
             name=name,
             labels=labels(dep.run, t.name, "container"),
-            host_config=api.create_host_config(network_mode=f"container:{st.containers[str(c.joins)]}"),
+            host_config=api.create_host_config(
+                network_mode=f"container:{st.containers[str(c.joins)]}", **self._host_config(dep, c)
+            ),
         )
         st.containers[c.name] = created["Id"]
         faults.point("docker.container.start")
@@ -586,7 +620,7 @@ class DockerBackend(Backend):
                         nl.index(entry.name)
                         nl.delete(entry.name)
                         removed.append(f"link {entry.name}")
-                elif entry.kind == "dockerd" and daemons.stop_pid(
+                elif entry.kind in ("dockerd", "podman") and daemons.stop_pid(
                     int(entry.name),
                     str(entry.extra["exec_root"]),
                     daemons.STOP_TIMEOUT_S if record.alive else daemons.DEAD_RUN_STOP_S,
