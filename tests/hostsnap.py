@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -62,16 +63,35 @@ def _processes() -> str:
     lines = hoststate.run_processes()
     if SANDBOX:
         # a process whose namespaces can no longer be read has exited since it was listed: not a leftover either
-        lines = [line for line in lines if (ns := _namespaces(line.split()[0])) and not SANDBOX & ns]
+        lines = [line for line in lines if _outside_sandbox(line.split()[0])]
     return "\n".join(lines)
 
 
-def _namespaces(pid: str) -> set[str]:
-    """The process's pid and network namespaces; empty if it is gone."""
+NS_GET_PARENT = 0xB702  # linux/nsfs.h: _IO(0xb7, 0x2)
+
+
+def _outside_sandbox(pid: str) -> bool:
+    """Whether the process is this machine's: not in the sandbox's network namespace (`unshare` itself), nor in its
+    pid namespace or one below it (its containers, Podman's among them, have pid namespaces of their own)."""
     try:
-        return {os.readlink(f"/proc/{pid}/ns/{kind}") for kind in ("pid", "net")}
+        if os.readlink(f"/proc/{pid}/ns/net") in SANDBOX:
+            return False
+        fd = os.open(f"/proc/{pid}/ns/pid", os.O_RDONLY)
     except OSError:
-        return set()
+        return False
+    try:
+        for _ in range(32):  # the kernel nests pid namespaces 32 deep at most
+            if f"pid:[{os.fstat(fd).st_ino}]" in SANDBOX:
+                return False
+            try:
+                parent = fcntl.ioctl(fd, NS_GET_PARENT)
+            except OSError:  # the top, or a namespace above ours
+                return True
+            os.close(fd)
+            fd = parent
+        return True
+    finally:
+        os.close(fd)
 
 
 DOCKER_OWN = "/run/docker/netns/default"  # dockerd binds it once, on first use of the host network, for its lifetime

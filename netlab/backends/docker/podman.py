@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
@@ -43,10 +44,12 @@ HONOURED_OPTIONS = {"com.docker.network.bridge.name", "com.docker.network.driver
 MODES = ("macvlan_mode", "ipvlan_mode")
 #: the drivers its CNI backend creates (containers/common libnetwork/cni/config.go)
 DRIVERS = {Driver.BRIDGE, Driver.MACVLAN, Driver.IPVLAN, Driver.HOST, Driver.NONE}
-#: what the service's mount namespace gets fresh before podman starts (see the module doc)
+#: what runs first in the service's own mount namespace: tmpfs over /var/lib and /run/netns (see the module doc),
+#: then podman, by its argv (one fixed line, as cgroups.enter_argv's trampoline: no shell, nothing of the scenario's)
 PRIVATE_MOUNTS = (
-    "mount -t tmpfs -o mode=0755 netlab-podman /var/lib && mount -t tmpfs -o mode=0755 netlab-podman /run/netns "
-    '&& exec "$@"'
+    "import os,subprocess,sys; "
+    "[subprocess.run(['mount','-t','tmpfs','-o','mode=0755','netlab-podman',d],check=True) for d in sys.argv[1:3]]; "
+    "os.execv(sys.argv[3], sys.argv[3:])"
 )
 
 
@@ -115,10 +118,12 @@ def start(
         "--mount",
         "--propagation",
         "private",
-        "sh",
+        sys.executable,
+        "-S",
         "-c",
         PRIVATE_MOUNTS,
-        "podman",
+        "/var/lib",
+        "/run/netns",
         str(shutil.which("podman")),
         "--root",
         os.path.join(d.exec_root, "storage"),
