@@ -26,7 +26,12 @@ def test_bridge_on_cni_measures_where_cni_differs_from_docker(host_unchanged: Ho
     r = run_scenario("bridge", backend="cni")
     cells = _cells(r)
     assert r.environment["engine"].startswith("cni: the CNI reference plugins in ")
-    assert r.environment["cni_networks"]["front"] == ["bridge", "portmap", "host-local"]  # each network's chain
+    assert r.environment["cni_networks"]["front"] == [
+        "bridge",
+        "portmap",
+        "firewall",
+        "host-local",
+    ]  # each network's chain
     # `netlab explain bridge --backend cni` told the same chains before anything ran
     told = re.findall(
         r"^  network (\S+): (.+), IPAM (\S+)$", explain.render(loader.load("bridge"), backend="cni"), re.M

@@ -58,7 +58,7 @@ def spaces(host_unchanged: HostSnapshot) -> Iterator[dict[str, str]]:
 
 
 def _path() -> str:
-    return plugins.plugin_dir(["bridge", "portmap", "host-local", "macvlan"])
+    return plugins.plugin_dir(["bridge", "portmap", "firewall", "host-local", "macvlan"])
 
 
 def test_a_bridge_network_added_for_two_containers_carries_packets_and_is_deleted_again(
@@ -66,7 +66,7 @@ def test_a_bridge_network_added_for_two_containers_carries_packets_and_is_delete
 ) -> None:
     path, lock = _path(), str(tmp_path / "xtables.lock")
     conf = conflist.build(FRONT, None, str(tmp_path / "leases"))
-    assert [p["type"] for p in conf["plugins"]] == ["bridge", "portmap"]
+    assert [p["type"] for p in conf["plugins"]] == ["bridge", "portmap", "firewall"]
     c1 = Attachment("c1", spaces["c1"], "eth0", spaces["node"], {"IP": "198.18.200.2"})
     c2 = Attachment(
         "c2",
@@ -92,6 +92,10 @@ def test_a_bridge_network_added_for_two_containers_carries_packets_and_is_delete
     rules = nsthread.run(spaces["node"], ["iptables-save", "-t", "nat"])
     assert 'name: \\"front\\" id: \\"c1\\"' in rules or 'name: "front" id: "c1"' in rules, rules
     assert re.search(r"-A CNI-DN-\w+ .*--dport 8080 -j DNAT --to-destination 198.18.200.3:80", rules), rules
+    # the firewall plugin: each container's traffic accepted in FORWARD (for a host whose policy is DROP)
+    forward = nsthread.run(spaces["node"], ["iptables-save", "-t", "filter"])
+    assert '-A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD' in forward, forward
+    assert "-A CNI-FORWARD -s 198.18.200.2/32 -j ACCEPT" in forward, forward
     assert sorted(os.listdir(tmp_path / "leases" / "front")) == [
         "198.18.200.2",
         "198.18.200.3",
@@ -104,6 +108,8 @@ def test_a_bridge_network_added_for_two_containers_carries_packets_and_is_delete
     assert plugins.delete(conf, c1, r1, path, lock) == []
     rules = nsthread.run(spaces["node"], ["iptables-save", "-t", "nat"])
     assert "front" not in rules and "CNI-DN-" not in rules, rules
+    forward = nsthread.run(spaces["node"], ["iptables-save", "-t", "filter"])
+    assert "198.18.200." not in forward, forward  # the firewall plugin's per-container rules, its chains stay
     assert not {"198.18.200.2", "198.18.200.3"} & set(os.listdir(tmp_path / "leases" / "front"))
     assert "eth0" not in nsthread.run(spaces["c1"], ["ip", "-o", "link"])
 

@@ -45,7 +45,7 @@ def test_every_bundled_scenario_can_be_told() -> None:
 def test_explain_backend_cni_shows_each_network_s_plugin_chain_and_each_add(monkeypatch, capsys) -> None:
     code, out, err = run_main(monkeypatch, capsys, "explain", "bridge", "--backend", "cni", "--width", "400")
     assert code == 0, err
-    assert "  network front: bridge + portmap, IPAM host-local" in out
+    assert "  network front: bridge + portmap + firewall, IPAM host-local" in out
     # the .conflist's plugins as the run writes them (tests/netns/test_cni_backend.py: the chains a real run reports)
     assert '    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}' in out
     assert '"ranges": [[{"subnet": "198.18.2.0/24", "gateway": "198.18.2.1"}]]' in out

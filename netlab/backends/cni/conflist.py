@@ -3,7 +3,9 @@ would chain for it, with the scenario's own subnet and gateway.
 
   bridge   `bridge` (isGateway: the gateway address on the Linux bridge, ip_forward on; ipMasq unless the
            network turns masquerading off; hairpinMode, so a container reaches itself through a published port),
-           then `portmap` (its `portMappings` capability: what `publish` becomes).
+           then `portmap` (its `portMappings` capability: what `publish` becomes), then `firewall` (iptables; ingress
+           policy open, its default: it accepts each container's traffic in FORWARD, which matters on a host whose
+           FORWARD policy is DROP, and isolates nothing: Podman asks it for `same-bridge`, Kubernetes for nothing).
   macvlan  `macvlan` on the parent device the scenario names, in its mode (bridge by default).
 
 IPAM is `host-local` with the network's subnet and gateway (and its IPv6 ones, dual stack), its leases kept
@@ -25,7 +27,7 @@ from netlab.model.topology import Driver, Network
 
 MASQUERADE = "com.docker.network.bridge.enable_ip_masquerade"
 #: the plugin types each driver's list uses (checked for before anything is created)
-PLUGINS = {Driver.BRIDGE: ("bridge", "portmap", "host-local"), Driver.MACVLAN: ("macvlan", "host-local")}
+PLUGINS = {Driver.BRIDGE: ("bridge", "portmap", "firewall", "host-local"), Driver.MACVLAN: ("macvlan", "host-local")}
 
 
 def expressible(net: Network) -> str:
@@ -72,7 +74,11 @@ def build(net: Network, master: str | None, data_dir: str, default_route: bool =
             "ipam": _ipam(net, data_dir, default_route),
             "capabilities": {"ips": True},
         }
-        plugins = [first, {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True}]
+        plugins = [
+            first,
+            {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True},
+            {"type": "firewall", "backend": "iptables"},
+        ]
     else:
         assert master is not None
         plugins = [
