@@ -49,6 +49,9 @@ class Check:
 @dataclass(frozen=True, slots=True)
 class Verdict:
     checks: tuple[Check, ...]
+    #: conditional expectations about Docker Engine's own version where the run's engine is not Docker (the CNI
+    #: plugins, Podman): they say what Docker does, not what this engine should do. Listed, judged nowhere
+    not_applicable: tuple[Expectation, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -69,6 +72,9 @@ class Verdict:
     def stage(self, name: str) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.expectation.stage == name)
 
+    def not_applicable_in(self, name: str) -> tuple[Expectation, ...]:
+        return tuple(e for e in self.not_applicable if e.stage == name)
+
     def summary(self) -> str:
         s = _("{correct} correct, {wrong} wrong").format(correct=self.correct, wrong=self.wrong)
         return s + (_(", {errors} errors").format(errors=self.errors) if self.errors else "")
@@ -88,9 +94,12 @@ def compare(
 ) -> Verdict:
     """Every expectation that applies against its observation. A conditional one applies where the run's facts
     (`environment`: Result.environment) meet its condition, is left out where they do not, and is an error
-    where they cannot tell."""
+    where they cannot tell; one about Docker Engine's version on a run whose engine is not Docker
+    (`engine_kind`) is not applicable (Verdict.not_applicable)."""
     env = environment or {}
     checks = []
+    not_applicable = []
+    other_engine = env.get("engine_kind", "docker") != "docker"
     index: dict[tuple[str, str, str, str], list[Observation]] = {}
     for o in observations:
         index.setdefault((o.stage, o.src, o.dst, str(o.probe)), []).append(o)
@@ -103,6 +112,9 @@ def compare(
                 applies = conditions.holds(e.when, facts)
                 if applies is False:
                     continue
+                if applies is None and other_engine and any(k in conditions.DOCKER_ENGINE for k, _v in e.when):
+                    not_applicable.append(e)
+                    continue
                 if applies is None:
                     undecided = True
                     unknown = ", ".join(k for k, _value in e.when if k not in facts)
@@ -112,7 +124,7 @@ def compare(
                         f"({unknown} of {where} unknown)"
                     )
             checks.append(Check(e, find(index.get((e.stage, e.src, e.dst, str(e.probe)), ()), e), undecided, reason))
-    return Verdict(tuple(checks))
+    return Verdict(tuple(checks), tuple(not_applicable))
 
 
 def judged_on(topology: Topology, e: Expectation) -> str | None:

@@ -7,13 +7,14 @@ a wrong one, `!` an error, a right one stays blank. Colour (ANSI) only when aske
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netlab import i18n
 from netlab.i18n import _
+from netlab.model import conditions
 from netlab.model.results import Observation, Outcome
-from netlab.model.topology import Stage
+from netlab.model.topology import Expectation, Stage
 from netlab.report.shape import Result
 from netlab.verdict import Check
 
@@ -21,6 +22,8 @@ RED, GREEN, YELLOW, DIM, BOLD, RESET = "\033[31m", "\033[32m", "\033[33m", "\033
 #: the width reports are laid out for unless told (a library caller, an AssertionError's message); the CLI passes
 #: the terminal's (netlab/report/fit.py)
 WIDTH = 160
+#: the engines that are not Docker (the fact engine_kind), as the report names them
+KINDS = {"cni": "CNI", "podman": "Podman"}
 
 Grid = dict[tuple[str, str], str]
 
@@ -266,6 +269,22 @@ def condition_lines(checks: Sequence[Check]) -> list[str]:
     ]
 
 
+def not_applicable_lines(expectations: Sequence[Expectation], env: Mapping[str, Any]) -> list[str]:
+    """The expectations about some Docker release that do not apply to this run's engine (CNI, Podman), grouped by
+    their condition: the cells are measured and shown, and judged against nothing."""
+    by: dict[str, list[str]] = {}
+    for e in expectations:
+        by.setdefault(conditions.text(e.when), []).append(f"{e.src} -> {e.dst} {e.probe}")
+    kind = KINDS.get(str(env.get("engine_kind")), str(env.get("engine_kind")))
+    return [
+        "  "
+        + _("not applicable on {engine} (Docker's, where {condition}): {cells}").format(
+            engine=kind, condition=cond, cells=", ".join(cells)
+        )
+        for cond, cells in by.items()
+    ]
+
+
 def environment_lines(env: dict[str, Any], dual_stack: bool = False) -> list[str]:
     """The engine and the Docker hosts as they decide reachability (netlab/evidence/hostfacts.py); `dual_stack`:
     their IPv6 forwarding and ip6tables FORWARD policy too."""
@@ -344,6 +363,7 @@ def render(r: Result, color: bool = False, predicted: bool = False, width: int =
             if e.claim:
                 lines.append("        " + _("claim: {claim}").format(claim=_(e.claim)))
         lines += condition_lines(checks)
+        lines += not_applicable_lines(r.verdict.not_applicable_in(stage.name), r.environment)
         lines += why_lines(obs, color)
         lines += firewall_lines(r.evidence.get("firewall", {}).get(stage.name, {}), color)
         lines += container_firewall_lines(r.evidence.get("container_firewall", {}).get(stage.name, {}), color)

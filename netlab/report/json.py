@@ -64,6 +64,24 @@ def result_to_json(r: Result) -> dict[str, Any]:
             }
             for c in r.verdict.checks
         ],
+        # Docker-version expectations on a run whose engine is not Docker: listed, judged nowhere
+        **(
+            {
+                "not_applicable": [
+                    {
+                        "stage": e.stage,
+                        "src": e.src,
+                        "dst": e.dst,
+                        "probe": str(e.probe),
+                        "expected": "reachable" if e.reachable else "unreachable",
+                        "when": dict(e.when),
+                    }
+                    for e in r.verdict.not_applicable
+                ]
+            }
+            if r.verdict.not_applicable
+            else {}
+        ),
         "evidence": {"firewall": {}, "container_firewall": {}, "routes": {}, "captures": [], **r.evidence},
         "claims": r.claims,
         "timings": r.timings,

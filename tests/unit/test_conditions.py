@@ -161,3 +161,29 @@ def test_conditions_read_as_comparisons():
     assert conditions.text(conditions.parse({"engine": "<28", "forward_policy": "drop"}, "c")) == (
         "engine<28, forward_policy=DROP"
     )
+
+
+def test_docker_version_expectations_are_not_applicable_where_the_engine_is_not_docker():
+    """On the CNI plugins or Podman (engine_kind), an outcome stated per Docker release says nothing about the
+    engine measured: listed as not applicable, neither correct nor wrong nor an error; on a Docker run of unknown
+    version the same expectation stays undecided."""
+    s = Scenario("versions")
+    lan = s.lan("lan0")
+    ext = s.peer("ext", lan)
+    web = s.container("web", s.network("front"))
+    s.expect(ext, web, reachable=False, when={"engine": "<28", "forward_policy": "DROP"})
+    s.expect(ext, web, reachable=False, when={"engine": ">=28"})
+    s.expect(web, ext, reachable=True)
+    t = s.build()
+    obs = _obs(t, Outcome.REACHABLE)
+    env = {"engine_kind": "cni", "nodes": {"host": {"forward_policy": "ACCEPT"}}}
+    v = compare(t, obs, env)
+    assert v.ok and (v.correct, v.wrong, v.errors) == (1, 0, 0)
+    assert [(e.src, e.dst, conditions.text(e.when)) for e in v.not_applicable] == [
+        ("ext", "web", "engine<28, forward_policy=DROP"),
+        ("ext", "web", "engine>=28"),
+    ]
+    lines = console.not_applicable_lines(v.not_applicable_in("initial"), env)
+    assert lines[0].strip().startswith("not applicable on CNI (Docker's, where engine<28, forward_policy=DROP): ext")
+    docker = compare(t, obs, {"nodes": {"host": {"forward_policy": "ACCEPT"}}})
+    assert docker.errors == 2 and not docker.not_applicable  # a Docker of unknown version: both undecided

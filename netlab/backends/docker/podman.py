@@ -16,7 +16,7 @@ What Podman's Docker API does not do is refused before anything is made (exit 3,
 (no swarm), Docker's daemon options, DOCKER-USER rules, external networks, and the network options its compat
 layer drops without a word (enable_icc, masquerade, host_binding_ipv4...), which would otherwise measure Docker's
 defaults under the scenario's name. Facts name Podman and its version; the scenario's conditions on Docker's
-version (`when={"engine": ...}`) are not judged on it.
+version (`when={"engine": ...}`) are not applicable on it (verdict.py).
 """
 
 from __future__ import annotations

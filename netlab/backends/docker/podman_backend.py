@@ -46,7 +46,8 @@ class PodmanBackend(DockerBackend):
         return True  # every node gets a Podman service of the run's own: netlab never uses the machine's
 
     def _engine_facts(self, dep: Deployment) -> None:
-        dep.facts["docker"] = ""  # no Docker Engine: the version conditions of a scenario are not judged on Podman's
+        dep.facts["docker"] = ""
+        dep.facts["engine_kind"] = "podman"  # no Docker Engine: a scenario's Docker-version expectations don't apply
         dep.facts["podman"] = self.version()
         dep.facts["engine"] = f"Podman {dep.facts['podman']} (its Docker-compatible API, CNI networks)"
 
