@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from netlab.errors import NetlabError
+from netlab.errors import KernelFeatureMissing, NetlabError
 from netlab.evidence.claims import PROPERTIES, Cell
 from netlab.result import Result
 from netlab.runner import run_scenario
@@ -113,7 +113,7 @@ Emulate = Mapping[str, str]
 
 
 def run(drivers: Iterable[str], backend: str = "netns", emulate: Emulate | None = None) -> dict[str, Result | str]:
-    """Each driver's scenario; on the netns backend a kernel without ipvlan runs it in user-mode Linux.
+    """Each driver's scenario; on the netns and cni backends a kernel without ipvlan runs it in user-mode Linux.
     A driver that cannot run here gets the reason instead of a result."""
     return {driver: _run(SCENARIOS[driver], backend, emulate) for driver in drivers}
 
@@ -130,7 +130,7 @@ def _run(name: str, backend: str, emulate: Emulate | None = None) -> Result | st
     from netlab.kernel import features, uml
 
     kernel = "host"
-    if backend == "netns":
+    if backend in ("netns", "cni"):
         needed = frozenset(features.link_kinds_needed(loader.load(name)))
         missing = [k for k, why in features.link_kinds(needed).items() if why]
         if missing and not uml.available():
@@ -149,12 +149,16 @@ Cells = dict[tuple[str, str, str, str], tuple[str, str]]  # (stage, src, dst, pr
 
 
 def refusal(name: str, backend: str) -> str:
-    """Why `backend` cannot run the bundled scenario `name` here ('' when it can), without deploying anything."""
+    """Why `backend` cannot run the bundled scenario `name` here ('' when it can), without deploying anything.
+    A link kind the host kernel lacks is no refusal where user-mode Linux runs the backend (_run boots it)."""
     from netlab import loader
     from netlab.backends import registry
+    from netlab.kernel import uml
 
     try:
         registry.get(backend).check(loader.load(name))
+    except KernelFeatureMissing as e:
+        return "" if backend in ("netns", "cni") and not uml.available() else str(e)
     except NetlabError as e:
         return str(e)
     return ""

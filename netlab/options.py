@@ -41,6 +41,8 @@ ENGINE_ON_NETNS = (
     "(the run reports it as `engine`)"
 )
 UML_ENGINE = "20.10"
+#: the backends a user-mode Linux guest runs (no Docker daemon inside it): auto is netns there
+UML_BACKENDS = ("netns", "auto", "cni")
 
 
 class Narrator(Protocol):
@@ -114,6 +116,11 @@ class RunOptions:
             raise UsageError("--daemon-timeout takes seconds between 0 and 3600")
         if self._docker_only and (self.backend_name not in ("docker", "auto") or self.kernel == "uml"):
             raise UsageError(DOCKER_ONLY)  # the default (None) is netns; user-mode Linux runs netns only
+        if self.kernel == "uml" and self.backend_name not in UML_BACKENDS:
+            raise UsageError(
+                "--kernel uml runs the netns and cni backends (there is no Docker inside the guest); "
+                f"not --backend {self.backend_name}"
+            )
         if self.nodes and self.kernel != "host":
             raise UsageError("--node runs on remote engines; --kernel uml is for the netns backend")
         if self.forward_policy is not None:

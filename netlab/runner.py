@@ -38,8 +38,8 @@ from netlab.model import Scenario
 from netlab.model.probing import FromNamespaces, Probing, ThroughShells
 from netlab.model.results import Observation
 from netlab.model.topology import Stage, Topology
+from netlab.options import UML_BACKENDS, RunOptions
 from netlab.options import Narrator as Narrator  # re-exported: report/step.py's narrator implements it
-from netlab.options import RunOptions
 from netlab.probes import matrix, nftrace
 from netlab.report import files, progress
 from netlab.result import Result as Result  # re-exported: `from netlab.runner import Result` keeps working
@@ -431,11 +431,15 @@ def _measure(spec: str | Scenario | Topology, options: RunOptions) -> Result:
             raise UsageError("--keep runs on the host kernel only (the user-mode Linux guest ends with the run)")
         if not isinstance(spec, str):
             raise UsageError("--kernel uml runs a scenario file or name, not an in-memory scenario or topology")
-        if options.backend_name not in ("netns", "auto"):
-            raise UsageError("--kernel uml runs the netns backend (there is no Docker inside the guest)")
+        if options.backend_name not in UML_BACKENDS:
+            raise UsageError(
+                "--kernel uml runs the netns and cni backends (there is no Docker inside the guest); "
+                f"not --backend {options.backend_name}"
+            )
         topology = _expecting(loader.load(spec), options.expect)
         host = ((options.forward_policy or "drop").lower(), (options.userland_proxy or "on").lower())
-        return run_in_uml(spec, topology, options.timeout, options.pcap, options.expect, options.why, host)
+        backend = "netns" if options.backend_name == "auto" else options.backend_name
+        return run_in_uml(spec, topology, options.timeout, options.pcap, options.expect, options.why, host, backend)
     options = options.resolved()
     if isinstance(spec, Topology):  # built by the caller: its addresses are as given
         return _run(_expecting(spec, options.expect), options)
@@ -479,9 +483,10 @@ def run_in_uml(
     expect: str | None = None,
     why: bool = False,
     host: tuple[str, str] = ("drop", "on"),
+    backend: str = "netns",
 ) -> Result:
-    """The same scenario on the netns backend inside user-mode Linux, reported as usual. `host`: the FORWARD
-    policy and userland proxy of the Docker host the guest emulates. The guest
+    """The same scenario on the netns (or cni) backend inside user-mode Linux, reported as usual. `host`: the
+    FORWARD policy and userland proxy of the Docker host the guest emulates (netns). The guest
     sends its captured frames back raw; they are decoded (and written to pcaps) here."""
     from netlab.kernel import features, uml
     from netlab.result import result_from_json
@@ -493,7 +498,7 @@ def run_in_uml(
         with _terminate_raises():
             progress.phase(f"running {topology.name} inside user-mode Linux")
             kinds = sorted(features.link_kinds_needed(topology))
-            data = uml.run(spec, timeout, journal, kinds, expect, why, host)
+            data = uml.run(spec, timeout, journal, kinds, expect, why, host, backend)
     finally:
         progress.clear()
         with _signals_blocked():

@@ -49,6 +49,8 @@ NETFILTER_MODULES = [
 #: link kinds whose kernel module is named otherwise
 MODULE_OF = {"vlan": "8021q"}
 BOOT_TIMEOUT_S = 120.0
+#: the names under which the guest's PATH finds iptables-legacy (xtables-legacy-multi picks by its own name)
+LEGACY_TOOLS = "iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore"
 MEMORY = "512M"
 
 
@@ -86,8 +88,10 @@ def _guest_script(
     expect: str | None = None,
     why: bool = False,
     host: tuple[str, str] = ("drop", "on"),
+    backend: str = "netns",
 ) -> str:
-    """`host`: the emulated Docker host's FORWARD policy and userland proxy (--forward-policy, --userland-proxy)."""
+    """`host`: the emulated Docker host's FORWARD policy and userland proxy (--forward-policy, --userland-proxy);
+    `backend`: netns or cni."""
     q = shlex.quote
     modules = " ".join(q(MODULE_OF.get(k, k)) for k in [*sorted(kinds), *NETFILTER_MODULES])
     return f"""#!/bin/sh
@@ -96,12 +100,15 @@ def _guest_script(
 # caller's Python may live there.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin PYTHONDONTWRITEBYTECODE=1 HOME=/run/home TMPDIR=/run/tmp
 export PYTHONPATH={q(":".join([bundle, *_host_path()] if bundle else _host_path()))}
-# the guest kernel's nf_tables has no nat chain type: Docker's rules go in with iptables-legacy
+# the guest kernel's nf_tables has no nat chain type: Docker's rules go in with iptables-legacy, and
+# `iptables` on PATH (what the CNI plugins run) is iptables-legacy too
 export NETLAB_FIREWALL=iptables-legacy
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs -o mode=0755 tmpfs /run
-mkdir -p /run/out /run/mods/lib/modules /run/home /run/tmp
+mkdir -p /run/out /run/mods/lib/modules /run/home /run/tmp /run/legacy
+for tool in {LEGACY_TOOLS}; do ln -s /usr/sbin/xtables-legacy-multi /run/legacy/$tool; done
+export PATH=/run/legacy:$PATH
 mount -t hostfs -o {q(out)} none /run/out
 read up _ < /proc/uptime; echo "boot $up" >> /run/out/phases
 ln -s {q(str(mods))} /run/mods/lib/modules/$(uname -r)
@@ -113,7 +120,7 @@ read up _ < /proc/uptime; echo "modules $up" >> /run/out/phases
 # -S: the caller's sys.path is given whole above, so site's .pth processing (a second of imports
 # here) is not needed
 {q(python)} -S -m netlab.kernel.uml_guest {q(spec)} {timeout} /run/out/result.json {q(expect or "")} \
-    {"why" if why else "-"} {q(host[0])} {q(host[1])} >/run/out/guest.log 2>&1
+    {"why" if why else "-"} {q(host[0])} {q(host[1])} {q(backend)} >/run/out/guest.log 2>&1
 echo "$?" > /run/out/exit
 read up _ < /proc/uptime; echo "scenario $up" >> /run/out/phases
 sync
@@ -129,8 +136,9 @@ def run(
     expect: str | None = None,
     why: bool = False,
     host: tuple[str, str] = ("drop", "on"),
+    backend: str = "netns",
 ) -> dict[str, Any]:
-    """Boot user-mode Linux, run the scenario there on the netns backend, return its JSON result."""
+    """Boot user-mode Linux, run the scenario there on the netns (or cni) backend, return its JSON result."""
     missing = available()
     if missing:
         raise EnvironmentProblem(f"--kernel uml: {missing}")
@@ -153,7 +161,17 @@ def run(
     with open(init, "w") as f:
         f.write(
             _guest_script(
-                spec, timeout, out, sys.executable, mods, kinds, bundle, expect and os.path.abspath(expect), why, host
+                spec,
+                timeout,
+                out,
+                sys.executable,
+                mods,
+                kinds,
+                bundle,
+                expect and os.path.abspath(expect),
+                why,
+                host,
+                backend,
             )
         )
     os.chmod(init, 0o755)

@@ -1,6 +1,7 @@
-"""Inside the user-mode Linux guest: run the scenario on the netns backend and write schema-1 JSON.
+"""Inside the user-mode Linux guest: run the scenario on the netns (or cni) backend and write schema-1 JSON.
 
-Invoked by the guest's init (see uml.py) as `python -m netlab.kernel.uml_guest SPEC TIMEOUT OUT`.
+Invoked by the guest's init (see uml.py) as
+`python -m netlab.kernel.uml_guest SPEC TIMEOUT OUT EXPECT WHY POLICY PROXY BACKEND`.
 """
 
 from __future__ import annotations
@@ -46,17 +47,17 @@ def main(argv: list[str]) -> int:
     expect = argv[3] if len(argv) > 3 and argv[3] else None
     why = len(argv) > 4 and argv[4] == "why"
     policy, proxy = (argv[5], argv[6]) if len(argv) > 6 else ("drop", "on")
+    backend = argv[7] if len(argv) > 7 else "netns"
     try:
         # no daemon to ask in the guest: the one profile its firewall takes, on the host the caller asked for
+        emulated = {"engine": UML_ENGINE, "forward_policy": policy, "userland_proxy": proxy}
         options = RunOptions(
-            backend="netns",
+            backend=backend,
             timeout=timeout,
             decode=False,
             expect=expect,
             why=why,
-            engine=UML_ENGINE,
-            forward_policy=policy,
-            userland_proxy=proxy,
+            **(emulated if backend == "netns" else {}),  # type: ignore[arg-type]
         )
         result = run(spec, options)
     except NetlabError as e:

@@ -9,9 +9,9 @@ depend on XSTATE"); Debian 12's 6.1 does not have the fix.
 Run as `python -S uml_launch.py LINUX ARGS...`: it installs a seccomp filter that makes exactly that
 probe fail with EIO (UML then uses PTRACE_GETFPREGS/SETFPREGS, the legacy x87/SSE area) and execs LINUX.
 That area does not hold the upper halves of the AVX registers, which a guest page fault then loses:
-the caller also tells the guest's glibc and OpenSSL not to use AVX (GUEST_ENV), which every program of
-netlab's guest (sh, python3, iptables, nft, modprobe) honours. Standard library only, no netlab import:
-this file runs as a script before the kernel starts.
+the caller also tells the guest's glibc, OpenSSL and Go runtime not to use AVX (GUEST_ENV), which every program
+of netlab's guest (sh, python3, iptables, nft, modprobe, the CNI plugins) honours. Standard library only, no
+netlab import: this file runs as a script before the kernel starts.
 """
 
 from __future__ import annotations
@@ -37,11 +37,13 @@ BPF_RET_K = 0x06
 OFF_NR, OFF_ARCH, OFF_ARGS = 0, 4, 16
 
 #: kernel command-line words the guest's init receives as environment: glibc picks no AVX string
-#: functions, OpenSSL no AVX code paths
+#: functions, OpenSSL no AVX code paths, Go's runtime (the CNI plugins) no AVX memmove ("fatal error: unknown
+#: caller pc" otherwise)
 GUEST_ENV = {
     "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-FMA,-FMA4,"
     "-AVX_Fast_Unaligned_Load",
     "OPENSSL_ia32cap": "~0x1000000000000000:0x0",
+    "GODEBUG": "cpu.avx=off,cpu.avx2=off",
 }
 #: CPU flags whose state UML 6.1's buffer cannot hold
 LARGE_XSTATE_FLAGS = ("avx512f", "amx_tile")

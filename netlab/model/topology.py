@@ -186,9 +186,11 @@ class Network:
         """The gateway of the subnet an endpoint's address is in: `gateway` for the first subnet, Docker's
         default (the first usable address) for the further ones (`--subnet A --subnet B`)."""
         home = self.subnet_for(address) if address is not None else None
-        if home is None or home == self.subnet:
-            return self.gateway
-        return home.network_address + 1
+        return self.gateway if home is None else self.gateway_of(home)
+
+    def gateway_of(self, subnet: IPv4Network) -> IPv4Address | None:
+        """The gateway of one of this network's subnets (see gateway_for)."""
+        return self.gateway if subnet == self.subnet else subnet.network_address + 1
 
     def option(self, key: str, default: str) -> str:
         return str(self.options.get(key, default)).lower()

@@ -5,16 +5,21 @@ is the same (a macvlan child unreachable from its host, published ports, masquer
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+from importlib import resources
 
+import jsonschema
 from hostsnap import HostSnapshot
 
 from netlab import loader
 from netlab.backends.journal import JOURNAL_DIR
+from netlab.model import conditions
 from netlab.model.results import Outcome
 from netlab.report import explain
+from netlab.report import json as json_report
 from netlab.runner import run_scenario
 
 
@@ -46,6 +51,12 @@ def test_bridge_on_cni_measures_where_cni_differs_from_docker(host_unchanged: Ho
     assert ("web", "db", "icmp") in wrong and ("app", "web", "dns:web") in wrong
     dns = next(o for o in r.observations if o.src == "app" and str(o.probe) == "dns:web")
     assert "no resolver" in dns.detail
+    # what the scenario says per Docker release does not apply to CNI: listed, judged nowhere, in the JSON too
+    assert {conditions.text(e.when) for e in r.verdict.not_applicable} >= {"engine>=28", "engine<28"}
+    assert not any(c.undecided for c in r.verdict.checks)
+    doc = json_report.result_to_json(r)
+    jsonschema.validate(doc, json.loads(resources.files("netlab.report").joinpath("schema1.json").read_text()))
+    assert {tuple(sorted(x["when"])) for x in doc["not_applicable"]} >= {("engine",)}
     # the evidence is what the plugins wrote in the node: ipMasq's chains, portmap's DNAT
     added = str(r.evidence["firewall"]["initial"])
     assert "CNI-HOSTPORT-DNAT" in added and "CNI-DN-" in added
@@ -72,3 +83,18 @@ def test_a_network_cni_cannot_express_stops_with_exit_3_before_anything_is_made(
     proc = subprocess.run(["netlab", "run", "overlay", "--backend", "cni"], capture_output=True, text=True)
     assert proc.returncode == 3
     assert "network 'ov' cannot run on the cni backend: the overlay driver" in proc.stderr
+
+
+def test_ipvlan_on_cni_runs_in_user_mode_linux_across_two_subnets(host_unchanged: HostSnapshot) -> None:
+    """The ipvlan plugin in L3 mode, its two subnets one host-local range set, inside user-mode Linux (this
+    machine's kernel has no ipvlan): the plugins ran there, their iptables being iptables-legacy."""
+    r = run_scenario("ipvlan", backend="cni", kernel="uml")
+    assert r.environment["kernel_runner"] == "uml"
+    assert r.environment["cni_networks"] == {"l3": ["ipvlan", "host-local"]}
+    assert r.environment["firewall"] == "iptables-legacy"
+    cells = _cells(r)
+    assert cells[("initial", "c1", "c3", "icmp")] is Outcome.REACHABLE  # across subnets, one parent
+    assert cells[("initial", "host", "c1", "icmp")] is Outcome.UNREACHABLE  # the parent's host cannot
+    assert cells[("route", "ext", "c3", "icmp")] is Outcome.REACHABLE  # with the lan's static route
+    routes = str(r.evidence["routes"])
+    assert "default via 198.18.211.1" in routes  # host-local's gateway, where Docker's L3 route names none

@@ -169,5 +169,31 @@ def test_missing_plugins_name_the_package(tmp_path: Path) -> None:
 def test_networks_cni_cannot_express_are_refused_before_anything_runs() -> None:
     internal = Network("i", Driver.BRIDGE, FRONT.subnet, FRONT.gateway, internal=True, bridge_name="br-x")
     assert "internal" in conflist.expressible(internal)
-    assert "ipvlan driver" in conflist.expressible(Network("v", Driver.IPVLAN, FRONT.subnet, FRONT.gateway, "eth0"))
+    assert "overlay driver" in conflist.expressible(Network("o", Driver.OVERLAY, FRONT.subnet, FRONT.gateway))
+    assert "without a parent" in conflist.expressible(Network("v", Driver.IPVLAN, FRONT.subnet, FRONT.gateway))
     assert conflist.expressible(FRONT) == "" and conflist.expressible(LAN) == ""
+
+
+def test_an_ipvlan_network_with_two_subnets_is_one_range_set_in_its_mode(tmp_path: Path) -> None:
+    """Docker's `--subnet A --subnet B`: one range set holding both (a container gets one address, from the range
+    of the one asked for), each range with Docker's gateway; the plugin in the network's ipvlan mode."""
+    net = Network(
+        "l3",
+        Driver.IPVLAN,
+        IPv4Network("198.18.210.0/24"),
+        IPv4Address("198.18.210.1"),
+        "eth0",
+        options={"ipvlan_mode": "L3"},
+        more_subnets=(IPv4Network("198.18.211.0/24"),),
+    )
+    conf = conflist.build(net, "eth0", str(tmp_path))
+    plugin = conf["plugins"][0]
+    assert [p["type"] for p in conf["plugins"]] == ["ipvlan"]
+    assert (plugin["master"], plugin["mode"]) == ("eth0", "l3")
+    assert plugin["ipam"]["ranges"] == [
+        [
+            {"subnet": "198.18.210.0/24", "gateway": "198.18.210.1"},
+            {"subnet": "198.18.211.0/24", "gateway": "198.18.211.1"},
+        ]
+    ]
+    assert conflist.build(LAN, "eth0", str(tmp_path))["plugins"][0]["mode"] == "bridge"  # Docker's default

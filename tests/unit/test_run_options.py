@@ -108,3 +108,14 @@ def test_run_scenario_keeps_its_positional_parameters() -> None:
         run_scenario(_trio(), FakeBackend(), 0.2, timeout=0.3)
     with pytest.raises(TypeError, match="at most 10 positional arguments"):
         run_scenario(_trio(), FakeBackend(), 0.2, "host", None, True, None, False, None, False, "extra")
+
+
+@pytest.mark.parametrize("backend", ["docker", "podman"])
+def test_user_mode_linux_refuses_the_backends_that_need_a_daemon(backend: str) -> None:
+    with pytest.raises(UsageError, match=f"--kernel uml runs the netns and cni backends.*not --backend {backend}"):
+        RunOptions(backend=backend, kernel="uml").check()
+
+
+@pytest.mark.parametrize("backend", ["netns", "auto", "cni"])
+def test_user_mode_linux_runs_netns_and_cni(backend: str) -> None:
+    RunOptions(backend=backend, kernel="uml").check()

@@ -54,9 +54,21 @@ def test_the_guest_imports_netlab_from_a_bytecode_bundle(tmp_path: Path) -> None
     assert out.stdout.strip() == f"{bundle}/netlab/runner.pyc"  # compiled code, no source needed
 
 
-def test_guest_init_passes_the_emulated_hosts_knobs_to_the_guest(tmp_path: Path) -> None:
+def test_guest_init_passes_the_emulated_hosts_knobs_and_the_backend_to_the_guest(tmp_path: Path) -> None:
     script = uml._guest_script(
-        "ipvlan", 1.0, str(tmp_path / "out"), "/usr/bin/python3", Path("/m"), [], None, None, False, ("accept", "off")
+        "ipvlan",
+        1.0,
+        str(tmp_path / "out"),
+        "/usr/bin/python3",
+        Path("/m"),
+        [],
+        None,
+        None,
+        False,
+        ("accept", "off"),
+        "cni",
     )
     line = next(ln for ln in script.splitlines() if "netlab.kernel.uml_guest" in ln)
-    assert line.split(">/run/out/guest.log")[0].split()[-3:] == ["-", "accept", "off"], line
+    assert line.split(">/run/out/guest.log")[0].split()[-4:] == ["-", "accept", "off", "cni"], line
+    # the CNI plugins run `iptables` from PATH: in the guest that is iptables-legacy
+    assert "export PATH=/run/legacy:$PATH" in script and "/run/legacy/$tool" in script

@@ -27,7 +27,7 @@ from netlab.backends.cni import conflist, plugins
 from netlab.backends.journal import Journal, RunRecord
 from netlab.backends.namespaces import Role
 from netlab.backends.netns.attach import State
-from netlab.backends.netns.backend import LOOPBACK_IFINDEX, NetnsBackend
+from netlab.backends.netns.backend import LOOPBACK_IFINDEX, NetnsBackend, route
 from netlab.backends.netns.lan import forward
 from netlab.backends.netns.links import ipv6_on
 from netlab.errors import DeployError, EnvironmentProblem
@@ -123,6 +123,7 @@ class CniBackend(NetnsBackend):
         dep.facts.update(
             engine=f"cni: the CNI reference plugins in {path}",
             engine_profile="cni",
+            engine_kind="cni",  # no Docker Engine: a scenario's Docker-version expectations are not applicable
             engine_chosen="as asked",
             firewall_backend="iptables (the plugins')",
         )
@@ -142,7 +143,8 @@ class CniBackend(NetnsBackend):
                 self._node(dep, node.name)
                 # the rules before any plugin ran (none: a fresh namespace), for the evidence to diff against
                 dep.firewall_baseline[node.name] = (st.ns[node.name], dep.hooks.read_firewall(st.ns[node.name]))
-            dep.facts["firewall"] = "iptables-nft"
+            # `iptables` on PATH: iptables-nft on Debian, iptables-legacy in a user-mode Linux guest (kernel/uml.py)
+            dep.facts["firewall"] = os.environ.get("NETLAB_FIREWALL") or "iptables-nft"
             for i, c in enumerate(t.containers, 1):
                 dep.hooks.tick("wiring containers", i, len(t.containers))
                 dep.hooks.gate("container", c.name)
@@ -163,7 +165,8 @@ class CniBackend(NetnsBackend):
         return dep
 
     def _node(self, dep: Deployment, node: str) -> None:
-        """The node's uplinks and the parents its macvlan networks hang from; no bridge: the plugin makes it."""
+        """The node's uplinks and the parents its macvlan and ipvlan networks hang from (an 802.1Q sub-interface
+        for a VLAN parent); no bridge: the plugin makes it."""
         t, st = dep.topology, _st(dep)
         if t.dual_stack:  # the links the plugins make here (bridges) get IPv6, as on a host that has it
             nsthread.write_sysctls(st.ns[node], {**IPV6_DEFAULT, **namespaces.IPV6_HOST})
@@ -180,7 +183,7 @@ class CniBackend(NetnsBackend):
             for name in used_networks(t):
                 net = t.network(name)
                 lan = t.lan(net.parent) if net.parent else None
-                if net.driver == Driver.MACVLAN and lan is not None and lan.trunk is not None:
+                if net.driver in conflist.MODES and lan is not None and lan.trunk is not None:
                     device, up = t.parent_device(node, net.name), t.uplink(node, lan.trunk)
                     assert device is not None and up is not None and lan.vid is not None
                     if not nl.exists(device):
@@ -275,10 +278,7 @@ class CniBackend(NetnsBackend):
         now = {c.name: c for c in t.containers_at(stage_index)}
         for action in t.stages[stage_index].actions:
             if isinstance(action, Route):
-                path = dep.endpoints[action.target].netns
-                assert path is not None
-                with st.sessions.use(path) as nl:
-                    nl.route(action.subnet, action.via)
+                route(dep, action)
             elif isinstance(action, Forward):
                 forward(dep, action)
             elif isinstance(action, Shim):

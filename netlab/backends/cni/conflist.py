@@ -7,8 +7,14 @@ would chain for it, with the scenario's own subnet and gateway.
            policy open, its default: it accepts each container's traffic in FORWARD, which matters on a host whose
            FORWARD policy is DROP, and isolates nothing: Podman asks it for `same-bridge`, Kubernetes for nothing).
   macvlan  `macvlan` on the parent device the scenario names, in its mode (bridge by default).
+  ipvlan   `ipvlan` on the parent device, in its mode (l2 by default, l3, l3s). In L3 mode the container's
+           default route still names the range's gateway (host-local always has one) where Docker's is
+           `default dev eth0`: an L3 child has no ARP, so the next hop is never resolved and the packet takes the
+           same way; the routes in the evidence show the difference.
 
-IPAM is `host-local` with the network's subnet and gateway (and its IPv6 ones, dual stack), its leases kept
+IPAM is `host-local` with the network's subnets and gateways (the further IPv4 subnets of `--subnet A --subnet B`
+as further ranges of the same range set, so a container gets one address, from the range holding the one asked
+for; the IPv6 subnet as a second range set, dual stack), its leases kept
 in the run's own directory (`dataDir`), each container asking for the addresses the scenario gives it (the `ips`
 capability); a container's default route goes through the gateway of the network Docker would take it from
 (`default_route`).
@@ -27,26 +33,33 @@ from netlab.model.topology import Driver, Network
 
 MASQUERADE = "com.docker.network.bridge.enable_ip_masquerade"
 #: the plugin types each driver's list uses (checked for before anything is created)
-PLUGINS = {Driver.BRIDGE: ("bridge", "portmap", "firewall", "host-local"), Driver.MACVLAN: ("macvlan", "host-local")}
+PLUGINS = {
+    Driver.BRIDGE: ("bridge", "portmap", "firewall", "host-local"),
+    Driver.MACVLAN: ("macvlan", "host-local"),
+    Driver.IPVLAN: ("ipvlan", "host-local"),
+}
+#: the mode option of each driver that has one, and Docker's default
+MODES = {Driver.MACVLAN: ("macvlan_mode", "bridge"), Driver.IPVLAN: ("ipvlan_mode", "l2")}
 
 
 def expressible(net: Network) -> str:
     """Why CNI's reference plugins cannot build this network as netlab maps it ('' when they can)."""
     if net.driver not in PLUGINS:
-        return f"the {net.driver.value} driver has no mapping to CNI plugins in netlab yet (bridge and macvlan do)"
+        return (
+            f"the {net.driver.value} driver has no mapping to CNI plugins in netlab yet (bridge, macvlan and ipvlan do)"
+        )
     if net.subnet is None or net.gateway is None:
         return "it has no IPv4 subnet and gateway (host-local needs both)"
-    if net.more_subnets:
-        return "it has more than one IPv4 subnet (netlab maps one IPv4 subnet, and one IPv6, to host-local)"
     if net.internal:
         return "it is internal (no CNI reference plugin has Docker's internal networks)"
-    if net.driver == Driver.MACVLAN and not net.parent:
-        return "it is a macvlan network without a parent (the macvlan plugin needs a master device)"
+    if net.driver in MODES and not net.parent:
+        kind = net.driver.value
+        return f"it is a {kind} network without a parent (the {kind} plugin needs a master device)"
     return ""
 
 
 def _ipam(net: Network, data_dir: str, default_route: bool) -> dict[str, Any]:
-    ranges = [[{"subnet": str(net.subnet), "gateway": str(net.gateway)}]]
+    ranges = [[{"subnet": str(s), "gateway": str(net.gateway_of(s))} for s in net.subnets]]
     if net.subnet6 is not None:  # dual stack: a second range set, the container gets an address from each
         ranges.append([{"subnet": str(net.subnet6), "gateway": str(net.gateway6)}])
     ipam: dict[str, Any] = {"type": "host-local", "ranges": ranges, "dataDir": data_dir}
@@ -81,11 +94,12 @@ def build(net: Network, master: str | None, data_dir: str, default_route: bool =
         ]
     else:
         assert master is not None
+        option, default = MODES[net.driver]
         plugins = [
             {
-                "type": "macvlan",
+                "type": net.driver.value,
                 "master": master,
-                "mode": net.option("macvlan_mode", "bridge"),
+                "mode": net.option(option, default),
                 "ipam": _ipam(net, data_dir, default_route),
                 "capabilities": {"ips": True},
             }

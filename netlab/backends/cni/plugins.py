@@ -36,6 +36,8 @@ PACKAGE = "containernetworking-plugins"
 #: a plugin that has not answered by then is killed and the run ends with exit 3 (the bridge plugin itself may
 #: wait 2.5 s for its veth to come up)
 PLUGIN_TIMEOUT_S = 20.0
+#: the caller's environment variables a plugin (and the iptables it runs) is given besides the CNI_* ones
+PASSED_ON = ("GLIBC_TUNABLES", "OPENSSL_ia32cap", "GODEBUG")
 #: error codes of the specification (section 5), for the messages
 ERROR_CODES = {
     1: "incompatible CNI version",
@@ -105,6 +107,8 @@ def _environment(command: str, att: Attachment, path: str, lockfile: str) -> dic
         # the plugins run `iptables` found on PATH (go-iptables); iptables-legacy's lock kept in the run's directory
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
         "XTABLES_LOCKFILE": lockfile,
+        # what keeps programs off AVX in a user-mode Linux guest (kernel/uml_launch.py), where it is set
+        **{k: os.environ[k] for k in PASSED_ON if k in os.environ},
     }
 
 
@@ -176,7 +180,9 @@ def _error_text(stdout: str | None, stderr: str | None, rc: int) -> str:
         details = f": {err['details']}" if err.get("details") else ""
         return f"{err['msg']}{details} (CNI error {code}, {meaning})"
     said = (stderr or stdout or "").strip().splitlines()
-    return f"exit {rc}" + (f": {said[-1][:200]}" if said else " and no message")
+    # a Go runtime crash ends in its goroutines' stacks: its first words are what went wrong
+    crash = next((line for line in said if line.startswith(("panic: ", "fatal error: "))), None)
+    return f"exit {rc}" + (f": {(crash or said[-1])[:200]}" if said else " and no message")
 
 
 def add(conflist: Mapping[str, Any], att: Attachment, path: str, lockfile: str) -> dict[str, Any]:

@@ -97,6 +97,17 @@ def restore_rules(
     )
 
 
+def route(dep: Deployment, action: Route) -> None:
+    """A stage's static route on a peer or node (and its IPv6 twin on a dual-stack lan)."""
+    st = _state(dep)
+    path = dep.endpoints[action.target].netns
+    assert path is not None
+    with st.sessions.use(path) as nl:
+        nl.route(action.subnet, action.via)
+        if action.subnet6 is not None and action.via6 is not None:
+            nl.route(action.subnet6, action.via6)
+
+
 def load_nft(netns: str, script: str, node: str, replace: bool = False) -> None:
     """Load an nftables script (`nft -f`) into the node's namespace; `replace`: its tables are deleted first,
     in the same transaction, as Docker's rules are rewritten as a whole here."""
@@ -520,12 +531,7 @@ class NetnsBackend(Backend):
             dep.hooks.gate("action", f"{stage_index}:{k}")
             faults.point("netns.action")
             if isinstance(action, Route):
-                path = dep.endpoints[action.target].netns
-                assert path is not None
-                with st.sessions.use(path) as nl:
-                    nl.route(action.subnet, action.via)
-                    if action.subnet6 is not None and action.via6 is not None:
-                        nl.route(action.subnet6, action.via6)
+                route(dep, action)
             elif isinstance(action, Shim):
                 attach.shim(t, st, action)
             elif isinstance(action, Forward):
