@@ -212,3 +212,23 @@ def published6() -> Scenario:
         for probe in ("tcp6:8080", "tcp6:9090"):
             s.measure(src, "host", probe)
     return s
+
+
+def two_hosts() -> Scenario:
+    """Two Docker hosts on one lan, a bridge network on each (no overlay): `b` publishes tcp 8080 -> 80 on node2.
+    Each host's engine is its own (Podman: one service per node); the bridges share a name and a subnet and
+    carry nothing between the hosts."""
+    s = Scenario("twohosts")
+    lan = s.lan("lan0")
+    node2 = s.node("node2")
+    ext = s.peer("ext", lan)
+    front = s.network("front")
+    a = s.container("a", front)
+    b = s.container("b", front, node=node2, publish={8080: 80})
+    s.expect(a, "node2", "tcp:8080")
+    s.expect(ext, "node2", "tcp:8080")
+    s.expect(a, b, "icmp", reachable=False)
+    s.expect(b, ext, "icmp")
+    s.expect("host", a, "icmp")
+    s.expect("node2", a, "icmp", reachable=False)
+    return s

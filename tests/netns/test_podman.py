@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 from hostsnap import HostSnapshot
+from shared_scenarios import two_hosts
 
 from netlab.model import conditions
 from netlab.model.results import Outcome
@@ -43,6 +44,15 @@ def test_bridge_on_podman_measures_where_podman_differs_from_docker(host_unchang
     assert not any(c.undecided for c in r.verdict.checks)
     # Podman wrote its leases and caches into its own mount namespace, not the machine's /var/lib
     assert not os.path.exists("/var/lib/cni") or "nl" not in " ".join(os.listdir("/var/lib/cni/networks"))
+
+
+def test_two_hosts_each_with_a_podman_service_agree_with_docker_cell_for_cell(host_unchanged: HostSnapshot) -> None:
+    """Several nodes: one Podman service per node, each making its own bridge (captured on both nodes)."""
+    docker, podman = (run_scenario(two_hosts(), backend=b) for b in ("netns", "podman"))
+    assert podman.verdict.ok, podman.verdict.summary()
+    assert _cells(podman) == _cells(docker)
+    captured = {c["point"] for c in podman.evidence["captures"] if c.get("packets")}
+    assert {"host-front", "node2-front", "lan0"} <= captured, captured
 
 
 @pytest.mark.parametrize("name", ["macvlan", "macvlan_private", "host", "none"])

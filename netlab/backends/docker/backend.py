@@ -385,10 +385,8 @@ class DockerBackend(Backend):
                 labels=labels(dep.run, t.name, "network"),
             )
         st.networks[net.name] = name
-        if net.driver == Driver.BRIDGE:
-            st.bridges[(node, net.name)] = str(
-                net.options.get("com.docker.network.bridge.name") or f"br-{created.id[:12]}"
-            )
+        if net.driver == Driver.BRIDGE:  # the name asked for (the scenario's, or the engine's hook: Podman's)
+            st.bridges[(node, net.name)] = str(options.get("com.docker.network.bridge.name") or f"br-{created.id[:12]}")
 
     def _container(self, dep: Deployment, c: Container, image: str) -> None:
         t, st = dep.topology, state(dep)
