@@ -52,7 +52,7 @@ def _try_kinds(wanted: frozenset[str]) -> dict[str, str]:
             for k in wanted:
                 result[k] = "cannot create a scratch namespace (not root?)"
             return
-        from pyroute2 import IPRoute
+        from netlab.kernel.pyroute import IPRoute
 
         with IPRoute() as ipr:
             attempts: list[tuple[str, dict[str, object]]] = [

@@ -6,40 +6,15 @@ Invoked by the guest's init (see uml.py) as
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import traceback
-import types
-
-
-def lean_pyroute2() -> bool:
-    """Import pyroute2's IPRoute without the package's `__init__`, which also imports ipdb, ndb and
-    conntrack: 1.5-2 s of the guest's time, where every page fault and file lookup crosses to the host.
-    netlab uses IPRoute and its exceptions only. Falls back to the normal import if this pyroute2 will not
-    load that way. True when the lean import was used."""
-    spec = importlib.util.find_spec("pyroute2")
-    if spec is None or not spec.submodule_search_locations:
-        return False
-    pkg = types.ModuleType("pyroute2")
-    pkg.__path__ = list(spec.submodule_search_locations)
-    pkg.__spec__ = spec
-    pkg.__file__ = spec.origin
-    sys.modules["pyroute2"] = pkg
-    try:
-        from pyroute2.iproute.linux import IPRoute
-    except Exception:  # any failure: forget the partial import, take the normal path
-        for name in [m for m in sys.modules if m == "pyroute2" or m.startswith("pyroute2.")]:
-            del sys.modules[name]
-        return False
-    pkg.IPRoute = IPRoute  # type: ignore[attr-defined]
-    return True
 
 
 def main(argv: list[str]) -> int:
-    lean_pyroute2()
-    from netlab.errors import NetlabError  # after the lean pyroute2 import
+    from netlab.errors import NetlabError
     from netlab.evidence import capture
+    from netlab.kernel import pyroute  # noqa: F401 - first: pyroute2's IPRoute without its package's imports
     from netlab.options import UML_ENGINE, RunOptions
     from netlab.runner import run
 

@@ -22,8 +22,6 @@ import subprocess
 from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import Any
 
-from pyroute2.netlink.exceptions import ChaoticException, NetlinkDecodeError, NetlinkError
-
 from netlab import faults, lease, nsthread, safety
 from netlab.backends import cgroups, namespaces, naming
 from netlab.backends import journal as journals
@@ -39,6 +37,7 @@ from netlab.backends.netns.lan import forward
 from netlab.backends.netns.links import netlink_in
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, Timeout, UsageError
 from netlab.kernel import features
+from netlab.kernel.pyroute import ChaoticException, NetlinkDecodeError, NetlinkError
 from netlab.model.probing import FromNamespaces, Probing, ThroughShells
 from netlab.model.scenario import IFNAME_RE
 from netlab.model.topology import (

@@ -16,6 +16,8 @@ import os
 import secrets
 import shutil
 import subprocess
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address
 
 from netlab import faults, nsthread, safety
@@ -265,8 +267,13 @@ class NetnsBackend(Backend):
                 st.containers[c.name] = c
                 attach.container(t, st, c)
             attach.overlay_peers(t, st)
-            for node in t.nodes:
-                self._firewall(dep, node.name)
+            loads = [self._plan_firewall(dep, node.name) for node in t.nodes]
+            if len(loads) == 1:
+                loads[0]()
+            else:  # each load waits on iptables-restore processes in its own node: side by side
+                with ThreadPoolExecutor(max_workers=min(4, len(loads)), thread_name_prefix="netlab-rules") as pool:
+                    for done in [pool.submit(load) for load in loads]:
+                        done.result()
             self._endpoints(dep)
         except (OSError, subprocess.SubprocessError, LookupError) as e:
             raise DeployError(f"netns backend: deploying {t.name!r} failed: {e}") from e
@@ -344,6 +351,12 @@ class NetnsBackend(Backend):
                 attach.overlay_sandbox(t, st, node, net)
 
     def _firewall(self, dep: Deployment, node: str) -> None:
+        """Docker's rules for the node as they are now, loaded."""
+        self._plan_firewall(dep, node)()
+
+    def _plan_firewall(self, dep: Deployment, node: str) -> Callable[[], None]:
+        """Docker's rules for the node (its published ports and docker-proxy relays recorded on the way): what
+        loads them, to be called once."""
         t, st = dep.topology, _state(dep)
         published = []
         st.published = {k: v for k, v in st.published.items() if k[0] != node}
@@ -395,6 +408,12 @@ class NetnsBackend(Backend):
         host = self.host(ipv6=any(net.ipv6 for net in t.networks_on(node)))
         rules = engines.with_user_rules(self.profile.render(t.networks_on(node), published, host), user)
         faults.point("netns.firewall")
+        return lambda: self._load_firewall(dep, node, rules, host)
+
+    def _load_firewall(self, dep: Deployment, node: str, rules: engines.Rules, host: engines.Host) -> None:
+        """Load the node's rules (and, the first time, the daemon's own before them, read back as the baseline the
+        evidence diffs against). Touches only this node's namespace: the nodes' loads may run side by side."""
+        t, st = dep.topology, _state(dep)
         netns = st.ns[node]
         if node in dep.firewall_baseline:
             if rules.iptables:

@@ -14,10 +14,8 @@ from errno import EEXIST, ENODEV, ENOENT, ESRCH
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from netlab import nsthread
+from netlab.kernel.pyroute import IPRoute, NetlinkError
 
 NUD_NOARP = 0x40
 NTF_SELF = 0x02
