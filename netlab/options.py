@@ -41,6 +41,9 @@ ENGINE_ON_NETNS = (
     "(the run reports it as `engine`)"
 )
 UML_ENGINE = "20.10"
+#: the profiles a user-mode Linux guest can emulate: Docker's iptables ones (the guest kernel's nf_tables has no nat
+#: chain type, so Docker's rules go in with iptables-legacy, and 29-nftables cannot)
+UML_ENGINES = ("20.10", "28", "29")
 #: the backends a user-mode Linux guest runs (no Docker daemon inside it): auto is netns there
 UML_BACKENDS = ("netns", "auto", "cni")
 
@@ -140,15 +143,18 @@ class RunOptions:
                 raise UsageError(IP6TABLES_ON_NETNS)
             if self.kernel == "uml":
                 raise UsageError(
-                    f"--kernel uml emulates Docker {UML_ENGINE} with its own defaults (no --ip6tables yet)"
+                    "--kernel uml emulates each Docker release with its own --ip6tables default (no --ip6tables yet)"
                 )
         if self.engine is not None:
             if self.engine not in engines.NAMES:
                 raise UsageError(f"--engine {self.engine!r}: use one of {', '.join(engines.NAMES)}")
             if (isinstance(self.backend, str) and self.backend not in ("netns", "auto")) or self.nodes:
                 raise UsageError(ENGINE_ON_NETNS)
-            if self.kernel == "uml" and self.engine != UML_ENGINE:
-                raise UsageError(f"--kernel uml emulates Docker {UML_ENGINE} only for now (not --engine {self.engine})")
+            if self.kernel == "uml" and self.engine not in UML_ENGINES:
+                raise UsageError(
+                    f"--kernel uml emulates Docker's iptables profiles ({', '.join(UML_ENGINES)}), not --engine "
+                    f"{self.engine}: the guest kernel's nf_tables has no nat chain type"
+                )
         if self.decide not in DECIDE:
             raise UsageError(f"--decide {self.decide!r}: use {' or '.join(DECIDE)}")
         if self.why:
@@ -201,7 +207,11 @@ class RunOptions:
         """The engine profile and FORWARD policy the netns backend emulates: as asked, else those of the Docker
         daemon answering on this machine, else the newest profile with Docker's defaults; and why."""
         if self.kernel == "uml":
-            return {"engine": UML_ENGINE, "forward_policy": self.forward_policy, "chosen": "user-mode Linux"}
+            return {
+                "engine": self.engine or UML_ENGINE,
+                "forward_policy": self.forward_policy,
+                "chosen": "user-mode Linux",
+            }
         daemon = None
         if self.engine is None or self.forward_policy is None or self.userland_proxy is None:
             daemon = registry.local_docker(timeout=min(self.daemon_timeout or 2.0, 2.0))

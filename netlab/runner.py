@@ -38,7 +38,7 @@ from netlab.model import Scenario
 from netlab.model.probing import FromNamespaces, Probing, ThroughShells
 from netlab.model.results import Observation
 from netlab.model.topology import Stage, Topology
-from netlab.options import UML_BACKENDS, RunOptions
+from netlab.options import UML_BACKENDS, UML_ENGINE, RunOptions
 from netlab.options import Narrator as Narrator  # re-exported: report/step.py's narrator implements it
 from netlab.probes import matrix, nftrace
 from netlab.report import files, progress
@@ -439,7 +439,8 @@ def _measure(spec: str | Scenario | Topology, options: RunOptions) -> Result:
         topology = _expecting(loader.load(spec), options.expect)
         host = ((options.forward_policy or "drop").lower(), (options.userland_proxy or "on").lower())
         backend = "netns" if options.backend_name == "auto" else options.backend_name
-        return run_in_uml(spec, topology, options.timeout, options.pcap, options.expect, options.why, host, backend)
+        emulated = (*host, options.engine or UML_ENGINE)
+        return run_in_uml(spec, topology, options.timeout, options.pcap, options.expect, options.why, emulated, backend)
     options = options.resolved()
     if isinstance(spec, Topology):  # built by the caller: its addresses are as given
         return _run(_expecting(spec, options.expect), options)
@@ -482,11 +483,11 @@ def run_in_uml(
     pcap: str | None = None,
     expect: str | None = None,
     why: bool = False,
-    host: tuple[str, str] = ("drop", "on"),
+    host: tuple[str, str, str] = ("drop", "on", UML_ENGINE),
     backend: str = "netns",
 ) -> Result:
     """The same scenario on the netns (or cni) backend inside user-mode Linux, reported as usual. `host`: the
-    FORWARD policy and userland proxy of the Docker host the guest emulates (netns). The guest
+    FORWARD policy, userland proxy and engine profile of the Docker host the guest emulates (netns). The guest
     sends its captured frames back raw; they are decoded (and written to pcaps) here."""
     from netlab.kernel import features, uml
     from netlab.result import result_from_json

@@ -46,6 +46,9 @@ NETFILTER_MODULES = [
     "iptable_filter",
     "iptable_nat",
 ]
+#: what Docker 28 and 29's rules need besides: the raw table (its PREROUTING drops of direct routing to container
+#: addresses) and ip6tables (on by default since Docker 27)
+NEWER_DOCKER_MODULES = ["iptable_raw", "ip6_tables", "ip6table_filter", "ip6table_nat", "ip6table_raw"]
 #: link kinds whose kernel module is named otherwise
 MODULE_OF = {"vlan": "8021q"}
 BOOT_TIMEOUT_S = 120.0
@@ -87,13 +90,14 @@ def _guest_script(
     bundle: str | None = None,
     expect: str | None = None,
     why: bool = False,
-    host: tuple[str, str] = ("drop", "on"),
+    host: tuple[str, str, str] = ("drop", "on", "20.10"),
     backend: str = "netns",
 ) -> str:
-    """`host`: the emulated Docker host's FORWARD policy and userland proxy (--forward-policy, --userland-proxy);
-    `backend`: netns or cni."""
+    """`host`: the emulated Docker host's FORWARD policy, userland proxy and engine profile (--forward-policy,
+    --userland-proxy, --engine); `backend`: netns or cni."""
     q = shlex.quote
-    modules = " ".join(q(MODULE_OF.get(k, k)) for k in [*sorted(kinds), *NETFILTER_MODULES])
+    netfilter = NETFILTER_MODULES + (NEWER_DOCKER_MODULES if host[2] != "20.10" else [])
+    modules = " ".join(q(MODULE_OF.get(k, k)) for k in [*sorted(kinds), *netfilter])
     return f"""#!/bin/sh
 # netlab user-mode Linux guest init: root is the host filesystem, read-only. Only /run gets a
 # tmpfs (namespaces, journal, lock files); /tmp is left as the host's (read-only) because the
@@ -120,7 +124,8 @@ read up _ < /proc/uptime; echo "modules $up" >> /run/out/phases
 # -S: the caller's sys.path is given whole above, so site's .pth processing (a second of imports
 # here) is not needed
 {q(python)} -S -m netlab.kernel.uml_guest {q(spec)} {timeout} /run/out/result.json {q(expect or "")} \
-    {"why" if why else "-"} {q(host[0])} {q(host[1])} {q(backend)} >/run/out/guest.log 2>&1
+    {"why" if why else "-"} {q(host[0])} {q(host[1])} {q(backend)} {q(host[2])} \
+    >/run/out/guest.log 2>&1
 echo "$?" > /run/out/exit
 read up _ < /proc/uptime; echo "scenario $up" >> /run/out/phases
 sync
@@ -135,7 +140,7 @@ def run(
     kinds: list[str],
     expect: str | None = None,
     why: bool = False,
-    host: tuple[str, str] = ("drop", "on"),
+    host: tuple[str, str, str] = ("drop", "on", "20.10"),
     backend: str = "netns",
 ) -> dict[str, Any]:
     """Boot user-mode Linux, run the scenario there on the netns (or cni) backend, return its JSON result."""

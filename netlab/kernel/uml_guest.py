@@ -1,7 +1,7 @@
 """Inside the user-mode Linux guest: run the scenario on the netns (or cni) backend and write schema-1 JSON.
 
 Invoked by the guest's init (see uml.py) as
-`python -m netlab.kernel.uml_guest SPEC TIMEOUT OUT EXPECT WHY POLICY PROXY BACKEND`.
+`python -m netlab.kernel.uml_guest SPEC TIMEOUT OUT EXPECT WHY POLICY PROXY BACKEND ENGINE`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ def main(argv: list[str]) -> int:
     why = len(argv) > 4 and argv[4] == "why"
     policy, proxy = (argv[5], argv[6]) if len(argv) > 6 else ("drop", "on")
     backend = argv[7] if len(argv) > 7 else "netns"
+    engine = argv[8] if len(argv) > 8 else UML_ENGINE
     try:
         # no daemon to ask in the guest: the one profile its firewall takes, on the host the caller asked for
-        emulated = {"engine": UML_ENGINE, "forward_policy": policy, "userland_proxy": proxy}
+        emulated = {"engine": engine, "forward_policy": policy, "userland_proxy": proxy}
         options = RunOptions(
             backend=backend,
             timeout=timeout,

@@ -40,7 +40,7 @@ def test_an_unknown_engine_is_refused_naming_the_profiles():
     ("options", "message"),
     [
         (RunOptions(backend="docker", engine="28"), "the docker backend runs the daemon's own"),
-        (RunOptions(kernel="uml", engine="28"), "--kernel uml emulates Docker 20.10 only"),
+        (RunOptions(kernel="uml", engine="29-nftables"), "--kernel uml emulates Docker.s iptables profiles"),
     ],
 )
 def test_engine_is_for_the_netns_backend_on_the_host_kernel(options: RunOptions, message: str):

@@ -65,10 +65,10 @@ def test_guest_init_passes_the_emulated_hosts_knobs_and_the_backend_to_the_guest
         None,
         None,
         False,
-        ("accept", "off"),
+        ("accept", "off", "28"),
         "cni",
     )
     line = next(ln for ln in script.splitlines() if "netlab.kernel.uml_guest" in ln)
-    assert line.split(">/run/out/guest.log")[0].split()[-4:] == ["-", "accept", "off", "cni"], line
+    assert line.split(">/run/out/guest.log")[0].split()[-5:] == ["-", "accept", "off", "cni", "28"], line
     # the CNI plugins run `iptables` from PATH: in the guest that is iptables-legacy
     assert "export PATH=/run/legacy:$PATH" in script and "/run/legacy/$tool" in script
