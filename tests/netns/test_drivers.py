@@ -124,6 +124,13 @@ def test_ipvlan_scenarios_pass_in_user_mode_linux(
     assert not list(Path("/tmp").glob("netlab-uml-*")), "the guest's scratch directory is removed"
 
 
+def test_doctor_names_the_cni_plugins_and_podman_tests_run_sh_installs() -> None:
+    proc = subprocess.run(["netlab", "doctor"], capture_output=True, text=True, timeout=60)
+    rows = {ln.split("  ")[0].strip(): ln for ln in proc.stdout.splitlines()}
+    assert "yes" in rows["CNI plugins"] and "ipvlan" in rows["CNI plugins"], proc.stdout
+    assert re.search(r"yes\s+Podman 4\.\d", rows["podman"]), proc.stdout
+
+
 def test_doctor_tells_the_truth_about_link_kinds() -> None:
     proc = subprocess.run(["netlab", "doctor"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
