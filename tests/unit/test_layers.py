@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "netlab.kernel.features",
             "netlab.kernel.hoststate",
             "netlab.kernel.iptables",
+            "netlab.kernel.pyroute",
             "netlab.kernel.rtnetlink",
         ),
     ),
