@@ -4,6 +4,9 @@ kernel's nf_tables lacks what Docker's rules need (user-mode Linux 6.1 has no na
 
 from __future__ import annotations
 
+#: what every restore is given: wait for the xtables lock (iptables-legacy's, one file for every namespace)
+#: instead of failing when loads in two namespaces run side by side; iptables-nft accepts and ignores it
+WAIT = "-w"
 #: in order of preference
 RESTORE_TOOLS = {"iptables-nft": "iptables-nft-restore", "iptables-legacy": "iptables-legacy-restore"}
 SAVE_TOOLS = {"iptables-nft": "iptables-nft-save", "iptables-legacy": "iptables-legacy-save"}

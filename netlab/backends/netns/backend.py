@@ -33,7 +33,7 @@ from netlab.backends.netns.lan import forward
 from netlab.backends.netns.links import docker_random_mac, ipv6_on
 from netlab.errors import DeployError, EnvironmentProblem, KernelFeatureMissing, UsageError
 from netlab.kernel import features, uml
-from netlab.kernel.iptables import RESTORE6_TOOLS, RESTORE_TOOLS, SAVE_TOOLS
+from netlab.kernel.iptables import RESTORE6_TOOLS, RESTORE_TOOLS, SAVE_TOOLS, WAIT
 from netlab.model import dockerrules
 from netlab.model.deployed import Listen
 from netlab.model.topology import (
@@ -83,12 +83,12 @@ def restore_rules(
             continue
         try:
             if baseline is None:
-                nsthread.run(netns, [tool], stdin=rules)
+                nsthread.run(netns, [tool, WAIT], stdin=rules)
                 return flavour, ""
             save = SAVE_TOOLS[flavour]
             script = (
-                f"set -e\n{tool} <<'NETLAB_BASE'\n{baseline}NETLAB_BASE\n{save}\n"
-                f"{tool} <<'NETLAB_FULL'\n{rules}NETLAB_FULL\n"
+                f"set -e\n{tool} {WAIT} <<'NETLAB_BASE'\n{baseline}NETLAB_BASE\n{save}\n"
+                f"{tool} {WAIT} <<'NETLAB_FULL'\n{rules}NETLAB_FULL\n"
             )
             return flavour, nsthread.run(netns, ["sh", "-c", script])
         except subprocess.CalledProcessError as e:
@@ -517,7 +517,7 @@ class NetnsBackend(Backend):
                     load.append((st.ns[c.name], ["nft", "-f", "-"], dns.nftables))
                 else:
                     tool = RESTORE_TOOLS[st.firewall if st.firewall in RESTORE_TOOLS else "iptables-nft"]
-                    load.append((st.ns[c.name], [tool], dns.iptables))
+                    load.append((st.ns[c.name], [tool, WAIT], dns.iptables))
             udp, tcp = st.dns_ports[c.name]
             dep.resolvers[c.name] = EMBEDDED_DNS
             names = tuple(sorted(zone.items()))
