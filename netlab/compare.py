@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from netlab.errors import KernelFeatureMissing, NetlabError
 from netlab.evidence.claims import PROPERTIES, Cell
+from netlab.model import conditions
 from netlab.result import Result
 from netlab.runner import run_scenario
 
@@ -144,7 +145,7 @@ def _run(name: str, backend: str, emulate: Emulate | None = None) -> Result | st
 
 # -- one scenario, several backends (`netlab compare --backends netns,cni`) ----------------------------------------
 #: what each backend's rows are called in the backend comparison
-BACKEND_TITLES = {"netns": "Docker (netns)", "docker": "Docker", "cni": "CNI", "podman": "Podman"}
+BACKEND_TITLES = {"netns": "Docker (netns)", "docker": "Docker", **conditions.ENGINE_KINDS}
 Cells = dict[tuple[str, str, str, str], tuple[str, str]]  # (stage, src, dst, probe) -> (outcome, detail)
 
 

@@ -118,7 +118,7 @@ class RunOptions:
         if self.daemon_timeout is not None and not 0 < self.daemon_timeout <= MAX_DAEMON_TIMEOUT_S:
             raise UsageError("--daemon-timeout takes seconds between 0 and 3600")
         if self._docker_only and (self.backend_name not in ("docker", "auto") or self.kernel == "uml"):
-            raise UsageError(DOCKER_ONLY)  # the default (None) is netns; user-mode Linux runs netns only
+            raise UsageError(DOCKER_ONLY)  # the default (None) is netns; user-mode Linux runs no docker backend
         if self.kernel == "uml" and self.backend_name not in UML_BACKENDS:
             raise UsageError(
                 "--kernel uml runs the netns and cni backends (there is no Docker inside the guest); "

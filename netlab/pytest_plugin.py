@@ -237,6 +237,10 @@ def not_applying(result: Any, key: tuple[str, str, str, str]) -> str:
     ]
     if not variants or not all(e.when for e in variants):
         return ""
+    if all(e in result.verdict.docker_only for e in variants):
+        kind = str(result.environment.get("engine_kind"))
+        wanted = " or ".join(f"({conditions.text(e.when)})" for e in variants)
+        return f"Docker's only, where {wanted}: not judged on {conditions.ENGINE_KINDS.get(kind, kind)}"
     facts = conditions.facts_of(result.environment, judged_on(result.topology, variants[0]))
     wanted = " or ".join(f"({conditions.text(e.when)})" for e in variants)
     have = ", ".join(f"{k}={v}" for k, v in sorted(facts.items())) or "no facts"

@@ -51,7 +51,7 @@ class Verdict:
     checks: tuple[Check, ...]
     #: conditional expectations about Docker Engine's own version where the run's engine is not Docker (the CNI
     #: plugins, Podman): they say what Docker does, not what this engine should do. Listed, judged nowhere
-    not_applicable: tuple[Expectation, ...] = ()
+    docker_only: tuple[Expectation, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -72,8 +72,8 @@ class Verdict:
     def stage(self, name: str) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.expectation.stage == name)
 
-    def not_applicable_in(self, name: str) -> tuple[Expectation, ...]:
-        return tuple(e for e in self.not_applicable if e.stage == name)
+    def docker_only_in(self, name: str) -> tuple[Expectation, ...]:
+        return tuple(e for e in self.docker_only if e.stage == name)
 
     def summary(self) -> str:
         s = _("{correct} correct, {wrong} wrong").format(correct=self.correct, wrong=self.wrong)
@@ -95,10 +95,10 @@ def compare(
     """Every expectation that applies against its observation. A conditional one applies where the run's facts
     (`environment`: Result.environment) meet its condition, is left out where they do not, and is an error
     where they cannot tell; one about Docker Engine's version on a run whose engine is not Docker
-    (`engine_kind`) is not applicable (Verdict.not_applicable)."""
+    (`engine_kind`) is Docker's only, judged nowhere (Verdict.docker_only)."""
     env = environment or {}
     checks = []
-    not_applicable = []
+    docker_only = []
     other_engine = env.get("engine_kind", "docker") != "docker"
     index: dict[tuple[str, str, str, str], list[Observation]] = {}
     for o in observations:
@@ -106,14 +106,14 @@ def compare(
     for stage in topology.stages:
         for e in stage.expectations:
             undecided, reason = False, ""
+            if other_engine and any(k in conditions.DOCKER_ENGINE for k, _v in e.when):
+                docker_only.append(e)  # what some Docker release does: nothing to judge this engine by
+                continue
             if e.when:
                 node = judged_on(topology, e)
                 facts = conditions.facts_of(env, node)
                 applies = conditions.holds(e.when, facts)
                 if applies is False:
-                    continue
-                if applies is None and other_engine and any(k in conditions.DOCKER_ENGINE for k, _v in e.when):
-                    not_applicable.append(e)
                     continue
                 if applies is None:
                     undecided = True
@@ -124,7 +124,7 @@ def compare(
                         f"({unknown} of {where} unknown)"
                     )
             checks.append(Check(e, find(index.get((e.stage, e.src, e.dst, str(e.probe)), ()), e), undecided, reason))
-    return Verdict(tuple(checks), tuple(not_applicable))
+    return Verdict(tuple(checks), tuple(docker_only))
 
 
 def judged_on(topology: Topology, e: Expectation) -> str | None:

@@ -56,3 +56,23 @@ def scanning(project: str | None, containers: list[str]) -> tuple[Any, Backend]:
     measures them without changing them (backends/docker/scan.py)."""
     found, backend = importlib.import_module("netlab.backends.docker.scan").scan(project, containers)
     return found.topology, backend
+
+
+def engine_pieces() -> list[tuple[str, bool, str]]:
+    """What the cni and podman backends need of this machine, as `netlab doctor` lists it: (name, present, detail)."""
+    from netlab.errors import EnvironmentProblem
+
+    conflist = importlib.import_module("netlab.backends.cni.conflist")
+    plugins = importlib.import_module("netlab.backends.cni.plugins")
+    podman = importlib.import_module("netlab.backends.docker.podman")
+    types = sorted({t for chain in conflist.PLUGINS.values() for t in chain})
+    out = []
+    try:
+        out.append(("CNI plugins", True, f"{', '.join(types)} in {plugins.plugin_dir(types)} (--backend cni)"))
+    except EnvironmentProblem as e:
+        out.append(("CNI plugins", False, str(e)))
+    try:
+        out.append(("podman", True, f"Podman {podman.version()} (--backend podman)"))
+    except EnvironmentProblem as e:
+        out.append(("podman", False, str(e)))
+    return out

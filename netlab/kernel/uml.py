@@ -49,6 +49,8 @@ NETFILTER_MODULES = [
 #: what Docker 28 and 29's rules need besides: the raw table (its PREROUTING drops of direct routing to container
 #: addresses) and ip6tables (on by default since Docker 27)
 NEWER_DOCKER_MODULES = ["iptable_raw", "ip6_tables", "ip6table_filter", "ip6table_nat", "ip6table_raw"]
+#: what the CNI plugins' rules need besides (ipMasq's and portmap's comments, portmap's marks and port lists)
+CNI_MODULES = ["xt_comment", "xt_mark", "xt_multiport", "ip6_tables", "ip6table_filter", "ip6table_nat"]
 #: link kinds whose kernel module is named otherwise
 MODULE_OF = {"vlan": "8021q"}
 BOOT_TIMEOUT_S = 120.0
@@ -97,6 +99,7 @@ def _guest_script(
     --userland-proxy, --engine); `backend`: netns or cni."""
     q = shlex.quote
     netfilter = NETFILTER_MODULES + (NEWER_DOCKER_MODULES if host[2] != "20.10" else [])
+    netfilter += [m for m in CNI_MODULES if m not in netfilter] if backend == "cni" else []
     modules = " ".join(q(MODULE_OF.get(k, k)) for k in [*sorted(kinds), *netfilter])
     return f"""#!/bin/sh
 # netlab user-mode Linux guest init: root is the host filesystem, read-only. Only /run gets a

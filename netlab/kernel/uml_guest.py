@@ -14,7 +14,7 @@ import traceback
 def main(argv: list[str]) -> int:
     from netlab.errors import NetlabError
     from netlab.evidence import capture
-    from netlab.kernel import pyroute  # noqa: F401 - first: pyroute2's IPRoute without its package's imports
+    from netlab.kernel import pyroute  # noqa: F401 - pyroute2's IPRoute without its package's imports
     from netlab.options import UML_ENGINE, RunOptions
     from netlab.runner import run
 

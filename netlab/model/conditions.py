@@ -15,7 +15,7 @@ meet and says which applied; an expectation without a condition holds everywhere
 28.x, "<28", "<=20.10", ">=28", ">29" compare releases; `firewall_backend` is iptables or nftables;
 `ip6tables` is on where the daemon writes IPv6 rules (dockerd's --ip6tables: on by default since 27, before only
 with --experimental --ip6tables). On a run whose engine is not Docker (the CNI plugins, Podman) an expectation
-under an `engine` condition says what some Docker release does: it is listed as not applicable, not judged.
+under an `engine` condition says what some Docker release does: it is listed as Docker's only, not judged.
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ KEYS: dict[str, tuple[str, ...]] = {
 #: the run's fact each condition reads, where it is named differently
 FACT = {"engine": "engine_version"}
 #: conditions on Docker Engine itself: on a run whose engine is not Docker (the fact `engine_kind`: cni, podman)
-#: an expectation under one of them is not applicable
+#: an expectation under one of them is Docker's only (Verdict.docker_only)
 DOCKER_ENGINE = ("engine",)
+#: the engines that are not Docker (the fact `engine_kind`), as reports name them
+ENGINE_KINDS = {"cni": "CNI", "podman": "Podman"}
 VERSION_RE = re.compile(r"^\s*(<=|>=|<|>|==)?\s*(\d+(?:\.\d+){0,2})\s*$")
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,

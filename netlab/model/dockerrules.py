@@ -60,7 +60,7 @@ def docker_order(t: Networks, attachments: Sequence[Attachment]) -> list[Attachm
 
 def l3_ipvlan(t: Networks, network: str) -> bool:
     net = t.network(network)
-    return net.driver == Driver.IPVLAN and net.option("ipvlan_mode", "l2") in ("l3", "l3s")
+    return net.driver == Driver.IPVLAN and net.mode in ("l3", "l3s")
 
 
 def gateway_attachment(t: Networks, c: Container) -> Attachment | None:

@@ -127,6 +127,10 @@ class Peer:
         return ((self.lan, self.address), *self.legs)
 
 
+#: the drivers with a mode: Docker's option for it and its default
+MODE_OPTIONS = {Driver.MACVLAN: ("macvlan_mode", "bridge"), Driver.IPVLAN: ("ipvlan_mode", "l2")}
+
+
 @dataclass(frozen=True, slots=True)
 class Network:
     name: str
@@ -194,6 +198,12 @@ class Network:
 
     def option(self, key: str, default: str) -> str:
         return str(self.options.get(key, default)).lower()
+
+    @property
+    def mode(self) -> str | None:
+        """A macvlan or ipvlan network's mode (Docker's default where the scenario names none); None for the others."""
+        found = MODE_OPTIONS.get(self.driver)
+        return self.option(*found) if found else None
 
     @property
     def icc(self) -> bool:

@@ -22,8 +22,7 @@ RED, GREEN, YELLOW, DIM, BOLD, RESET = "\033[31m", "\033[32m", "\033[33m", "\033
 #: the width reports are laid out for unless told (a library caller, an AssertionError's message); the CLI passes
 #: the terminal's (netlab/report/fit.py)
 WIDTH = 160
-#: the engines that are not Docker (the fact engine_kind), as the report names them
-KINDS = {"cni": "CNI", "podman": "Podman"}
+
 
 Grid = dict[tuple[str, str], str]
 
@@ -269,16 +268,16 @@ def condition_lines(checks: Sequence[Check]) -> list[str]:
     ]
 
 
-def not_applicable_lines(expectations: Sequence[Expectation], env: Mapping[str, Any]) -> list[str]:
+def docker_only_lines(expectations: Sequence[Expectation], env: Mapping[str, Any]) -> list[str]:
     """The expectations about some Docker release that do not apply to this run's engine (CNI, Podman), grouped by
     their condition: the cells are measured and shown, and judged against nothing."""
     by: dict[str, list[str]] = {}
     for e in expectations:
         by.setdefault(conditions.text(e.when), []).append(f"{e.src} -> {e.dst} {e.probe}")
-    kind = KINDS.get(str(env.get("engine_kind")), str(env.get("engine_kind")))
+    kind = conditions.ENGINE_KINDS.get(str(env.get("engine_kind")), str(env.get("engine_kind")))
     return [
         "  "
-        + _("not applicable on {engine} (Docker's, where {condition}): {cells}").format(
+        + _("Docker's only, not judged on {engine} (where {condition}): {cells}").format(
             engine=kind, condition=cond, cells=", ".join(cells)
         )
         for cond, cells in by.items()
@@ -363,7 +362,7 @@ def render(r: Result, color: bool = False, predicted: bool = False, width: int =
             if e.claim:
                 lines.append("        " + _("claim: {claim}").format(claim=_(e.claim)))
         lines += condition_lines(checks)
-        lines += not_applicable_lines(r.verdict.not_applicable_in(stage.name), r.environment)
+        lines += docker_only_lines(r.verdict.docker_only_in(stage.name), r.environment)
         lines += why_lines(obs, color)
         lines += firewall_lines(r.evidence.get("firewall", {}).get(stage.name, {}), color)
         lines += container_firewall_lines(r.evidence.get("container_firewall", {}).get(stage.name, {}), color)

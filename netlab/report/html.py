@@ -10,6 +10,7 @@ import html
 import os
 from typing import Any
 
+from netlab.model import conditions
 from netlab.report import console, diagram
 from netlab.report.console import _diff_mark
 from netlab.report.shape import Result
@@ -61,6 +62,10 @@ def _cell_detail(r: Result, stage: str, src: str, dst: str, probe: str) -> str:
         parts.append(f"expected {exp.expected}" + (f" ({exp.expectation.claim})" if exp.expectation.claim else ""))
         if exp.undecided:
             parts.append(exp.reason)
+    for e in r.verdict.docker_only_in(stage):
+        if (e.src, e.dst, str(e.probe)) == (src, dst, probe):
+            outcome = "reachable" if e.reachable else "unreachable"
+            parts.append(f"Docker's only, not judged here: {outcome} where {conditions.text(e.when)}")
     if obs is not None:
         parts.append(f"observed {obs.outcome} at {obs.address}")
         if obs.rtt_ms is not None:

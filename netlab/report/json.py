@@ -67,7 +67,7 @@ def result_to_json(r: Result) -> dict[str, Any]:
         # Docker-version expectations on a run whose engine is not Docker: listed, judged nowhere
         **(
             {
-                "not_applicable": [
+                "docker_only": [
                     {
                         "stage": e.stage,
                         "src": e.src,
@@ -76,10 +76,10 @@ def result_to_json(r: Result) -> dict[str, Any]:
                         "expected": "reachable" if e.reachable else "unreachable",
                         "when": dict(e.when),
                     }
-                    for e in r.verdict.not_applicable
+                    for e in r.verdict.docker_only
                 ]
             }
-            if r.verdict.not_applicable
+            if r.verdict.docker_only
             else {}
         ),
         "evidence": {"firewall": {}, "container_firewall": {}, "routes": {}, "captures": [], **r.evidence},

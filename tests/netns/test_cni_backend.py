@@ -1,7 +1,8 @@
-"""`--backend cni`: the bundled bridge and macvlan scenarios with their networks made by the distribution's CNI
-reference plugins, measured with real packets. Where CNI's behaviour is not Docker's, the run says so cell by
-cell (the scenario states Docker's): two bridge networks are not isolated, no container resolves names; where it
-is the same (a macvlan child unreachable from its host, published ports, masquerade) the cells agree."""
+"""`--backend cni`: the bundled bridge, macvlan and ipvlan scenarios with their networks made by the distribution's
+CNI reference plugins (ipvlan and a bridge in user-mode Linux too), measured with real packets. Where CNI's
+behaviour is not Docker's, the run says so cell by cell (the scenario states Docker's): two bridge networks are not
+isolated, no container resolves names; where it is the same (a macvlan child unreachable from its host, published
+ports, masquerade) the cells agree."""
 
 from __future__ import annotations
 
@@ -52,11 +53,14 @@ def test_bridge_on_cni_measures_where_cni_differs_from_docker(host_unchanged: Ho
     dns = next(o for o in r.observations if o.src == "app" and str(o.probe) == "dns:web")
     assert "no resolver" in dns.detail
     # what the scenario says per Docker release does not apply to CNI: listed, judged nowhere, in the JSON too
-    assert {conditions.text(e.when) for e in r.verdict.not_applicable} >= {"engine>=28", "engine<28"}
+    assert {conditions.text(e.when) for e in r.verdict.docker_only} >= {"engine>=28", "engine<28"}
     assert not any(c.undecided for c in r.verdict.checks)
     doc = json_report.result_to_json(r)
     jsonschema.validate(doc, json.loads(resources.files("netlab.report").joinpath("schema1.json").read_text()))
-    assert {tuple(sorted(x["when"])) for x in doc["not_applicable"]} >= {("engine",)}
+    assert {(x["src"], x["dst"], x["probe"], tuple(sorted(x["when"].items()))) for x in doc["docker_only"]} >= {
+        ("ext", "web", "icmp", (("engine", "<28"), ("forward_policy", "DROP"))),
+        ("ext", "app", "tcp:80", (("engine", ">=28"),)),
+    }
     # the evidence is what the plugins wrote in the node: ipMasq's chains, portmap's DNAT
     added = str(r.evidence["firewall"]["initial"])
     assert "CNI-HOSTPORT-DNAT" in added and "CNI-DN-" in added
@@ -91,10 +95,22 @@ def test_ipvlan_on_cni_runs_in_user_mode_linux_across_two_subnets(host_unchanged
     r = run_scenario("ipvlan", backend="cni", kernel="uml")
     assert r.environment["kernel_runner"] == "uml"
     assert r.environment["cni_networks"] == {"l3": ["ipvlan", "host-local"]}
-    assert r.environment["firewall"] == "iptables-legacy"
     cells = _cells(r)
     assert cells[("initial", "c1", "c3", "icmp")] is Outcome.REACHABLE  # across subnets, one parent
     assert cells[("initial", "host", "c1", "icmp")] is Outcome.UNREACHABLE  # the parent's host cannot
     assert cells[("route", "ext", "c3", "icmp")] is Outcome.REACHABLE  # with the lan's static route
     routes = str(r.evidence["routes"])
     assert "default via 198.18.211.1" in routes  # host-local's gateway, where Docker's L3 route names none
+
+
+def test_a_bridge_on_cni_in_user_mode_linux_gets_its_rules_from_the_plugins_iptables_legacy(
+    host_unchanged: HostSnapshot,
+) -> None:
+    """In the guest `iptables` is iptables-legacy (its nf_tables has no nat chain type): ipMasq's, portmap's and the
+    firewall plugin's rules land there, and the cells are those of the host kernel's run."""
+    r = run_scenario("bridge", backend="cni", kernel="uml")
+    assert r.environment["kernel_runner"] == "uml"
+    assert r.environment["firewall"] == "iptables-legacy"
+    added = str(r.evidence["firewall"]["initial"])
+    assert "CNI-HOSTPORT-DNAT" in added and "CNI-FORWARD" in added, added
+    assert _cells(r) == _cells(run_scenario("bridge", backend="cni"))

@@ -37,10 +37,10 @@ def test_bridge_on_podman_measures_where_podman_differs_from_docker(host_unchang
     assert ("legacy", "app", "icmp") in wrong and ("app", "web", "dns:web") in wrong
     added = str(r.evidence["firewall"]["initial"])
     assert "CNI-ISOLATION-STAGE-2" in added and "CNI-HOSTPORT-DNAT" in added
-    # a cell whose expectation depends on Docker's version is not applicable on Podman: listed, judged nowhere
+    # a cell whose expectation depends on Docker's version is Docker's only on Podman: listed, judged nowhere
     assert "engine_version" not in r.environment or not r.environment["engine_version"]
     assert r.environment["engine_kind"] == "podman"
-    assert {conditions.text(e.when) for e in r.verdict.not_applicable} >= {"engine>=28"}
+    assert {conditions.text(e.when) for e in r.verdict.docker_only} >= {"engine>=28"}
     assert not any(c.undecided for c in r.verdict.checks)
     # Podman wrote its leases and caches into its own mount namespace, not the machine's /var/lib
     assert not os.path.exists("/var/lib/cni") or "nl" not in " ".join(os.listdir("/var/lib/cni/networks"))

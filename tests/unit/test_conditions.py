@@ -163,9 +163,9 @@ def test_conditions_read_as_comparisons():
     )
 
 
-def test_docker_version_expectations_are_not_applicable_where_the_engine_is_not_docker():
+def test_docker_version_expectations_are_docker_only_where_the_engine_is_not_docker():
     """On the CNI plugins or Podman (engine_kind), an outcome stated per Docker release says nothing about the
-    engine measured: listed as not applicable, neither correct nor wrong nor an error; on a Docker run of unknown
+    engine measured: listed as Docker's only, neither correct nor wrong nor an error; on a Docker run of unknown
     version the same expectation stays undecided."""
     s = Scenario("versions")
     lan = s.lan("lan0")
@@ -179,11 +179,11 @@ def test_docker_version_expectations_are_not_applicable_where_the_engine_is_not_
     env = {"engine_kind": "cni", "nodes": {"host": {"forward_policy": "ACCEPT"}}}
     v = compare(t, obs, env)
     assert v.ok and (v.correct, v.wrong, v.errors) == (1, 0, 0)
-    assert [(e.src, e.dst, conditions.text(e.when)) for e in v.not_applicable] == [
+    assert [(e.src, e.dst, conditions.text(e.when)) for e in v.docker_only] == [
         ("ext", "web", "engine<28, forward_policy=DROP"),
         ("ext", "web", "engine>=28"),
     ]
-    lines = console.not_applicable_lines(v.not_applicable_in("initial"), env)
-    assert lines[0].strip().startswith("not applicable on CNI (Docker's, where engine<28, forward_policy=DROP): ext")
+    lines = console.docker_only_lines(v.docker_only_in("initial"), env)
+    assert lines[0].strip().startswith("Docker's only, not judged on CNI (where engine<28, forward_policy=DROP): ext")
     docker = compare(t, obs, {"nodes": {"host": {"forward_policy": "ACCEPT"}}})
-    assert docker.errors == 2 and not docker.not_applicable  # a Docker of unknown version: both undecided
+    assert docker.errors == 2 and not docker.docker_only  # a Docker of unknown version: both undecided

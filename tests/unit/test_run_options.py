@@ -26,7 +26,7 @@ from netlab.runner import run_scenario
         RunOptions(image="netlab/probe"),  # no --backend: netns
         RunOptions(parent="eth0"),
         RunOptions(backend="netns", image="netlab/probe"),
-        RunOptions(backend="auto", kernel="uml", image="netlab/probe"),  # user-mode Linux runs netns only
+        RunOptions(backend="auto", kernel="uml", image="netlab/probe"),  # user-mode Linux runs no docker backend
         RunOptions(backend=FakeBackend(), parent="eth0"),
     ],
 )

@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from netlab.kernel import uml
+import pytest
+
+from netlab.kernel import uml, uml_launch
 
 
 def test_guest_init_mounts_root_read_only_and_writes_only_to_its_scratch(tmp_path: Path) -> None:
@@ -72,3 +74,21 @@ def test_guest_init_passes_the_emulated_hosts_knobs_and_the_backend_to_the_guest
     assert line.split(">/run/out/guest.log")[0].split()[-5:] == ["-", "accept", "off", "cni", "28"], line
     # the CNI plugins run `iptables` from PATH: in the guest that is iptables-legacy
     assert "export PATH=/run/legacy:$PATH" in script and "/run/legacy/$tool" in script
+
+
+def test_a_crashed_go_plugin_is_named_by_its_panic_and_the_guest_s_cpu_settings_reach_the_plugins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Go runtime crash prints its goroutines' stacks after the words that matter; the variables that keep a
+    user-mode Linux guest's programs off AVX (set by the guest's init) reach every plugin and its iptables."""
+    from netlab.backends.cni import plugins
+
+    stack = "fatal error: unknown caller pc\n\nruntime stack:\nruntime.throw(...)\n\truntime/mfinal.go:157 +0x45\n"
+    assert plugins._error_text("", stack, 2) == "exit 2: fatal error: unknown caller pc"
+    assert plugins._error_text("", "something failed\n", 1) == "exit 1: something failed"
+    monkeypatch.setenv("GODEBUG", "cpu.avx=off,cpu.avx2=off")
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    att = plugins.Attachment("c", "/run/netns/x", "eth0", "/run/netns/h")
+    env = plugins._environment("ADD", att, "/usr/lib/cni", "/tmp/lock")
+    assert env["GODEBUG"] == "cpu.avx=off,cpu.avx2=off" and "GLIBC_TUNABLES" not in env
+    assert set(uml_launch.GUEST_ENV) == set(plugins.PASSED_ON)

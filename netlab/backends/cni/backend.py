@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -67,6 +68,16 @@ def _st(dep: Deployment) -> State:
     st = dep.state["netns"]
     assert isinstance(st, State)
     return st
+
+
+def plugins_iptables() -> str:
+    """The flavour of the `iptables` the plugins run (the first on PATH): iptables-nft on Debian, iptables-legacy in
+    a user-mode Linux guest (kernel/uml.py) or where the machine's alternatives choose it."""
+    try:
+        said = subprocess.run(["iptables", "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "iptables-nft"
+    return "iptables-legacy" if "legacy" in said else "iptables-nft"
 
 
 def used_networks(t: Topology) -> list[str]:
@@ -123,7 +134,7 @@ class CniBackend(NetnsBackend):
         dep.facts.update(
             engine=f"cni: the CNI reference plugins in {path}",
             engine_profile="cni",
-            engine_kind="cni",  # no Docker Engine: a scenario's Docker-version expectations are not applicable
+            engine_kind="cni",  # no Docker Engine: a scenario's Docker-version expectations are Docker's only
             engine_chosen="as asked",
             firewall_backend="iptables (the plugins')",
         )
@@ -143,8 +154,7 @@ class CniBackend(NetnsBackend):
                 self._node(dep, node.name)
                 # the rules before any plugin ran (none: a fresh namespace), for the evidence to diff against
                 dep.firewall_baseline[node.name] = (st.ns[node.name], dep.hooks.read_firewall(st.ns[node.name]))
-            # `iptables` on PATH: iptables-nft on Debian, iptables-legacy in a user-mode Linux guest (kernel/uml.py)
-            dep.facts["firewall"] = os.environ.get("NETLAB_FIREWALL") or "iptables-nft"
+            dep.facts["firewall"] = plugins_iptables()
             for i, c in enumerate(t.containers, 1):
                 dep.hooks.tick("wiring containers", i, len(t.containers))
                 dep.hooks.gate("container", c.name)
@@ -183,7 +193,7 @@ class CniBackend(NetnsBackend):
             for name in used_networks(t):
                 net = t.network(name)
                 lan = t.lan(net.parent) if net.parent else None
-                if net.driver in conflist.MODES and lan is not None and lan.trunk is not None:
+                if net.mode is not None and lan is not None and lan.trunk is not None:
                     device, up = t.parent_device(node, net.name), t.uplink(node, lan.trunk)
                     assert device is not None and up is not None and lan.vid is not None
                     if not nl.exists(device):

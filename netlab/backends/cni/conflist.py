@@ -38,8 +38,6 @@ PLUGINS = {
     Driver.MACVLAN: ("macvlan", "host-local"),
     Driver.IPVLAN: ("ipvlan", "host-local"),
 }
-#: the mode option of each driver that has one, and Docker's default
-MODES = {Driver.MACVLAN: ("macvlan_mode", "bridge"), Driver.IPVLAN: ("ipvlan_mode", "l2")}
 
 
 def expressible(net: Network) -> str:
@@ -52,7 +50,7 @@ def expressible(net: Network) -> str:
         return "it has no IPv4 subnet and gateway (host-local needs both)"
     if net.internal:
         return "it is internal (no CNI reference plugin has Docker's internal networks)"
-    if net.driver in MODES and not net.parent:
+    if net.mode is not None and not net.parent:
         kind = net.driver.value
         return f"it is a {kind} network without a parent (the {kind} plugin needs a master device)"
     return ""
@@ -94,12 +92,11 @@ def build(net: Network, master: str | None, data_dir: str, default_route: bool =
         ]
     else:
         assert master is not None
-        option, default = MODES[net.driver]
         plugins = [
             {
                 "type": net.driver.value,
                 "master": master,
-                "mode": net.option(option, default),
+                "mode": net.mode,
                 "ipam": _ipam(net, data_dir, default_route),
                 "capabilities": {"ips": True},
             }

@@ -16,7 +16,7 @@ What Podman's Docker API does not do is refused before anything is made (exit 3,
 (no swarm), Docker's daemon options, DOCKER-USER rules, external networks, and the network options its compat
 layer drops without a word (enable_icc, masquerade, host_binding_ipv4...), which would otherwise measure Docker's
 defaults under the scenario's name. Facts name Podman and its version; the scenario's conditions on Docker's
-version (`when={"engine": ...}`) are not applicable on it (verdict.py).
+version (`when={"engine": ...}`) are Docker's only, not judged on it (verdict.py).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from netlab.backends.docker import daemons
 from netlab.backends.docker.daemons import PrivateDaemon
 from netlab.backends.journal import Journal
 from netlab.errors import EnvironmentProblem
-from netlab.model.topology import Driver, Topology, UserRule
+from netlab.model.topology import MODE_OPTIONS, Driver, Topology, UserRule
 
 KIND = "podman"
 PACKAGES = "apt-get install --no-install-recommends podman (Debian's podman 4.3 with conmon, runc or crun, and CNI)"
@@ -41,7 +41,7 @@ PACKAGES = "apt-get install --no-install-recommends podman (Debian's podman 4.3 
 #: is dropped with a warning in the response, so a run would measure Docker's default under the option's name
 HONOURED_OPTIONS = {"com.docker.network.bridge.name", "com.docker.network.driver.mtu", "mtu", "parent"}
 #: Docker's mode options, which Podman takes as `mode` (podman_backend renames them)
-MODES = ("macvlan_mode", "ipvlan_mode")
+MODES = tuple(option for option, _default in MODE_OPTIONS.values())
 #: the drivers its CNI backend creates (containers/common libnetwork/cni/config.go)
 DRIVERS = {Driver.BRIDGE, Driver.MACVLAN, Driver.IPVLAN, Driver.HOST, Driver.NONE}
 #: what runs first in the service's own mount namespace: tmpfs over /var/lib and /run/netns (see the module doc),
