@@ -31,7 +31,13 @@ def _scenarios_under_capture(relative: str, name: str) -> set[str]:
     spec.loader.exec_module(module)
     test = getattr(module, name)
     assert "nothing_off_machine" in inspect.signature(test).parameters, f"{relative}::{name} runs without the capture"
-    return {v for mark in getattr(test, "pytestmark", []) if mark.name == "parametrize" for v in mark.args[1]}
+    # a parameter set's scenario is its first value (("ipvlan_l2", "29"): the scenario, then what else varies)
+    return {
+        v[0] if isinstance(v, tuple) else v
+        for mark in getattr(test, "pytestmark", [])
+        if mark.name == "parametrize"
+        for v in mark.args[1]
+    }
 
 
 def test_every_bundled_scenario_runs_under_the_uplink_capture_on_each_backend() -> None:
