@@ -128,14 +128,9 @@ def run_more(drivers: Iterable[str], backend: str = "netns", emulate: Emulate | 
 
 def _run(name: str, backend: str, emulate: Emulate | None = None) -> Result | str:
     from netlab import loader
-    from netlab.kernel import features, uml
+    from netlab.kernel import uml
 
-    kernel = "host"
-    if backend in ("netns", "cni"):
-        needed = frozenset(features.link_kinds_needed(loader.load(name)))
-        missing = [k for k, why in features.link_kinds(needed).items() if why]
-        if missing and not uml.available():
-            kernel = "uml"
+    kernel = "uml" if backend in ("netns", "cni") and uml.wanted(loader.load(name)) else "host"
     asked = dict(emulate or {}) if backend == "netns" else {}
     try:
         return run_scenario(name, backend=backend, kernel=kernel, **asked)

@@ -1,9 +1,11 @@
 """`netlab compare-engines`: what a Docker upgrade changes for a scenario.
 
 The scenario runs on the netns backend once per engine profile (netlab/backends/engines), on the same
-emulated host (one FORWARD policy for all; 29-nftables sets none), each run with `--why`. The report lists the
-cells whose outcome differs between profiles, with the rule or kernel decision that ended the probe where it
-was blocked, and how many rules each profile's networks added per table (first stage).
+emulated host (one FORWARD policy for all; 29-nftables sets none), each run with `--why`. A scenario that needs a
+link kind this kernel lacks (ipvlan, 802.1Q) runs in user-mode Linux where it is installed, under the profiles
+the guest can emulate (Docker's iptables ones: not 29-nftables, listed as not run with the reason). The report
+lists the cells whose outcome differs between profiles, with the rule or kernel decision that ended the probe
+where it was blocked, and how many rules each profile's networks added per table (first stage).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from netlab.backends import engines
 from netlab.model.results import Outcome
-from netlab.options import RunOptions
+from netlab.options import UML_ENGINES, RunOptions
 from netlab.result import Result
 from netlab.runner import run
 
@@ -40,6 +42,8 @@ class Comparison:
     results: dict[str, Result] = field(default_factory=dict)
     differences: list[Difference] = field(default_factory=list)
     rule_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> engine -> rules added
+    kernel: str = "host"  # host, or uml: the scenario needs a link kind this kernel lacks
+    not_run: dict[str, str] = field(default_factory=dict)  # engine -> why it could not run here
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +57,8 @@ class Comparison:
                 for d in self.differences
             ],
             "rules_added": self.rule_counts,
+            "kernel": self.kernel,
+            "not_run": self.not_run,
         }
 
 
@@ -65,8 +71,11 @@ def compare(
 ) -> Comparison:
     for name in names:
         engines.get(name)  # an unknown profile is refused before anything runs
-    out = Comparison(scenario, list(names), forward_policy.upper(), userland_proxy)
+    out = Comparison(scenario, list(names), forward_policy.upper(), userland_proxy, kernel=_kernel(scenario))
     for name in names:
+        if out.kernel == "uml" and name not in UML_ENGINES:
+            out.not_run[name] = "user-mode Linux emulates Docker's iptables profiles only (its nf_tables has no nat)"
+            continue
         policy = forward_policy if engines.get(name).sets_forward_policy else None
         options = RunOptions(
             backend="netns",
@@ -75,11 +84,22 @@ def compare(
             userland_proxy=userland_proxy,
             why=True,
             timeout=timeout,
+            kernel=out.kernel,
         )
         out.results[name] = run(scenario, options)
+    out.engines = [n for n in names if n in out.results]
     out.differences = differences(out.results)
     out.rule_counts = rule_counts(out.results)
     return out
+
+
+def _kernel(scenario: str) -> str:
+    """uml where user-mode Linux should run the scenario (kernel/uml.py `wanted`); else host (the run then says
+    what is missing)."""
+    from netlab import loader
+    from netlab.kernel import uml
+
+    return "uml" if uml.wanted(loader.load(scenario)) else "host"
 
 
 def differences(results: dict[str, Result]) -> list[Difference]:
@@ -112,11 +132,13 @@ def rule_counts(results: dict[str, Result]) -> dict[str, dict[str, int]]:
 def render(c: Comparison) -> str:
     names = c.engines
     width = max(len(n) for n in names) + 1
+    where = " in user-mode Linux" if c.kernel == "uml" else ""
     lines = [
-        f"netlab compare-engines {c.scenario}: {', '.join(names)} on the netns backend, on a host whose FORWARD "
-        f"policy is {c.forward_policy} where the engine sets one, userland proxy {c.userland_proxy}",
+        f"netlab compare-engines {c.scenario}: {', '.join(names)} on the netns backend{where}, on a host whose "
+        f"FORWARD policy is {c.forward_policy} where the engine sets one, userland proxy {c.userland_proxy}",
         "",
     ]
+    lines += [f"  {name:<{width}} not run: {why}" for name, why in c.not_run.items()]
     for name, r in c.results.items():
         verdict = "as expected" if r.ok else "NOT as its expectations say"
         lines.append(f"  {name:<{width}} {r.environment.get('engine', '')}: {verdict}")

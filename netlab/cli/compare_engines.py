@@ -20,8 +20,9 @@ hand. Each bundled scenario ran on the netns backend under every engine profile 
 28.5, 29.7 with iptables and 29.7 with nftables, checked against moby's own documentation: docs/backends.md),
 on a host whose FORWARD policy is {policy} where the engine sets one, with the userland proxy {proxy}. Listed: the
 cells whose outcome differs, with the rule that ended the probe where it was blocked, and how many rules each
-profile's networks added. "Not run here" means the machine that generated this file (Linux {kernel}) lacks a
-kernel feature the scenario needs (`netlab run NAME --kernel uml --engine E` runs it in user-mode Linux).
+profile's networks added. A scenario needing a link kind the kernel of the machine that generated this file
+(Linux {kernel}) lacks ran in user-mode Linux (its header says so), under Docker's iptables profiles only (the
+guest's nf_tables has no nat chain type); "not run here" means neither was possible.
 
 """
 

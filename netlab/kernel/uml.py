@@ -23,11 +23,14 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netlab.backends.journal import Journal
 from netlab.errors import EnvironmentProblem, Timeout
 from netlab.kernel import uml_launch
+
+if TYPE_CHECKING:
+    from netlab.model.topology import Topology
 
 MODULE_ROOT = Path("/usr/lib/uml/modules")
 #: Modules every netns deployment needs (Docker's rules through iptables-nft or -legacy); link kinds are
@@ -80,6 +83,15 @@ def available() -> str:
     if shutil.which("modprobe") is None:
         return "modprobe not found (apt-get install kmod)"
     return ""
+
+
+def wanted(topology: Topology) -> bool:
+    """Whether a topology should run here in user-mode Linux: it needs a link kind this kernel lacks (ipvlan, 802.1Q)
+    and user-mode Linux is installed."""
+    from netlab.kernel import features
+
+    needed = frozenset(features.link_kinds_needed(topology))
+    return any(why for why in features.link_kinds(needed).values()) and not available()
 
 
 def _guest_script(
