@@ -151,10 +151,11 @@ def refusal(name: str, backend: str) -> str:
     from netlab.backends import registry
     from netlab.kernel import uml
 
+    topology = loader.load(name)
     try:
-        registry.get(backend).check(loader.load(name))
+        registry.get(backend).check(topology)
     except KernelFeatureMissing as e:
-        return "" if backend in ("netns", "cni") and not uml.available() else str(e)
+        return "" if backend in ("netns", "cni") and uml.wanted(topology) else str(e)
     except NetlabError as e:
         return str(e)
     return ""

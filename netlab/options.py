@@ -44,6 +44,8 @@ UML_ENGINE = "20.10"
 #: the profiles a user-mode Linux guest can emulate: Docker's iptables ones (the guest kernel's nf_tables has no nat
 #: chain type, so Docker's rules go in with iptables-legacy, and 29-nftables cannot)
 UML_ENGINES = ("20.10", "28", "29")
+#: why the others are not
+UML_NO_NFTABLES = "the guest kernel's nf_tables has no nat chain type"
 #: the backends a user-mode Linux guest runs (no Docker daemon inside it): auto is netns there
 UML_BACKENDS = ("netns", "auto", "cni")
 
@@ -153,7 +155,7 @@ class RunOptions:
             if self.kernel == "uml" and self.engine not in UML_ENGINES:
                 raise UsageError(
                     f"--kernel uml emulates Docker's iptables profiles ({', '.join(UML_ENGINES)}), not --engine "
-                    f"{self.engine}: the guest kernel's nf_tables has no nat chain type"
+                    f"{self.engine}: {UML_NO_NFTABLES}"
                 )
         if self.decide not in DECIDE:
             raise UsageError(f"--decide {self.decide!r}: use {' or '.join(DECIDE)}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from netlab.backends import engines
 from netlab.model.results import Outcome
-from netlab.options import UML_ENGINES, RunOptions
+from netlab.options import UML_ENGINES, UML_NO_NFTABLES, RunOptions
 from netlab.result import Result
 from netlab.runner import run
 
@@ -74,7 +74,7 @@ def compare(
     out = Comparison(scenario, list(names), forward_policy.upper(), userland_proxy, kernel=_kernel(scenario))
     for name in names:
         if out.kernel == "uml" and name not in UML_ENGINES:
-            out.not_run[name] = "user-mode Linux emulates Docker's iptables profiles only (its nf_tables has no nat)"
+            out.not_run[name] = f"user-mode Linux emulates Docker's iptables profiles only ({UML_NO_NFTABLES})"
             continue
         policy = forward_policy if engines.get(name).sets_forward_policy else None
         options = RunOptions(
@@ -131,11 +131,11 @@ def rule_counts(results: dict[str, Result]) -> dict[str, dict[str, int]]:
 
 def render(c: Comparison) -> str:
     names = c.engines
-    width = max(len(n) for n in names) + 1
+    width = max((len(n) for n in [*names, *c.not_run]), default=0) + 1
     where = " in user-mode Linux" if c.kernel == "uml" else ""
     lines = [
-        f"netlab compare-engines {c.scenario}: {', '.join(names)} on the netns backend{where}, on a host whose "
-        f"FORWARD policy is {c.forward_policy} where the engine sets one, userland proxy {c.userland_proxy}",
+        f"netlab compare-engines {c.scenario}: {', '.join(names) or 'no profile'} on the netns backend{where}, on a "
+        f"host whose FORWARD policy is {c.forward_policy} where the engine sets one, userland proxy {c.userland_proxy}",
         "",
     ]
     lines += [f"  {name:<{width}} not run: {why}" for name, why in c.not_run.items()]
@@ -143,6 +143,9 @@ def render(c: Comparison) -> str:
         verdict = "as expected" if r.ok else "NOT as its expectations say"
         lines.append(f"  {name:<{width}} {r.environment.get('engine', '')}: {verdict}")
     lines.append("")
+    if len(c.results) < 2:
+        lines.append(f"nothing to compare: {'only ' + names[0] if names else 'no profile'} ran here")
+        return "\n".join(lines) + "\n"
     if not c.differences:
         lines.append("every cell is the same under every profile")
     else:

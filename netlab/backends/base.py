@@ -32,8 +32,15 @@ def _ignore(*args: object) -> None:
     return None
 
 
-def _no_text(netns: str) -> str:
+def _no_text(netns: str, flavour: str | None = None) -> str:
     return ""
+
+
+class ReadFirewall(Protocol):
+    """The namespace's rules as iptables-save prints them, with the save tool of `flavour` (iptables-nft,
+    iptables-legacy) where the caller knows what its rules were loaded with, else iptables-nft's first."""
+
+    def __call__(self, netns: str, flavour: str | None = None) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +54,7 @@ class Hooks:
     #: a node's Docker daemon is up and none of the scenario's networks exists yet: the node's firewall
     #: rules now (iptables-save text of the namespace at that path), the baseline the firewall evidence
     #: diffs against
-    read_firewall: Callable[[str], str] = _no_text
+    read_firewall: ReadFirewall = _no_text
 
 
 NO_HOOKS = Hooks()

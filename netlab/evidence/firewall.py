@@ -14,7 +14,6 @@ not mixed into the node's.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
 import subprocess
@@ -62,10 +61,6 @@ def save_many(namespaces: Sequence[str], flavour: str | None = None) -> dict[str
 
 
 def _tools(flavour: str | None) -> list[str]:
-    """The save tool of the flavour asked for; else of the one the environment names (NETLAB_FIREWALL: a user-mode
-    Linux guest, whose rules all go in with iptables-legacy, reads them with it too, before and after alike);
-    else iptables-nft's first."""
-    flavour = flavour or os.environ.get("NETLAB_FIREWALL")
     return [SAVE_TOOLS[flavour]] if flavour in SAVE_TOOLS else [*SAVE_TOOLS.values(), "iptables-save"]
 
 

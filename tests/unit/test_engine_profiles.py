@@ -178,3 +178,13 @@ def test_why_without_nft_stops_naming_the_package(monkeypatch: pytest.MonkeyPatc
         RunOptions(backend="netns", why=True).check()
     assert e.value.exit_code == 3
     RunOptions(backend="netns").check()  # without --why nft is not needed
+
+
+def test_compare_engines_renders_a_comparison_where_at_most_one_profile_ran():
+    """Under user-mode Linux 29-nftables cannot run: asked for alone, or beside one other profile, the report says
+    there is nothing to compare instead of failing or claiming every cell is the same."""
+    from netlab.upgrade import Comparison, render
+
+    why = "user-mode Linux emulates Docker's iptables profiles only"
+    alone = render(Comparison("ipvlan", [], "DROP", kernel="uml", not_run={"29-nftables": why}))
+    assert "29-nftables  not run: user-mode Linux" in alone and "nothing to compare: no profile ran here" in alone

@@ -150,11 +150,13 @@ class CniBackend(NetnsBackend):
                 if dockerrules.has_own_ns(t, c):
                     st.ns[c.name] = self._netns(dep, c.name, Role.ON_DOCKER_HOST)
             self._lans(dep)
+            dep.facts["firewall"] = plugins_iptables()
             for node in t.nodes:
                 self._node(dep, node.name)
-                # the rules before any plugin ran (none: a fresh namespace), for the evidence to diff against
-                dep.firewall_baseline[node.name] = (st.ns[node.name], dep.hooks.read_firewall(st.ns[node.name]))
-            dep.facts["firewall"] = plugins_iptables()
+                # the rules before any plugin ran (none: a fresh namespace), for the evidence to diff against, read
+                # with the iptables the plugins run, as every later reading is (evidence/firewall.py node_changes)
+                baseline = dep.hooks.read_firewall(st.ns[node.name], dep.facts["firewall"])
+                dep.firewall_baseline[node.name] = (st.ns[node.name], baseline)
             for i, c in enumerate(t.containers, 1):
                 dep.hooks.tick("wiring containers", i, len(t.containers))
                 dep.hooks.gate("container", c.name)

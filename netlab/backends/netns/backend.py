@@ -431,7 +431,7 @@ class NetnsBackend(Backend):
             if rules.ip6tables:  # the daemon's IPv6 chains, read back with the rest as the baseline
                 st.firewall, _ = restore_rules(netns, base.iptables, st.firewall, node)
                 restore_rules(netns, base.ip6tables, st.firewall, node, tools=RESTORE6_TOOLS)
-                saved = dep.hooks.read_firewall(netns)
+                saved = dep.hooks.read_firewall(netns, st.firewall)  # read as every later reading (node_changes)
                 st.firewall, _ = restore_rules(netns, rules.iptables, st.firewall, node)
                 restore_rules(netns, rules.ip6tables, st.firewall, node, tools=RESTORE6_TOOLS)
             elif rules.iptables:
@@ -439,7 +439,7 @@ class NetnsBackend(Backend):
             if rules.nftables:
                 st.firewall = st.firewall or "nftables"
                 load_nft(netns, base.nftables, node)
-                saved = dep.hooks.read_firewall(netns)
+                saved = dep.hooks.read_firewall(netns, st.firewall)
                 load_nft(netns, rules.nftables, node, replace=True)
             dep.firewall_baseline[node] = (netns, saved)
         dep.facts["firewall"] = st.firewall
