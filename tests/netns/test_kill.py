@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -72,3 +73,48 @@ def test_clean_never_touches_a_live_run(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+
+
+def _guests() -> list[int]:
+    """Host processes of netlab's user-mode Linux guests (their kernel's command line names umid=netlab-<run>)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(a.startswith(b"umid=netlab-") for a in argv):
+            found.append(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_a_run_killed_while_its_user_mode_linux_guest_runs_leaves_nothing(tmp_path: Path, sig: signal.Signals) -> None:
+    """The guest is a process group of its own: SIGINT stops it with the run, after SIGKILL `netlab clean` does,
+    and removes its scratch directory (the cni backend inside it: its plugins die with the guest)."""
+    before = HostSnapshot.take()
+    proc = subprocess.Popen(
+        ["netlab", "run", "ipvlan_l2", "--kernel", "uml", "--backend", "cni"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _guests():
+        assert proc.poll() is None, f"the run ended before its guest started: {proc.communicate()}"
+        assert time.monotonic() < deadline, "the guest never started"
+        time.sleep(0.05)
+    time.sleep(1.0)  # booting: its init is running the scenario
+    proc.send_signal(sig)
+    proc.communicate(timeout=60)
+    if sig == signal.SIGKILL:
+        assert _guests(), "SIGKILL cannot stop the guest: it is still running"
+        clean = subprocess.run(["netlab", "clean"], capture_output=True, text=True, timeout=60)
+        assert clean.returncode == 0 and "uml guest" in clean.stdout, clean.stdout + clean.stderr
+    deadline = time.monotonic() + 10
+    while _guests() and time.monotonic() < deadline:  # the killed group's processes are reaped by init
+        time.sleep(0.05)
+    assert not _guests()
+    assert not list(Path(tempfile.gettempdir()).glob("netlab-uml-*")), "the guest's scratch directory is removed"
+    after = HostSnapshot.take()
+    assert after.diff(before) == [], before.describe(after)
