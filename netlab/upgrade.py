@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netlab.backends import engines
+from netlab.errors import KernelFeatureMissing
 from netlab.model.results import Outcome
 from netlab.options import UML_ENGINES, UML_NO_NFTABLES, RunOptions
 from netlab.result import Result
@@ -94,12 +95,22 @@ def compare(
 
 
 def _kernel(scenario: str) -> str:
-    """uml where user-mode Linux should run the scenario (kernel/uml.py `wanted`); else host (the run then says
-    what is missing)."""
+    """uml where the scenario needs a link kind this kernel lacks (ipvlan, 802.1Q); host otherwise. Where user-mode
+    Linux is not installed, KernelFeatureMissing says what to install (compare-engines has no --kernel to name)."""
     from netlab import loader
-    from netlab.kernel import uml
+    from netlab.kernel import features, uml
 
-    return "uml" if uml.wanted(loader.load(scenario)) else "host"
+    needed = frozenset(features.link_kinds_needed(loader.load(scenario)))
+    missing = sorted(k for k, why in features.link_kinds(needed).items() if why)
+    if not missing:
+        return "host"
+    absent = uml.available()
+    if absent:
+        raise KernelFeatureMissing(
+            f"{scenario} needs {', '.join(missing)}, which this kernel lacks; compare-engines runs it in user-mode "
+            f"Linux, and {absent}"
+        )
+    return "uml"
 
 
 def differences(results: dict[str, Result]) -> list[Difference]:

@@ -188,3 +188,18 @@ def test_compare_engines_renders_a_comparison_where_at_most_one_profile_ran():
     why = "user-mode Linux emulates Docker's iptables profiles only"
     alone = render(Comparison("ipvlan", [], "DROP", kernel="uml", not_run={"29-nftables": why}))
     assert "29-nftables  not run: user-mode Linux" in alone and "nothing to compare: no profile ran here" in alone
+
+
+def test_compare_engines_names_what_to_install_for_a_scenario_this_kernel_cannot_run(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from netlab.errors import KernelFeatureMissing
+    from netlab.kernel import features, uml
+    from netlab.upgrade import compare
+
+    monkeypatch.setattr(features, "link_kinds", lambda wanted: {k: ("no" if k == "ipvlan" else "") for k in wanted})
+    monkeypatch.setattr(uml, "available", lambda: "user-mode Linux is not installed (apt-get install user-mode-linux)")
+    with pytest.raises(KernelFeatureMissing) as e:
+        compare("ipvlan_l2", ["20.10"])
+    assert "ipvlan_l2 needs ipvlan, which this kernel lacks; compare-engines runs it in user-mode Linux" in str(e.value)
+    assert "--kernel" not in str(e.value) and "apt-get install user-mode-linux" in str(e.value)
